@@ -1,0 +1,771 @@
+//! Configuration: the typed description of an experiment, its TOML form, and
+//! validation. This is the one place where bad input becomes a clear error naming
+//! the field, the value and what is allowed; nothing downstream re-validates.
+
+use crate::error::{ConfigError, Error};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A whole experiment: one problem, one ensemble shape, one or more methods.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    pub problem: ProblemConfig,
+    pub ensemble: EnsembleConfig,
+    pub methods: Vec<MethodConfig>,
+}
+
+/// The potential and its dimension (DESIGN section 4).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProblemConfig {
+    pub potential: PotentialKind,
+    pub dim: usize,
+    /// Translate the potential: `Phi(x - shift)`.
+    pub shift: Option<Vec<f64>>,
+}
+
+/// The built-in potentials with their parameters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum PotentialKind {
+    SixHumpCamel,
+    /// `delta`: the scale of the oscillation (paper: 0.01).
+    Rough {
+        delta: f64,
+    },
+    Rastrigin,
+    Ackley,
+    Rosenbrock,
+    StyblinskiTang,
+    Griewank,
+    /// `a`: one curvature, or one per coordinate.
+    Quadratic {
+        a: Vec<f64>,
+    },
+    DoubleWell,
+}
+
+/// The names accepted in `problem.potential`.
+pub const POTENTIAL_NAMES: [&str; 9] = [
+    "six-hump-camel",
+    "rough",
+    "rastrigin",
+    "ackley",
+    "rosenbrock",
+    "styblinski-tang",
+    "griewank",
+    "quadratic",
+    "double-well",
+];
+
+impl PotentialKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            PotentialKind::SixHumpCamel => "six-hump-camel",
+            PotentialKind::Rough { .. } => "rough",
+            PotentialKind::Rastrigin => "rastrigin",
+            PotentialKind::Ackley => "ackley",
+            PotentialKind::Rosenbrock => "rosenbrock",
+            PotentialKind::StyblinskiTang => "styblinski-tang",
+            PotentialKind::Griewank => "griewank",
+            PotentialKind::Quadratic { .. } => "quadratic",
+            PotentialKind::DoubleWell => "double-well",
+        }
+    }
+}
+
+/// The ensemble: R runs of N agents, how long, from where, and what to record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnsembleConfig {
+    pub runs: usize,
+    pub agents: usize,
+    pub steps: u64,
+    pub seed: u64,
+    /// Diagnostics are recorded at step 0, every `record_every` steps, and at the end.
+    pub record_every: u64,
+    pub init: Init,
+}
+
+/// Initial positions, drawn from stream domain 1 (DESIGN section 3).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Init {
+    /// Uniform on `[lo, hi]^d`.
+    Uniform { lo: f64, hi: f64 },
+}
+
+/// The discretisation (DESIGN section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Scheme {
+    /// Euler-Maruyama: SGLD (`lambda = 0`) and MF-SGLD (paper eq. 1 and 5).
+    Euler,
+    /// The heterogeneous multiscale scheme of the paper's Algorithm 1 (eq. 13-15):
+    /// HOM-SGLD (`lambda = 0`) and MF-HOM-SGLD.
+    Homogenized {
+        /// `eps`: the time-scale separation of the fast variable Y.
+        eps: f64,
+        /// `gamma`: the width of the coupling between X and Y (eq. 11).
+        gamma: f64,
+        /// `M`: inner steps whose Y iterates are averaged; `delta = dt / M`.
+        inner_steps: u32,
+        /// `m'`: the first averaged iterate (the paper uses 1).
+        burn_in: u32,
+    },
+}
+
+impl Scheme {
+    /// Inner steps per outer step: `L = burn_in + M - 1`, or 1 for Euler.
+    pub fn inner_len(&self) -> u32 {
+        match self {
+            Scheme::Euler => 1,
+            Scheme::Homogenized {
+                inner_steps,
+                burn_in,
+                ..
+            } => burn_in + inner_steps - 1,
+        }
+    }
+}
+
+/// How the gradient step is tamed (DESIGN section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Taming {
+    /// `h g`: plain Euler, the paper's scheme.
+    None,
+    /// `h g_k / (1 + h |g_k|)` (TULAc).
+    Coordinate,
+    /// `h g / (1 + h ||g||)` (TULA).
+    Norm,
+}
+
+impl Taming {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Taming::None => "none",
+            Taming::Coordinate => "coordinate",
+            Taming::Norm => "norm",
+        }
+    }
+}
+
+/// One method: a scheme with its step size, temperature and interaction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MethodConfig {
+    pub name: String,
+    pub scheme: Scheme,
+    /// `dt`: the outer step (the paper's Delta).
+    pub dt: f64,
+    /// `beta`: the inverse temperature.
+    pub beta: f64,
+    /// `lambda`: the strength of the pull to the run's empirical mean (0 = none).
+    pub lambda: f64,
+    pub taming: Taming,
+}
+
+impl MethodConfig {
+    /// An Euler method (SGLD, or MF-SGLD with [`MethodConfig::lambda`]).
+    pub fn euler(name: &str, dt: f64, beta: f64) -> Self {
+        Self {
+            name: name.to_string(),
+            scheme: Scheme::Euler,
+            dt,
+            beta,
+            lambda: 0.0,
+            taming: Taming::None,
+        }
+    }
+
+    /// A homogenized method (HOM-SGLD, or MF-HOM-SGLD with [`MethodConfig::lambda`]),
+    /// with `burn_in = 1` as in the paper.
+    pub fn homogenized(
+        name: &str,
+        dt: f64,
+        beta: f64,
+        eps: f64,
+        gamma: f64,
+        inner_steps: u32,
+    ) -> Self {
+        Self {
+            name: name.to_string(),
+            scheme: Scheme::Homogenized {
+                eps,
+                gamma,
+                inner_steps,
+                burn_in: 1,
+            },
+            dt,
+            beta,
+            lambda: 0.0,
+            taming: Taming::None,
+        }
+    }
+
+    pub fn lambda(mut self, lambda: f64) -> Self {
+        self.lambda = lambda;
+        self
+    }
+
+    pub fn taming(mut self, taming: Taming) -> Self {
+        self.taming = taming;
+        self
+    }
+
+    /// The file-name form of the name: lower case, every run of characters other
+    /// than a-z and 0-9 replaced by `-`.
+    pub fn slug(&self) -> String {
+        slug(&self.name)
+    }
+}
+
+/// Lower case, every run of characters other than a-z and 0-9 replaced by `-`.
+pub fn slug(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_run = false;
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            out.push('-');
+            in_run = true;
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Validation
+
+fn err(field: impl Into<String>, value: impl ToString, allowed: impl Into<String>) -> ConfigError {
+    ConfigError {
+        field: field.into(),
+        value: value.to_string(),
+        allowed: allowed.into(),
+    }
+}
+
+fn positive(field: &str, v: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(err(field, v, "must be a finite number > 0"))
+    }
+}
+
+impl ProblemConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let d = self.dim;
+        if d == 0 {
+            return Err(err("problem.dim", 0, "must be at least 1"));
+        }
+        match &self.potential {
+            PotentialKind::SixHumpCamel if d != 2 => {
+                return Err(err("problem.dim", d, "six-hump-camel is defined for dim = 2 only"));
+            }
+            PotentialKind::Rosenbrock if d < 2 => {
+                return Err(err("problem.dim", d, "rosenbrock needs dim >= 2"));
+            }
+            PotentialKind::Rough { delta } => positive("problem.delta", *delta)?,
+            PotentialKind::Quadratic { a } => {
+                if a.len() != 1 && a.len() != d {
+                    return Err(err(
+                        "problem.a",
+                        format!("a list of length {}", a.len()),
+                        format!("must be one number or a list of dim = {d} numbers"),
+                    ));
+                }
+                for (k, &v) in a.iter().enumerate() {
+                    let field = if a.len() == 1 {
+                        "problem.a".to_string()
+                    } else {
+                        format!("problem.a[{k}]")
+                    };
+                    positive(&field, v)?;
+                }
+            }
+            _ => {}
+        }
+        if let Some(s) = &self.shift {
+            if s.len() != d {
+                return Err(err(
+                    "problem.shift",
+                    format!("a list of length {}", s.len()),
+                    format!("must have dim = {d} entries"),
+                ));
+            }
+            if let Some(k) = s.iter().position(|v| !v.is_finite()) {
+                return Err(err(format!("problem.shift[{k}]"), s[k], "must be finite"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl EnsembleConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.runs == 0 {
+            return Err(err("ensemble.runs", 0, "must be at least 1"));
+        }
+        if self.agents == 0 {
+            return Err(err("ensemble.agents", 0, "must be at least 1"));
+        }
+        // The global agent index r*N + i is counter word 1 of the stream (u32).
+        match (self.runs as u64).checked_mul(self.agents as u64) {
+            Some(total) if total <= 1u64 << 32 => {}
+            _ => {
+                return Err(err(
+                    "ensemble.runs x ensemble.agents",
+                    format!("{} x {}", self.runs, self.agents),
+                    "must be at most 2^32 = 4294967296 agents in all",
+                ));
+            }
+        }
+        if self.steps == 0 {
+            return Err(err("ensemble.steps", 0, "must be at least 1"));
+        }
+        // The step index is counter word 2 of the stream (u32).
+        if self.steps > u32::MAX as u64 {
+            return Err(err("ensemble.steps", self.steps, "must be at most 4294967295"));
+        }
+        if self.record_every == 0 {
+            return Err(err("ensemble.record_every", 0, "must be at least 1"));
+        }
+        match self.init {
+            Init::Uniform { lo, hi } => {
+                if !(lo.is_finite() && hi.is_finite()) || lo > hi {
+                    return Err(err(
+                        "ensemble.init.uniform",
+                        format!("[{lo}, {hi}]"),
+                        "must be two finite numbers [lo, hi] with lo <= hi",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl MethodConfig {
+    /// `index` names the method in errors (`method[index]`).
+    pub fn validate(&self, index: usize) -> Result<(), ConfigError> {
+        let f = |name: &str| format!("method[{index}].{name}");
+        if self.name.trim().is_empty() {
+            return Err(err(f("name"), "\"\"", "must be a non-empty name"));
+        }
+        positive(&f("dt"), self.dt)?;
+        positive(&f("beta"), self.beta)?;
+        if !(self.lambda.is_finite() && self.lambda >= 0.0) {
+            return Err(err(f("lambda"), self.lambda, "must be a finite number >= 0"));
+        }
+        if let Scheme::Homogenized {
+            eps,
+            gamma,
+            inner_steps,
+            burn_in,
+        } = self.scheme
+        {
+            positive(&f("eps"), eps)?;
+            positive(&f("gamma"), gamma)?;
+            if inner_steps == 0 {
+                return Err(err(f("inner_steps"), 0, "must be at least 1"));
+            }
+            if burn_in == 0 {
+                return Err(err(f("burn_in"), 0, "must be at least 1 (the paper uses 1)"));
+            }
+            // The inner step index is the `sub` field of the stream counter (28 bits).
+            if burn_in as u64 + inner_steps as u64 - 1 > crate::rng::SUB_MAX as u64 {
+                return Err(err(
+                    format!("method[{index}].burn_in + inner_steps"),
+                    burn_in as u64 + inner_steps as u64,
+                    "must be at most 2^28",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Checks every field; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.problem.validate()?;
+        self.ensemble.validate()?;
+        if self.methods.is_empty() {
+            return Err(err("method", "none", "give at least one [[method]] table"));
+        }
+        for (i, m) in self.methods.iter().enumerate() {
+            m.validate(i)?;
+        }
+        for (i, m) in self.methods.iter().enumerate() {
+            if let Some(j) = self.methods[..i].iter().position(|o| o.slug() == m.slug()) {
+                return Err(err(
+                    format!("method[{i}].name"),
+                    format!("{:?}", m.name),
+                    format!(
+                        "must differ from method[{j}].name {:?} after lower-casing and \
+                         replacing non-alphanumerics (both give the file name {:?})",
+                        self.methods[j].name,
+                        m.slug()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses and validates a TOML document; `origin` names it in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, Error> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = match e.span() {
+                Some(span) => line_col(text, span.start),
+                None => (0, 0),
+            };
+            Error::Toml {
+                origin: origin.to_string(),
+                line,
+                column,
+                message: e.message().trim().replace('\n', " "),
+            }
+        })?;
+        let config = raw.into_config()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates a TOML file.
+    pub fn from_toml_file(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// The same configuration as TOML (what a run used, written beside its outputs).
+    pub fn to_toml(&self) -> String {
+        let raw = RawConfig::from_config(self);
+        toml::to_string_pretty(&raw).expect("a config always serialises")
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+// ---------------------------------------------------------------------------
+// The TOML form. Names are read as strings and integers as i64 here, so that a
+// wrong value gets the same "field = value: allowed" error as every other field.
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    problem: RawProblem,
+    ensemble: RawEnsemble,
+    #[serde(default)]
+    method: Vec<RawMethod>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawProblem {
+    potential: String,
+    dim: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    a: Option<ScalarOrList>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shift: Option<Vec<f64>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+enum ScalarOrList {
+    Scalar(f64),
+    List(Vec<f64>),
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnsemble {
+    runs: i64,
+    agents: i64,
+    steps: i64,
+    #[serde(default)]
+    seed: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record_every: Option<i64>,
+    init: RawInit,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+enum RawInit {
+    Uniform([f64; 2]),
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawMethod {
+    name: String,
+    scheme: String,
+    dt: f64,
+    beta: f64,
+    #[serde(default)]
+    lambda: f64,
+    #[serde(default = "default_taming")]
+    taming: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eps: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gamma: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inner_steps: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    burn_in: Option<i64>,
+}
+
+fn default_taming() -> String {
+    "none".to_string()
+}
+
+/// The record interval when none is given: about 200 records over the run.
+pub fn default_record_every(steps: u64) -> u64 {
+    steps.div_ceil(200).max(1)
+}
+
+fn int_at_least<T: TryFrom<i64>>(field: &str, v: i64, min: i64) -> Result<T, ConfigError> {
+    if v < min {
+        return Err(err(field, v, format!("must be an integer >= {min}")));
+    }
+    T::try_from(v).map_err(|_| err(field, v, "is too large for this machine"))
+}
+
+impl RawConfig {
+    fn into_config(self) -> Result<Config, ConfigError> {
+        let p = self.problem;
+        let dim: usize = int_at_least("problem.dim", p.dim, 1)?;
+        let name = p.potential.as_str();
+        if p.delta.is_some() && name != "rough" {
+            return Err(err(
+                "problem.delta",
+                p.delta.unwrap_or_default(),
+                "is only used by potential = \"rough\"",
+            ));
+        }
+        if p.a.is_some() && name != "quadratic" {
+            return Err(err("problem.a", "(given)", "is only used by potential = \"quadratic\""));
+        }
+        let potential = match name {
+            "six-hump-camel" => PotentialKind::SixHumpCamel,
+            "rough" => PotentialKind::Rough {
+                delta: p.delta.unwrap_or(0.01),
+            },
+            "rastrigin" => PotentialKind::Rastrigin,
+            "ackley" => PotentialKind::Ackley,
+            "rosenbrock" => PotentialKind::Rosenbrock,
+            "styblinski-tang" => PotentialKind::StyblinskiTang,
+            "griewank" => PotentialKind::Griewank,
+            "quadratic" => PotentialKind::Quadratic {
+                a: match p.a {
+                    None => vec![1.0],
+                    Some(ScalarOrList::Scalar(v)) => vec![v],
+                    Some(ScalarOrList::List(v)) => v,
+                },
+            },
+            "double-well" => PotentialKind::DoubleWell,
+            other => {
+                return Err(err(
+                    "problem.potential",
+                    format!("{other:?}"),
+                    format!("must be one of {}", POTENTIAL_NAMES.join(", ")),
+                ));
+            }
+        };
+        let problem = ProblemConfig {
+            potential,
+            dim,
+            shift: p.shift,
+        };
+
+        let e = self.ensemble;
+        let steps: u64 = int_at_least("ensemble.steps", e.steps, 1)?;
+        let record_every = match e.record_every {
+            Some(v) => int_at_least("ensemble.record_every", v, 1)?,
+            None => default_record_every(steps),
+        };
+        let RawInit::Uniform([lo, hi]) = e.init;
+        let ensemble = EnsembleConfig {
+            runs: int_at_least("ensemble.runs", e.runs, 1)?,
+            agents: int_at_least("ensemble.agents", e.agents, 1)?,
+            steps,
+            seed: int_at_least("ensemble.seed", e.seed, 0)?,
+            record_every,
+            init: Init::Uniform { lo, hi },
+        };
+
+        let methods = self
+            .method
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| m.into_method(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Config {
+            problem,
+            ensemble,
+            methods,
+        })
+    }
+
+    fn from_config(c: &Config) -> Self {
+        let (delta, a) = match &c.problem.potential {
+            PotentialKind::Rough { delta } => (Some(*delta), None),
+            PotentialKind::Quadratic { a } if a.len() == 1 => (None, Some(ScalarOrList::Scalar(a[0]))),
+            PotentialKind::Quadratic { a } => (None, Some(ScalarOrList::List(a.clone()))),
+            _ => (None, None),
+        };
+        let Init::Uniform { lo, hi } = c.ensemble.init;
+        RawConfig {
+            problem: RawProblem {
+                potential: c.problem.potential.name().to_string(),
+                dim: c.problem.dim as i64,
+                delta,
+                a,
+                shift: c.problem.shift.clone(),
+            },
+            ensemble: RawEnsemble {
+                runs: c.ensemble.runs as i64,
+                agents: c.ensemble.agents as i64,
+                steps: c.ensemble.steps as i64,
+                seed: c.ensemble.seed as i64,
+                record_every: Some(c.ensemble.record_every as i64),
+                init: RawInit::Uniform([lo, hi]),
+            },
+            method: c
+                .methods
+                .iter()
+                .map(|m| {
+                    let (eps, gamma, inner_steps, burn_in, scheme) = match m.scheme {
+                        Scheme::Euler => (None, None, None, None, "euler"),
+                        Scheme::Homogenized {
+                            eps,
+                            gamma,
+                            inner_steps,
+                            burn_in,
+                        } => (
+                            Some(eps),
+                            Some(gamma),
+                            Some(inner_steps as i64),
+                            Some(burn_in as i64),
+                            "homogenized",
+                        ),
+                    };
+                    RawMethod {
+                        name: m.name.clone(),
+                        scheme: scheme.to_string(),
+                        dt: m.dt,
+                        beta: m.beta,
+                        lambda: m.lambda,
+                        taming: m.taming.name().to_string(),
+                        eps,
+                        gamma,
+                        inner_steps,
+                        burn_in,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+impl RawMethod {
+    fn into_method(self, i: usize) -> Result<MethodConfig, ConfigError> {
+        let f = |name: &str| format!("method[{i}].{name}");
+        let taming = match self.taming.as_str() {
+            "none" => Taming::None,
+            "coordinate" => Taming::Coordinate,
+            "norm" => Taming::Norm,
+            other => {
+                return Err(err(
+                    f("taming"),
+                    format!("{other:?}"),
+                    "must be one of none, coordinate, norm",
+                ));
+            }
+        };
+        let scheme = match self.scheme.as_str() {
+            "euler" => {
+                for (name, given) in [
+                    ("eps", self.eps.is_some()),
+                    ("gamma", self.gamma.is_some()),
+                    ("inner_steps", self.inner_steps.is_some()),
+                    ("burn_in", self.burn_in.is_some()),
+                ] {
+                    if given {
+                        return Err(err(
+                            f(name),
+                            "(given)",
+                            "is only used by scheme = \"homogenized\"",
+                        ));
+                    }
+                }
+                Scheme::Euler
+            }
+            "homogenized" => {
+                let need = |name: &str, v: Option<f64>| {
+                    v.ok_or_else(|| err(f(name), "(missing)", "is required by scheme = \"homogenized\""))
+                };
+                let inner = self.inner_steps.ok_or_else(|| {
+                    err(f("inner_steps"), "(missing)", "is required by scheme = \"homogenized\"")
+                })?;
+                Scheme::Homogenized {
+                    eps: need("eps", self.eps)?,
+                    gamma: need("gamma", self.gamma)?,
+                    inner_steps: int_at_least(&f("inner_steps"), inner, 1)?,
+                    burn_in: int_at_least(&f("burn_in"), self.burn_in.unwrap_or(1), 1)?,
+                }
+            }
+            other => {
+                return Err(err(
+                    f("scheme"),
+                    format!("{other:?}"),
+                    "must be one of euler, homogenized",
+                ));
+            }
+        };
+        Ok(MethodConfig {
+            name: self.name,
+            scheme,
+            dt: self.dt,
+            beta: self.beta,
+            lambda: self.lambda,
+            taming,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("MF-HOM-SGLD"), "mf-hom-sgld");
+        assert_eq!(slug("MF-SGLD (lambda = 2)"), "mf-sgld-lambda-2-");
+        assert_eq!(slug("a__b"), "a-b");
+    }
+
+    #[test]
+    fn toml_round_trip() {
+        let text = include_str!("../presets/fig2-rough-d10.toml");
+        let c = Config::from_toml_str(text, "preset").unwrap();
+        let again = Config::from_toml_str(&c.to_toml(), "again").unwrap();
+        assert_eq!(c, again);
+    }
+
+    #[test]
+    fn line_and_column() {
+        assert_eq!(line_col("ab\ncd\nef", 4), (2, 2));
+        assert_eq!(line_col("ab", 0), (1, 1));
+    }
+}

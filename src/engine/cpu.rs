@@ -1,0 +1,529 @@
+//! The CPU reference engine: the update rule of DESIGN section 2 in f32, parallel
+//! over agents with rayon, written to be read beside the GPU step kernels.
+//!
+//! Two paths compute the same numbers. Separable potentials with `none` or
+//! `coordinate` taming take the lane path: `LANES` blocks of 4 coordinates (each an
+//! agent's block, the unit a GPU invocation owns) advance together, so the
+//! compiler turns Philox, Box-Muller and the gradient into SIMD instructions.
+//! Everything else takes the agent path, one agent at a time with the potential's
+//! full gradient. Each agent's arithmetic is the same on both paths and depends on
+//! nothing but its own data, the run means and the stream, so results are
+//! identical whatever the thread count or chunking.
+#![allow(clippy::needless_range_loop, reason = "keeps the loops comparable to the shaders")]
+
+use super::{DIVERGENCE_LIMIT, Engine, Shape, StepConstants, check_size, initial_positions, try_alloc};
+use crate::config::{EnsembleConfig, MethodConfig, Taming};
+use crate::diagnostics::{History, run_stats};
+use crate::error::{Error, Result};
+use crate::potential::Potential;
+use crate::rng;
+use rayon::prelude::*;
+
+/// Blocks of 4 coordinates advanced together on the lane path.
+const LANES: usize = 8;
+
+/// Which of the two paths an engine uses; `Auto` picks the lane path where it applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuPath {
+    Auto,
+    /// One agent at a time (always applies); for tests that compare the paths.
+    Agent,
+}
+
+/// The CPU engine for potential `P`.
+pub struct CpuEngine<P: Potential> {
+    potential: P,
+    method: MethodConfig,
+    consts: StepConstants,
+    shape: Shape,
+    key: [u32; 2],
+    x: Vec<f32>,
+    /// The fast variable Y (homogenized schemes only; empty for Euler).
+    y: Vec<f32>,
+    /// Run means `m_r`, `[runs][dim]` (mean-field methods only).
+    means: Vec<f32>,
+    step: u64,
+    final_step: u64,
+    record_every: u64,
+    keep_snapshots: bool,
+    history: History,
+    lanes: bool,
+}
+
+/// The first bad value an agent met: (steps done, global agent, value).
+type Bad = Option<(u64, usize, f32)>;
+
+fn earliest(a: Bad, b: Bad) -> Bad {
+    match (a, b) {
+        (Some(p), Some(q)) => Some(if (q.0, q.1) < (p.0, p.1) { q } else { p }),
+        (p, None) => p,
+        (None, q) => q,
+    }
+}
+
+#[inline(always)]
+fn is_bad(v: f32) -> bool {
+    // Written so that NaN is bad.
+    !(v.abs() <= DIVERGENCE_LIMIT)
+}
+
+impl<P: Potential> CpuEngine<P> {
+    /// An engine at step 0 with positions drawn from `ensemble.init`; `keep_snapshots`
+    /// keeps the positions at every record (for trajectories). Configs are taken
+    /// as validated.
+    pub fn new(
+        potential: P,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        keep_snapshots: bool,
+        path: CpuPath,
+    ) -> Result<Self> {
+        let shape = Shape {
+            runs: ensemble.runs,
+            agents: ensemble.agents,
+            dim: potential.dim(),
+        };
+        let consts = StepConstants::new(method);
+        let copies = if consts.homogenized { 2 } else { 1 };
+        let len = check_size(shape, copies)?;
+        let mut x = try_alloc(len, "the positions X")?;
+        let y = if consts.homogenized {
+            try_alloc(len, "the fast variable Y")?
+        } else {
+            Vec::new()
+        };
+        let means = if method.lambda > 0.0 {
+            try_alloc(shape.runs * shape.dim, "the run means")?
+        } else {
+            Vec::new()
+        };
+        if keep_snapshots {
+            let records = ensemble.steps / ensemble.record_every + 2;
+            let bytes = records as u128 * len as u128 * 4;
+            if bytes > isize::MAX as u128 {
+                return Err(Error::Alloc {
+                    what: "the trajectories".to_string(),
+                    bytes,
+                });
+            }
+        }
+        initial_positions(&mut x, shape, &ensemble.init, ensemble.seed);
+        let lanes = path == CpuPath::Auto && potential.separable() && consts.taming != Taming::Norm;
+        let mut engine = Self {
+            potential,
+            method: method.clone(),
+            consts,
+            shape,
+            key: rng::key_from_seed(ensemble.seed),
+            y,
+            x,
+            means,
+            step: 0,
+            final_step: ensemble.steps,
+            record_every: ensemble.record_every,
+            keep_snapshots,
+            history: History::new(shape.runs),
+            lanes,
+        };
+        if engine.consts.homogenized {
+            // Y(0, 0) = X(0).
+            engine.y.copy_from_slice(&engine.x);
+        }
+        engine.record();
+        Ok(engine)
+    }
+
+    fn record(&mut self) {
+        let s = self.shape;
+        let stats = run_stats(&self.potential, &self.x, s.runs, s.agents, s.dim);
+        let snapshot = self.keep_snapshots.then(|| self.x.clone());
+        self.history.push(self.step, stats, snapshot);
+    }
+
+    /// `m_r(n)`: the mean over agents of each run, summed in f64 in agent order.
+    fn compute_means(&mut self) {
+        let (n, d) = (self.shape.agents, self.shape.dim);
+        let x = &self.x;
+        self.means.par_chunks_mut(d).enumerate().for_each(|(r, mean)| {
+            let mut acc = vec![0.0f64; d];
+            for agent in x[r * n * d..(r + 1) * n * d].chunks_exact(d) {
+                for (a, &v) in acc.iter_mut().zip(agent) {
+                    *a += v as f64;
+                }
+            }
+            for (m, a) in mean.iter_mut().zip(acc) {
+                *m = (a / n as f64) as f32;
+            }
+        });
+    }
+
+    /// Steps `n0..n1` for every agent; with interaction, `n1 = n0 + 1`.
+    fn segment(&mut self, n0: u64, n1: u64) -> Bad {
+        if !self.means.is_empty() {
+            debug_assert_eq!(n1, n0 + 1);
+            self.compute_means();
+        }
+        let d = self.shape.dim;
+        // Chunks of agents for rayon; any size gives the same numbers.
+        let total = self.shape.runs * self.shape.agents;
+        let chunk = total.div_ceil(8 * rayon::current_num_threads()).clamp(1, 512);
+        let ctx = Ctx {
+            p: &self.potential,
+            c: self.consts,
+            key: self.key,
+            shape: self.shape,
+            means: &self.means,
+        };
+        let lanes = self.lanes;
+        let mut y_chunks: Vec<&mut [f32]> = if self.y.is_empty() {
+            Vec::new()
+        } else {
+            self.y.chunks_mut(chunk * d).collect()
+        };
+        let work = |(i, (x, y)): (usize, (&mut [f32], &mut [f32]))| -> Bad {
+            let first = i * chunk;
+            if lanes {
+                dispatch_lanes(&ctx, x, y, first, n0, n1)
+            } else {
+                agents_path(&ctx, x, y, first, n0, n1)
+            }
+        };
+        if y_chunks.is_empty() {
+            self.x
+                .par_chunks_mut(chunk * d)
+                .map(|x| (x, &mut [][..]))
+                .enumerate()
+                .map(work)
+                .reduce(|| None, earliest)
+        } else {
+            self.x
+                .par_chunks_mut(chunk * d)
+                .zip(y_chunks.par_iter_mut().map(|y| &mut **y))
+                .enumerate()
+                .map(work)
+                .reduce(|| None, earliest)
+        }
+    }
+}
+
+impl<P: Potential> Engine for CpuEngine<P> {
+    fn advance(&mut self, steps: u64) -> Result<()> {
+        let end = self.step.checked_add(steps).filter(|&e| e <= u32::MAX as u64 + 1);
+        let Some(end) = end else {
+            return Err(Error::Backend(format!(
+                "cannot advance {steps} steps from step {}: the stream addresses at most 2^32 steps",
+                self.step
+            )));
+        };
+        let interacting = !self.means.is_empty();
+        while self.step < end {
+            let next_record = (self.step / self.record_every + 1) * self.record_every;
+            let mut seg_end = end.min(next_record);
+            if self.step < self.final_step {
+                seg_end = seg_end.min(self.final_step);
+            }
+            if interacting {
+                seg_end = self.step + 1;
+            }
+            if let Some((step, g, value)) = self.segment(self.step, seg_end) {
+                return Err(Error::Diverged {
+                    method: self.method.name.clone(),
+                    run: g / self.shape.agents,
+                    agent: g % self.shape.agents,
+                    step,
+                    value,
+                });
+            }
+            self.step = seg_end;
+            if self.step % self.record_every == 0 || self.step == self.final_step {
+                self.record();
+            }
+        }
+        Ok(())
+    }
+
+    fn step(&self) -> u64 {
+        self.step
+    }
+
+    fn positions(&self) -> Vec<f32> {
+        self.x.clone()
+    }
+
+    fn history(&self) -> &History {
+        &self.history
+    }
+
+    fn backend(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn device(&self) -> String {
+        format!(
+            "CPU, {} threads, {} path",
+            rayon::current_num_threads(),
+            if self.lanes { "lane" } else { "agent" }
+        )
+    }
+}
+
+/// What every chunk needs, shared read-only.
+struct Ctx<'a, P> {
+    p: &'a P,
+    c: StepConstants,
+    key: [u32; 2],
+    shape: Shape,
+    means: &'a [f32],
+}
+
+/// The taming `T_h(g)` of one coordinate for `none` and `coordinate` (the lane path
+/// never sees `norm`).
+trait Tame {
+    fn tame(h: f32, g: f32) -> f32;
+}
+struct NoTaming;
+struct CoordinateTaming;
+impl Tame for NoTaming {
+    #[inline(always)]
+    fn tame(h: f32, g: f32) -> f32 {
+        h * g
+    }
+}
+impl Tame for CoordinateTaming {
+    #[inline(always)]
+    fn tame(h: f32, g: f32) -> f32 {
+        let hg = h * g;
+        hg / (1.0 + hg.abs())
+    }
+}
+
+fn dispatch_lanes<P: Potential>(
+    ctx: &Ctx<P>,
+    x: &mut [f32],
+    y: &mut [f32],
+    first: usize,
+    n0: u64,
+    n1: u64,
+) -> Bad {
+    match (ctx.c.taming, ctx.c.homogenized) {
+        (Taming::Coordinate, true) => lanes_path::<P, CoordinateTaming, true>(ctx, x, y, first, n0, n1),
+        (Taming::Coordinate, false) => lanes_path::<P, CoordinateTaming, false>(ctx, x, y, first, n0, n1),
+        (_, true) => lanes_path::<P, NoTaming, true>(ctx, x, y, first, n0, n1),
+        (_, false) => lanes_path::<P, NoTaming, false>(ctx, x, y, first, n0, n1),
+    }
+}
+
+/// The lane path over a chunk of agents starting at global agent `first`.
+fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
+    ctx: &Ctx<P>,
+    x: &mut [f32],
+    y: &mut [f32],
+    first: usize,
+    n0: u64,
+    n1: u64,
+) -> Bad {
+    let (d, n_agents) = (ctx.shape.dim, ctx.shape.agents);
+    let blocks = d.div_ceil(4);
+    let jobs = (x.len() / d) * blocks;
+    let c = ctx.c;
+    let mut bad: Bad = None;
+    for group in (0..jobs).step_by(LANES) {
+        // Gather: lane l owns block b of local agent a.
+        let mut c0 = [0u32; LANES];
+        let mut c1 = [0u32; LANES];
+        let mut idx = [[usize::MAX; LANES]; 4];
+        let mut xs = [[0.0f32; LANES]; 4];
+        let mut ys = [[0.0f32; LANES]; 4];
+        let mut ms = [[0.0f32; LANES]; 4];
+        let mut k0 = [[0.0f32; LANES]; 4];
+        let mut k1 = [[0.0f32; LANES]; 4];
+        for l in 0..LANES {
+            let j = group + l;
+            if j >= jobs {
+                continue;
+            }
+            let (a, b) = (j / blocks, j % blocks);
+            let g = first + a;
+            c0[l] = b as u32;
+            c1[l] = g as u32;
+            for w in 0..4 {
+                let k = 4 * b + w;
+                if k < d {
+                    let i = a * d + k;
+                    idx[w][l] = i;
+                    xs[w][l] = x[i];
+                    if HOM {
+                        ys[w][l] = y[i];
+                    }
+                    if !ctx.means.is_empty() {
+                        ms[w][l] = ctx.means[(g / n_agents) * d + k];
+                    }
+                    [k0[w][l], k1[w][l]] = ctx.p.coord_consts(k);
+                }
+            }
+        }
+
+        let mut group_bad: Bad = None;
+        for n in n0..n1 {
+            if HOM {
+                let mut sum = [[0.0f32; LANES]; 4];
+                for m in 0..c.inner_len {
+                    let words = rng::philox4x32_10_lanes(
+                        &c0,
+                        &c1,
+                        n as u32,
+                        rng::counter_word3(rng::DOMAIN_NOISE, m),
+                        ctx.key,
+                    );
+                    let z = rng::normals_lanes(&words);
+                    let averaged = m + 1 >= c.burn_in;
+                    for w in 0..4 {
+                        for l in 0..LANES {
+                            let yv = ys[w][l];
+                            let g = ctx.p.grad_coord([k0[w][l], k1[w][l]], yv);
+                            let yn = yv - T::tame(c.h, g) + c.h_over_gamma * (xs[w][l] - yv) + c.noise * z[w][l];
+                            ys[w][l] = yn;
+                            sum[w][l] += if averaged { yn } else { 0.0 };
+                        }
+                    }
+                }
+                for w in 0..4 {
+                    for l in 0..LANES {
+                        let xv = xs[w][l];
+                        xs[w][l] = xv - c.dt_over_gamma * (xv - sum[w][l] * c.inv_m) - c.lambda_dt * (xv - ms[w][l]);
+                    }
+                }
+            } else {
+                let words = rng::philox4x32_10_lanes(
+                    &c0,
+                    &c1,
+                    n as u32,
+                    rng::counter_word3(rng::DOMAIN_NOISE, 0),
+                    ctx.key,
+                );
+                let z = rng::normals_lanes(&words);
+                for w in 0..4 {
+                    for l in 0..LANES {
+                        let xv = xs[w][l];
+                        let g = ctx.p.grad_coord([k0[w][l], k1[w][l]], xv);
+                        xs[w][l] = xv - T::tame(c.h, g) - c.lambda_dt * (xv - ms[w][l]) + c.noise * z[w][l];
+                    }
+                }
+            }
+            if group_bad.is_none() {
+                for w in 0..4 {
+                    for l in 0..LANES {
+                        if idx[w][l] != usize::MAX && is_bad(xs[w][l]) {
+                            let here = Some((n + 1, first + idx[w][l] / d, xs[w][l]));
+                            group_bad = earliest(group_bad, here);
+                        }
+                    }
+                }
+            }
+        }
+        bad = earliest(bad, group_bad);
+
+        // Scatter.
+        for w in 0..4 {
+            for l in 0..LANES {
+                let i = idx[w][l];
+                if i != usize::MAX {
+                    x[i] = xs[w][l];
+                    if HOM {
+                        y[i] = ys[w][l];
+                    }
+                }
+            }
+        }
+    }
+    bad
+}
+
+/// `T_h(g)` in place for a whole gradient.
+fn tame_all(taming: Taming, h: f32, g: &mut [f32]) {
+    match taming {
+        Taming::None => g.iter_mut().for_each(|v| *v = NoTaming::tame(h, *v)),
+        Taming::Coordinate => g.iter_mut().for_each(|v| *v = CoordinateTaming::tame(h, *v)),
+        Taming::Norm => {
+            let norm = g.iter().map(|v| v * v).sum::<f32>().sqrt();
+            let scale = 1.0 + h * norm;
+            g.iter_mut().for_each(|v| *v = h * *v / scale);
+        }
+    }
+}
+
+/// Standard normals `Z_g(n, sub)` for all `d` coordinates (`z.len()` a multiple of 4).
+fn noise(z: &mut [f32], key: [u32; 2], g: usize, n: u64, sub: u32) {
+    for (b, block) in z.chunks_exact_mut(4).enumerate() {
+        let words = rng::philox4x32_10(
+            rng::counter(b as u32, g as u32, n as u32, rng::DOMAIN_NOISE, sub),
+            key,
+        );
+        block.copy_from_slice(&rng::normals(words));
+    }
+}
+
+/// The agent path over a chunk of agents starting at global agent `first`.
+fn agents_path<P: Potential>(
+    ctx: &Ctx<P>,
+    x: &mut [f32],
+    y: &mut [f32],
+    first: usize,
+    n0: u64,
+    n1: u64,
+) -> Bad {
+    let (d, n_agents) = (ctx.shape.dim, ctx.shape.agents);
+    let c = ctx.c;
+    let zero_mean = vec![0.0f32; d];
+    let mut z = vec![0.0f32; d.div_ceil(4) * 4];
+    let mut grad = vec![0.0f32; d];
+    let mut sum = vec![0.0f32; d];
+    let mut bad: Bad = None;
+    for (a, xa) in x.chunks_exact_mut(d).enumerate() {
+        let g = first + a;
+        let mean = if ctx.means.is_empty() {
+            &zero_mean[..]
+        } else {
+            let r = g / n_agents;
+            &ctx.means[r * d..(r + 1) * d]
+        };
+        let mut agent_bad: Bad = None;
+        for n in n0..n1 {
+            if c.homogenized {
+                let ya = &mut y[a * d..(a + 1) * d];
+                sum.fill(0.0);
+                for m in 0..c.inner_len {
+                    noise(&mut z, ctx.key, g, n, m);
+                    ctx.p.grad_f32(ya, &mut grad);
+                    tame_all(c.taming, c.h, &mut grad);
+                    let averaged = m + 1 >= c.burn_in;
+                    for k in 0..d {
+                        let yv = ya[k];
+                        let yn = yv - grad[k] + c.h_over_gamma * (xa[k] - yv) + c.noise * z[k];
+                        ya[k] = yn;
+                        sum[k] += if averaged { yn } else { 0.0 };
+                    }
+                }
+                for k in 0..d {
+                    let xv = xa[k];
+                    xa[k] = xv - c.dt_over_gamma * (xv - sum[k] * c.inv_m) - c.lambda_dt * (xv - mean[k]);
+                }
+            } else {
+                noise(&mut z, ctx.key, g, n, 0);
+                ctx.p.grad_f32(xa, &mut grad);
+                tame_all(c.taming, c.h, &mut grad);
+                for k in 0..d {
+                    let xv = xa[k];
+                    xa[k] = xv - grad[k] - c.lambda_dt * (xv - mean[k]) + c.noise * z[k];
+                }
+            }
+            if agent_bad.is_none() {
+                if let Some(v) = xa.iter().copied().find(|&v| is_bad(v)) {
+                    agent_bad = Some((n + 1, g, v));
+                }
+            }
+        }
+        bad = earliest(bad, agent_bad);
+    }
+    bad
+}

@@ -1,0 +1,173 @@
+//! The engines that advance an ensemble: one trait, a CPU reference engine, and
+//! (later) a GPU engine computing the same update rule with the same random stream.
+
+pub mod cpu;
+
+pub use cpu::CpuEngine;
+
+use crate::config::{Init, MethodConfig, Scheme, Taming};
+use crate::diagnostics::History;
+use crate::error::{Error, Result};
+use crate::rng;
+
+/// The shape of an ensemble: `runs x agents x dim`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub runs: usize,
+    pub agents: usize,
+    pub dim: usize,
+}
+
+impl Shape {
+    /// `runs * agents * dim`, if it fits.
+    pub fn len(&self) -> Option<usize> {
+        self.runs.checked_mul(self.agents)?.checked_mul(self.dim)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    fn describe(&self) -> String {
+        format!("{} runs x {} agents x dim {}", self.runs, self.agents, self.dim)
+    }
+}
+
+/// What an engine does: advance outer steps, and say where the agents are and what
+/// was recorded on the way.
+pub trait Engine: Send {
+    /// Advances `steps` outer steps, recording diagnostics at every multiple of the
+    /// record interval and at the ensemble's final step. A divergence stops it with
+    /// [`Error::Diverged`].
+    fn advance(&mut self, steps: u64) -> Result<()>;
+
+    /// Outer steps done so far.
+    fn step(&self) -> u64;
+
+    /// Positions `X`, `[runs][agents][dim]` flattened.
+    fn positions(&self) -> Vec<f32>;
+
+    /// The diagnostics recorded so far.
+    fn history(&self) -> &History;
+
+    /// `"cpu"` or `"gpu"`.
+    fn backend(&self) -> &'static str;
+
+    /// The device, in words.
+    fn device(&self) -> String;
+}
+
+/// Positions above this magnitude (or not finite) count as a divergence: no
+/// potential of interest has minimisers there, and squaring them overflows f32.
+pub const DIVERGENCE_LIMIT: f32 = 1e20;
+
+/// The step's constants in f32, computed once per method in f64 and rounded; the
+/// GPU kernels receive the same values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepConstants {
+    /// Euler: the gradient step `dt`. Homogenized: the inner step `h = delta / eps`.
+    pub h: f32,
+    /// Euler: `sqrt(2 dt / beta)`. Homogenized: `sqrt(2 delta / (beta eps))`.
+    pub noise: f32,
+    /// `dt * lambda`.
+    pub lambda_dt: f32,
+    /// Homogenized: `h / gamma`, the pull of Y towards X.
+    pub h_over_gamma: f32,
+    /// Homogenized: `dt / gamma`, the pull of X towards the average of Y.
+    pub dt_over_gamma: f32,
+    /// Homogenized: `1 / M`.
+    pub inv_m: f32,
+    /// Inner steps per outer step `L` (1 for Euler).
+    pub inner_len: u32,
+    /// First averaged inner iterate `m'`.
+    pub burn_in: u32,
+    pub homogenized: bool,
+    pub taming: Taming,
+}
+
+impl StepConstants {
+    pub fn new(m: &MethodConfig) -> Self {
+        let lambda_dt = (m.dt * m.lambda) as f32;
+        match m.scheme {
+            Scheme::Euler => Self {
+                h: m.dt as f32,
+                noise: (2.0 * m.dt / m.beta).sqrt() as f32,
+                lambda_dt,
+                h_over_gamma: 0.0,
+                dt_over_gamma: 0.0,
+                inv_m: 0.0,
+                inner_len: 1,
+                burn_in: 0,
+                homogenized: false,
+                taming: m.taming,
+            },
+            Scheme::Homogenized {
+                eps,
+                gamma,
+                inner_steps,
+                burn_in,
+            } => {
+                let delta = m.dt / inner_steps as f64;
+                let h = delta / eps;
+                Self {
+                    h: h as f32,
+                    noise: (2.0 * delta / (m.beta * eps)).sqrt() as f32,
+                    lambda_dt,
+                    h_over_gamma: (h / gamma) as f32,
+                    dt_over_gamma: (m.dt / gamma) as f32,
+                    inv_m: (1.0 / inner_steps as f64) as f32,
+                    inner_len: m.scheme.inner_len(),
+                    burn_in,
+                    homogenized: true,
+                    taming: m.taming,
+                }
+            }
+        }
+    }
+}
+
+/// Allocates `len` zeroed f32s or says how much was asked for.
+pub(crate) fn try_alloc(len: usize, what: &str) -> Result<Vec<f32>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Error::Alloc {
+        what: what.to_string(),
+        bytes: len as u128 * 4,
+    })?;
+    v.resize(len, 0.0);
+    Ok(v)
+}
+
+/// Checks that an ensemble of `shape` can be indexed and allocated (`copies`
+/// arrays of positions), before anything is allocated.
+pub(crate) fn check_size(shape: Shape, copies: usize) -> Result<usize> {
+    let bytes = shape.runs as u128 * shape.agents as u128 * shape.dim as u128 * 4 * copies as u128;
+    match shape.len() {
+        Some(len) if len.checked_mul(4 * copies).is_some() => Ok(len),
+        _ => Err(Error::Alloc {
+            what: format!("{} positions for {}", copies, shape.describe()),
+            bytes,
+        }),
+    }
+}
+
+/// The initial positions, from stream domain 1: coordinate `k` of global agent `g`
+/// is `lo + (hi - lo) * u`, with `u` word `k % 4` of Philox at counter
+/// `[k / 4, g, 0, 1 << 28]`. Every method of a config starts from these.
+pub fn initial_positions(x: &mut [f32], shape: Shape, init: &Init, seed: u64) {
+    use rayon::prelude::*;
+    let key = rng::key_from_seed(seed);
+    let Init::Uniform { lo, hi } = *init;
+    let (lo, width) = (lo as f32, (hi - lo) as f32);
+    let d = shape.dim;
+    x.par_chunks_mut(d).enumerate().for_each(|(g, agent)| {
+        for (b, block) in agent.chunks_mut(4).enumerate() {
+            let w = rng::philox4x32_10(
+                rng::counter(b as u32, g as u32, 0, rng::DOMAIN_INIT, 0),
+                key,
+            );
+            for (j, v) in block.iter_mut().enumerate() {
+                *v = lo + width * rng::uniform(w[j]);
+            }
+        }
+    });
+}

@@ -1,0 +1,233 @@
+//! [`Ensemble`], the library's entry point: one method run over `R` runs of `N`
+//! agents on a potential, on the engine the [`Backend`] picks.
+
+use crate::config::{EnsembleConfig, Init, MethodConfig, ProblemConfig};
+use crate::diagnostics::History;
+use crate::engine::cpu::CpuPath;
+use crate::engine::{CpuEngine, Engine};
+use crate::error::{ConfigError, Error, Result};
+use crate::potential::{Builtin, Potential};
+use crate::with_builtin;
+use ndarray::Array3;
+use std::time::{Duration, Instant};
+
+/// Which engine runs an ensemble.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// A GPU when there is one, otherwise the CPU (and [`Ensemble::backend_note`] says so).
+    #[default]
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+/// How to build an ensemble, beyond its configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub backend: Backend,
+    /// Keep the positions at every recorded step (for trajectories).
+    pub keep_trajectories: bool,
+    /// Force the CPU engine's agent path (for checks; the default picks the fastest).
+    pub cpu_path: CpuPath,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            backend: Backend::Auto,
+            keep_trajectories: false,
+            cpu_path: CpuPath::Auto,
+        }
+    }
+}
+
+impl EnsembleConfig {
+    /// `runs x agents`, `steps` outer steps, seed 0, initial positions uniform on
+    /// `[-1, 1]^d`, about 200 records; adjust with the methods below.
+    pub fn new(runs: usize, agents: usize, steps: u64) -> Self {
+        Self {
+            runs,
+            agents,
+            steps,
+            seed: 0,
+            record_every: crate::config::default_record_every(steps),
+            init: Init::Uniform { lo: -1.0, hi: 1.0 },
+        }
+    }
+
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    pub fn record_every(mut self, every: u64) -> Self {
+        self.record_every = every;
+        self
+    }
+
+    pub fn init_uniform(mut self, lo: f64, hi: f64) -> Self {
+        self.init = Init::Uniform { lo, hi };
+        self
+    }
+}
+
+/// One method advancing `runs x agents` agents on a potential.
+///
+/// ```
+/// use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Options, Taming};
+/// use sgld_swarm::potential::{Rough, Shift};
+///
+/// let potential = Rough::new(0.01, Shift::zero(4));
+/// let ensemble = EnsembleConfig::new(2, 16, 10).seed(7).init_uniform(-5.0, 5.0);
+/// let method = MethodConfig::homogenized("MF-HOM-SGLD", 0.005, 1.0, 0.01, 0.1, 20)
+///     .lambda(3.0)
+///     .taming(Taming::Coordinate);
+/// let mut e = Ensemble::with_potential(potential, &ensemble, &method, Options::default())?;
+/// e.run()?;
+/// assert_eq!(e.positions().shape(), &[2, 16, 4]);
+/// # Ok::<(), sgld_swarm::Error>(())
+/// ```
+pub struct Ensemble {
+    ensemble: EnsembleConfig,
+    method: MethodConfig,
+    dim: usize,
+    engine: Box<dyn Engine>,
+    elapsed: Duration,
+    note: Option<String>,
+}
+
+impl Ensemble {
+    /// An ensemble on a built-in potential described by `problem`.
+    pub fn new(
+        problem: &ProblemConfig,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        options: Options,
+    ) -> Result<Self> {
+        problem.validate()?;
+        let builtin = Builtin::from_problem(problem);
+        with_builtin!(builtin, p => Self::with_potential(p, ensemble, method, options))
+    }
+
+    /// An ensemble on any potential, such as a user's own type.
+    pub fn with_potential<P: Potential + 'static>(
+        potential: P,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        options: Options,
+    ) -> Result<Self> {
+        ensemble.validate()?;
+        method.validate(0)?;
+        let dim = potential.dim();
+        if dim == 0 {
+            return Err(ConfigError {
+                field: "potential.dim()".into(),
+                value: "0".into(),
+                allowed: "must be at least 1".into(),
+            }
+            .into());
+        }
+        let note = match options.backend {
+            Backend::Gpu => {
+                return Err(Error::Backend(
+                    "the GPU engine is not built yet in this version of sgld-swarm; \
+                     use --backend cpu (or auto)"
+                        .to_string(),
+                ));
+            }
+            Backend::Auto => Some("no GPU engine in this build: running on the CPU".to_string()),
+            Backend::Cpu => None,
+        };
+        let engine = CpuEngine::new(
+            potential,
+            ensemble,
+            method,
+            options.keep_trajectories,
+            options.cpu_path,
+        )?;
+        Ok(Self {
+            ensemble: ensemble.clone(),
+            method: method.clone(),
+            dim,
+            engine: Box::new(engine),
+            elapsed: Duration::ZERO,
+            note,
+        })
+    }
+
+    /// Advances `steps` outer steps (recording on the way).
+    pub fn advance(&mut self, steps: u64) -> Result<()> {
+        let t = Instant::now();
+        let r = self.engine.advance(steps);
+        self.elapsed += t.elapsed();
+        r
+    }
+
+    /// Advances to the configured number of steps.
+    pub fn run(&mut self) -> Result<()> {
+        let left = self.ensemble.steps.saturating_sub(self.engine.step());
+        self.advance(left)
+    }
+
+    /// Outer steps done.
+    pub fn step(&self) -> u64 {
+        self.engine.step()
+    }
+
+    /// Positions `X` as `[runs, agents, dim]`.
+    pub fn positions(&self) -> Array3<f32> {
+        let shape = (self.ensemble.runs, self.ensemble.agents, self.dim);
+        Array3::from_shape_vec(shape, self.engine.positions()).expect("engine positions have the ensemble's shape")
+    }
+
+    /// Positions at every recorded step, `[records, runs, agents, dim]`, if kept.
+    pub fn trajectories(&self) -> Option<ndarray::Array4<f32>> {
+        let snaps = self.engine.history().snapshots();
+        if snaps.is_empty() {
+            return None;
+        }
+        let flat: Vec<f32> = snaps.concat();
+        let shape = (snaps.len(), self.ensemble.runs, self.ensemble.agents, self.dim);
+        Some(ndarray::Array4::from_shape_vec(shape, flat).expect("snapshots have the ensemble's shape"))
+    }
+
+    pub fn history(&self) -> &History {
+        self.engine.history()
+    }
+
+    pub fn method(&self) -> &MethodConfig {
+        &self.method
+    }
+
+    pub fn config(&self) -> &EnsembleConfig {
+        &self.ensemble
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Wall-clock time spent advancing.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Units (agents x coordinates x inner steps) per outer step.
+    pub fn units_per_step(&self) -> f64 {
+        (self.ensemble.runs * self.ensemble.agents * self.dim) as f64 * self.method.scheme.inner_len() as f64
+    }
+
+    /// `"cpu"` or `"gpu"`.
+    pub fn backend(&self) -> &'static str {
+        self.engine.backend()
+    }
+
+    pub fn device(&self) -> String {
+        self.engine.device()
+    }
+
+    /// Why the backend differs from the one asked for, if it does.
+    pub fn backend_note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+}

@@ -1,0 +1,41 @@
+//! `sgld-swarm`: large ensembles of weakly interacting Langevin agents, after
+//! Kantas, Parpas and Pavliotis, "The sharp, the flat and the shallow" (2019).
+//!
+//! Four methods are one update rule with switches (DESIGN section 2):
+//!
+//! | method      | [`Scheme`]                | `lambda` |
+//! |-------------|---------------------------|----------|
+//! | SGLD        | [`Scheme::Euler`]         | 0        |
+//! | MF-SGLD     | [`Scheme::Euler`]         | > 0      |
+//! | HOM-SGLD    | [`Scheme::Homogenized`]   | 0        |
+//! | MF-HOM-SGLD | [`Scheme::Homogenized`]   | > 0      |
+//!
+//! An [`Ensemble`] runs one method over `R` independent runs of `N` agents in `d`
+//! dimensions on a [`potential::Potential`]; every random number comes from the
+//! addressed Philox stream of [`rng`], so results do not depend on threads or
+//! engine. [`experiment`] runs a whole [`Config`] (several methods from the same
+//! initial positions) and [`output`] writes what the command-line tool writes.
+//!
+//! # Your own potential
+//!
+//! Implement [`potential::Potential`]: `dim`, `value`, `grad` (f64) and
+//! `reference_points`. Override `grad_f32` for speed, and for a separable potential
+//! `separable`, `coord_consts` and `grad_coord`, which let the CPU engine
+//! vectorise over agents. See `examples/custom_potential.rs`.
+
+pub mod config;
+pub mod diagnostics;
+pub mod engine;
+pub mod ensemble;
+pub mod error;
+pub mod experiment;
+pub mod fastmath;
+pub mod output;
+pub mod plot;
+pub mod potential;
+pub mod presets;
+pub mod rng;
+
+pub use config::{Config, EnsembleConfig, Init, MethodConfig, PotentialKind, ProblemConfig, Scheme, Taming};
+pub use ensemble::{Backend, Ensemble, Options};
+pub use error::{ConfigError, Error, Result};

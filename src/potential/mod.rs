@@ -1,0 +1,397 @@
+//! Potentials `Phi`: value, gradient, separability and reference points (DESIGN
+//! section 4). The built-ins live one per file and mirror
+//! `shaders/potentials/<name>.wgsl`; users implement [`Potential`] for their own.
+
+mod ackley;
+mod double_well;
+mod griewank;
+mod quadratic;
+mod rastrigin;
+mod rosenbrock;
+mod rough;
+mod six_hump_camel;
+mod styblinski_tang;
+
+pub use ackley::Ackley;
+pub use double_well::DoubleWell;
+pub use griewank::Griewank;
+pub use quadratic::Quadratic;
+pub use rastrigin::Rastrigin;
+pub use rosenbrock::Rosenbrock;
+pub use rough::Rough;
+pub use six_hump_camel::SixHumpCamel;
+pub use styblinski_tang::StyblinskiTang;
+
+use crate::config::{PotentialKind, ProblemConfig};
+
+/// A potential `Phi: R^d -> R` for the engines.
+///
+/// The f64 methods are the reference (diagnostics, tests); the engines step in f32
+/// through [`Potential::grad_f32`], and, when [`Potential::separable`] is true,
+/// through [`Potential::grad_coord`], which lets the CPU engine vectorise over
+/// agents. A user type must implement `dim`, `value`, `grad` and
+/// `reference_points`; the f32 methods default to the f64 ones.
+pub trait Potential: Send + Sync {
+    /// The dimension `d`.
+    fn dim(&self) -> usize;
+
+    /// `Phi(x)`.
+    fn value(&self, x: &[f64]) -> f64;
+
+    /// `grad Phi(x)` into `g` (same length as `x`).
+    fn grad(&self, x: &[f64], g: &mut [f64]);
+
+    /// `grad Phi(x)` in f32. The default converts to f64 and back (correct, slower;
+    /// it allocates for `d > 64`).
+    fn grad_f32(&self, x: &[f32], g: &mut [f32]) {
+        let d = x.len();
+        if d <= 64 {
+            let mut xs = [0.0f64; 64];
+            let mut gs = [0.0f64; 64];
+            for k in 0..d {
+                xs[k] = x[k] as f64;
+            }
+            self.grad(&xs[..d], &mut gs[..d]);
+            for k in 0..d {
+                g[k] = gs[k] as f32;
+            }
+        } else {
+            let xs: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+            let mut gs = vec![0.0f64; d];
+            self.grad(&xs, &mut gs);
+            for k in 0..d {
+                g[k] = gs[k] as f32;
+            }
+        }
+    }
+
+    /// Whether coordinate `k` of the gradient depends on `x_k` alone.
+    fn separable(&self) -> bool {
+        false
+    }
+
+    /// For separable potentials: the constants that coordinate `k`'s gradient needs
+    /// (for the built-ins, the shift and a curvature). The CPU engine gathers them
+    /// once per block of work, so that [`Potential::grad_coord`] needs no indexing
+    /// and vectorises.
+    fn coord_consts(&self, k: usize) -> [f32; 2] {
+        let _ = k;
+        [0.0; 2]
+    }
+
+    /// For separable potentials: coordinate `k` of the gradient, given
+    /// `coord_consts(k)` and `x_k`. Only called when [`Potential::separable`] is
+    /// true, and then `grad_f32` must equal it bit for bit.
+    fn grad_coord(&self, consts: [f32; 2], x_k: f32) -> f32 {
+        let _ = (consts, x_k);
+        unreachable!("grad_coord is only called on separable potentials")
+    }
+
+    /// The points `x*` that distances are measured to (global minimisers, or the
+    /// point the paper measures distance to).
+    fn reference_points(&self) -> Vec<Vec<f64>>;
+
+    /// Distance from `x` to the nearest reference point.
+    fn distance(&self, x: &[f64]) -> f64 {
+        self.reference_points()
+            .iter()
+            .map(|p| dist2(x, p).sqrt())
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// A short name for tables and plots.
+    fn name(&self) -> String {
+        "custom".to_string()
+    }
+}
+
+impl<P: Potential + ?Sized> Potential for Box<P> {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        (**self).value(x)
+    }
+    fn grad(&self, x: &[f64], g: &mut [f64]) {
+        (**self).grad(x, g)
+    }
+    fn grad_f32(&self, x: &[f32], g: &mut [f32]) {
+        (**self).grad_f32(x, g)
+    }
+    fn separable(&self) -> bool {
+        (**self).separable()
+    }
+    fn coord_consts(&self, k: usize) -> [f32; 2] {
+        (**self).coord_consts(k)
+    }
+    fn grad_coord(&self, consts: [f32; 2], x_k: f32) -> f32 {
+        (**self).grad_coord(consts, x_k)
+    }
+    fn reference_points(&self) -> Vec<Vec<f64>> {
+        (**self).reference_points()
+    }
+    fn distance(&self, x: &[f64]) -> f64 {
+        (**self).distance(x)
+    }
+    fn name(&self) -> String {
+        (**self).name()
+    }
+}
+
+fn dist2(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// A translation `x -> x - s` applied before a built-in is evaluated, so that its
+/// minimisers move by `s`. Zero when the problem has no `shift`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shift {
+    s64: Vec<f64>,
+    s32: Vec<f32>,
+}
+
+impl Shift {
+    pub fn new(s: Vec<f64>) -> Self {
+        let s32 = s.iter().map(|&v| v as f32).collect();
+        Self { s64: s, s32 }
+    }
+
+    pub fn zero(dim: usize) -> Self {
+        Self::new(vec![0.0; dim])
+    }
+
+    #[inline(always)]
+    pub fn at(&self, k: usize, x: f64) -> f64 {
+        x - self.s64[k]
+    }
+
+    #[inline(always)]
+    pub fn at_f32(&self, k: usize, x: f32) -> f32 {
+        x - self.s32[k]
+    }
+
+    pub fn component_f32(&self, k: usize) -> f32 {
+        self.s32[k]
+    }
+
+    /// The point `p + s`.
+    pub fn moved(&self, p: &[f64]) -> Vec<f64> {
+        p.iter().zip(&self.s64).map(|(a, b)| a + b).collect()
+    }
+
+    pub fn as_slice(&self) -> &[f64] {
+        &self.s64
+    }
+}
+
+/// The built-in potentials as one type, so that the engines are compiled once per
+/// built-in (monomorphised) rather than through dynamic calls.
+#[derive(Debug, Clone)]
+pub enum Builtin {
+    SixHumpCamel(SixHumpCamel),
+    Rough(Rough),
+    Rastrigin(Rastrigin),
+    Ackley(Ackley),
+    Rosenbrock(Rosenbrock),
+    StyblinskiTang(StyblinskiTang),
+    Griewank(Griewank),
+    Quadratic(Quadratic),
+    DoubleWell(DoubleWell),
+}
+
+/// Calls `$body` with `$p` bound to the concrete built-in.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_builtin {
+    ($b:expr, $p:ident => $body:expr) => {
+        match $b {
+            $crate::potential::Builtin::SixHumpCamel($p) => $body,
+            $crate::potential::Builtin::Rough($p) => $body,
+            $crate::potential::Builtin::Rastrigin($p) => $body,
+            $crate::potential::Builtin::Ackley($p) => $body,
+            $crate::potential::Builtin::Rosenbrock($p) => $body,
+            $crate::potential::Builtin::StyblinskiTang($p) => $body,
+            $crate::potential::Builtin::Griewank($p) => $body,
+            $crate::potential::Builtin::Quadratic($p) => $body,
+            $crate::potential::Builtin::DoubleWell($p) => $body,
+        }
+    };
+}
+
+impl Builtin {
+    /// The built-in a validated problem describes.
+    pub fn from_problem(p: &ProblemConfig) -> Self {
+        let d = p.dim;
+        let shift = match &p.shift {
+            Some(s) => Shift::new(s.clone()),
+            None => Shift::zero(d),
+        };
+        match &p.potential {
+            PotentialKind::SixHumpCamel => Builtin::SixHumpCamel(SixHumpCamel::new(shift)),
+            PotentialKind::Rough { delta } => Builtin::Rough(Rough::new(*delta, shift)),
+            PotentialKind::Rastrigin => Builtin::Rastrigin(Rastrigin::new(shift)),
+            PotentialKind::Ackley => Builtin::Ackley(Ackley::new(shift)),
+            PotentialKind::Rosenbrock => Builtin::Rosenbrock(Rosenbrock::new(shift)),
+            PotentialKind::StyblinskiTang => Builtin::StyblinskiTang(StyblinskiTang::new(shift)),
+            PotentialKind::Griewank => Builtin::Griewank(Griewank::new(shift)),
+            PotentialKind::Quadratic { a } => {
+                let a = if a.len() == 1 { vec![a[0]; d] } else { a.clone() };
+                Builtin::Quadratic(Quadratic::new(a, shift))
+            }
+            PotentialKind::DoubleWell => Builtin::DoubleWell(DoubleWell::new(shift)),
+        }
+    }
+}
+
+impl Potential for Builtin {
+    fn dim(&self) -> usize {
+        with_builtin!(self, p => p.dim())
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        with_builtin!(self, p => p.value(x))
+    }
+    fn grad(&self, x: &[f64], g: &mut [f64]) {
+        with_builtin!(self, p => p.grad(x, g))
+    }
+    fn grad_f32(&self, x: &[f32], g: &mut [f32]) {
+        with_builtin!(self, p => p.grad_f32(x, g))
+    }
+    fn separable(&self) -> bool {
+        with_builtin!(self, p => p.separable())
+    }
+    fn coord_consts(&self, k: usize) -> [f32; 2] {
+        with_builtin!(self, p => p.coord_consts(k))
+    }
+    fn grad_coord(&self, consts: [f32; 2], x_k: f32) -> f32 {
+        with_builtin!(self, p => p.grad_coord(consts, x_k))
+    }
+    fn reference_points(&self) -> Vec<Vec<f64>> {
+        with_builtin!(self, p => p.reference_points())
+    }
+    fn distance(&self, x: &[f64]) -> f64 {
+        with_builtin!(self, p => p.distance(x))
+    }
+    fn name(&self) -> String {
+        with_builtin!(self, p => p.name())
+    }
+}
+
+/// Implements `grad_f32` of a separable potential as its `grad_coord` per
+/// coordinate, which is what makes the two agree bit for bit.
+macro_rules! separable_grad_f32 {
+    () => {
+        fn separable(&self) -> bool {
+            true
+        }
+        fn grad_f32(&self, x: &[f32], g: &mut [f32]) {
+            for k in 0..x.len() {
+                g[k] = self.grad_coord(self.coord_consts(k), x[k]);
+            }
+        }
+    };
+}
+pub(crate) use separable_grad_f32;
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Potential;
+
+    /// Central differences in f64 with step `h` against `grad`, at `x`. The
+    /// truncation error is `h^2/6 |Phi'''|` and the rounding error
+    /// `eps |Phi| / h`; callers pick `h` and the tolerance from those.
+    pub fn check_gradient(p: &dyn Potential, x: &[f64], h: f64, rel_tol: f64) {
+        let d = x.len();
+        let mut g = vec![0.0; d];
+        p.grad(x, &mut g);
+        let mut xp = x.to_vec();
+        for k in 0..d {
+            xp[k] = x[k] + h;
+            let fp = p.value(&xp);
+            xp[k] = x[k] - h;
+            let fm = p.value(&xp);
+            xp[k] = x[k];
+            let fd = (fp - fm) / (2.0 * h);
+            let scale = g[k].abs().max(1.0);
+            assert!(
+                (fd - g[k]).abs() <= rel_tol * scale,
+                "{}: d/dx_{k} at {x:?}: analytic {}, finite difference {fd}, tolerance {}",
+                p.name(),
+                g[k],
+                rel_tol * scale
+            );
+        }
+    }
+
+    /// Tolerance of [`check_f32`] relative to its scale: evaluating in f32 is
+    /// like evaluating exactly at a point moved by up to half an ulp (2^-24
+    /// relative) in each coordinate, then rounding the result and its terms a few
+    /// times. Terms of a polynomial can be several times the result (the camel's
+    /// gradient cancels terms of size 30 to 0.1), and a shift moves the point
+    /// before the rounding, so 16 * 2^-24 allows four roundings of terms up to
+    /// four times the scale. A wrong formula is off by orders of magnitude more.
+    pub const F32_TOL: f64 = 16.0 * 5.960_464_477_539_063e-8;
+
+    /// The f32 gradient against the f64 one at the same (f32-representable) point.
+    /// Component k may be off by `rel_tol` times `|g_k| + sum_j |H_kj| |x_j|`: the
+    /// change of g_k when every coordinate moves by its own magnitude times the
+    /// relative rounding, with the Hessian H from f64 differences of the gradient.
+    pub fn check_f32(p: &dyn Potential, x32: &[f32], rel_tol: f64) {
+        let d = x32.len();
+        let x: Vec<f64> = x32.iter().map(|&v| v as f64).collect();
+        let mut g = vec![0.0; d];
+        p.grad(&x, &mut g);
+        let mut g32 = vec![0.0f32; d];
+        p.grad_f32(x32, &mut g32);
+        let mut scale: Vec<f64> = g.iter().map(|v| v.abs()).collect();
+        let (mut gp, mut gm) = (vec![0.0; d], vec![0.0; d]);
+        let mut xp = x.clone();
+        for j in 0..d {
+            let h = 1e-6 * x[j].abs().max(1.0);
+            xp[j] = x[j] + h;
+            p.grad(&xp, &mut gp);
+            xp[j] = x[j] - h;
+            p.grad(&xp, &mut gm);
+            xp[j] = x[j];
+            for k in 0..d {
+                scale[k] += ((gp[k] - gm[k]) / (2.0 * h)).abs() * x[j].abs();
+            }
+        }
+        for k in 0..d {
+            let tol = rel_tol * scale[k];
+            assert!(
+                ((g32[k] as f64) - g[k]).abs() <= tol,
+                "{}: f32 gradient {k} at {x32:?}: {} vs f64 {}, tolerance {tol}",
+                p.name(),
+                g32[k],
+                g[k],
+            );
+            if p.separable() {
+                assert_eq!(
+                    p.grad_coord(p.coord_consts(k), x32[k]).to_bits(),
+                    g32[k].to_bits(),
+                    "grad_coord and grad_f32 differ"
+                );
+            }
+        }
+    }
+
+    /// Deterministic points spread over `[-r, r]^d` (a small LCG; the exact values
+    /// do not matter, only that they are varied and reproducible).
+    pub fn points(d: usize, r: f64, count: usize) -> Vec<Vec<f64>> {
+        let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
+        (0..count)
+            .map(|_| {
+                (0..d)
+                    .map(|_| {
+                        s = s
+                            .wrapping_mul(6_364_136_223_846_793_005)
+                            .wrapping_add(1_442_695_040_888_963_407);
+                        let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+                        // Round to f32 so the f32 checks see the same point.
+                        ((2.0 * u - 1.0) * r) as f32 as f64
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,330 @@
+//! Counter-based random numbers: Philox4x32-10 and the stream contract of
+//! DESIGN section 3. Every draw is addressed by (seed, domain, run, agent, step,
+//! inner step, coordinate), so any engine, thread count or chunking draws the same
+//! numbers. Mirrors `shaders/philox.wgsl`.
+
+use crate::fastmath;
+use core::convert::Infallible;
+use rand_core::{SeedableRng, TryRng};
+
+/// Philox multipliers and Weyl key increments (Salmon et al., SC11, table 2).
+pub const PHILOX_M0: u32 = 0xD251_1F53;
+pub const PHILOX_M1: u32 = 0xCD9E_8D57;
+pub const PHILOX_W0: u32 = 0x9E37_79B9;
+pub const PHILOX_W1: u32 = 0xBB67_AE85;
+
+/// Stream domains (the top 4 bits of counter word 3).
+pub const DOMAIN_NOISE: u32 = 0;
+pub const DOMAIN_INIT: u32 = 1;
+pub const DOMAIN_MINIBATCH: u32 = 2;
+pub const DOMAIN_SMOOTHING: u32 = 3;
+
+/// Largest `sub` index that fits below the domain bits.
+pub const SUB_MAX: u32 = (1 << 28) - 1;
+
+#[inline(always)]
+fn mulhilo(a: u32, b: u32) -> (u32, u32) {
+    let p = (a as u64) * (b as u64);
+    ((p >> 32) as u32, p as u32)
+}
+
+/// Philox4x32 with 10 rounds: a pure function of a 128-bit counter and a 64-bit key.
+#[inline]
+pub fn philox4x32_10(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+    let mut c = counter;
+    let mut k = key;
+    for round in 0..10 {
+        if round > 0 {
+            k[0] = k[0].wrapping_add(PHILOX_W0);
+            k[1] = k[1].wrapping_add(PHILOX_W1);
+        }
+        let (hi0, lo0) = mulhilo(PHILOX_M0, c[0]);
+        let (hi1, lo1) = mulhilo(PHILOX_M1, c[2]);
+        c = [hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0];
+    }
+    c
+}
+
+/// Philox over `W` counters at once that share words 2 and 3, written as loops
+/// over lanes so that the compiler turns them into SIMD instructions.
+#[inline(always)]
+pub fn philox4x32_10_lanes<const W: usize>(
+    c0: &[u32; W],
+    c1: &[u32; W],
+    c2: u32,
+    c3: u32,
+    key: [u32; 2],
+) -> [[u32; W]; 4] {
+    let mut x0 = *c0;
+    let mut x1 = *c1;
+    let mut x2 = [c2; W];
+    let mut x3 = [c3; W];
+    let mut k = key;
+    for round in 0..10 {
+        if round > 0 {
+            k[0] = k[0].wrapping_add(PHILOX_W0);
+            k[1] = k[1].wrapping_add(PHILOX_W1);
+        }
+        for l in 0..W {
+            let (hi0, lo0) = mulhilo(PHILOX_M0, x0[l]);
+            let (hi1, lo1) = mulhilo(PHILOX_M1, x2[l]);
+            let n0 = hi1 ^ x1[l] ^ k[0];
+            let n2 = hi0 ^ x3[l] ^ k[1];
+            x0[l] = n0;
+            x1[l] = lo1;
+            x2[l] = n2;
+            x3[l] = lo0;
+        }
+    }
+    [x0, x1, x2, x3]
+}
+
+/// The key of a seed: low word first.
+#[inline]
+pub fn key_from_seed(seed: u64) -> [u32; 2] {
+    [seed as u32, (seed >> 32) as u32]
+}
+
+/// The counter of the draw for coordinate block `block` (coordinates `4*block..4*block+4`)
+/// of global agent `agent` at outer step `step`, in `domain` with sub-index `sub`.
+#[inline]
+pub fn counter(block: u32, agent: u32, step: u32, domain: u32, sub: u32) -> [u32; 4] {
+    debug_assert!(domain < 16 && sub <= SUB_MAX);
+    [block, agent, step, (domain << 28) | sub]
+}
+
+/// Word 3 of a counter.
+#[inline]
+pub fn counter_word3(domain: u32, sub: u32) -> u32 {
+    (domain << 28) | sub
+}
+
+/// `u(x) = (f32(x >> 8) + 0.5) * 2^-24`, in (0, 1]. Exact for `x < 2^31`; above,
+/// the half rounds to even in f32 (the same on every IEEE device), so the top
+/// words give 1.0. DESIGN section 3 says "(0, 1), exact", which holds for the
+/// lower half only.
+#[inline(always)]
+pub fn uniform(x: u32) -> f32 {
+    ((x >> 8) as f32 + 0.5) * (1.0 / 16_777_216.0)
+}
+
+/// Box-Muller on two uniforms: `(rho cos theta, rho sin theta)` with
+/// `rho = sqrt(-2 ln u_a)`, `theta = 2 pi u_b`.
+#[inline(always)]
+pub fn box_muller(u_a: f32, u_b: f32) -> (f32, f32) {
+    let rho = (-2.0 * fastmath::ln(u_a)).sqrt();
+    let (s, c) = fastmath::sincos(core::f32::consts::TAU * u_b);
+    (rho * c, rho * s)
+}
+
+/// Four standard normals from one Philox block: coordinates `4b, 4b+1` from words
+/// (0, 1) and `4b+2, 4b+3` from words (2, 3).
+#[inline(always)]
+pub fn normals(words: [u32; 4]) -> [f32; 4] {
+    let (z0, z1) = box_muller(uniform(words[0]), uniform(words[1]));
+    let (z2, z3) = box_muller(uniform(words[2]), uniform(words[3]));
+    [z0, z1, z2, z3]
+}
+
+/// [`normals`] over lanes.
+#[inline(always)]
+pub fn normals_lanes<const W: usize>(words: &[[u32; W]; 4]) -> [[f32; W]; 4] {
+    let mut z = [[0.0f32; W]; 4];
+    for pair in 0..2 {
+        let (a, b) = (2 * pair, 2 * pair + 1);
+        for l in 0..W {
+            let (za, zb) = box_muller(uniform(words[a][l]), uniform(words[b][l]));
+            z[a][l] = za;
+            z[b][l] = zb;
+        }
+    }
+    z
+}
+
+/// A Philox stream for use with the `rand` ecosystem: counter `[i, hi(i), stream, 0]`
+/// walks through `i = 0, 1, 2, ...` under the seed's key; each block gives four words.
+///
+/// This is for users who want Philox-quality numbers through `rand`'s API; the
+/// engines address their draws directly and do not use it.
+#[derive(Debug, Clone)]
+pub struct PhiloxRng {
+    key: [u32; 2],
+    stream: u32,
+    block: u64,
+    buf: [u32; 4],
+    used: usize,
+}
+
+impl PhiloxRng {
+    /// A stream under `seed`; different `stream` values give independent streams.
+    pub fn new(seed: u64, stream: u32) -> Self {
+        Self {
+            key: key_from_seed(seed),
+            stream,
+            block: 0,
+            buf: [0; 4],
+            used: 4,
+        }
+    }
+
+    #[inline]
+    fn next_word(&mut self) -> u32 {
+        if self.used == 4 {
+            let c = [
+                self.block as u32,
+                (self.block >> 32) as u32,
+                self.stream,
+                0,
+            ];
+            self.buf = philox4x32_10(c, self.key);
+            self.block = self.block.wrapping_add(1);
+            self.used = 0;
+        }
+        let w = self.buf[self.used];
+        self.used += 1;
+        w
+    }
+}
+
+impl TryRng for PhiloxRng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        Ok(self.next_word())
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let lo = self.next_word() as u64;
+        let hi = self.next_word() as u64;
+        Ok(lo | (hi << 32))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for chunk in dst.chunks_mut(4) {
+            let w = self.next_word().to_le_bytes();
+            chunk.copy_from_slice(&w[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl SeedableRng for PhiloxRng {
+    /// Eight little-endian bytes of the seed, then four of the stream number.
+    type Seed = [u8; 12];
+
+    fn from_seed(seed: Self::Seed) -> Self {
+        let mut s = [0u8; 8];
+        s.copy_from_slice(&seed[..8]);
+        let mut t = [0u8; 4];
+        t.copy_from_slice(&seed[8..]);
+        Self::new(u64::from_le_bytes(s), u32::from_le_bytes(t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::Rng;
+
+    // Known answers from Random123 (`kat_vectors`, philox4x32_10 lines), as quoted
+    // in DESIGN section 3.
+    #[test]
+    fn random123_known_answers() {
+        assert_eq!(
+            philox4x32_10([0; 4], [0; 2]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
+        assert_eq!(
+            philox4x32_10([u32::MAX; 4], [u32::MAX; 2]),
+            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
+        );
+        // The third Random123 vector (pi digits).
+        assert_eq!(
+            philox4x32_10(
+                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                [0xa4093822, 0x299f31d0]
+            ),
+            [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
+        );
+    }
+
+    #[test]
+    fn lanes_match_scalar() {
+        let key = key_from_seed(0x1234_5678_9abc_def0);
+        let c0: [u32; 8] = core::array::from_fn(|l| l as u32 * 7);
+        let c1: [u32; 8] = core::array::from_fn(|l| u32::MAX - l as u32);
+        let w = philox4x32_10_lanes(&c0, &c1, 99, counter_word3(DOMAIN_NOISE, 5), key);
+        for l in 0..8 {
+            let s = philox4x32_10(counter(c0[l], c1[l], 99, DOMAIN_NOISE, 5), key);
+            for j in 0..4 {
+                assert_eq!(w[j][l], s[j], "lane {l} word {j}");
+            }
+        }
+        let z = normals_lanes(&w);
+        for l in 0..8 {
+            let s = normals([w[0][l], w[1][l], w[2][l], w[3][l]]);
+            for j in 0..4 {
+                assert_eq!(z[j][l].to_bits(), s[j].to_bits());
+            }
+        }
+    }
+
+    /// Below 2^23 the 24-bit integer plus a half is exact; above, f32 spacing is 1
+    /// and the half rounds to even, so the largest words give exactly 1.0 (which
+    /// the Box-Muller map takes: ln 1 = 0). Never 0, so ln is always finite.
+    #[test]
+    fn uniform_range_and_rounding() {
+        assert_eq!(uniform(0), 0.5 / 16_777_216.0);
+        assert!(uniform(0) > 0.0);
+        assert_eq!(uniform(0x7fff_ffff) as f64, (8_388_607.5) / 16_777_216.0);
+        assert_eq!(uniform(0x8000_0000) as f64, 8_388_608.0 / 16_777_216.0);
+        assert_eq!(uniform(u32::MAX), 1.0);
+        let (z0, z1) = box_muller(uniform(u32::MAX), 0.25);
+        assert_eq!((z0, z1), (0.0, 0.0));
+    }
+
+    /// Moments of 4e5 normals: the standard error of the mean is 1/sqrt(n) = 1.6e-3
+    /// and of the variance sqrt(2/n) = 2.2e-3; 5 standard errors is a bound no
+    /// correct generator crosses in practice, and a wrong Box-Muller (e.g. a missing
+    /// factor 2) moves them by far more.
+    #[test]
+    fn normals_have_unit_moments() {
+        let key = key_from_seed(7);
+        let n_blocks = 100_000u32;
+        let (mut s1, mut s2, mut s4) = (0.0f64, 0.0f64, 0.0f64);
+        for b in 0..n_blocks {
+            for z in normals(philox4x32_10(counter(b, 3, 11, DOMAIN_NOISE, 0), key)) {
+                let z = z as f64;
+                s1 += z;
+                s2 += z * z;
+                s4 += z * z * z * z;
+            }
+        }
+        let n = 4.0 * n_blocks as f64;
+        let mean = s1 / n;
+        let var = s2 / n - mean * mean;
+        let kurt = s4 / n;
+        assert!(mean.abs() < 5.0 / n.sqrt(), "mean {mean}");
+        assert!((var - 1.0).abs() < 5.0 * (2.0 / n).sqrt(), "var {var}");
+        // The fourth moment has variance 96/n.
+        assert!((kurt - 3.0).abs() < 5.0 * (96.0 / n).sqrt(), "E z^4 {kurt}");
+    }
+
+    #[test]
+    fn rand_core_stream_is_the_philox_sequence() {
+        let mut rng = PhiloxRng::new(42, 3);
+        let b0 = philox4x32_10([0, 0, 3, 0], key_from_seed(42));
+        let b1 = philox4x32_10([1, 0, 3, 0], key_from_seed(42));
+        let got: Vec<u32> = (0..8).map(|_| rng.next_u32()).collect();
+        assert_eq!(got, [b0, b1].concat());
+        let mut seed = [0u8; 12];
+        seed[..8].copy_from_slice(&42u64.to_le_bytes());
+        seed[8..].copy_from_slice(&3u32.to_le_bytes());
+        let mut again = PhiloxRng::from_seed(seed);
+        assert_eq!(again.next_u64(), b0[0] as u64 | ((b0[1] as u64) << 32));
+        let mut bytes = [0u8; 6];
+        again.fill_bytes(&mut bytes);
+        assert_eq!(&bytes[..4], &b0[2].to_le_bytes());
+        assert_eq!(&bytes[4..], &b0[3].to_le_bytes()[..2]);
+    }
+}
