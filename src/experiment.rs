@@ -1,0 +1,115 @@
+//! Runs every method of a [`Config`] from the same initial positions and collects
+//! what the outputs need. A method that diverges stops with its error; the others
+//! still run, and what it recorded before is kept.
+
+use crate::config::Config;
+use crate::diagnostics::History;
+use crate::ensemble::{Ensemble, Options};
+use crate::error::{Error, Result};
+use ndarray::{Array3, Array4};
+
+/// Told how the methods advance (the CLI draws progress bars with it).
+pub trait Progress {
+    /// Method `index` of `count`, called `name`, is about to run `steps` steps.
+    fn start(&mut self, _index: usize, _count: usize, _name: &str, _steps: u64) {}
+    /// It has done `step` steps.
+    fn advance(&mut self, _step: u64) {}
+    /// It has stopped (`error` if it diverged).
+    fn finish(&mut self, _error: Option<&str>) {}
+}
+
+/// Progress that nobody watches.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// What one method produced.
+pub struct MethodResult {
+    pub name: String,
+    pub slug: String,
+    /// Steps done (fewer than configured if it diverged).
+    pub steps: u64,
+    pub elapsed_s: f64,
+    /// Agents x coordinates x inner steps per second.
+    pub units_per_s: f64,
+    pub history: History,
+    pub positions: Array3<f32>,
+    /// `[records, R, N, d]`, kept for 2-D problems.
+    pub trajectories: Option<Array4<f32>>,
+    /// The divergence that stopped it, if any.
+    pub error: Option<String>,
+}
+
+/// What a whole configuration produced.
+pub struct ExperimentResult {
+    pub config: Config,
+    pub backend: String,
+    pub device: String,
+    /// Why the backend differs from the one asked for, if it does.
+    pub backend_note: Option<String>,
+    pub methods: Vec<MethodResult>,
+}
+
+impl ExperimentResult {
+    /// The divergences, if any method stopped with one.
+    pub fn errors(&self) -> Vec<String> {
+        self.methods.iter().filter_map(|m| m.error.clone()).collect()
+    }
+}
+
+/// Runs every method of `config` (validated here). Errors that stop everything
+/// (a bad config, an allocation that fails, no backend) come back as `Err`;
+/// divergences are kept in each [`MethodResult`].
+pub fn run(config: &Config, options: Options, progress: &mut dyn Progress) -> Result<ExperimentResult> {
+    config.validate()?;
+    let options = Options {
+        keep_trajectories: options.keep_trajectories || config.problem.dim == 2,
+        ..options
+    };
+    let steps = config.ensemble.steps;
+    // Advance in pieces for the progress bar: about 1% of the run, or a record interval.
+    let piece = config.ensemble.record_every.min(steps.div_ceil(100)).max(1);
+    let count = config.methods.len();
+    let mut methods = Vec::with_capacity(count);
+    let mut engine_info = None;
+    // One ensemble at a time, so that memory holds one method's arrays.
+    for (index, method) in config.methods.iter().enumerate() {
+        let mut e = Ensemble::new(&config.problem, &config.ensemble, method, options)?;
+        engine_info.get_or_insert_with(|| {
+            (e.backend().to_string(), e.device(), e.backend_note().map(str::to_string))
+        });
+        progress.start(index, count, &method.name, steps);
+        let mut error = None;
+        while e.step() < steps {
+            match e.advance(piece.min(steps - e.step())) {
+                Ok(()) => progress.advance(e.step()),
+                Err(err @ Error::Diverged { .. }) => {
+                    error = Some(err.to_string());
+                    break;
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        progress.finish(error.as_deref());
+        let elapsed_s = e.elapsed().as_secs_f64();
+        let units = e.units_per_step() * e.step() as f64;
+        methods.push(MethodResult {
+            slug: method.slug(),
+            name: method.name.clone(),
+            steps: e.step(),
+            elapsed_s,
+            units_per_s: if elapsed_s > 0.0 { units / elapsed_s } else { 0.0 },
+            history: e.history().clone(),
+            positions: e.positions(),
+            trajectories: e.trajectories(),
+            error,
+        });
+    }
+    let (backend, device, note) = engine_info.expect("a validated config has a method");
+    Ok(ExperimentResult {
+        config: config.clone(),
+        backend,
+        device,
+        backend_note: note,
+        methods,
+    })
+}

@@ -1,1 +1,241 @@
-fn main() {}
+//! `sgld-swarm`: run the paper's experiments and your own from the command line.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use sgld_swarm::config::Config;
+use sgld_swarm::diagnostics::STAT_NAMES;
+use sgld_swarm::experiment::{self, Progress};
+use sgld_swarm::{Backend, Error, Options, output, presets};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod bench;
+
+#[derive(Parser)]
+#[command(
+    name = "sgld-swarm",
+    version,
+    about = "Ensembles of interacting Langevin agents: SGLD, MF-SGLD, HOM-SGLD, MF-HOM-SGLD",
+    long_about = "Ensembles of interacting Langevin agents (Kantas, Parpas and Pavliotis 2019).\n\
+                  With no command, runs the preset fig2-rough-d10 into out/."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a preset or a TOML configuration and write its outputs.
+    Run(RunArgs),
+    /// List the presets and where they depart from the paper.
+    Presets,
+    /// Measure units/s (agents x coordinates x inner steps per second).
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum BackendArg {
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Auto => Backend::Auto,
+            BackendArg::Cpu => Backend::Cpu,
+            BackendArg::Gpu => Backend::Gpu,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A preset (see `sgld-swarm presets`); the default is fig2-rough-d10.
+    #[arg(long, conflicts_with = "config")]
+    preset: Option<String>,
+    /// A TOML configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The output folder.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+    /// Override ensemble.steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Override ensemble.seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override ensemble.runs.
+    #[arg(long)]
+    runs: Option<usize>,
+}
+
+impl Default for RunArgs {
+    fn default() -> Self {
+        Self {
+            preset: None,
+            config: None,
+            out: PathBuf::from("out"),
+            backend: BackendArg::Auto,
+            steps: None,
+            seed: None,
+            runs: None,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+        Command::Run(args) => run(args),
+        Command::Presets => {
+            list_presets();
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => bench::bench(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let input = e.downcast_ref::<Error>().is_some_and(Error::is_input_error);
+            ExitCode::from(if input { 2 } else { 1 })
+        }
+    }
+}
+
+fn list_presets() {
+    for p in &presets::PRESETS {
+        println!("{}\n    {}\n    departs from the paper: {}\n", p.name, p.summary, p.departures);
+    }
+}
+
+fn load_config(args: &RunArgs) -> Result<Config, Error> {
+    let mut config = match (&args.preset, &args.config) {
+        (_, Some(path)) => Config::from_toml_file(path)?,
+        (name, None) => {
+            let name = name.as_deref().unwrap_or("fig2-rough-d10");
+            presets::preset(name).ok_or_else(|| {
+                Error::Config(sgld_swarm::ConfigError {
+                    field: "--preset".into(),
+                    value: format!("{name:?}"),
+                    allowed: format!("must be one of {}", presets::names().join(", ")),
+                })
+            })??
+        }
+    };
+    if let Some(steps) = args.steps {
+        config.ensemble.steps = steps;
+        config.ensemble.record_every = config.ensemble.record_every.min(steps.max(1));
+    }
+    if let Some(seed) = args.seed {
+        config.ensemble.seed = seed;
+    }
+    if let Some(runs) = args.runs {
+        config.ensemble.runs = runs;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// One bar per method on stderr, with steps/s.
+struct Bars {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress for Bars {
+    fn start(&mut self, index: usize, count: usize, name: &str, steps: u64) {
+        let bar = ProgressBar::new(steps);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>24} [{bar:32.cyan/blue}] {pos:>7}/{len:7} steps {per_sec:>14} {elapsed_precise} {msg}",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{}/{} {name}", index + 1, count));
+        self.bar = Some(bar);
+    }
+
+    fn advance(&mut self, step: u64) {
+        if let Some(b) = &self.bar {
+            b.set_position(step);
+        }
+    }
+
+    fn finish(&mut self, error: Option<&str>) {
+        if let Some(b) = self.bar.take() {
+            match error {
+                Some(_) => b.abandon_with_message("diverged"),
+                None => b.finish(),
+            }
+        }
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(&args)?;
+    output::prepare_dir(&args.out)?;
+    let options = Options {
+        backend: args.backend.into(),
+        ..Options::default()
+    };
+    let result = experiment::run(&config, options, &mut Bars { bar: None })?;
+    if let Some(note) = &result.backend_note {
+        eprintln!("note: {note}");
+    }
+    print_table(&result);
+    let written = output::write_all(&args.out, &result).context("writing the outputs")?;
+    println!("\nwrote:");
+    for p in written {
+        println!("  {}", p.display());
+    }
+    let errors = result.errors();
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_table(r: &experiment::ExperimentResult) {
+    println!(
+        "\n{} d={}, {} runs x {} agents, seed {}, backend {} ({})",
+        r.config.problem.potential.name(),
+        r.config.problem.dim,
+        r.config.ensemble.runs,
+        r.config.ensemble.agents,
+        r.config.ensemble.seed,
+        r.backend,
+        r.device
+    );
+    println!("final statistics over runs: median [min, max]");
+    let mut header = format!("{:<24} {:>7}", "method", "steps");
+    for s in STAT_NAMES {
+        header.push_str(&format!(" {s:>30}"));
+    }
+    header.push_str(&format!(" {:>10} {:>8}", "units/s", "time"));
+    println!("{header}");
+    for m in &r.methods {
+        let last = m.history.len() - 1;
+        let mut line = format!("{:<24} {:>7}", m.name, m.steps);
+        for s in STAT_NAMES {
+            let o = m.history.over_runs(last, s);
+            line.push_str(&format!(" {:>30}", format!("{:.3e} [{:.2e}, {:.2e}]", o.median, o.min, o.max)));
+        }
+        line.push_str(&format!(" {:>10.3e} {:>7.2}s", m.units_per_s, m.elapsed_s));
+        if m.error.is_some() {
+            line.push_str("  DIVERGED");
+        }
+        println!("{line}");
+    }
+}

@@ -1,0 +1,235 @@
+//! PNG plots with plotters: the distance of the best and worst agents against the
+//! step (the paper's Figure 2), and for 2-D problems the agents' paths over the
+//! contours of Phi (Figure 1). Text uses the DejaVu Sans font shipped in
+//! `assets/fonts`, so no system font library is needed.
+
+use crate::error::{Error, Result};
+use crate::experiment::ExperimentResult;
+use crate::potential::{Builtin, Potential};
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+const FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font is a valid TrueType file shipped with the crate.
+        let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);
+    });
+}
+
+/// One colour per method, distinguishable and in a fixed order.
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
+fn plot_err(path: &Path) -> impl Fn(String) -> Error + '_ {
+    move |message| Error::Output {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// Writes `distance.png`, and `paths.png` for 2-D problems; returns their paths.
+pub fn write_plots(dir: &Path, r: &ExperimentResult) -> Result<Vec<PathBuf>> {
+    register_font();
+    let mut written = Vec::new();
+    let path = dir.join("distance.png");
+    distance_plot(&path, r).map_err(plot_err(&path))?;
+    written.push(path);
+    if r.config.problem.dim == 2 {
+        let path = dir.join("paths.png");
+        paths_plot(&path, r).map_err(plot_err(&path))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Median over runs of `best` (solid) and `worst` (dotted) against the step, log scale.
+fn distance_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), String> {
+    let e = |x: &dyn std::fmt::Display| x.to_string();
+    let series: Vec<(String, Vec<(f64, f64)>, Vec<(f64, f64)>)> = r
+        .methods
+        .iter()
+        .map(|m| {
+            let h = &m.history;
+            let pick = |stat: &str| -> Vec<(f64, f64)> {
+                (0..h.len())
+                    .map(|i| (h.steps()[i] as f64, h.over_runs(i, stat).median))
+                    .filter(|(_, v)| v.is_finite() && *v > 0.0)
+                    .collect()
+            };
+            (m.name.clone(), pick("best"), pick("worst"))
+        })
+        .collect();
+    let all = series.iter().flat_map(|(_, b, w)| b.iter().chain(w));
+    let (mut lo, mut hi, mut xmax) = (f64::INFINITY, 0.0f64, 1.0f64);
+    for &(x, y) in all {
+        lo = lo.min(y);
+        hi = hi.max(y);
+        xmax = xmax.max(x);
+    }
+    if !lo.is_finite() {
+        (lo, hi) = (1e-3, 1.0);
+    }
+    let (lo, hi) = (lo / 1.5, hi * 1.5);
+
+    let root = BitMapBackend::new(path, (1000, 640)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(&x))?;
+    let title = format!(
+        "{} (d = {}): distance to x*, median over {} runs",
+        r.config.problem.potential.name(),
+        r.config.problem.dim,
+        r.config.ensemble.runs
+    );
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, (FAMILY, 22))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..xmax, (lo..hi).log_scale())
+        .map_err(|x| e(&x))?;
+    chart
+        .configure_mesh()
+        .x_desc("step n")
+        .y_desc("||X - x*||  (solid: best agent, dotted: worst)")
+        .label_style((FAMILY, 15))
+        .draw()
+        .map_err(|x| e(&x))?;
+    for (i, (name, best, worst)) in series.into_iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(best, color.stroke_width(2)))
+            .map_err(|x| e(&x))?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2)));
+        chart
+            .draw_series(DashedLineSeries::new(worst, 3, 5, color.stroke_width(2)))
+            .map_err(|x| e(&x))?;
+    }
+    chart
+        .configure_series_labels()
+        .label_font((FAMILY, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(|x| e(&x))?;
+    root.present().map_err(|x| e(&x))
+}
+
+/// A light colour for contour band `t` in [0, 1] (dark blue at low Phi to yellow).
+fn band_color(t: f64) -> RGBColor {
+    let stops = [(68.0, 1.0, 84.0), (59.0, 82.0, 139.0), (33.0, 145.0, 140.0), (94.0, 201.0, 98.0), (253.0, 231.0, 37.0)];
+    let x = t.clamp(0.0, 1.0) * (stops.len() - 1) as f64;
+    let i = (x.floor() as usize).min(stops.len() - 2);
+    let f = x - i as f64;
+    let (a, b) = (stops[i], stops[i + 1]);
+    let mix = |p: f64, q: f64| (p + (q - p) * f) * 0.55 + 255.0 * 0.45;
+    RGBColor(mix(a.0, b.0) as u8, mix(a.1, b.1) as u8, mix(a.2, b.2) as u8)
+}
+
+/// Paths of the agents of run 0 on banded contours of Phi, one panel per method;
+/// `+` marks where they start and `*` the reference points.
+fn paths_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), String> {
+    let e = |x: &dyn std::fmt::Display| x.to_string();
+    let potential = Builtin::from_problem(&r.config.problem);
+    let crate::config::Init::Uniform { lo, hi } = r.config.ensemble.init;
+    // The initial box with a margin, grown to show the reference points.
+    let pad = 0.1 * (hi - lo).max(1e-6);
+    let (mut x0, mut x1, mut y0, mut y1) = (lo - pad, hi + pad, lo - pad, hi + pad);
+    for p in potential.reference_points() {
+        x0 = x0.min(p[0] - pad);
+        x1 = x1.max(p[0] + pad);
+        y0 = y0.min(p[1] - pad);
+        y1 = y1.max(p[1] + pad);
+    }
+    // Contour bands of log(1 + Phi - min Phi) on a grid.
+    const GRID: usize = 150;
+    let cell = ((x1 - x0) / GRID as f64, (y1 - y0) / GRID as f64);
+    let mut values = vec![0.0f64; GRID * GRID];
+    for j in 0..GRID {
+        for i in 0..GRID {
+            let p = [x0 + (i as f64 + 0.5) * cell.0, y0 + (j as f64 + 0.5) * cell.1];
+            values[j * GRID + i] = potential.value(&p);
+        }
+    }
+    let vmin = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let vt: Vec<f64> = values.iter().map(|v| (1.0 + (v - vmin)).ln()).collect();
+    let vmax = vt.iter().copied().fold(0.0f64, f64::max).max(1e-12);
+    const BANDS: f64 = 14.0;
+
+    let n = r.methods.len();
+    let cols = n.clamp(1, 3);
+    let rows = n.div_ceil(cols);
+    let root = BitMapBackend::new(path, (cols as u32 * 460, rows as u32 * 460)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(&x))?;
+    let panels = root.split_evenly((rows, cols));
+    for (m, area) in r.methods.iter().zip(panels.iter()) {
+        let mut chart = ChartBuilder::on(area)
+            .caption(&m.name, (FAMILY, 18))
+            .margin(8)
+            .x_label_area_size(28)
+            .y_label_area_size(36)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|x| e(&x))?;
+        chart
+            .draw_series((0..GRID * GRID).map(|c| {
+                let (i, j) = (c % GRID, c / GRID);
+                let band = (vt[c] / vmax * BANDS).floor() / BANDS;
+                let a = (x0 + i as f64 * cell.0, y0 + j as f64 * cell.1);
+                let b = (a.0 + cell.0, a.1 + cell.1);
+                Rectangle::new([a, b], band_color(band).filled())
+            }))
+            .map_err(|x| e(&x))?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .label_style((FAMILY, 12))
+            .draw()
+            .map_err(|x| e(&x))?;
+        let clamp = |x: f32, y: f32| ((x as f64).clamp(x0, x1), (y as f64).clamp(y0, y1));
+        if let Some(t) = &m.trajectories {
+            let (records, _, agents, _) = t.dim();
+            for a in 0..agents {
+                let pts: Vec<(f64, f64)> = (0..records)
+                    .map(|s| clamp(t[[s, 0, a, 0]], t[[s, 0, a, 1]]))
+                    .filter(|p| p.0.is_finite() && p.1.is_finite())
+                    .collect();
+                let color = PALETTE[a % PALETTE.len()];
+                chart
+                    .draw_series(std::iter::once(PathElement::new(pts.clone(), color.mix(0.8).stroke_width(1))))
+                    .map_err(|x| e(&x))?;
+                if let Some(&start) = pts.first() {
+                    chart
+                        .draw_series(std::iter::once(Cross::new(start, 4, BLACK.stroke_width(1))))
+                        .map_err(|x| e(&x))?;
+                }
+            }
+        }
+        for p in potential.reference_points() {
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    "*",
+                    (p[0], p[1]),
+                    (FAMILY, 34).into_font().color(&RED).pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    )),
+                )))
+                .map_err(|x| e(&x))?;
+        }
+    }
+    root.present().map_err(|x| e(&x))
+}

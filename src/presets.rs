@@ -23,7 +23,7 @@ pub const PRESETS: [Preset; 3] = [
         summary: "Figure 2 (left): rough potential, d = 10, 50 runs x 50 agents, four methods",
         departures: "taming = \"coordinate\" for every method: with plain Euler steps the \
                      gradient at |x| = 10 (about 2e4) overflows from U[-10, 10]^d within a few \
-                     steps; 3000 steps, enough for the curves to settle",
+                     steps; 4000 steps, enough for the curves to settle",
         toml: include_str!("../presets/fig2-rough-d10.toml"),
     },
     Preset {

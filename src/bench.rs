@@ -1,0 +1,155 @@
+//! `sgld-swarm bench`: units/s of the homogenized step on the rough potential
+//! (M = 20, the paper's Figure 2 parameters) for one or more ensemble sizes.
+
+use crate::BackendArg;
+use anyhow::{Context, bail};
+use serde::Serialize;
+use sgld_swarm::potential::{Rough, Shift};
+use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Options, Taming};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendArg,
+    /// Ensemble sizes as RUNSxAGENTSxDIM (repeatable); default 50x50x50.
+    #[arg(long = "size", value_parser = parse_size)]
+    sizes: Vec<(usize, usize, usize)>,
+    /// Measure a ladder of sizes, R x N x d from 1e4 to 1e6.
+    #[arg(long, conflicts_with = "sizes")]
+    ladder: bool,
+    /// The Euler scheme instead of the homogenized one.
+    #[arg(long)]
+    euler: bool,
+    /// Seconds to spend on each size (after a short calibration).
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn parse_size(s: &str) -> Result<(usize, usize, usize), String> {
+    let parts: Vec<&str> = s.split('x').collect();
+    let bad = || format!("{s:?}: expected RUNSxAGENTSxDIM with positive integers, e.g. 50x50x50");
+    if parts.len() != 3 {
+        return Err(bad());
+    }
+    let v: Vec<usize> = parts
+        .iter()
+        .map(|p| p.parse::<usize>().ok().filter(|&v| v > 0))
+        .collect::<Option<_>>()
+        .ok_or_else(bad)?;
+    Ok((v[0], v[1], v[2]))
+}
+
+#[derive(Serialize)]
+struct Row {
+    runs: usize,
+    agents: usize,
+    dim: usize,
+    scheme: &'static str,
+    inner_steps: u32,
+    steps: u64,
+    seconds: f64,
+    units_per_s: f64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    backend: String,
+    device: String,
+    threads: usize,
+    results: Vec<Row>,
+}
+
+pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if !(args.seconds.is_finite() && args.seconds > 0.0) {
+        bail!(sgld_swarm::Error::Config(sgld_swarm::ConfigError {
+            field: "--seconds".into(),
+            value: args.seconds.to_string(),
+            allowed: "must be a finite number > 0".into(),
+        }));
+    }
+    let sizes = if args.ladder {
+        vec![(10, 10, 100), (10, 100, 100), (50, 50, 50), (100, 100, 100)]
+    } else if args.sizes.is_empty() {
+        vec![(50, 50, 50)]
+    } else {
+        args.sizes.clone()
+    };
+    let method = if args.euler {
+        MethodConfig::euler("SGLD", 0.01, 1.0)
+    } else {
+        MethodConfig::homogenized("HOM-SGLD", 0.005, 1.0, 0.01, 0.1, 20)
+    }
+    .lambda(3.0)
+    .taming(Taming::Coordinate);
+    let options = Options {
+        backend: args.backend.into(),
+        ..Options::default()
+    };
+    let mut report = Report {
+        backend: String::new(),
+        device: String::new(),
+        threads: rayon::current_num_threads(),
+        results: Vec::new(),
+    };
+    println!(
+        "{:>6} {:>6} {:>6} {:>12} {:>8} {:>9} {:>12}",
+        "runs", "agents", "dim", "units/step", "steps", "seconds", "units/s"
+    );
+    for (runs, agents, dim) in sizes {
+        // Many steps, recorded only at the end, so the timed loop is the step alone.
+        let ensemble = EnsembleConfig::new(runs, agents, u32::MAX as u64)
+            .record_every(u32::MAX as u64)
+            .seed(1)
+            .init_uniform(-10.0, 10.0);
+        let mut e = Ensemble::with_potential(Rough::new(0.01, Shift::zero(dim)), &ensemble, &method, options)?;
+        report.backend = e.backend().to_string();
+        report.device = e.device();
+        // Calibrate: steps until 0.1 s has passed, then enough for the time asked.
+        let t = Instant::now();
+        let mut calib = 0u64;
+        while t.elapsed() < Duration::from_millis(100) {
+            e.advance(1).context("calibration")?;
+            calib += 1;
+        }
+        let per_step = t.elapsed().as_secs_f64() / calib as f64;
+        let steps = ((args.seconds / per_step).ceil() as u64).max(1);
+        let t = Instant::now();
+        e.advance(steps)?;
+        let seconds = t.elapsed().as_secs_f64();
+        let units = e.units_per_step() * steps as f64;
+        let row = Row {
+            runs,
+            agents,
+            dim,
+            scheme: if args.euler { "euler" } else { "homogenized" },
+            inner_steps: method.scheme.inner_len(),
+            steps,
+            seconds,
+            units_per_s: units / seconds,
+        };
+        println!(
+            "{:>6} {:>6} {:>6} {:>12.3e} {:>8} {:>9.3} {:>12.3e}",
+            runs,
+            agents,
+            dim,
+            e.units_per_step(),
+            steps,
+            seconds,
+            row.units_per_s
+        );
+        report.results.push(row);
+    }
+    println!("backend {} ({}), {} threads", report.backend, report.device, report.threads);
+    if let Some(path) = args.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
