@@ -107,7 +107,12 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .record_every(u32::MAX as u64)
             .seed(1)
             .init_uniform(-10.0, 10.0);
-        let mut e = Ensemble::with_potential(Rough::new(0.01, Shift::zero(dim)), &ensemble, &method, options)?;
+        let mut e = Ensemble::with_potential(
+            Rough::new(0.01, Shift::zero(dim)),
+            &ensemble,
+            &method,
+            options,
+        )?;
         report.backend = e.backend().to_string();
         report.device = e.device();
         // Calibrate: steps until 0.1 s has passed, then enough for the time asked.
@@ -145,10 +150,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         );
         report.results.push(row);
     }
-    println!("backend {} ({}), {} threads", report.backend, report.device, report.threads);
+    println!(
+        "backend {} ({}), {} threads",
+        report.backend, report.device, report.threads
+    );
     if let Some(path) = args.json {
         let text = serde_json::to_string_pretty(&report)?;
-        std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, text + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -253,11 +253,15 @@ impl ProblemConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let d = self.dim;
         if d == 0 {
-            return Err(err("problem.dim", 0, "must be at least 1"));
+            return Err(err("problem.dim", 0, "must be >= 1"));
         }
         match &self.potential {
             PotentialKind::SixHumpCamel if d != 2 => {
-                return Err(err("problem.dim", d, "six-hump-camel is defined for dim = 2 only"));
+                return Err(err(
+                    "problem.dim",
+                    d,
+                    "six-hump-camel is defined for dim = 2 only",
+                ));
             }
             PotentialKind::Rosenbrock if d < 2 => {
                 return Err(err("problem.dim", d, "rosenbrock needs dim >= 2"));
@@ -301,10 +305,10 @@ impl ProblemConfig {
 impl EnsembleConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.runs == 0 {
-            return Err(err("ensemble.runs", 0, "must be at least 1"));
+            return Err(err("ensemble.runs", 0, "must be >= 1"));
         }
         if self.agents == 0 {
-            return Err(err("ensemble.agents", 0, "must be at least 1"));
+            return Err(err("ensemble.agents", 0, "must be >= 1"));
         }
         // The global agent index r*N + i is counter word 1 of the stream (u32).
         match (self.runs as u64).checked_mul(self.agents as u64) {
@@ -318,14 +322,18 @@ impl EnsembleConfig {
             }
         }
         if self.steps == 0 {
-            return Err(err("ensemble.steps", 0, "must be at least 1"));
+            return Err(err("ensemble.steps", 0, "must be >= 1"));
         }
         // The step index is counter word 2 of the stream (u32).
         if self.steps > u32::MAX as u64 {
-            return Err(err("ensemble.steps", self.steps, "must be at most 4294967295"));
+            return Err(err(
+                "ensemble.steps",
+                self.steps,
+                "must be at most 4294967295",
+            ));
         }
         if self.record_every == 0 {
-            return Err(err("ensemble.record_every", 0, "must be at least 1"));
+            return Err(err("ensemble.record_every", 0, "must be >= 1"));
         }
         match self.init {
             Init::Uniform { lo, hi } => {
@@ -352,7 +360,11 @@ impl MethodConfig {
         positive(&f("dt"), self.dt)?;
         positive(&f("beta"), self.beta)?;
         if !(self.lambda.is_finite() && self.lambda >= 0.0) {
-            return Err(err(f("lambda"), self.lambda, "must be a finite number >= 0"));
+            return Err(err(
+                f("lambda"),
+                self.lambda,
+                "must be a finite number >= 0",
+            ));
         }
         if let Scheme::Homogenized {
             eps,
@@ -364,10 +376,10 @@ impl MethodConfig {
             positive(&f("eps"), eps)?;
             positive(&f("gamma"), gamma)?;
             if inner_steps == 0 {
-                return Err(err(f("inner_steps"), 0, "must be at least 1"));
+                return Err(err(f("inner_steps"), 0, "must be >= 1"));
             }
             if burn_in == 0 {
-                return Err(err(f("burn_in"), 0, "must be at least 1 (the paper uses 1)"));
+                return Err(err(f("burn_in"), 0, "must be >= 1 (the paper uses 1)"));
             }
             // The inner step index is the `sub` field of the stream counter (28 bits).
             if burn_in as u64 + inner_steps as u64 - 1 > crate::rng::SUB_MAX as u64 {
@@ -546,16 +558,6 @@ impl RawConfig {
         let p = self.problem;
         let dim: usize = int_at_least("problem.dim", p.dim, 1)?;
         let name = p.potential.as_str();
-        if p.delta.is_some() && name != "rough" {
-            return Err(err(
-                "problem.delta",
-                p.delta.unwrap_or_default(),
-                "is only used by potential = \"rough\"",
-            ));
-        }
-        if p.a.is_some() && name != "quadratic" {
-            return Err(err("problem.a", "(given)", "is only used by potential = \"quadratic\""));
-        }
         let potential = match name {
             "six-hump-camel" => PotentialKind::SixHumpCamel,
             "rough" => PotentialKind::Rough {
@@ -567,10 +569,10 @@ impl RawConfig {
             "styblinski-tang" => PotentialKind::StyblinskiTang,
             "griewank" => PotentialKind::Griewank,
             "quadratic" => PotentialKind::Quadratic {
-                a: match p.a {
+                a: match p.a.as_ref() {
                     None => vec![1.0],
-                    Some(ScalarOrList::Scalar(v)) => vec![v],
-                    Some(ScalarOrList::List(v)) => v,
+                    Some(ScalarOrList::Scalar(v)) => vec![*v],
+                    Some(ScalarOrList::List(v)) => v.clone(),
                 },
             },
             "double-well" => PotentialKind::DoubleWell,
@@ -582,6 +584,20 @@ impl RawConfig {
                 ));
             }
         };
+        if p.delta.is_some() && name != "rough" {
+            return Err(err(
+                "problem.delta",
+                p.delta.unwrap_or_default(),
+                "is only used by potential = \"rough\"",
+            ));
+        }
+        if p.a.is_some() && name != "quadratic" {
+            return Err(err(
+                "problem.a",
+                "(given)",
+                "is only used by potential = \"quadratic\"",
+            ));
+        }
         let problem = ProblemConfig {
             potential,
             dim,
@@ -620,7 +636,9 @@ impl RawConfig {
     fn from_config(c: &Config) -> Self {
         let (delta, a) = match &c.problem.potential {
             PotentialKind::Rough { delta } => (Some(*delta), None),
-            PotentialKind::Quadratic { a } if a.len() == 1 => (None, Some(ScalarOrList::Scalar(a[0]))),
+            PotentialKind::Quadratic { a } if a.len() == 1 => {
+                (None, Some(ScalarOrList::Scalar(a[0])))
+            }
             PotentialKind::Quadratic { a } => (None, Some(ScalarOrList::List(a.clone()))),
             _ => (None, None),
         };
@@ -713,10 +731,20 @@ impl RawMethod {
             }
             "homogenized" => {
                 let need = |name: &str, v: Option<f64>| {
-                    v.ok_or_else(|| err(f(name), "(missing)", "is required by scheme = \"homogenized\""))
+                    v.ok_or_else(|| {
+                        err(
+                            f(name),
+                            "(missing)",
+                            "is required by scheme = \"homogenized\"",
+                        )
+                    })
                 };
                 let inner = self.inner_steps.ok_or_else(|| {
-                    err(f("inner_steps"), "(missing)", "is required by scheme = \"homogenized\"")
+                    err(
+                        f("inner_steps"),
+                        "(missing)",
+                        "is required by scheme = \"homogenized\"",
+                    )
                 })?;
                 Scheme::Homogenized {
                     eps: need("eps", self.eps)?,

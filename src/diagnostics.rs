@@ -87,7 +87,11 @@ pub fn run_stats<P: Potential + ?Sized>(
                 }
                 dists.push(potential.distance(&point));
                 best_phi = best_phi.min(potential.value(&point));
-                let s2: f64 = point.iter().zip(&mean).map(|(a, b)| (a - b) * (a - b)).sum();
+                let s2: f64 = point
+                    .iter()
+                    .zip(&mean)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum();
                 spread = spread.max(s2.sqrt());
             }
             let best = dists.iter().copied().fold(f64::INFINITY, f64::min);

@@ -177,7 +177,8 @@ impl Ensemble {
     /// Positions `X` as `[runs, agents, dim]`.
     pub fn positions(&self) -> Array3<f32> {
         let shape = (self.ensemble.runs, self.ensemble.agents, self.dim);
-        Array3::from_shape_vec(shape, self.engine.positions()).expect("engine positions have the ensemble's shape")
+        Array3::from_shape_vec(shape, self.engine.positions())
+            .expect("engine positions have the ensemble's shape")
     }
 
     /// Positions at every recorded step, `[records, runs, agents, dim]`, if kept.
@@ -187,8 +188,16 @@ impl Ensemble {
             return None;
         }
         let flat: Vec<f32> = snaps.concat();
-        let shape = (snaps.len(), self.ensemble.runs, self.ensemble.agents, self.dim);
-        Some(ndarray::Array4::from_shape_vec(shape, flat).expect("snapshots have the ensemble's shape"))
+        let shape = (
+            snaps.len(),
+            self.ensemble.runs,
+            self.ensemble.agents,
+            self.dim,
+        );
+        Some(
+            ndarray::Array4::from_shape_vec(shape, flat)
+                .expect("snapshots have the ensemble's shape"),
+        )
     }
 
     pub fn history(&self) -> &History {
@@ -214,7 +223,8 @@ impl Ensemble {
 
     /// Units (agents x coordinates x inner steps) per outer step.
     pub fn units_per_step(&self) -> f64 {
-        (self.ensemble.runs * self.ensemble.agents * self.dim) as f64 * self.method.scheme.inner_len() as f64
+        (self.ensemble.runs * self.ensemble.agents * self.dim) as f64
+            * self.method.scheme.inner_len() as f64
     }
 
     /// `"cpu"` or `"gpu"`.

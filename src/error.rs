@@ -34,6 +34,12 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("cannot write to the output folder {}: {source}", path.display())]
+    OutputDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -71,7 +77,12 @@ impl Error {
     pub fn is_input_error(&self) -> bool {
         matches!(
             self,
-            Error::Config(_) | Error::Toml { .. } | Error::Read { .. } | Error::Alloc { .. } | Error::Backend(_)
+            Error::Config(_)
+                | Error::Toml { .. }
+                | Error::Read { .. }
+                | Error::OutputDir { .. }
+                | Error::Alloc { .. }
+                | Error::Backend(_)
         )
     }
 }

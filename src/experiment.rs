@@ -52,14 +52,21 @@ pub struct ExperimentResult {
 impl ExperimentResult {
     /// The divergences, if any method stopped with one.
     pub fn errors(&self) -> Vec<String> {
-        self.methods.iter().filter_map(|m| m.error.clone()).collect()
+        self.methods
+            .iter()
+            .filter_map(|m| m.error.clone())
+            .collect()
     }
 }
 
 /// Runs every method of `config` (validated here). Errors that stop everything
 /// (a bad config, an allocation that fails, no backend) come back as `Err`;
 /// divergences are kept in each [`MethodResult`].
-pub fn run(config: &Config, options: Options, progress: &mut dyn Progress) -> Result<ExperimentResult> {
+pub fn run(
+    config: &Config,
+    options: Options,
+    progress: &mut dyn Progress,
+) -> Result<ExperimentResult> {
     config.validate()?;
     let options = Options {
         keep_trajectories: options.keep_trajectories || config.problem.dim == 2,
@@ -75,7 +82,11 @@ pub fn run(config: &Config, options: Options, progress: &mut dyn Progress) -> Re
     for (index, method) in config.methods.iter().enumerate() {
         let mut e = Ensemble::new(&config.problem, &config.ensemble, method, options)?;
         engine_info.get_or_insert_with(|| {
-            (e.backend().to_string(), e.device(), e.backend_note().map(str::to_string))
+            (
+                e.backend().to_string(),
+                e.device(),
+                e.backend_note().map(str::to_string),
+            )
         });
         progress.start(index, count, &method.name, steps);
         let mut error = None;
@@ -97,7 +108,11 @@ pub fn run(config: &Config, options: Options, progress: &mut dyn Progress) -> Re
             name: method.name.clone(),
             steps: e.step(),
             elapsed_s,
-            units_per_s: if elapsed_s > 0.0 { units / elapsed_s } else { 0.0 },
+            units_per_s: if elapsed_s > 0.0 {
+                units / elapsed_s
+            } else {
+                0.0
+            },
             history: e.history().clone(),
             positions: e.positions(),
             trajectories: e.trajectories(),

@@ -36,6 +36,8 @@ pub mod potential;
 pub mod presets;
 pub mod rng;
 
-pub use config::{Config, EnsembleConfig, Init, MethodConfig, PotentialKind, ProblemConfig, Scheme, Taming};
+pub use config::{
+    Config, EnsembleConfig, Init, MethodConfig, PotentialKind, ProblemConfig, Scheme, Taming,
+};
 pub use ensemble::{Backend, Ensemble, Options};
 pub use error::{ConfigError, Error, Result};

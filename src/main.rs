@@ -1,6 +1,5 @@
 //! `sgld-swarm`: run the paper's experiments and your own from the command line.
 
-use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use sgld_swarm::config::Config;
@@ -103,16 +102,27 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            let input = e.downcast_ref::<Error>().is_some_and(Error::is_input_error);
-            ExitCode::from(if input { 2 } else { 1 })
+            // The library's errors carry their cause in their message already.
+            match e.downcast_ref::<Error>() {
+                Some(err) => {
+                    eprintln!("error: {err}");
+                    ExitCode::from(if err.is_input_error() { 2 } else { 1 })
+                }
+                None => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
         }
     }
 }
 
 fn list_presets() {
     for p in &presets::PRESETS {
-        println!("{}\n    {}\n    departs from the paper: {}\n", p.name, p.summary, p.departures);
+        println!(
+            "{}\n    {}\n    departs from the paper: {}\n",
+            p.name, p.summary, p.departures
+        );
     }
 }
 
@@ -191,7 +201,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("note: {note}");
     }
     print_table(&result);
-    let written = output::write_all(&args.out, &result).context("writing the outputs")?;
+    let written = output::write_all(&args.out, &result)?;
     println!("\nwrote:");
     for p in written {
         println!("  {}", p.display());
@@ -230,7 +240,10 @@ fn print_table(r: &experiment::ExperimentResult) {
         let mut line = format!("{:<24} {:>7}", m.name, m.steps);
         for s in STAT_NAMES {
             let o = m.history.over_runs(last, s);
-            line.push_str(&format!(" {:>30}", format!("{:.3e} [{:.2e}, {:.2e}]", o.median, o.min, o.max)));
+            line.push_str(&format!(
+                " {:>30}",
+                format!("{:.3e} [{:.2e}, {:.2e}]", o.median, o.min, o.max)
+            ));
         }
         line.push_str(&format!(" {:>10.3e} {:>7.2}s", m.units_per_s, m.elapsed_s));
         if m.error.is_some() {

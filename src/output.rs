@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// Creates `dir` and checks that files can be written there, before any time is
 /// spent computing what would go in it.
 pub fn prepare_dir(dir: &Path) -> Result<()> {
-    let fail = |source| Error::Write {
+    let fail = |source| Error::OutputDir {
         path: dir.to_path_buf(),
         source,
     };
@@ -53,10 +53,12 @@ struct MethodSummary<'a> {
 }
 
 fn writer(path: &Path) -> Result<BufWriter<fs::File>> {
-    fs::File::create(path).map(BufWriter::new).map_err(|source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    fs::File::create(path)
+        .map(BufWriter::new)
+        .map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {

@@ -103,6 +103,7 @@ fn distance_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), S
     chart
         .configure_mesh()
         .x_desc("step n")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc("||X - x*||  (solid: best agent, dotted: worst)")
         .label_style((FAMILY, 15))
         .draw()
@@ -113,7 +114,9 @@ fn distance_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), S
             .draw_series(LineSeries::new(best, color.stroke_width(2)))
             .map_err(|x| e(&x))?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
+            });
         chart
             .draw_series(DashedLineSeries::new(worst, 3, 5, color.stroke_width(2)))
             .map_err(|x| e(&x))?;
@@ -131,13 +134,23 @@ fn distance_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), S
 
 /// A light colour for contour band `t` in [0, 1] (dark blue at low Phi to yellow).
 fn band_color(t: f64) -> RGBColor {
-    let stops = [(68.0, 1.0, 84.0), (59.0, 82.0, 139.0), (33.0, 145.0, 140.0), (94.0, 201.0, 98.0), (253.0, 231.0, 37.0)];
+    let stops = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
     let x = t.clamp(0.0, 1.0) * (stops.len() - 1) as f64;
     let i = (x.floor() as usize).min(stops.len() - 2);
     let f = x - i as f64;
     let (a, b) = (stops[i], stops[i + 1]);
     let mix = |p: f64, q: f64| (p + (q - p) * f) * 0.55 + 255.0 * 0.45;
-    RGBColor(mix(a.0, b.0) as u8, mix(a.1, b.1) as u8, mix(a.2, b.2) as u8)
+    RGBColor(
+        mix(a.0, b.0) as u8,
+        mix(a.1, b.1) as u8,
+        mix(a.2, b.2) as u8,
+    )
 }
 
 /// Paths of the agents of run 0 on banded contours of Phi, one panel per method;
@@ -161,7 +174,10 @@ fn paths_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), Stri
     let mut values = vec![0.0f64; GRID * GRID];
     for j in 0..GRID {
         for i in 0..GRID {
-            let p = [x0 + (i as f64 + 0.5) * cell.0, y0 + (j as f64 + 0.5) * cell.1];
+            let p = [
+                x0 + (i as f64 + 0.5) * cell.0,
+                y0 + (j as f64 + 0.5) * cell.1,
+            ];
             values[j * GRID + i] = potential.value(&p);
         }
     }
@@ -209,11 +225,25 @@ fn paths_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), Stri
                     .collect();
                 let color = PALETTE[a % PALETTE.len()];
                 chart
-                    .draw_series(std::iter::once(PathElement::new(pts.clone(), color.mix(0.8).stroke_width(1))))
+                    .draw_series(std::iter::once(PathElement::new(
+                        pts.clone(),
+                        color.mix(0.8).stroke_width(1),
+                    )))
                     .map_err(|x| e(&x))?;
-                if let Some(&start) = pts.first() {
+                if let Some(&(sx, sy)) = pts.first() {
+                    // A "+" where the agent starts, as in the paper.
+                    let (dx, dy) = (0.012 * (x1 - x0), 0.012 * (y1 - y0));
                     chart
-                        .draw_series(std::iter::once(Cross::new(start, 4, BLACK.stroke_width(1))))
+                        .draw_series([
+                            PathElement::new(
+                                vec![(sx - dx, sy), (sx + dx, sy)],
+                                BLACK.stroke_width(2),
+                            ),
+                            PathElement::new(
+                                vec![(sx, sy - dy), (sx, sy + dy)],
+                                BLACK.stroke_width(2),
+                            ),
+                        ])
                         .map_err(|x| e(&x))?;
                 }
             }
@@ -223,10 +253,12 @@ fn paths_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), Stri
                 .draw_series(std::iter::once(Text::new(
                     "*",
                     (p[0], p[1]),
-                    (FAMILY, 34).into_font().color(&RED).pos(plotters::style::text_anchor::Pos::new(
-                        plotters::style::text_anchor::HPos::Center,
-                        plotters::style::text_anchor::VPos::Center,
-                    )),
+                    (FAMILY, 34).into_font().color(&RED).pos(
+                        plotters::style::text_anchor::Pos::new(
+                            plotters::style::text_anchor::HPos::Center,
+                            plotters::style::text_anchor::VPos::Center,
+                        ),
+                    ),
                 )))
                 .map_err(|x| e(&x))?;
         }

@@ -170,12 +170,7 @@ impl PhiloxRng {
     #[inline]
     fn next_word(&mut self) -> u32 {
         if self.used == 4 {
-            let c = [
-                self.block as u32,
-                (self.block >> 32) as u32,
-                self.stream,
-                0,
-            ];
+            let c = [self.block as u32, (self.block >> 32) as u32, self.stream, 0];
             self.buf = philox4x32_10(c, self.key);
             self.block = self.block.wrapping_add(1);
             self.used = 0;

@@ -9,9 +9,14 @@
 //! full gradient. Each agent's arithmetic is the same on both paths and depends on
 //! nothing but its own data, the run means and the stream, so results are
 //! identical whatever the thread count or chunking.
-#![allow(clippy::needless_range_loop, reason = "keeps the loops comparable to the shaders")]
+#![allow(
+    clippy::needless_range_loop,
+    reason = "keeps the loops comparable to the shaders"
+)]
 
-use super::{DIVERGENCE_LIMIT, Engine, Shape, StepConstants, check_size, initial_positions, try_alloc};
+use super::{
+    DIVERGENCE_LIMIT, Engine, Shape, StepConstants, check_size, initial_positions, try_alloc,
+};
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
 use crate::error::{Error, Result};
@@ -144,17 +149,20 @@ impl<P: Potential> CpuEngine<P> {
     fn compute_means(&mut self) {
         let (n, d) = (self.shape.agents, self.shape.dim);
         let x = &self.x;
-        self.means.par_chunks_mut(d).enumerate().for_each(|(r, mean)| {
-            let mut acc = vec![0.0f64; d];
-            for agent in x[r * n * d..(r + 1) * n * d].chunks_exact(d) {
-                for (a, &v) in acc.iter_mut().zip(agent) {
-                    *a += v as f64;
+        self.means
+            .par_chunks_mut(d)
+            .enumerate()
+            .for_each(|(r, mean)| {
+                let mut acc = vec![0.0f64; d];
+                for agent in x[r * n * d..(r + 1) * n * d].chunks_exact(d) {
+                    for (a, &v) in acc.iter_mut().zip(agent) {
+                        *a += v as f64;
+                    }
                 }
-            }
-            for (m, a) in mean.iter_mut().zip(acc) {
-                *m = (a / n as f64) as f32;
-            }
-        });
+                for (m, a) in mean.iter_mut().zip(acc) {
+                    *m = (a / n as f64) as f32;
+                }
+            });
     }
 
     /// Steps `n0..n1` for every agent; with interaction, `n1 = n0 + 1`.
@@ -166,7 +174,9 @@ impl<P: Potential> CpuEngine<P> {
         let d = self.shape.dim;
         // Chunks of agents for rayon; any size gives the same numbers.
         let total = self.shape.runs * self.shape.agents;
-        let chunk = total.div_ceil(8 * rayon::current_num_threads()).clamp(1, 512);
+        let chunk = total
+            .div_ceil(8 * rayon::current_num_threads())
+            .clamp(1, 512);
         let ctx = Ctx {
             p: &self.potential,
             c: self.consts,
@@ -208,7 +218,10 @@ impl<P: Potential> CpuEngine<P> {
 
 impl<P: Potential> Engine for CpuEngine<P> {
     fn advance(&mut self, steps: u64) -> Result<()> {
-        let end = self.step.checked_add(steps).filter(|&e| e <= u32::MAX as u64 + 1);
+        let end = self
+            .step
+            .checked_add(steps)
+            .filter(|&e| e <= u32::MAX as u64 + 1);
         let Some(end) = end else {
             return Err(Error::Backend(format!(
                 "cannot advance {steps} steps from step {}: the stream addresses at most 2^32 steps",
@@ -306,8 +319,12 @@ fn dispatch_lanes<P: Potential>(
     n1: u64,
 ) -> Bad {
     match (ctx.c.taming, ctx.c.homogenized) {
-        (Taming::Coordinate, true) => lanes_path::<P, CoordinateTaming, true>(ctx, x, y, first, n0, n1),
-        (Taming::Coordinate, false) => lanes_path::<P, CoordinateTaming, false>(ctx, x, y, first, n0, n1),
+        (Taming::Coordinate, true) => {
+            lanes_path::<P, CoordinateTaming, true>(ctx, x, y, first, n0, n1)
+        }
+        (Taming::Coordinate, false) => {
+            lanes_path::<P, CoordinateTaming, false>(ctx, x, y, first, n0, n1)
+        }
         (_, true) => lanes_path::<P, NoTaming, true>(ctx, x, y, first, n0, n1),
         (_, false) => lanes_path::<P, NoTaming, false>(ctx, x, y, first, n0, n1),
     }
@@ -381,7 +398,9 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                         for l in 0..LANES {
                             let yv = ys[w][l];
                             let g = ctx.p.grad_coord([k0[w][l], k1[w][l]], yv);
-                            let yn = yv - T::tame(c.h, g) + c.h_over_gamma * (xs[w][l] - yv) + c.noise * z[w][l];
+                            let yn = yv - T::tame(c.h, g)
+                                + c.h_over_gamma * (xs[w][l] - yv)
+                                + c.noise * z[w][l];
                             ys[w][l] = yn;
                             sum[w][l] += if averaged { yn } else { 0.0 };
                         }
@@ -390,7 +409,9 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                 for w in 0..4 {
                     for l in 0..LANES {
                         let xv = xs[w][l];
-                        xs[w][l] = xv - c.dt_over_gamma * (xv - sum[w][l] * c.inv_m) - c.lambda_dt * (xv - ms[w][l]);
+                        xs[w][l] = xv
+                            - c.dt_over_gamma * (xv - sum[w][l] * c.inv_m)
+                            - c.lambda_dt * (xv - ms[w][l]);
                     }
                 }
             } else {
@@ -406,7 +427,8 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                     for l in 0..LANES {
                         let xv = xs[w][l];
                         let g = ctx.p.grad_coord([k0[w][l], k1[w][l]], xv);
-                        xs[w][l] = xv - T::tame(c.h, g) - c.lambda_dt * (xv - ms[w][l]) + c.noise * z[w][l];
+                        xs[w][l] = xv - T::tame(c.h, g) - c.lambda_dt * (xv - ms[w][l])
+                            + c.noise * z[w][l];
                     }
                 }
             }
@@ -443,7 +465,9 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
 fn tame_all(taming: Taming, h: f32, g: &mut [f32]) {
     match taming {
         Taming::None => g.iter_mut().for_each(|v| *v = NoTaming::tame(h, *v)),
-        Taming::Coordinate => g.iter_mut().for_each(|v| *v = CoordinateTaming::tame(h, *v)),
+        Taming::Coordinate => g
+            .iter_mut()
+            .for_each(|v| *v = CoordinateTaming::tame(h, *v)),
         Taming::Norm => {
             let norm = g.iter().map(|v| v * v).sum::<f32>().sqrt();
             let scale = 1.0 + h * norm;
@@ -506,7 +530,9 @@ fn agents_path<P: Potential>(
                 }
                 for k in 0..d {
                     let xv = xa[k];
-                    xa[k] = xv - c.dt_over_gamma * (xv - sum[k] * c.inv_m) - c.lambda_dt * (xv - mean[k]);
+                    xa[k] = xv
+                        - c.dt_over_gamma * (xv - sum[k] * c.inv_m)
+                        - c.lambda_dt * (xv - mean[k]);
                 }
             } else {
                 noise(&mut z, ctx.key, g, n, 0);

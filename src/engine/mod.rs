@@ -29,7 +29,10 @@ impl Shape {
     }
 
     fn describe(&self) -> String {
-        format!("{} runs x {} agents x dim {}", self.runs, self.agents, self.dim)
+        format!(
+            "{} runs x {} agents x dim {}",
+            self.runs, self.agents, self.dim
+        )
     }
 }
 

@@ -41,7 +41,11 @@ impl Potential for Ackley {
             sc += (TAU * y).cos();
         }
         let r = (s2 / d).sqrt();
-        let a = if r > 0.0 { 4.0 * (-0.2 * r).exp() / (d * r) } else { 0.0 };
+        let a = if r > 0.0 {
+            4.0 * (-0.2 * r).exp() / (d * r)
+        } else {
+            0.0
+        };
         let b = (sc / d).exp() * TAU / d;
         for k in 0..x.len() {
             let y = self.shift.at(k, x[k]);
@@ -59,7 +63,11 @@ impl Potential for Ackley {
             sc += (TAU * y).cos();
         }
         let r = (s2 / d).sqrt();
-        let a = if r > 0.0 { 4.0 * (-0.2 * r).exp() / (d * r) } else { 0.0 };
+        let a = if r > 0.0 {
+            4.0 * (-0.2 * r).exp() / (d * r)
+        } else {
+            0.0
+        };
         let b = (sc / d).exp() * TAU / d;
         for k in 0..x.len() {
             let y = self.shift.at_f32(k, x[k]);

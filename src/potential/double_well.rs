@@ -107,7 +107,13 @@ mod tests {
             let listed = p
                 .reference_points()
                 .iter()
-                .map(|q| x.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt())
+                .map(|q| {
+                    x.iter()
+                        .zip(q)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                        .sqrt()
+                })
                 .fold(f64::INFINITY, f64::min);
             assert!((listed - p.distance(&x)).abs() < 1e-12);
         }

@@ -235,7 +235,11 @@ impl Builtin {
             PotentialKind::StyblinskiTang => Builtin::StyblinskiTang(StyblinskiTang::new(shift)),
             PotentialKind::Griewank => Builtin::Griewank(Griewank::new(shift)),
             PotentialKind::Quadratic { a } => {
-                let a = if a.len() == 1 { vec![a[0]; d] } else { a.clone() };
+                let a = if a.len() == 1 {
+                    vec![a[0]; d]
+                } else {
+                    a.clone()
+                };
                 Builtin::Quadratic(Quadratic::new(a, shift))
             }
             PotentialKind::DoubleWell => Builtin::DoubleWell(DoubleWell::new(shift)),

@@ -1,0 +1,472 @@
+//! The command-line tool as a user meets it: presets that write every output, bad
+//! input that gets a one-line error with exit status 2, and runs that do not depend
+//! on the thread count.
+
+use ndarray::{Array3, Array4};
+use ndarray_npy::ReadNpyExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sgld-swarm"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+const BASE: &str = r#"
+[problem]
+potential = "rough"
+dim = 3
+delta = 0.01
+
+[ensemble]
+runs = 2
+agents = 4
+steps = 5
+seed = 1
+init = { uniform = [-1.0, 1.0] }
+
+[[method]]
+name = "MF-HOM-SGLD"
+scheme = "homogenized"
+dt = 0.005
+beta = 1.0
+lambda = 3.0
+taming = "coordinate"
+eps = 0.01
+gamma = 0.1
+inner_steps = 4
+burn_in = 1
+"#;
+
+/// Each preset runs a few steps and writes all its outputs, which read back with
+/// the shapes and contents the contract gives.
+#[test]
+fn every_preset_writes_all_outputs() {
+    for (preset, dim, methods) in [
+        ("fig1-camel", 2, 6),
+        ("fig2-rough-d10", 10, 4),
+        ("fig2-rough-d50", 50, 4),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let o = run(&[
+            "run",
+            "--preset",
+            preset,
+            "--steps",
+            "3",
+            "--runs",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+            "--backend",
+            "cpu",
+        ]);
+        assert!(o.status.success(), "{preset}: {}", stderr(&o));
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            stdout.contains("summary.json") && stdout.contains("best"),
+            "{stdout}"
+        );
+
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(summary["backend"], "cpu");
+        assert!(summary["device"].is_string());
+        let ms = summary["methods"].as_array().unwrap();
+        assert_eq!(ms.len(), methods);
+        for m in ms {
+            assert_eq!(m["steps"], 3);
+            assert!(m["elapsed_s"].as_f64().unwrap() >= 0.0);
+            assert!(m["units_per_s"].as_f64().unwrap() > 0.0);
+            for stat in ["best", "worst", "median", "best_phi", "spread"] {
+                let s = &m["final"][stat];
+                let (med, min, max) = (
+                    s["median"].as_f64().unwrap(),
+                    s["min"].as_f64().unwrap(),
+                    s["max"].as_f64().unwrap(),
+                );
+                assert!(min <= med && med <= max, "{preset} {stat}: {s}");
+            }
+            let slug = m["slug"].as_str().unwrap();
+            let pos = Array3::<f32>::read_npy(
+                std::fs::File::open(out.join(format!("positions-{slug}.npy"))).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(
+                pos.shape(),
+                &[2, if preset == "fig1-camel" { 25 } else { 50 }, dim]
+            );
+            assert!(pos.iter().all(|v| v.is_finite()));
+            let traj = out.join(format!("trajectories-{slug}.npy"));
+            if dim == 2 {
+                let t = Array4::<f32>::read_npy(std::fs::File::open(traj).unwrap()).unwrap();
+                // record_every = 1 in this preset: steps 0..=3.
+                assert_eq!(t.shape(), &[4, 2, 25, 2]);
+                assert_eq!(t.index_axis(ndarray::Axis(0), 3), pos.view());
+            } else {
+                assert!(!traj.exists());
+            }
+        }
+        let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
+        let mut lines = csv.lines();
+        let header = lines.next().unwrap();
+        assert!(header.starts_with("method,step,best_median,best_min,best_max,worst_median"));
+        assert_eq!(header.split(',').count(), 2 + 15);
+        let rows: Vec<&str> = lines.collect();
+        // Steps 0 and 3 at least, per method.
+        assert!(rows.len() >= 2 * methods, "{rows:?}");
+        for png in ["distance.png"].iter().chain(if dim == 2 {
+            &["paths.png"][..]
+        } else {
+            &[][..]
+        }) {
+            let bytes = std::fs::read(out.join(png)).unwrap();
+            assert!(bytes.starts_with(b"\x89PNG"), "{png}");
+        }
+        assert!(out.join("config.toml").exists());
+    }
+}
+
+/// `sgld-swarm presets` lists every preset with its departures from the paper.
+#[test]
+fn presets_are_listed() {
+    let o = run(&["presets"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    for name in ["fig1-camel", "fig2-rough-d10", "fig2-rough-d50"] {
+        assert!(text.contains(name));
+    }
+    assert!(text.contains("departs from the paper"));
+}
+
+/// The same run with one and with two threads writes identical positions.
+#[test]
+fn output_is_identical_for_one_and_two_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        BASE.replace("steps = 5", "steps = 30")
+            .replace("agents = 4", "agents = 33"),
+    )
+    .unwrap();
+    let mut files = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("t{threads}"));
+        let o = bin()
+            .env("RAYON_NUM_THREADS", threads)
+            .args([
+                "run",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        files.push(std::fs::read(out.join("positions-mf-hom-sgld.npy")).unwrap());
+    }
+    assert_eq!(files[0], files[1]);
+}
+
+/// A run that diverges says so (exit status 1) and still writes what it has.
+#[test]
+fn divergence_exits_1_and_keeps_the_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    let text = BASE
+        .replace("taming = \"coordinate\"", "taming = \"none\"")
+        .replace("[-1.0, 1.0]", "[-10.0, 10.0]")
+        .replace("steps = 5", "steps = 200")
+        + "\n[[method]]\nname = \"tamed\"\nscheme = \"euler\"\ndt = 0.01\nbeta = 1.0\ntaming = \"coordinate\"\n";
+    std::fs::write(&cfg, text).unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("MF-HOM-SGLD diverged in run"), "{err}");
+    assert!(err.contains("taming"), "{err}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["methods"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("diverged")
+    );
+    assert_eq!(summary["methods"][1]["steps"], 200);
+    assert!(summary["methods"][1]["error"].is_null());
+}
+
+/// Runs `run --config` on `text` and checks the one-line error.
+fn bad_config(text: &str, expect: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    check_error(&o, expect);
+}
+
+fn check_error(o: &Output, expect: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "exit status for {expect:?}: {err}"
+    );
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "not one line: {err:?}");
+    for e in expect {
+        assert!(lines[0].contains(e), "{:?} lacks {e:?}", lines[0]);
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn replace(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "{from}");
+    BASE.replacen(from, to, 1)
+}
+
+#[test]
+fn bad_problem_fields() {
+    bad_config(
+        &replace("potential = \"rough\"", "potential = \"roughh\""),
+        &[
+            "problem.potential",
+            "roughh",
+            "six-hump-camel",
+            "double-well",
+        ],
+    );
+    bad_config(
+        &replace("dim = 3", "dim = 0"),
+        &["problem.dim", "0", ">= 1"],
+    );
+    bad_config(
+        &replace("dim = 3", "dim = -4"),
+        &["problem.dim", "-4", ">= 1"],
+    );
+    bad_config(
+        &replace(
+            "potential = \"rough\"\ndim = 3\ndelta = 0.01",
+            "potential = \"six-hump-camel\"\ndim = 3",
+        ),
+        &["problem.dim", "3", "dim = 2"],
+    );
+    bad_config(
+        &replace(
+            "potential = \"rough\"\ndim = 3\ndelta = 0.01",
+            "potential = \"rosenbrock\"\ndim = 1",
+        ),
+        &["problem.dim", "1", "dim >= 2"],
+    );
+    bad_config(
+        &replace("delta = 0.01", "delta = 0.01\nshift = [1.0, 2.0]"),
+        &["problem.shift", "length 2", "dim = 3"],
+    );
+    bad_config(
+        &replace("delta = 0.01", "delta = 0.01\nshift = [1.0, nan, 2.0]"),
+        &["problem.shift[1]", "NaN", "finite"],
+    );
+    bad_config(
+        &replace(
+            "potential = \"rough\"\ndim = 3\ndelta = 0.01",
+            "potential = \"quadratic\"\ndim = 3\na = [1.0, 2.0]",
+        ),
+        &["problem.a", "length 2", "dim = 3"],
+    );
+    bad_config(
+        &replace(
+            "potential = \"rough\"\ndim = 3\ndelta = 0.01",
+            "potential = \"quadratic\"\ndim = 3\na = -1.0",
+        ),
+        &["problem.a", "-1", "> 0"],
+    );
+    bad_config(
+        &replace("delta = 0.01", "delta = 0.0"),
+        &["problem.delta", "0", "> 0"],
+    );
+}
+
+#[test]
+fn bad_ensemble_fields() {
+    bad_config(
+        &replace("runs = 2", "runs = 0"),
+        &["ensemble.runs", "0", ">= 1"],
+    );
+    bad_config(
+        &replace("agents = 4", "agents = 0"),
+        &["ensemble.agents", "0", ">= 1"],
+    );
+    bad_config(
+        &replace("steps = 5", "steps = 0"),
+        &["ensemble.steps", "0", ">= 1"],
+    );
+    bad_config(
+        &replace("runs = 2\nagents = 4", "runs = 70000\nagents = 70000"),
+        &["ensemble.runs x ensemble.agents", "70000 x 70000", "2^32"],
+    );
+    bad_config(
+        &replace("[-1.0, 1.0]", "[1.0, -1.0]"),
+        &["ensemble.init.uniform", "[1, -1]", "lo <= hi"],
+    );
+    bad_config(
+        &replace("[-1.0, 1.0]", "[-inf, 1.0]"),
+        &["ensemble.init.uniform", "-inf", "finite"],
+    );
+    // Fits the index space (2^32 agents) but not any memory: 2^32 x 2^20 coordinates.
+    bad_config(
+        &replace("runs = 2\nagents = 4", "runs = 65536\nagents = 65536")
+            .replace("dim = 3", "dim = 1048576"),
+        &["cannot allocate", "GiB", "reduce runs, agents or dim"],
+    );
+}
+
+#[test]
+fn bad_method_fields() {
+    bad_config(
+        &replace("scheme = \"homogenized\"", "scheme = \"heun\""),
+        &["method[0].scheme", "heun", "euler, homogenized"],
+    );
+    bad_config(
+        &replace("taming = \"coordinate\"", "taming = \"soft\""),
+        &["method[0].taming", "soft", "none, coordinate, norm"],
+    );
+    for (field, bad) in [
+        ("dt", "0.0"),
+        ("dt", "nan"),
+        ("beta", "-1.0"),
+        ("beta", "inf"),
+        ("eps", "0.0"),
+        ("gamma", "-0.1"),
+    ] {
+        let line = BASE
+            .lines()
+            .find(|l| l.starts_with(&format!("{field} = ")))
+            .unwrap();
+        bad_config(
+            &replace(line, &format!("{field} = {bad}")),
+            &[&format!("method[0].{field}"), "finite number > 0"],
+        );
+    }
+    bad_config(
+        &replace("lambda = 3.0", "lambda = -1.0"),
+        &["method[0].lambda", "-1", ">= 0"],
+    );
+    bad_config(
+        &replace("lambda = 3.0", "lambda = nan"),
+        &["method[0].lambda", "NaN", ">= 0"],
+    );
+    bad_config(
+        &replace("inner_steps = 4", "inner_steps = 0"),
+        &["method[0].inner_steps", "0", ">= 1"],
+    );
+    bad_config(
+        &replace("burn_in = 1", "burn_in = 0"),
+        &["method[0].burn_in", "0", ">= 1"],
+    );
+    bad_config(
+        &replace("eps = 0.01\n", ""),
+        &["method[0].eps", "missing", "homogenized"],
+    );
+    bad_config(
+        &replace("scheme = \"homogenized\"", "scheme = \"euler\""),
+        &["method[0].eps", "only used by scheme = \"homogenized\""],
+    );
+    bad_config(
+        &(BASE.to_string()
+            + "\n[[method]]\nname = \"mf hom sgld\"\nscheme = \"euler\"\ndt = 0.1\nbeta = 1.0\n"),
+        &["method[1].name", "mf-hom-sgld"],
+    );
+}
+
+#[test]
+fn bad_files_and_folders() {
+    // Malformed TOML: the line is named.
+    bad_config(&replace("runs = 2", "runs = = 2"), &["bad.toml:8:", "="]);
+    // An unknown field, with its line.
+    bad_config(
+        &replace("runs = 2", "runs = 2\nrunz = 3"),
+        &["bad.toml:9:", "runz"],
+    );
+    // A missing file.
+    let o = run(&["run", "--config", "/nonexistent/sgld.toml"]);
+    check_error(&o, &["cannot read /nonexistent/sgld.toml", "No such file"]);
+    // An output folder that cannot be created: below a regular file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let out = file.join("out");
+    let o = run(&[
+        "run",
+        "--preset",
+        "fig1-camel",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    check_error(&o, &["cannot write", out.to_str().unwrap()]);
+    // An unknown preset.
+    let o = run(&["run", "--preset", "fig9"]);
+    check_error(&o, &["--preset", "fig9", "fig1-camel"]);
+    // Overrides are checked like the file.
+    let o = run(&["run", "--preset", "fig1-camel", "--steps", "0"]);
+    check_error(&o, &["ensemble.steps", "0"]);
+    let o = run(&["run", "--preset", "fig1-camel", "--runs", "0"]);
+    check_error(&o, &["ensemble.runs", "0"]);
+}
+
+#[test]
+fn gpu_backend_says_it_is_not_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "run",
+        "--preset",
+        "fig1-camel",
+        "--backend",
+        "gpu",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    check_error(&o, &["GPU engine is not built yet", "--backend cpu"]);
+}
+
+/// Output folders are written only after the run is known to be valid.
+#[test]
+fn nothing_is_written_for_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    let o = run(&[
+        "run",
+        "--preset",
+        "fig1-camel",
+        "--steps",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!Path::new(&out).exists());
+}

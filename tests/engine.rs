@@ -1,0 +1,332 @@
+//! The CPU engine's contracts: the same numbers whatever the thread count or path,
+//! the stream addressing of DESIGN section 3, shared initial positions, and
+//! divergence reported as an error.
+
+use sgld_swarm::config::{Config, EnsembleConfig, PotentialKind, ProblemConfig, Taming};
+use sgld_swarm::engine::cpu::CpuPath;
+use sgld_swarm::engine::{Shape, initial_positions};
+use sgld_swarm::potential::{Rough, Shift};
+use sgld_swarm::rng;
+use sgld_swarm::{Backend, Ensemble, Error, MethodConfig, Options, experiment};
+
+fn options(path: CpuPath) -> Options {
+    Options {
+        backend: Backend::Cpu,
+        keep_trajectories: false,
+        cpu_path: path,
+    }
+}
+
+fn methods() -> Vec<MethodConfig> {
+    vec![
+        MethodConfig::euler("SGLD", 0.01, 1.0).taming(Taming::Coordinate),
+        MethodConfig::euler("MF-SGLD", 0.01, 1.0)
+            .lambda(3.0)
+            .taming(Taming::Coordinate),
+        MethodConfig::homogenized("HOM-SGLD", 0.005, 1.0, 0.01, 0.1, 5).taming(Taming::Coordinate),
+        MethodConfig::homogenized("MF-HOM-SGLD", 0.005, 1.0, 0.01, 0.1, 5)
+            .lambda(3.0)
+            .taming(Taming::Coordinate),
+        // Untamed steps must be tiny on the rough potential: h = 2.5e-7.
+        MethodConfig::homogenized("HOM-SGLD none", 1e-6, 1.0, 1.0, 0.1, 4).lambda(1.0),
+        MethodConfig::euler("SGLD norm", 0.01, 1.0)
+            .lambda(1.0)
+            .taming(Taming::Norm),
+    ]
+}
+
+fn problem(kind: PotentialKind, dim: usize) -> ProblemConfig {
+    ProblemConfig {
+        potential: kind,
+        dim,
+        shift: None,
+    }
+}
+
+fn run(p: &ProblemConfig, e: &EnsembleConfig, m: &MethodConfig, path: CpuPath) -> Vec<f32> {
+    let mut ens = Ensemble::new(p, e, m, options(path)).unwrap();
+    ens.run().unwrap();
+    ens.positions().into_raw_vec_and_offset().0
+}
+
+fn assert_bits_equal(a: &[f32], b: &[f32], what: &str) {
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert_eq!(x.to_bits(), y.to_bits(), "{what}: index {i}: {x} vs {y}");
+    }
+}
+
+/// The engine chunks the agents by the thread count; the numbers must not notice.
+#[test]
+fn identical_whatever_the_thread_count() {
+    let p = problem(PotentialKind::Rough { delta: 0.01 }, 7);
+    let e = EnsembleConfig::new(3, 37, 12)
+        .seed(42)
+        .init_uniform(-10.0, 10.0);
+    for m in methods() {
+        let results: Vec<Vec<f32>> = [1, 2, 5]
+            .iter()
+            .map(|&t| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .unwrap()
+                    .install(|| run(&p, &e, &m, CpuPath::Auto))
+            })
+            .collect();
+        assert_bits_equal(
+            &results[0],
+            &results[1],
+            &format!("{}: 1 vs 2 threads", m.name),
+        );
+        assert_bits_equal(
+            &results[0],
+            &results[2],
+            &format!("{}: 1 vs 5 threads", m.name),
+        );
+    }
+}
+
+/// The lane path (separable potentials) and the agent path compute the same bits,
+/// including when d is not a multiple of 4 and N*blocks is not a multiple of the
+/// lane count.
+#[test]
+fn lane_and_agent_paths_agree_bit_for_bit() {
+    let kinds = [
+        (PotentialKind::Rough { delta: 0.01 }, 5),
+        (
+            PotentialKind::Quadratic {
+                a: vec![0.5, 1.0, 2.0],
+            },
+            3,
+        ),
+        (PotentialKind::Rastrigin, 9),
+        (PotentialKind::DoubleWell, 1),
+        (PotentialKind::StyblinskiTang, 4),
+    ];
+    let e = EnsembleConfig::new(2, 13, 9)
+        .seed(7)
+        .init_uniform(-4.0, 4.0);
+    for (kind, dim) in kinds {
+        let p = ProblemConfig {
+            shift: Some((0..dim).map(|k| 0.25 * k as f64).collect()),
+            ..problem(kind, dim)
+        };
+        for m in methods() {
+            let lanes = run(&p, &e, &m, CpuPath::Auto);
+            let agents = run(&p, &e, &m, CpuPath::Agent);
+            assert_bits_equal(&lanes, &agents, &format!("{:?} {}", p.potential, m.name));
+        }
+    }
+}
+
+/// Initial positions are the domain-1 uniforms of the stream, and an Euler step
+/// draws the domain-0 normals addressed by (block, agent, step).
+#[test]
+fn draws_follow_the_stream_contract() {
+    let shape = Shape {
+        runs: 2,
+        agents: 3,
+        dim: 6,
+    };
+    let seed = 0xDEAD_BEEF_0000_0001u64;
+    let mut x = vec![0.0f32; 36];
+    initial_positions(
+        &mut x,
+        shape,
+        &sgld_swarm::Init::Uniform { lo: -2.0, hi: 6.0 },
+        seed,
+    );
+    let key = rng::key_from_seed(seed);
+    for g in 0..6 {
+        for k in 0..6 {
+            let w = rng::philox4x32_10([k as u32 / 4, g as u32, 0, 1 << 28], key);
+            let want = -2.0f32 + 8.0f32 * rng::uniform(w[k % 4]);
+            assert_eq!(
+                x[g * 6 + k].to_bits(),
+                want.to_bits(),
+                "agent {g} coordinate {k}"
+            );
+        }
+    }
+
+    // One Euler step on the quadratic from X(0): X(1) = X(0) - dt a (X(0) - 0) +
+    // sqrt(2 dt / beta) Z with Z from counter [k/4, g, 0, 0].
+    let (dt, beta) = (0.5f64, 2.0f64);
+    let p = problem(PotentialKind::Quadratic { a: vec![1.0] }, 6);
+    let e = EnsembleConfig::new(2, 3, 1)
+        .seed(seed)
+        .init_uniform(-2.0, 6.0);
+    let got = run(
+        &p,
+        &e,
+        &MethodConfig::euler("SGLD", dt, beta),
+        CpuPath::Auto,
+    );
+    let noise = (2.0 * dt / beta).sqrt() as f32;
+    for g in 0..6 {
+        for b in 0..2 {
+            let z = rng::normals(rng::philox4x32_10(
+                rng::counter(b, g as u32, 0, rng::DOMAIN_NOISE, 0),
+                key,
+            ));
+            for j in 0..4 {
+                let k = 4 * b as usize + j;
+                if k >= 6 {
+                    continue;
+                }
+                let x0 = x[g * 6 + k];
+                let want = x0 - 0.5f32 * (1.0f32 * x0) - 0.0f32 * x0 + noise * z[j];
+                assert_eq!(
+                    got[g * 6 + k].to_bits(),
+                    want.to_bits(),
+                    "agent {g} coordinate {k}"
+                );
+            }
+        }
+    }
+}
+
+/// Every method of a config starts from the same positions, and a different seed
+/// gives different ones.
+#[test]
+fn methods_share_initial_positions() {
+    let text = r#"
+        [problem]
+        potential = "six-hump-camel"
+        dim = 2
+        [ensemble]
+        runs = 2
+        agents = 5
+        steps = 3
+        seed = 4
+        init = { uniform = [-2.0, 2.0] }
+        [[method]]
+        name = "a"
+        scheme = "euler"
+        dt = 0.01
+        beta = 10.0
+        [[method]]
+        name = "b"
+        scheme = "homogenized"
+        dt = 0.01
+        beta = 10.0
+        lambda = 2.0
+        eps = 1.0
+        gamma = 0.1
+        inner_steps = 3
+    "#;
+    let config = Config::from_toml_str(text, "test").unwrap();
+    let r = experiment::run(&config, options(CpuPath::Auto), &mut experiment::Silent).unwrap();
+    let t0 = r.methods[0].trajectories.as_ref().unwrap();
+    let t1 = r.methods[1].trajectories.as_ref().unwrap();
+    assert_eq!(t0.shape(), &[4, 2, 5, 2]);
+    assert_eq!(
+        t0.index_axis(ndarray::Axis(0), 0),
+        t1.index_axis(ndarray::Axis(0), 0)
+    );
+    assert_ne!(
+        t0.index_axis(ndarray::Axis(0), 3),
+        t1.index_axis(ndarray::Axis(0), 3)
+    );
+
+    let mut other = config.clone();
+    other.ensemble.seed = 5;
+    let r2 = experiment::run(&other, options(CpuPath::Auto), &mut experiment::Silent).unwrap();
+    assert_ne!(
+        r2.methods[0]
+            .trajectories
+            .as_ref()
+            .unwrap()
+            .index_axis(ndarray::Axis(0), 0),
+        t0.index_axis(ndarray::Axis(0), 0)
+    );
+}
+
+/// Advancing in pieces gives the same numbers as advancing at once (the stream is
+/// addressed by step, not drawn from a running state).
+#[test]
+fn advancing_in_pieces_changes_nothing() {
+    let p = problem(PotentialKind::Rough { delta: 0.01 }, 6);
+    let e = EnsembleConfig::new(2, 10, 20)
+        .seed(3)
+        .init_uniform(-5.0, 5.0)
+        .record_every(4);
+    for m in methods() {
+        let whole = run(&p, &e, &m, CpuPath::Auto);
+        let mut ens = Ensemble::new(&p, &e, &m, options(CpuPath::Auto)).unwrap();
+        for piece in [1, 6, 3, 10] {
+            ens.advance(piece).unwrap();
+        }
+        assert_eq!(ens.step(), 20);
+        assert_bits_equal(
+            &whole,
+            &ens.positions().into_raw_vec_and_offset().0,
+            &m.name,
+        );
+        // Records at 0, every 4 steps, and the final step.
+        assert_eq!(ens.history().steps(), &[0, 4, 8, 12, 16, 20]);
+    }
+}
+
+/// Plain Euler on the rough potential from U[-10, 10]^d leaves every bounded region
+/// (DESIGN section 2): the engine stops with an error that names the method, run,
+/// step and the remedies.
+#[test]
+fn divergence_is_an_error_naming_method_run_and_step() {
+    let e = EnsembleConfig::new(3, 20, 500)
+        .seed(1)
+        .init_uniform(-10.0, 10.0);
+    for m in [
+        MethodConfig::euler("plain SGLD", 0.01, 1.0),
+        MethodConfig::homogenized("plain HOM", 0.005, 1.0, 0.01, 0.1, 20).lambda(3.0),
+    ] {
+        let mut ens = Ensemble::with_potential(
+            Rough::new(0.01, Shift::zero(10)),
+            &e,
+            &m,
+            options(CpuPath::Auto),
+        )
+        .unwrap();
+        let err = ens.run().unwrap_err();
+        let Error::Diverged {
+            method, run, step, ..
+        } = &err
+        else {
+            panic!("expected a divergence, got {err}");
+        };
+        assert_eq!(method, &m.name);
+        assert!(*run < 3 && *step >= 1 && *step <= 500);
+        let text = err.to_string();
+        for word in [m.name.as_str(), "run", "step", "dt", "taming"] {
+            assert!(text.contains(word), "{text:?} lacks {word:?}");
+        }
+        // With coordinate taming the same method stays bounded.
+        let tamed = m.clone().taming(Taming::Coordinate);
+        let mut ens = Ensemble::with_potential(
+            Rough::new(0.01, Shift::zero(10)),
+            &e,
+            &tamed,
+            options(CpuPath::Auto),
+        )
+        .unwrap();
+        ens.run().unwrap();
+    }
+}
+
+/// A size whose arrays cannot be allocated is an error, not an abort.
+#[test]
+fn impossible_sizes_are_errors() {
+    let p = problem(PotentialKind::Rough { delta: 0.01 }, 1 << 20);
+    let e = EnsembleConfig::new(1 << 16, 1 << 16, 1);
+    let err = Ensemble::new(
+        &p,
+        &e,
+        &MethodConfig::euler("SGLD", 0.01, 1.0),
+        options(CpuPath::Auto),
+    )
+    .err()
+    .expect("16 PiB cannot be allocated");
+    assert!(matches!(err, Error::Alloc { .. }), "{err}");
+    assert!(err.to_string().contains("GiB"), "{err}");
+}
