@@ -4,6 +4,7 @@
 use crate::BackendArg;
 use anyhow::{Context, bail};
 use serde::Serialize;
+use sgld_swarm::engine::cpu::{CpuPath, Simd};
 use sgld_swarm::potential::{Rough, Shift};
 use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Options, Taming};
 use std::path::PathBuf;
@@ -26,6 +27,10 @@ pub struct BenchArgs {
     /// Seconds to spend on each size (after a short calibration).
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
+    /// CPU instructions for the lane path: auto, portable, avx2, avx512, agent (the
+    /// scalar agent path), or all of them side by side.
+    #[arg(long, default_value = "auto")]
+    simd: String,
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -47,6 +52,7 @@ fn parse_size(s: &str) -> Result<(usize, usize, usize), String> {
 
 #[derive(Serialize)]
 struct Row {
+    path: String,
     runs: usize,
     agents: usize,
     dim: usize,
@@ -87,9 +93,25 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     .lambda(3.0)
     .taming(Taming::Coordinate);
-    let options = Options {
-        backend: args.backend.into(),
-        ..Options::default()
+    let paths: Vec<CpuPath> = match args.simd.as_str() {
+        "auto" => vec![CpuPath::Auto],
+        "agent" => vec![CpuPath::Agent],
+        "all" => std::iter::once(CpuPath::Agent)
+            .chain(
+                Simd::ALL
+                    .into_iter()
+                    .filter(|s| s.supported())
+                    .map(CpuPath::Lanes),
+            )
+            .collect(),
+        other => match Simd::ALL.into_iter().find(|s| s.name() == other) {
+            Some(level) => vec![CpuPath::Lanes(level)],
+            None => bail!(sgld_swarm::Error::Config(sgld_swarm::ConfigError {
+                field: "--simd".into(),
+                value: format!("{other:?}"),
+                allowed: "must be one of auto, portable, avx2, avx512, agent, all".into(),
+            })),
+        },
     };
     let mut report = Report {
         backend: String::new(),
@@ -98,10 +120,18 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         results: Vec::new(),
     };
     println!(
-        "{:>6} {:>6} {:>6} {:>12} {:>8} {:>9} {:>12}",
-        "runs", "agents", "dim", "units/step", "steps", "seconds", "units/s"
+        "{:<24} {:>6} {:>6} {:>6} {:>12} {:>8} {:>9} {:>12}",
+        "engine", "runs", "agents", "dim", "units/step", "steps", "seconds", "units/s"
     );
-    for (runs, agents, dim) in sizes {
+    for ((runs, agents, dim), path) in sizes
+        .iter()
+        .flat_map(|&s| paths.iter().map(move |&p| (s, p)))
+    {
+        let options = Options {
+            backend: args.backend.into(),
+            cpu_path: path,
+            ..Options::default()
+        };
         // Many steps, recorded only at the end, so the timed loop is the step alone.
         let ensemble = EnsembleConfig::new(runs, agents, u32::MAX as u64)
             .record_every(u32::MAX as u64)
@@ -128,7 +158,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         e.advance(steps)?;
         let seconds = t.elapsed().as_secs_f64();
         let units = e.units_per_step() * steps as f64;
+        let engine = e.device();
+        let engine = engine.rsplit(", ").next().unwrap_or_default().to_string();
         let row = Row {
+            path: engine.clone(),
             runs,
             agents,
             dim,
@@ -139,7 +172,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             units_per_s: units / seconds,
         };
         println!(
-            "{:>6} {:>6} {:>6} {:>12.3e} {:>8} {:>9.3} {:>12.3e}",
+            "{:<24} {:>6} {:>6} {:>6} {:>12.3e} {:>8} {:>9.3} {:>12.3e}",
+            engine,
             runs,
             agents,
             dim,

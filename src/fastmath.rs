@@ -10,7 +10,7 @@ const TWO_OVER_PI: f32 = core::f32::consts::FRAC_2_PI;
 /// arguments up to about 1.2e4.
 const PIO2_A: f32 = 1.570_312_5;
 const PIO2_B: f32 = 4.837_513e-4;
-const PIO2_C: f32 = 7.549_789_9e-8;
+const PIO2_C: f32 = 7.549_79e-8;
 /// 1.5 * 2^23: adding and subtracting it rounds an f32 of magnitude below 2^22 to
 /// the nearest integer without a rounding instruction.
 const ROUND_MAGIC: f32 = 12_582_912.0;

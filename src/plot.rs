@@ -59,7 +59,8 @@ pub fn write_plots(dir: &Path, r: &ExperimentResult) -> Result<Vec<PathBuf>> {
 /// Median over runs of `best` (solid) and `worst` (dotted) against the step, log scale.
 fn distance_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), String> {
     let e = |x: &dyn std::fmt::Display| x.to_string();
-    let series: Vec<(String, Vec<(f64, f64)>, Vec<(f64, f64)>)> = r
+    type Curve = Vec<(f64, f64)>;
+    let series: Vec<(String, Curve, Curve)> = r
         .methods
         .iter()
         .map(|m| {

@@ -1,9 +1,13 @@
 //! The CPU engine's contracts: the same numbers whatever the thread count or path,
 //! the stream addressing of DESIGN section 3, shared initial positions, and
 //! divergence reported as an error.
+#![allow(
+    clippy::needless_range_loop,
+    reason = "coordinates index several arrays"
+)]
 
 use sgld_swarm::config::{Config, EnsembleConfig, PotentialKind, ProblemConfig, Taming};
-use sgld_swarm::engine::cpu::CpuPath;
+use sgld_swarm::engine::cpu::{CpuPath, Simd};
 use sgld_swarm::engine::{Shape, initial_positions};
 use sgld_swarm::potential::{Rough, Shift};
 use sgld_swarm::rng;
@@ -87,7 +91,8 @@ fn identical_whatever_the_thread_count() {
     }
 }
 
-/// The lane path (separable potentials) and the agent path compute the same bits,
+/// The lane path (separable potentials), compiled for each instruction set this
+/// CPU has, and the agent path compute the same bits,
 /// including when d is not a multiple of 4 and N*blocks is not a multiple of the
 /// lane count.
 #[test]
@@ -113,9 +118,19 @@ fn lane_and_agent_paths_agree_bit_for_bit() {
             ..problem(kind, dim)
         };
         for m in methods() {
-            let lanes = run(&p, &e, &m, CpuPath::Auto);
             let agents = run(&p, &e, &m, CpuPath::Agent);
-            assert_bits_equal(&lanes, &agents, &format!("{:?} {}", p.potential, m.name));
+            for level in Simd::ALL {
+                if !level.supported() {
+                    eprintln!("SKIPPED: {} instructions (not on this CPU)", level.name());
+                    continue;
+                }
+                let lanes = run(&p, &e, &m, CpuPath::Lanes(level));
+                assert_bits_equal(
+                    &lanes,
+                    &agents,
+                    &format!("{:?} {} {}", p.potential, m.name, level.name()),
+                );
+            }
         }
     }
 }

@@ -1,5 +1,9 @@
 //! The exact statistics of DESIGN section 8, on the quadratic potential where every
 //! update is linear. Tolerances come from the sample sizes, stated at each check.
+#![allow(
+    clippy::needless_range_loop,
+    reason = "matrix algebra reads best with indices"
+)]
 
 use sgld_swarm::potential::{Quadratic, Shift};
 use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Options, Scheme};

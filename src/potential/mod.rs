@@ -1,6 +1,10 @@
 //! Potentials `Phi`: value, gradient, separability and reference points (DESIGN
 //! section 4). The built-ins live one per file and mirror
 //! `shaders/potentials/<name>.wgsl`; users implement [`Potential`] for their own.
+#![allow(
+    clippy::needless_range_loop,
+    reason = "coordinate loops index several arrays, as the WGSL potentials do"
+)]
 
 mod ackley;
 mod double_well;
