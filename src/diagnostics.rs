@@ -113,7 +113,8 @@ pub struct History {
     runs: usize,
     steps: Vec<u64>,
     stats: Vec<RunStats>,
-    snapshots: Vec<Vec<f32>>,
+    /// Positions at each record, one after the other (when kept).
+    snapshots: Vec<f32>,
 }
 
 impl History {
@@ -124,13 +125,25 @@ impl History {
         }
     }
 
+    /// Reserves room for `records` snapshots of `len` positions up front, so that
+    /// a run whose trajectories do not fit in memory fails before it starts.
+    pub fn reserve_snapshots(&mut self, records: u64, len: usize) -> crate::Result<()> {
+        let total = (records as u128) * (len as u128);
+        let fail = || crate::Error::Alloc {
+            what: format!("the trajectories ({records} records of {len} positions)"),
+            bytes: total * 4,
+        };
+        let total = usize::try_from(total).map_err(|_| fail())?;
+        self.snapshots.try_reserve_exact(total).map_err(|_| fail())
+    }
+
     /// Adds the statistics of every run at `step` (and the positions, if kept).
-    pub fn push(&mut self, step: u64, stats: Vec<RunStats>, snapshot: Option<Vec<f32>>) {
+    pub fn push(&mut self, step: u64, stats: Vec<RunStats>, snapshot: Option<&[f32]>) {
         assert_eq!(stats.len(), self.runs);
         self.steps.push(step);
         self.stats.extend(stats);
         if let Some(s) = snapshot {
-            self.snapshots.push(s);
+            self.snapshots.extend_from_slice(s);
         }
     }
 
@@ -164,8 +177,8 @@ impl History {
         }
     }
 
-    /// Positions at each record (`[R][N][d]` flattened), when they were kept.
-    pub fn snapshots(&self) -> &[Vec<f32>] {
+    /// Positions at each record (`[records][R][N][d]` flattened), when they were kept.
+    pub fn snapshots(&self) -> &[f32] {
         &self.snapshots
     }
 }

@@ -187,15 +187,15 @@ impl Ensemble {
         if snaps.is_empty() {
             return None;
         }
-        let flat: Vec<f32> = snaps.concat();
+        let per = self.ensemble.runs * self.ensemble.agents * self.dim;
         let shape = (
-            snaps.len(),
+            snaps.len() / per,
             self.ensemble.runs,
             self.ensemble.agents,
             self.dim,
         );
         Some(
-            ndarray::Array4::from_shape_vec(shape, flat)
+            ndarray::Array4::from_shape_vec(shape, snaps.to_vec())
                 .expect("snapshots have the ensemble's shape"),
         )
     }

@@ -18,6 +18,8 @@ pub const DOMAIN_NOISE: u32 = 0;
 pub const DOMAIN_INIT: u32 = 1;
 pub const DOMAIN_MINIBATCH: u32 = 2;
 pub const DOMAIN_SMOOTHING: u32 = 3;
+/// The [`PhiloxRng`] streams, kept apart from the engines' draws.
+pub const DOMAIN_USER: u32 = 15;
 
 /// Largest `sub` index that fits below the domain bits.
 pub const SUB_MAX: u32 = (1 << 28) - 1;
@@ -141,8 +143,10 @@ pub fn normals_lanes<const W: usize>(words: &[[u32; W]; 4]) -> [[f32; W]; 4] {
     z
 }
 
-/// A Philox stream for use with the `rand` ecosystem: counter `[i, hi(i), stream, 0]`
-/// walks through `i = 0, 1, 2, ...` under the seed's key; each block gives four words.
+/// A Philox stream for use with the `rand` ecosystem: counter
+/// `[lo(i), hi(i), stream, 15 << 28]` walks through `i = 0, 1, 2, ...` under the
+/// seed's key; each block gives four words. Domain 15 keeps these streams apart
+/// from every draw of the engines under the same seed.
 ///
 /// This is for users who want Philox-quality numbers through `rand`'s API; the
 /// engines address their draws directly and do not use it.
@@ -170,7 +174,12 @@ impl PhiloxRng {
     #[inline]
     fn next_word(&mut self) -> u32 {
         if self.used == 4 {
-            let c = [self.block as u32, (self.block >> 32) as u32, self.stream, 0];
+            let c = [
+                self.block as u32,
+                (self.block >> 32) as u32,
+                self.stream,
+                DOMAIN_USER << 28,
+            ];
             self.buf = philox4x32_10(c, self.key);
             self.block = self.block.wrapping_add(1);
             self.used = 0;
@@ -308,8 +317,8 @@ mod tests {
     #[test]
     fn rand_core_stream_is_the_philox_sequence() {
         let mut rng = PhiloxRng::new(42, 3);
-        let b0 = philox4x32_10([0, 0, 3, 0], key_from_seed(42));
-        let b1 = philox4x32_10([1, 0, 3, 0], key_from_seed(42));
+        let b0 = philox4x32_10([0, 0, 3, DOMAIN_USER << 28], key_from_seed(42));
+        let b1 = philox4x32_10([1, 0, 3, DOMAIN_USER << 28], key_from_seed(42));
         let got: Vec<u32> = (0..8).map(|_| rng.next_u32()).collect();
         assert_eq!(got, [b0, b1].concat());
         let mut seed = [0u8; 12];

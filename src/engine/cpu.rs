@@ -180,15 +180,11 @@ impl<P: Potential> CpuEngine<P> {
         } else {
             Vec::new()
         };
+        let mut history = History::new(shape.runs);
         if keep_snapshots {
+            // Step 0, every multiple of record_every, and the final step.
             let records = ensemble.steps / ensemble.record_every + 2;
-            let bytes = records as u128 * len as u128 * 4;
-            if bytes > isize::MAX as u128 {
-                return Err(Error::Alloc {
-                    what: "the trajectories".to_string(),
-                    bytes,
-                });
-            }
+            history.reserve_snapshots(records, len)?;
         }
         initial_positions(&mut x, shape, &ensemble.init, ensemble.seed);
         let lanes_apply = potential.separable() && consts.taming != Taming::Norm;
@@ -218,7 +214,7 @@ impl<P: Potential> CpuEngine<P> {
             final_step: ensemble.steps,
             record_every: ensemble.record_every,
             keep_snapshots,
-            history: History::new(shape.runs),
+            history,
             lanes,
         };
         if engine.consts.homogenized {
@@ -232,7 +228,7 @@ impl<P: Potential> CpuEngine<P> {
     fn record(&mut self) {
         let s = self.shape;
         let stats = run_stats(&self.potential, &self.x, s.runs, s.agents, s.dim);
-        let snapshot = self.keep_snapshots.then(|| self.x.clone());
+        let snapshot = self.keep_snapshots.then_some(&self.x[..]);
         self.history.push(self.step, stats, snapshot);
     }
 
