@@ -10,6 +10,8 @@ use ndarray::{Array3, Array4};
 
 /// Told how the methods advance (the CLI draws progress bars with it).
 pub trait Progress {
+    /// The engine chosen, and why if it is not the one asked for; called once, first.
+    fn engine(&mut self, _backend: &str, _device: &str, _note: Option<&str>) {}
     /// Method `index` of `count`, called `name`, is about to run `steps` steps.
     fn start(&mut self, _index: usize, _count: usize, _name: &str, _steps: u64) {}
     /// It has done `step` steps.
@@ -81,13 +83,14 @@ pub fn run(
     // One ensemble at a time, so that memory holds one method's arrays.
     for (index, method) in config.methods.iter().enumerate() {
         let mut e = Ensemble::new(&config.problem, &config.ensemble, method, options)?;
-        engine_info.get_or_insert_with(|| {
-            (
+        if engine_info.is_none() {
+            progress.engine(e.backend(), &e.device(), e.backend_note());
+            engine_info = Some((
                 e.backend().to_string(),
                 e.device(),
                 e.backend_note().map(str::to_string),
-            )
-        });
+            ));
+        }
         progress.start(index, count, &method.name, steps);
         let mut error = None;
         while e.step() < steps {

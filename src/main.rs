@@ -160,13 +160,25 @@ struct Bars {
 }
 
 impl Progress for Bars {
+    fn engine(&mut self, _backend: &str, _device: &str, note: Option<&str>) {
+        if let Some(note) = note {
+            eprintln!("note: {note}");
+        }
+    }
+
     fn start(&mut self, index: usize, count: usize, name: &str, steps: u64) {
         let bar = ProgressBar::new(steps);
         bar.set_style(
             ProgressStyle::with_template(
-                "{prefix:>24} [{bar:32.cyan/blue}] {pos:>7}/{len:7} steps {per_sec:>14} {elapsed_precise} {msg}",
+                "{prefix:>26} [{bar:30.cyan/blue}] {pos:>7}/{len} steps {rate:>12} eta {eta} {msg}",
             )
             .expect("the template is valid")
+            .with_key(
+                "rate",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} steps/s", s.per_sec());
+                },
+            )
             .progress_chars("=> "),
         );
         bar.set_prefix(format!("{}/{} {name}", index + 1, count));
@@ -197,9 +209,6 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ..Options::default()
     };
     let result = experiment::run(&config, options, &mut Bars { bar: None })?;
-    if let Some(note) = &result.backend_note {
-        eprintln!("note: {note}");
-    }
     print_table(&result);
     let written = output::write_all(&args.out, &result)?;
     println!("\nwrote:");
@@ -217,6 +226,17 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Four significant digits, in e-notation only when the magnitude asks for it.
+fn num(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 || (1e-3..1e5).contains(&a) {
+        let digits = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
+        format!("{v:.digits$}")
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
 fn print_table(r: &experiment::ExperimentResult) {
     println!(
         "\n{} d={}, {} runs x {} agents, seed {}, backend {} ({})",
@@ -228,24 +248,27 @@ fn print_table(r: &experiment::ExperimentResult) {
         r.backend,
         r.device
     );
-    println!("final statistics over runs: median [min, max]");
-    let mut header = format!("{:<24} {:>7}", "method", "steps");
+    println!("final statistics, median over runs (min and max are in summary.json):");
+    let mut header = format!(
+        "{:<22} {:>7} {:>8} {:>9}",
+        "method", "steps", "time", "units/s"
+    );
     for s in STAT_NAMES {
-        header.push_str(&format!(" {s:>30}"));
+        header.push_str(&format!(" {s:>10}"));
     }
-    header.push_str(&format!(" {:>10} {:>8}", "units/s", "time"));
     println!("{header}");
     for m in &r.methods {
         let last = m.history.len() - 1;
-        let mut line = format!("{:<24} {:>7}", m.name, m.steps);
+        let mut line = format!(
+            "{:<22} {:>7} {:>7.2}s {:>9.2e}",
+            m.name, m.steps, m.elapsed_s, m.units_per_s
+        );
         for s in STAT_NAMES {
-            let o = m.history.over_runs(last, s);
             line.push_str(&format!(
-                " {:>30}",
-                format!("{:.3e} [{:.2e}, {:.2e}]", o.median, o.min, o.max)
+                " {:>10}",
+                num(m.history.over_runs(last, s).median)
             ));
         }
-        line.push_str(&format!(" {:>10.3e} {:>7.2}s", m.units_per_s, m.elapsed_s));
         if m.error.is_some() {
             line.push_str("  DIVERGED");
         }
