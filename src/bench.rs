@@ -144,7 +144,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             options,
         )?;
         report.backend = e.backend().to_string();
-        report.device = e.device();
+        report.device = sgld_swarm::engine::cpu::cpu_model();
         // Calibrate: steps until 0.1 s has passed, then enough for the time asked.
         let t = Instant::now();
         let mut calib = 0u64;
@@ -184,10 +184,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         );
         report.results.push(row);
     }
-    println!(
-        "backend {} ({}), {} threads",
-        report.backend, report.device, report.threads
-    );
+    println!("{}, {} threads", report.device, report.threads);
     if let Some(path) = args.json {
         let text = serde_json::to_string_pretty(&report)?;
         std::fs::write(&path, text + "\n")

@@ -359,7 +359,8 @@ impl<P: Potential> Engine for CpuEngine<P> {
 
     fn device(&self) -> String {
         format!(
-            "CPU, {} threads, {}",
+            "{}, {} threads, {}",
+            cpu_model(),
             rayon::current_num_threads(),
             match self.lanes {
                 Some(level) => format!("lane path, {}", level.name()),
@@ -367,6 +368,19 @@ impl<P: Potential> Engine for CpuEngine<P> {
             }
         )
     }
+}
+
+/// The processor's name where the system says it (Linux), else "CPU".
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "CPU".to_string())
 }
 
 /// What every chunk needs, shared read-only.
