@@ -504,10 +504,47 @@ struct RawEnsemble {
     agents: i64,
     steps: i64,
     #[serde(default)]
-    seed: i64,
+    seed: RawSeed,
     #[serde(skip_serializing_if = "Option::is_none")]
     record_every: Option<i64>,
     init: RawInit,
+}
+
+/// A seed is any u64; TOML integers stop at 2^63 - 1, so larger seeds are written
+/// as decimal strings.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+enum RawSeed {
+    Int(i64),
+    Text(String),
+}
+
+impl Default for RawSeed {
+    fn default() -> Self {
+        RawSeed::Int(0)
+    }
+}
+
+impl RawSeed {
+    fn from_u64(v: u64) -> Self {
+        match i64::try_from(v) {
+            Ok(i) => RawSeed::Int(i),
+            Err(_) => RawSeed::Text(v.to_string()),
+        }
+    }
+
+    fn to_u64(&self) -> Result<u64, ConfigError> {
+        match self {
+            RawSeed::Int(v) => int_at_least("ensemble.seed", *v, 0),
+            RawSeed::Text(t) => t.trim().parse::<u64>().map_err(|_| {
+                err(
+                    "ensemble.seed",
+                    format!("{t:?}"),
+                    "must be an integer from 0 to 18446744073709551615 (larger than 2^63 - 1 as a string)",
+                )
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -615,7 +652,7 @@ impl RawConfig {
             runs: int_at_least("ensemble.runs", e.runs, 1)?,
             agents: int_at_least("ensemble.agents", e.agents, 1)?,
             steps,
-            seed: int_at_least("ensemble.seed", e.seed, 0)?,
+            seed: e.seed.to_u64()?,
             record_every,
             init: Init::Uniform { lo, hi },
         };
@@ -655,7 +692,7 @@ impl RawConfig {
                 runs: c.ensemble.runs as i64,
                 agents: c.ensemble.agents as i64,
                 steps: c.ensemble.steps as i64,
-                seed: c.ensemble.seed as i64,
+                seed: RawSeed::from_u64(c.ensemble.seed),
                 record_every: Some(c.ensemble.record_every as i64),
                 init: RawInit::Uniform([lo, hi]),
             },
@@ -789,6 +826,18 @@ mod tests {
         let c = Config::from_toml_str(text, "preset").unwrap();
         let again = Config::from_toml_str(&c.to_toml(), "again").unwrap();
         assert_eq!(c, again);
+    }
+
+    #[test]
+    fn seeds_beyond_i64_round_trip() {
+        let text = include_str!("../presets/fig1-camel.toml");
+        let mut c = Config::from_toml_str(text, "preset").unwrap();
+        c.ensemble.seed = u64::MAX;
+        let again = Config::from_toml_str(&c.to_toml(), "again").unwrap();
+        assert_eq!(again.ensemble.seed, u64::MAX);
+        let bad = text.replace("seed = 1", "seed = \"x1\"");
+        let e = Config::from_toml_str(&bad, "bad").unwrap_err().to_string();
+        assert!(e.contains("ensemble.seed") && e.contains("x1"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,10 @@ use crate::ensemble::{Ensemble, Options};
 use crate::error::{Error, Result};
 use ndarray::{Array3, Array4};
 
+const GIB: f64 = (1u64 << 30) as f64;
+/// Memory that 2-D runs may use for trajectories without being asked.
+const TRAJECTORY_BUDGET: f64 = 2.0 * GIB;
+
 /// Told how the methods advance (the CLI draws progress bars with it).
 pub trait Progress {
     /// The engine chosen, and why if it is not the one asked for; called once, first.
@@ -48,6 +52,8 @@ pub struct ExperimentResult {
     pub device: String,
     /// Why the backend differs from the one asked for, if it does.
     pub backend_note: Option<String>,
+    /// What was left out, and why (for the user to see).
+    pub notes: Vec<String>,
     pub methods: Vec<MethodResult>,
 }
 
@@ -70,8 +76,23 @@ pub fn run(
     progress: &mut dyn Progress,
 ) -> Result<ExperimentResult> {
     config.validate()?;
+    let mut notes = Vec::new();
+    let e = &config.ensemble;
+    // 2-D problems keep their trajectories for the paths plot, unless they would
+    // take more memory than is reasonable to hold.
+    let trajectory_bytes =
+        (e.steps / e.record_every + 2) as f64 * (e.runs * e.agents * 2 * 4) as f64;
+    let keep_2d = config.problem.dim == 2 && trajectory_bytes <= TRAJECTORY_BUDGET;
+    if config.problem.dim == 2 && !keep_2d && !options.keep_trajectories {
+        notes.push(format!(
+            "trajectories are not kept: they would take {:.1} GiB (more than {:.0} GiB); \
+             raise ensemble.record_every or lower runs x agents to keep them",
+            trajectory_bytes / GIB,
+            TRAJECTORY_BUDGET / GIB
+        ));
+    }
     let options = Options {
-        keep_trajectories: options.keep_trajectories || config.problem.dim == 2,
+        keep_trajectories: options.keep_trajectories || keep_2d,
         ..options
     };
     let steps = config.ensemble.steps;
@@ -128,6 +149,7 @@ pub fn run(
         backend,
         device,
         backend_note: note,
+        notes,
         methods,
     })
 }

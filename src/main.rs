@@ -209,6 +209,9 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ..Options::default()
     };
     let result = experiment::run(&config, options, &mut Bars { bar: None })?;
+    for note in &result.notes {
+        eprintln!("note: {note}");
+    }
     print_table(&result);
     let written = output::write_all(&args.out, &result)?;
     println!("\nwrote:");

@@ -470,3 +470,34 @@ fn nothing_is_written_for_bad_input() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!Path::new(&out).exists());
 }
+
+/// A 2-D run whose trajectories would not fit a reasonable budget (2 GiB) runs
+/// without them and says so, instead of failing or exhausting memory.
+#[test]
+fn oversized_trajectories_are_left_out_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    // 152 records x 2e6 agents x 2 coordinates x 4 bytes = 2.4 GB.
+    let text = "[problem]\npotential = \"double-well\"\ndim = 2\n\
+                [ensemble]\nruns = 2000\nagents = 1000\nsteps = 150\nrecord_every = 1\n\
+                init = { uniform = [-2.0, 2.0] }\n\
+                [[method]]\nname = \"SGLD\"\nscheme = \"euler\"\ndt = 0.01\nbeta = 5.0\n";
+    std::fs::write(&cfg, text).unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("trajectories are not kept") && err.contains("GiB"),
+        "{err}"
+    );
+    assert!(out.join("positions-sgld.npy").exists());
+    assert!(!out.join("trajectories-sgld.npy").exists());
+    assert!(out.join("paths.png").exists());
+}
