@@ -30,6 +30,7 @@ pub mod ensemble;
 pub mod error;
 pub mod experiment;
 pub mod fastmath;
+pub mod gpu;
 pub mod output;
 pub mod plot;
 pub mod potential;

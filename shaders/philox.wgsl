@@ -1,0 +1,65 @@
+// Philox4x32-10 and the stream maps of DESIGN section 3.
+// Keep in sync with src/rng.rs: every function here has a twin there.
+//!include fastmath
+
+const PHILOX_M0: u32 = 0xD2511F53u;
+const PHILOX_M1: u32 = 0xCD9E8D57u;
+const PHILOX_W0: u32 = 0x9E3779B9u;
+const PHILOX_W1: u32 = 0xBB67AE85u;
+
+const DOMAIN_NOISE: u32 = 0u;
+const DOMAIN_INIT: u32 = 1u;
+
+// (high, low) halves of the 64-bit product a * b. WGSL has no 32x32 -> 64
+// multiply: the high half is assembled from 16-bit pieces, each product of which
+// fits in 32 bits.
+fn mulhilo(a: u32, b: u32) -> vec2<u32> {
+    let a_lo = a & 0xFFFFu;
+    let a_hi = a >> 16u;
+    let b_lo = b & 0xFFFFu;
+    let b_hi = b >> 16u;
+    let ll = a_lo * b_lo;
+    let lh = a_lo * b_hi;
+    let hl = a_hi * b_lo;
+    let hh = a_hi * b_hi;
+    let mid = (ll >> 16u) + (lh & 0xFFFFu) + (hl & 0xFFFFu);
+    let hi = hh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
+    return vec2<u32>(hi, a * b);
+}
+
+fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
+    var c = counter;
+    var k = key;
+    for (var round = 0u; round < 10u; round++) {
+        if round > 0u {
+            k = k + vec2<u32>(PHILOX_W0, PHILOX_W1);
+        }
+        let p0 = mulhilo(PHILOX_M0, c.x);
+        let p1 = mulhilo(PHILOX_M1, c.z);
+        c = vec4<u32>(p1.x ^ c.y ^ k.x, p1.y, p0.x ^ c.w ^ k.y, p0.y);
+    }
+    return c;
+}
+
+fn counter_word3(domain: u32, sub: u32) -> u32 {
+    return (domain << 28u) | sub;
+}
+
+// (f32(x >> 8) + 0.5) * 2^-24, in (0, 1].
+fn uniform01(x: u32) -> f32 {
+    return (f32(x >> 8u) + 0.5) * (1.0 / 16777216.0);
+}
+
+fn box_muller(u_a: f32, u_b: f32) -> vec2<f32> {
+    let rho = sqrt(-2.0 * fast_ln(u_a));
+    let sc = fast_sincos(6.28318530717958647692 * u_b);
+    return vec2<f32>(rho * sc.y, rho * sc.x);
+}
+
+// Four standard normals from one Philox block: coordinates 4b, 4b+1 from words
+// (0, 1) and 4b+2, 4b+3 from words (2, 3).
+fn normals4(w: vec4<u32>) -> vec4<f32> {
+    let a = box_muller(uniform01(w.x), uniform01(w.y));
+    let b = box_muller(uniform01(w.z), uniform01(w.w));
+    return vec4<f32>(a.x, a.y, b.x, b.y);
+}

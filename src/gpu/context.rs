@@ -1,0 +1,170 @@
+//! The GPU context: instance, adapter, device and queue, chosen once, with every
+//! failure turned into a [`GpuError`].
+
+use std::sync::{Arc, Mutex};
+
+/// What can go wrong on the GPU, as values.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GpuError {
+    #[error(
+        "no GPU adapter found{0}; install a GPU driver, or Mesa's software Vulkan driver \
+         (Debian/Ubuntu: apt-get install mesa-vulkan-drivers), or use --backend cpu"
+    )]
+    NoAdapter(String),
+    #[error("cannot open the GPU device {adapter}: {message}")]
+    Device { adapter: String, message: String },
+    #[error("shader {0}")]
+    Shader(#[from] super::shader::ShaderError),
+    #[error("GPU validation error: {0}")]
+    Validation(String),
+    #[error("the GPU ran out of memory: {0}")]
+    OutOfMemory(String),
+    #[error("cannot read a GPU buffer back: {0}")]
+    Map(String),
+    #[error("the GPU device was lost: {0}")]
+    Lost(String),
+}
+
+/// An adapter with its device and queue.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+impl GpuContext {
+    /// The first suitable adapter: `WGPU_BACKEND` and `WGPU_ADAPTER_NAME` are honoured;
+    /// otherwise a hardware GPU is preferred to a software one.
+    pub fn new() -> Result<Self, GpuError> {
+        pollster::block_on(Self::new_async())
+    }
+
+    async fn new_async() -> Result<Self, GpuError> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+        let mut adapters = instance.enumerate_adapters(backends).await;
+        let wanted = std::env::var("WGPU_ADAPTER_NAME")
+            .ok()
+            .map(|s| s.to_lowercase());
+        if let Some(w) = &wanted {
+            adapters.retain(|a| a.get_info().name.to_lowercase().contains(w));
+        }
+        // Hardware first, then software; compute needs no surface.
+        adapters.sort_by_key(|a| match a.get_info().device_type {
+            wgpu::DeviceType::DiscreteGpu => 0,
+            wgpu::DeviceType::IntegratedGpu => 1,
+            wgpu::DeviceType::VirtualGpu => 2,
+            wgpu::DeviceType::Other => 3,
+            wgpu::DeviceType::Cpu => 4,
+        });
+        let Some(adapter) = adapters.into_iter().next() else {
+            let filter = wanted.map_or(String::new(), |w| {
+                format!(" whose name contains {w:?} (WGPU_ADAPTER_NAME)")
+            });
+            return Err(GpuError::NoAdapter(filter));
+        };
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("sgld-swarm"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::Device {
+                adapter: info.name.clone(),
+                message: e.to_string(),
+            })?;
+        let lost = Arc::new(Mutex::new(None));
+        let lost_cb = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            *lost_cb.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(format!("{reason:?}: {message}"));
+        });
+        Ok(Self {
+            device,
+            queue,
+            info,
+            limits,
+            lost,
+        })
+    }
+
+    /// Whether the adapter is a software rasteriser (llvmpipe and the like).
+    pub fn is_software(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// The adapter in words: name, driver and backend.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({}, {:?})",
+            self.info.name, self.info.driver, self.info.backend
+        )
+    }
+
+    /// The error of a device lost since the context was made, if any.
+    pub fn check_lost(&self) -> Result<(), GpuError> {
+        match self.lost.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            Some(m) => Err(GpuError::Lost(m)),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f` inside validation and out-of-memory error scopes and returns the
+    /// first error they caught.
+    pub fn scoped<T>(&self, f: impl FnOnce() -> T) -> Result<T, GpuError> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let value = f();
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        if let Some(e) = o {
+            return Err(GpuError::OutOfMemory(e.to_string()));
+        }
+        if let Some(e) = v {
+            return Err(GpuError::Validation(e.to_string()));
+        }
+        self.check_lost()?;
+        Ok(value)
+    }
+
+    /// Copies `size` bytes of `buffer` (which has COPY_SRC) into host memory.
+    pub fn read_buffer(&self, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>, GpuError> {
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+        self.queue.submit([enc.finish()]);
+        let slice = staging.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        // Waiting here is what lets the map callback run.
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Map(e.to_string()))?;
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(GpuError::Map(e.to_string())),
+            Err(_) => return Err(GpuError::Map("the map callback never ran".into())),
+        }
+        self.check_lost()?;
+        let data = slice
+            .get_mapped_range()
+            .map_err(|e| GpuError::Map(e.to_string()))?
+            .to_vec();
+        staging.unmap();
+        Ok(data)
+    }
+}

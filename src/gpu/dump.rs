@@ -1,0 +1,103 @@
+//! The dump kernel (`shaders/dump.wgsl`): Philox words, uniforms and normals for a
+//! range of counters, to check the GPU's stream against the CPU's.
+
+use super::{GpuContext, GpuError, grid, shader};
+use wgpu::util::DeviceExt;
+
+/// Keep in sync with `DumpParams` in shaders/dump.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct DumpParams {
+    base: [u32; 4],
+    key: [u32; 2],
+    count: u32,
+    _pad: u32,
+}
+const _: () = assert!(std::mem::size_of::<DumpParams>() == 32);
+
+/// What the kernel wrote for counters `[base.0 + i, base.1, base.2, base.3]`.
+pub struct Dump {
+    pub words: Vec<[u32; 4]>,
+    pub uniforms: Vec<[f32; 4]>,
+    pub normals: Vec<[f32; 4]>,
+}
+
+const WORKGROUP: u32 = 64;
+
+/// Runs the dump kernel for `count` consecutive counters.
+pub fn dump(ctx: &GpuContext, base: [u32; 4], key: [u32; 2], count: u32) -> Result<Dump, GpuError> {
+    let composed = shader::compose("dump")?;
+    composed.validate()?;
+    let device = &ctx.device;
+    let size = count as u64 * 16;
+    let (pipeline, buffers) = ctx.scoped(|| {
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("dump"),
+            source: wgpu::ShaderSource::Wgsl(composed.source.as_str().into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("dump"),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        let params = DumpParams {
+            base,
+            key,
+            count,
+            _pad: 0,
+        };
+        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("dump params"),
+            contents: bytemuck::bytes_of(&params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let out = |label| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        };
+        (
+            pipeline,
+            [uniform, out("words"), out("uniforms"), out("normals")],
+        )
+    })?;
+    let bind = ctx.scoped(|| {
+        device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("dump"),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &[0, 1, 2, 3].map(|i| wgpu::BindGroupEntry {
+                binding: i,
+                resource: buffers[i as usize].as_entire_binding(),
+            }),
+        })
+    })?;
+    let (gx, gy) = grid(
+        count,
+        WORKGROUP,
+        ctx.limits.max_compute_workgroups_per_dimension,
+    );
+    ctx.scoped(|| {
+        let mut enc = device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(gx, gy, 1);
+        }
+        ctx.queue.submit([enc.finish()]);
+    })?;
+    let words = ctx.read_buffer(&buffers[1], size)?;
+    let uniforms = ctx.read_buffer(&buffers[2], size)?;
+    let normals = ctx.read_buffer(&buffers[3], size)?;
+    Ok(Dump {
+        words: bytemuck::cast_slice(&words).to_vec(),
+        uniforms: bytemuck::cast_slice(&uniforms).to_vec(),
+        normals: bytemuck::cast_slice(&normals).to_vec(),
+    })
+}
