@@ -85,3 +85,76 @@ fn dump_covers_a_2d_grid() {
         );
     }
 }
+
+/// Deterministic points in `[-r, r]^d`, rounded to f32.
+fn points(d: usize, r: f64, count: usize, seed: u64) -> Vec<f32> {
+    let mut rng = rng::PhiloxRng::new(seed, 0);
+    (0..d * count)
+        .map(|_| {
+            let u = rand_core::Rng::next_u32(&mut rng) as f64 / u32::MAX as f64;
+            ((2.0 * u - 1.0) * r) as f32
+        })
+        .collect()
+}
+
+/// Each built-in potential's WGSL gradient against the CPU's f64 gradient, with the
+/// tolerance of the CPU's own f32 gradient check (16 ulp of the Hessian-weighted
+/// scale, see `f32_gradient_scale`) times 4 for the GPU's own rounding of exp,
+/// sqrt and division and possibly fused multiply-adds; the rough potential out
+/// to |x| = 20, where x / delta = 2000 needs the range reduction.
+#[test]
+fn potential_gradients_match_the_cpu() {
+    use sgld_swarm::config::{PotentialKind, ProblemConfig};
+    use sgld_swarm::potential::{Builtin, Potential, f32_gradient_scale};
+    let Some(ctx) = context() else { return };
+    let cases = [
+        (PotentialKind::Rough { delta: 0.01 }, 5, 20.0),
+        (PotentialKind::Rough { delta: 0.002 }, 3, 10.0),
+        (
+            PotentialKind::Quadratic {
+                a: vec![0.5, 2.0, 7.0],
+            },
+            3,
+            10.0,
+        ),
+        (PotentialKind::DoubleWell, 4, 3.0),
+        (PotentialKind::Rastrigin, 6, 5.12),
+        (PotentialKind::StyblinskiTang, 3, 5.0),
+        (PotentialKind::SixHumpCamel, 2, 3.0),
+        (PotentialKind::Rosenbrock, 5, 3.0),
+        (PotentialKind::Ackley, 4, 5.0),
+        (PotentialKind::Griewank, 6, 20.0),
+    ];
+    let ulp = 5.960_464_477_539_063e-8;
+    for (kind, dim, r) in cases {
+        let problem = ProblemConfig {
+            potential: kind.clone(),
+            dim,
+            shift: Some((0..dim).map(|k| 0.1 * k as f64 - 0.2).collect()),
+        };
+        let b = Builtin::from_problem(&problem);
+        let x = points(dim, r, 500, dim as u64);
+        let gpu = sgld_swarm::gpu::grad_check::gradients(&ctx, &b, &x).unwrap();
+        let factor = if matches!(kind, PotentialKind::SixHumpCamel) {
+            8.0
+        } else {
+            1.0
+        };
+        for (i, (xi, gi)) in x.chunks(dim).zip(gpu.chunks(dim)).enumerate() {
+            let x64: Vec<f64> = xi.iter().map(|&v| v as f64).collect();
+            let mut g = vec![0.0; dim];
+            b.grad(&x64, &mut g);
+            let scale = f32_gradient_scale(&b, &x64);
+            for k in 0..dim {
+                let tol = 4.0 * 16.0 * factor * ulp * scale[k];
+                assert!(
+                    ((gi[k] as f64) - g[k]).abs() <= tol,
+                    "{}: point {i} {xi:?}, component {k}: GPU {} vs f64 {}, tolerance {tol}",
+                    b.name(),
+                    gi[k],
+                    g[k]
+                );
+            }
+        }
+    }
+}

@@ -5,6 +5,8 @@
 
 pub mod context;
 pub mod dump;
+pub mod grad_check;
+pub mod potential;
 pub mod shader;
 
 pub use context::{GpuContext, GpuError};
@@ -18,4 +20,64 @@ pub fn grid(count: u32, size: u32, max_per_dim: u32) -> (u32, u32) {
     } else {
         (max_per_dim, groups.div_ceil(max_per_dim))
     }
+}
+
+/// How a kernel uses binding `i` of group 0.
+#[derive(Debug, Clone, Copy)]
+pub enum Binding {
+    Uniform,
+    StorageRead,
+    StorageReadWrite,
+}
+
+/// An explicit layout for group 0 (bindings 0, 1, ...), so that a binding the
+/// chosen potential does not read is still part of the layout.
+pub fn pipeline_for(
+    device: &wgpu::Device,
+    label: &str,
+    source: &str,
+    bindings: &[Binding],
+) -> (wgpu::ComputePipeline, wgpu::BindGroupLayout) {
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupLayoutEntry {
+            binding: i as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: match b {
+                    Binding::Uniform => wgpu::BufferBindingType::Uniform,
+                    Binding::StorageRead => wgpu::BufferBindingType::Storage { read_only: true },
+                    Binding::StorageReadWrite => {
+                        wgpu::BufferBindingType::Storage { read_only: false }
+                    }
+                },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        })
+        .collect();
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &entries,
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(label),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(label),
+        layout: Some(&pipeline_layout),
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    (pipeline, layout)
 }

@@ -1,6 +1,11 @@
 //! The WGSL sources in `shaders/`, composed by a tiny include step (a line
 //! `//!include NAME` pastes module `NAME` once) and validated with naga, with
 //! errors that name the file and line where the problem is.
+//!
+//! Kernels that use a potential include `potential` (the chosen potential's
+//! module) and `potential_full` (its whole gradient: `separable` for separable
+//! potentials, nothing otherwise), and see a constant `DIM`, the dimension, which
+//! the composer prepends.
 
 use std::fmt;
 
@@ -9,7 +14,63 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("philox", include_str!("../../shaders/philox.wgsl")),
     ("fastmath", include_str!("../../shaders/fastmath.wgsl")),
     ("dump", include_str!("../../shaders/dump.wgsl")),
+    ("grad_check", include_str!("../../shaders/grad_check.wgsl")),
+    ("separable", include_str!("../../shaders/separable.wgsl")),
+    (
+        "potential_bindings",
+        include_str!("../../shaders/potential_bindings.wgsl"),
+    ),
+    (
+        "potentials/ackley",
+        include_str!("../../shaders/potentials/ackley.wgsl"),
+    ),
+    (
+        "potentials/double_well",
+        include_str!("../../shaders/potentials/double_well.wgsl"),
+    ),
+    (
+        "potentials/griewank",
+        include_str!("../../shaders/potentials/griewank.wgsl"),
+    ),
+    (
+        "potentials/quadratic",
+        include_str!("../../shaders/potentials/quadratic.wgsl"),
+    ),
+    (
+        "potentials/rastrigin",
+        include_str!("../../shaders/potentials/rastrigin.wgsl"),
+    ),
+    (
+        "potentials/rosenbrock",
+        include_str!("../../shaders/potentials/rosenbrock.wgsl"),
+    ),
+    (
+        "potentials/rough",
+        include_str!("../../shaders/potentials/rough.wgsl"),
+    ),
+    (
+        "potentials/six_hump_camel",
+        include_str!("../../shaders/potentials/six_hump_camel.wgsl"),
+    ),
+    (
+        "potentials/styblinski_tang",
+        include_str!("../../shaders/potentials/styblinski_tang.wgsl"),
+    ),
 ];
+
+/// Kernels that use no potential.
+pub const PLAIN_KERNELS: &[&str] = &["dump"];
+/// Kernels composed with a potential.
+pub const POTENTIAL_KERNELS: &[&str] = &["grad_check"];
+
+/// The potential a kernel is composed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PotentialChoice {
+    /// The module, `potentials/NAME`.
+    pub module: String,
+    pub separable: bool,
+    pub dim: u32,
+}
 
 /// A WGSL error located in the file where it is.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -43,12 +104,25 @@ fn file_name(name: &str) -> String {
 
 /// Module `name` with its includes pasted in (each once).
 pub fn compose(name: &str) -> Result<Composed, ShaderError> {
+    compose_with(name, None)
+}
+
+/// Kernel `name` composed with a potential.
+pub fn compose_with(
+    name: &str,
+    potential: Option<&PotentialChoice>,
+) -> Result<Composed, ShaderError> {
     let mut out = Composed {
         source: String::new(),
         origin: Vec::new(),
     };
+    if let Some(p) = potential {
+        out.source
+            .push_str(&format!("const DIM: u32 = {}u;\n", p.dim));
+        out.origin.push(("(prelude)".to_string(), 1));
+    }
     let mut seen = Vec::new();
-    compose_into(name, &mut out, &mut seen, None)?;
+    compose_into(name, &mut out, &mut seen, None, potential)?;
     Ok(out)
 }
 
@@ -57,7 +131,14 @@ fn compose_into(
     out: &mut Composed,
     seen: &mut Vec<String>,
     from: Option<(&str, u32)>,
+    potential: Option<&PotentialChoice>,
 ) -> Result<(), ShaderError> {
+    let name = match (name, potential) {
+        ("potential", Some(p)) => p.module.as_str(),
+        ("potential_full", Some(p)) if p.separable => "separable",
+        ("potential_full", Some(_)) => return Ok(()),
+        _ => name,
+    };
     if seen.iter().any(|s| s == name) {
         return Ok(());
     }
@@ -70,7 +151,7 @@ fn compose_into(
     // Includes first, so that the module's own lines follow what they use.
     for (i, line) in text.lines().enumerate() {
         if let Some(inc) = line.trim().strip_prefix("//!include ") {
-            compose_into(inc.trim(), out, seen, Some((name, i as u32 + 1)))?;
+            compose_into(inc.trim(), out, seen, Some((name, i as u32 + 1)), potential)?;
         }
     }
     for (i, line) in text.lines().enumerate() {
@@ -83,7 +164,7 @@ fn compose_into(
 
 impl Composed {
     fn locate(&self, line: Option<u32>, message: String) -> ShaderError {
-        match line.and_then(|l| self.origin.get(l as usize - 1)) {
+        match line.and_then(|l| self.origin.get((l as usize).checked_sub(1)?)) {
             Some((name, l)) => ShaderError {
                 file: file_name(name),
                 line: *l,
@@ -126,14 +207,35 @@ impl Composed {
 mod tests {
     use super::*;
 
-    /// Every shader parses and validates; this needs no GPU.
+    /// Every kernel parses and validates, with every potential; this needs no GPU.
     #[test]
     fn every_shader_validates() {
-        for (name, _) in SOURCES {
+        for name in PLAIN_KERNELS {
             compose(name)
                 .unwrap()
                 .validate()
                 .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let modules: Vec<&str> = SOURCES
+            .iter()
+            .filter_map(|(n, _)| n.strip_prefix("potentials/"))
+            .collect();
+        assert_eq!(modules.len(), 9);
+        for kernel in POTENTIAL_KERNELS {
+            for m in &modules {
+                let separable = !["ackley", "griewank", "rosenbrock", "six_hump_camel"].contains(m);
+                for dim in [2, 7] {
+                    let p = PotentialChoice {
+                        module: format!("potentials/{m}"),
+                        separable,
+                        dim,
+                    };
+                    compose_with(kernel, Some(&p))
+                        .unwrap()
+                        .validate()
+                        .unwrap_or_else(|e| panic!("{kernel} with {m}, DIM {dim}: {e}"));
+                }
+            }
         }
     }
 

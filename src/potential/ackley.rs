@@ -75,6 +75,10 @@ impl Potential for Ackley {
         }
     }
 
+    fn coord_consts(&self, k: usize) -> [f32; 2] {
+        [self.shift.component_f32(k), 0.0]
+    }
+
     fn reference_points(&self) -> Vec<Vec<f64>> {
         vec![self.shift.as_slice().to_vec()]
     }

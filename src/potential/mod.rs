@@ -74,10 +74,11 @@ pub trait Potential: Send + Sync {
         false
     }
 
-    /// For separable potentials: the constants that coordinate `k`'s gradient needs
-    /// (for the built-ins, the shift and a curvature). The CPU engine gathers them
-    /// once per block of work, so that [`Potential::grad_coord`] needs no indexing
-    /// and vectorises.
+    /// The constants that coordinate `k`'s gradient needs (for the built-ins, the
+    /// shift and, for the quadratic, the curvature). For separable potentials the
+    /// CPU engine gathers them once per block of work, so that
+    /// [`Potential::grad_coord`] needs no indexing and vectorises; the GPU kernels
+    /// read them from a buffer.
     fn coord_consts(&self, k: usize) -> [f32; 2] {
         let _ = k;
         [0.0; 2]
@@ -300,6 +301,35 @@ macro_rules! separable_grad_f32 {
 }
 pub(crate) use separable_grad_f32;
 
+/// How far an f32 evaluation of the gradient at `x` may be from the exact one, per
+/// component, in units of the relative rounding: `|g_k| + sum_j |H_kj| m_j`, the
+/// change of g_k when every coordinate moves by its magnitude `m_j = |x_j| + |s_j|`
+/// (the built-ins subtract a shift `s_j = coord_consts(j)[0]` first, rounding at
+/// the larger of the two), with the Hessian H from f64 central differences of the
+/// gradient. For tests.
+#[doc(hidden)]
+pub fn f32_gradient_scale(p: &dyn Potential, x: &[f64]) -> Vec<f64> {
+    let d = x.len();
+    let mut g = vec![0.0; d];
+    p.grad(x, &mut g);
+    let mut scale: Vec<f64> = g.iter().map(|v| v.abs()).collect();
+    let (mut gp, mut gm) = (vec![0.0; d], vec![0.0; d]);
+    let mut xp = x.to_vec();
+    for j in 0..d {
+        let h = 1e-6 * x[j].abs().max(1.0);
+        xp[j] = x[j] + h;
+        p.grad(&xp, &mut gp);
+        xp[j] = x[j] - h;
+        p.grad(&xp, &mut gm);
+        xp[j] = x[j];
+        let m = x[j].abs() + (p.coord_consts(j)[0] as f64).abs();
+        for k in 0..d {
+            scale[k] += ((gp[k] - gm[k]) / (2.0 * h)).abs() * m;
+        }
+    }
+    scale
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     use super::Potential;
@@ -350,20 +380,7 @@ pub(crate) mod testing {
         p.grad(&x, &mut g);
         let mut g32 = vec![0.0f32; d];
         p.grad_f32(x32, &mut g32);
-        let mut scale: Vec<f64> = g.iter().map(|v| v.abs()).collect();
-        let (mut gp, mut gm) = (vec![0.0; d], vec![0.0; d]);
-        let mut xp = x.clone();
-        for j in 0..d {
-            let h = 1e-6 * x[j].abs().max(1.0);
-            xp[j] = x[j] + h;
-            p.grad(&xp, &mut gp);
-            xp[j] = x[j] - h;
-            p.grad(&xp, &mut gm);
-            xp[j] = x[j];
-            for k in 0..d {
-                scale[k] += ((gp[k] - gm[k]) / (2.0 * h)).abs() * x[j].abs();
-            }
-        }
+        let scale = super::f32_gradient_scale(p, &x);
         for k in 0..d {
             let tol = rel_tol * scale[k];
             assert!(

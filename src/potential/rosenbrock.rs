@@ -62,6 +62,10 @@ impl Potential for Rosenbrock {
         }
     }
 
+    fn coord_consts(&self, k: usize) -> [f32; 2] {
+        [self.shift.component_f32(k), 0.0]
+    }
+
     fn reference_points(&self) -> Vec<Vec<f64>> {
         vec![self.shift.moved(&vec![1.0; self.dim()])]
     }

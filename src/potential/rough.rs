@@ -24,6 +24,11 @@ impl Rough {
     pub fn delta(&self) -> f64 {
         self.delta
     }
+
+    /// `1 / delta` in f32, as the f32 gradient (and the GPU) uses it.
+    pub fn inv_delta_f32(&self) -> f32 {
+        self.inv_delta32
+    }
 }
 
 impl Potential for Rough {

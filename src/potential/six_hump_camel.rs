@@ -45,6 +45,10 @@ impl Potential for SixHumpCamel {
         g[1] = a - 8.0 * b + 16.0 * b * b * b;
     }
 
+    fn coord_consts(&self, k: usize) -> [f32; 2] {
+        [self.shift.component_f32(k), 0.0]
+    }
+
     fn reference_points(&self) -> Vec<Vec<f64>> {
         CAMEL_MINIMA.iter().map(|p| self.shift.moved(p)).collect()
     }

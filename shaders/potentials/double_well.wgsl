@@ -1,0 +1,9 @@
+// 0.25 sum_k (y_k^2 - 1)^2, y = x - shift. Keep in sync with src/potential/double_well.rs.
+//!include potential_bindings
+
+const SEPARABLE: bool = true;
+
+fn grad_coord(c: vec2<f32>, x: f32) -> f32 {
+    let y = x - c.x;
+    return y * (y * y - 1.0);
+}

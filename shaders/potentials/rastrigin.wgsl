@@ -1,0 +1,12 @@
+// 10 d + sum_k (y_k^2 - 10 cos(2 pi y_k)), y = x - shift.
+// Keep in sync with src/potential/rastrigin.rs.
+//!include potential_bindings
+//!include fastmath
+
+const SEPARABLE: bool = true;
+
+fn grad_coord(c: vec2<f32>, x: f32) -> f32 {
+    let y = x - c.x;
+    let sc = fast_sincos(6.28318530717958647692 * y);
+    return 2.0 * y + (10.0 * 6.28318530717958647692) * sc.x;
+}

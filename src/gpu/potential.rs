@@ -1,0 +1,44 @@
+//! A built-in potential as the GPU kernels see it: which WGSL module, its scalar
+//! parameters and its per-coordinate constants. Keep in sync with
+//! shaders/potential_bindings.wgsl.
+
+use super::shader::PotentialChoice;
+use crate::potential::{Builtin, Potential};
+
+pub struct GpuPotential {
+    pub choice: PotentialChoice,
+    /// `potential_params` (x: 1 / delta for rough).
+    pub params: [f32; 4],
+    /// `coord_consts[k]` = the CPU's `coord_consts(k)`.
+    pub coord_consts: Vec<[f32; 2]>,
+}
+
+impl GpuPotential {
+    pub fn new(b: &Builtin) -> Self {
+        let module = match b {
+            Builtin::SixHumpCamel(_) => "six_hump_camel",
+            Builtin::Rough(_) => "rough",
+            Builtin::Rastrigin(_) => "rastrigin",
+            Builtin::Ackley(_) => "ackley",
+            Builtin::Rosenbrock(_) => "rosenbrock",
+            Builtin::StyblinskiTang(_) => "styblinski_tang",
+            Builtin::Griewank(_) => "griewank",
+            Builtin::Quadratic(_) => "quadratic",
+            Builtin::DoubleWell(_) => "double_well",
+        };
+        let params = match b {
+            Builtin::Rough(r) => [r.inv_delta_f32(), 0.0, 0.0, 0.0],
+            _ => [0.0; 4],
+        };
+        let dim = b.dim();
+        Self {
+            choice: PotentialChoice {
+                module: format!("potentials/{module}"),
+                separable: b.separable(),
+                dim: dim as u32,
+            },
+            params,
+            coord_consts: (0..dim).map(|k| b.coord_consts(k)).collect(),
+        }
+    }
+}
