@@ -25,7 +25,7 @@ fn main() -> Result<(), sgld_swarm::Error> {
     }
     swarm.run()?;
 
-    let x: Array3<f32> = swarm.positions(); // [runs, agents, dim]
+    let x: Array3<f32> = swarm.positions()?; // [runs, agents, dim]
     println!("positions: {:?}", x.shape());
     for (r, run) in x.axis_iter(Axis(0)).enumerate() {
         let best = run

@@ -6,6 +6,7 @@ use crate::diagnostics::History;
 use crate::engine::cpu::CpuPath;
 use crate::engine::{CpuEngine, Engine};
 use crate::error::{ConfigError, Error, Result};
+use crate::gpu::{GpuContext, engine::GpuEngine};
 use crate::potential::{Builtin, Potential};
 use crate::with_builtin;
 use ndarray::Array3;
@@ -84,7 +85,7 @@ impl EnsembleConfig {
 ///     .taming(Taming::Coordinate);
 /// let mut e = Ensemble::with_potential(potential, &ensemble, &method, Options::default())?;
 /// e.run()?;
-/// assert_eq!(e.positions().shape(), &[2, 16, 4]);
+/// assert_eq!(e.positions()?.shape(), &[2, 16, 4]);
 /// # Ok::<(), sgld_swarm::Error>(())
 /// ```
 pub struct Ensemble {
@@ -97,7 +98,8 @@ pub struct Ensemble {
 }
 
 impl Ensemble {
-    /// An ensemble on a built-in potential described by `problem`.
+    /// An ensemble on a built-in potential described by `problem`, on the engine
+    /// `options.backend` picks.
     pub fn new(
         problem: &ProblemConfig,
         ensemble: &EnsembleConfig,
@@ -105,11 +107,44 @@ impl Ensemble {
         options: Options,
     ) -> Result<Self> {
         problem.validate()?;
+        ensemble.validate()?;
+        method.validate(0)?;
         let builtin = Builtin::from_problem(problem);
-        with_builtin!(builtin, p => Self::with_potential(p, ensemble, method, options))
+        let (gpu, note) = match options.backend {
+            Backend::Cpu => (None, None),
+            Backend::Gpu => (Some(GpuContext::shared()?), None),
+            Backend::Auto => match GpuContext::shared() {
+                Ok(ctx) if !ctx.is_software() => (Some(ctx), None),
+                Ok(ctx) => (
+                    None,
+                    Some(format!(
+                        "the only GPU adapter is a software one ({}), slower than the CPU \
+                         engine: running on the CPU (--backend gpu uses it anyway)",
+                        ctx.info.name
+                    )),
+                ),
+                Err(e) => (None, Some(format!("running on the CPU: {e}"))),
+            },
+        };
+        match gpu {
+            Some(ctx) => {
+                let dim = builtin.dim();
+                let engine =
+                    GpuEngine::new(ctx, builtin, ensemble, method, options.keep_trajectories)?;
+                Ok(Self::assemble(
+                    ensemble,
+                    method,
+                    dim,
+                    Box::new(engine),
+                    None,
+                ))
+            }
+            None => with_builtin!(builtin, p => Self::on_cpu(p, ensemble, method, options, note)),
+        }
     }
 
-    /// An ensemble on any potential, such as a user's own type.
+    /// An ensemble on any potential, such as a user's own type. The GPU engine
+    /// takes the built-in potentials only, so this runs on the CPU.
     pub fn with_potential<P: Potential + 'static>(
         potential: P,
         ensemble: &EnsembleConfig,
@@ -118,8 +153,7 @@ impl Ensemble {
     ) -> Result<Self> {
         ensemble.validate()?;
         method.validate(0)?;
-        let dim = potential.dim();
-        if dim == 0 {
+        if potential.dim() == 0 {
             return Err(ConfigError {
                 field: "potential.dim()".into(),
                 value: "0".into(),
@@ -130,14 +164,27 @@ impl Ensemble {
         let note = match options.backend {
             Backend::Gpu => {
                 return Err(Error::Backend(
-                    "the GPU engine is not built yet in this version of sgld-swarm; \
-                     use --backend cpu (or auto)"
+                    "the GPU engine runs the built-in potentials only; a potential defined in \
+                     Rust runs on the CPU (Backend::Cpu or Backend::Auto)"
                         .to_string(),
                 ));
             }
-            Backend::Auto => Some("no GPU engine in this build: running on the CPU".to_string()),
+            Backend::Auto => {
+                Some("the GPU engine runs built-in potentials only: running on the CPU".to_string())
+            }
             Backend::Cpu => None,
         };
+        Self::on_cpu(potential, ensemble, method, options, note)
+    }
+
+    fn on_cpu<P: Potential + 'static>(
+        potential: P,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        options: Options,
+        note: Option<String>,
+    ) -> Result<Self> {
+        let dim = potential.dim();
         let engine = CpuEngine::new(
             potential,
             ensemble,
@@ -145,14 +192,30 @@ impl Ensemble {
             options.keep_trajectories,
             options.cpu_path,
         )?;
-        Ok(Self {
+        Ok(Self::assemble(
+            ensemble,
+            method,
+            dim,
+            Box::new(engine),
+            note,
+        ))
+    }
+
+    fn assemble(
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        dim: usize,
+        engine: Box<dyn Engine>,
+        note: Option<String>,
+    ) -> Self {
+        Self {
             ensemble: ensemble.clone(),
             method: method.clone(),
             dim,
-            engine: Box::new(engine),
+            engine,
             elapsed: Duration::ZERO,
             note,
-        })
+        }
     }
 
     /// Advances `steps` outer steps (recording on the way).
@@ -174,11 +237,11 @@ impl Ensemble {
         self.engine.step()
     }
 
-    /// Positions `X` as `[runs, agents, dim]`.
-    pub fn positions(&self) -> Array3<f32> {
+    /// Positions `X` as `[runs, agents, dim]` (read back from the GPU, which can fail).
+    pub fn positions(&self) -> Result<Array3<f32>> {
         let shape = (self.ensemble.runs, self.ensemble.agents, self.dim);
-        Array3::from_shape_vec(shape, self.engine.positions())
-            .expect("engine positions have the ensemble's shape")
+        Ok(Array3::from_shape_vec(shape, self.engine.positions()?)
+            .expect("engine positions have the ensemble's shape"))
     }
 
     /// Positions at every recorded step, `[records, runs, agents, dim]`, if kept.

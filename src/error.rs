@@ -67,6 +67,9 @@ pub enum Error {
     #[error("{0}")]
     Backend(String),
 
+    #[error("{0}")]
+    Gpu(#[from] crate::gpu::GpuError),
+
     #[error("cannot write {}: {message}", path.display())]
     Output { path: PathBuf, message: String },
 }
@@ -83,6 +86,7 @@ impl Error {
                 | Error::OutputDir { .. }
                 | Error::Alloc { .. }
                 | Error::Backend(_)
+                | Error::Gpu(crate::gpu::GpuError::NoAdapter(_))
         )
     }
 }

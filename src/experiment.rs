@@ -138,7 +138,7 @@ pub fn run(
                 0.0
             },
             history: e.history().clone(),
-            positions: e.positions(),
+            positions: e.positions()?,
             trajectories: e.trajectories(),
             error,
         });

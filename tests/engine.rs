@@ -50,7 +50,7 @@ fn problem(kind: PotentialKind, dim: usize) -> ProblemConfig {
 fn run(p: &ProblemConfig, e: &EnsembleConfig, m: &MethodConfig, path: CpuPath) -> Vec<f32> {
     let mut ens = Ensemble::new(p, e, m, options(path)).unwrap();
     ens.run().unwrap();
-    ens.positions().into_raw_vec_and_offset().0
+    ens.positions().unwrap().into_raw_vec_and_offset().0
 }
 
 fn assert_bits_equal(a: &[f32], b: &[f32], what: &str) {
@@ -276,7 +276,7 @@ fn advancing_in_pieces_changes_nothing() {
         assert_eq!(ens.step(), 20);
         assert_bits_equal(
             &whole,
-            &ens.positions().into_raw_vec_and_offset().0,
+            &ens.positions().unwrap().into_raw_vec_and_offset().0,
             &m.name,
         );
         // Records at 0, every 4 steps, and the final step.

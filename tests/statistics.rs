@@ -17,7 +17,7 @@ fn cpu() -> Options {
 
 /// Per-coordinate mean and variance over all runs and agents.
 fn moments(e: &Ensemble) -> (Vec<f64>, Vec<f64>) {
-    let x = e.positions();
+    let x = e.positions().unwrap();
     let d = e.dim();
     let n = (x.len() / d) as f64;
     let mut mean = vec![0.0; d];

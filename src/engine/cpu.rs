@@ -345,8 +345,8 @@ impl<P: Potential> Engine for CpuEngine<P> {
         self.step
     }
 
-    fn positions(&self) -> Vec<f32> {
-        self.x.clone()
+    fn positions(&self) -> Result<Vec<f32>> {
+        Ok(self.x.clone())
     }
 
     fn history(&self) -> &History {

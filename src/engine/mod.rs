@@ -47,8 +47,9 @@ pub trait Engine: Send {
     /// Outer steps done so far.
     fn step(&self) -> u64;
 
-    /// Positions `X`, `[runs][agents][dim]` flattened.
-    fn positions(&self) -> Vec<f32>;
+    /// Positions `X`, `[runs][agents][dim]` flattened (read back from the device
+    /// on the GPU, which can fail).
+    fn positions(&self) -> Result<Vec<f32>>;
 
     /// The diagnostics recorded so far.
     fn history(&self) -> &History;

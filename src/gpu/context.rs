@@ -35,6 +35,14 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
+    /// One context for the whole process, made on first use (choosing an adapter
+    /// takes a while, and every ensemble can share the device).
+    pub fn shared() -> Result<Arc<GpuContext>, GpuError> {
+        static SHARED: std::sync::OnceLock<Result<Arc<GpuContext>, GpuError>> =
+            std::sync::OnceLock::new();
+        SHARED.get_or_init(|| Self::new().map(Arc::new)).clone()
+    }
+
     /// The first suitable adapter: `WGPU_BACKEND` and `WGPU_ADAPTER_NAME` are honoured;
     /// otherwise a hardware GPU is preferred to a software one.
     pub fn new() -> Result<Self, GpuError> {

@@ -5,6 +5,7 @@
 
 pub mod context;
 pub mod dump;
+pub mod engine;
 pub mod grad_check;
 pub mod potential;
 pub mod shader;
@@ -26,6 +27,8 @@ pub fn grid(count: u32, size: u32, max_per_dim: u32) -> (u32, u32) {
 #[derive(Debug, Clone, Copy)]
 pub enum Binding {
     Uniform,
+    /// A uniform read at a per-dispatch offset (one parameter block per dispatch).
+    UniformDynamic(u64),
     StorageRead,
     StorageReadWrite,
 }
@@ -46,14 +49,19 @@ pub fn pipeline_for(
             visibility: wgpu::ShaderStages::COMPUTE,
             ty: wgpu::BindingType::Buffer {
                 ty: match b {
-                    Binding::Uniform => wgpu::BufferBindingType::Uniform,
+                    Binding::Uniform | Binding::UniformDynamic(_) => {
+                        wgpu::BufferBindingType::Uniform
+                    }
                     Binding::StorageRead => wgpu::BufferBindingType::Storage { read_only: true },
                     Binding::StorageReadWrite => {
                         wgpu::BufferBindingType::Storage { read_only: false }
                     }
                 },
-                has_dynamic_offset: false,
-                min_binding_size: None,
+                has_dynamic_offset: matches!(b, Binding::UniformDynamic(_)),
+                min_binding_size: match b {
+                    Binding::UniformDynamic(size) => std::num::NonZeroU64::new(*size),
+                    _ => None,
+                },
             },
             count: None,
         })

@@ -15,6 +15,21 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("fastmath", include_str!("../../shaders/fastmath.wgsl")),
     ("dump", include_str!("../../shaders/dump.wgsl")),
     ("grad_check", include_str!("../../shaders/grad_check.wgsl")),
+    (
+        "step_params",
+        include_str!("../../shaders/step_params.wgsl"),
+    ),
+    ("step_block", include_str!("../../shaders/step_block.wgsl")),
+    ("step_agent", include_str!("../../shaders/step_agent.wgsl")),
+    (
+        "mean_params",
+        include_str!("../../shaders/mean_params.wgsl"),
+    ),
+    (
+        "mean_partial",
+        include_str!("../../shaders/mean_partial.wgsl"),
+    ),
+    ("mean_final", include_str!("../../shaders/mean_final.wgsl")),
     ("separable", include_str!("../../shaders/separable.wgsl")),
     (
         "potential_bindings",
@@ -59,9 +74,9 @@ pub const SOURCES: &[(&str, &str)] = &[
 ];
 
 /// Kernels that use no potential.
-pub const PLAIN_KERNELS: &[&str] = &["dump"];
-/// Kernels composed with a potential.
-pub const POTENTIAL_KERNELS: &[&str] = &["grad_check"];
+pub const PLAIN_KERNELS: &[&str] = &["dump", "mean_partial", "mean_final"];
+/// Kernels composed with a potential (`step_block` with separable ones only).
+pub const POTENTIAL_KERNELS: &[&str] = &["grad_check", "step_agent", "step_block"];
 
 /// The potential a kernel is composed with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +239,9 @@ mod tests {
         for kernel in POTENTIAL_KERNELS {
             for m in &modules {
                 let separable = !["ackley", "griewank", "rosenbrock", "six_hump_camel"].contains(m);
+                if *kernel == "step_block" && !separable {
+                    continue;
+                }
                 for dim in [2, 7] {
                     let p = PotentialChoice {
                         module: format!("potentials/{m}"),

@@ -1,0 +1,39 @@
+// The parameters of one dispatch of a step kernel. Keep in sync with StepParams
+// in src/gpu/engine.rs (80 bytes; each dispatch's copy at a 256-byte stride).
+
+struct StepParams {
+    key: vec2<u32>,
+    // First outer step, and how many this dispatch runs (1 with interaction).
+    n0: u32,
+    n_steps: u32,
+    agents: u32,
+    dim: u32,
+    blocks: u32,
+    // Invocations with work: agents x blocks (block kernel) or agents (agent kernel).
+    jobs: u32,
+    h: f32,
+    noise: f32,
+    lambda_dt: f32,
+    h_over_gamma: f32,
+    dt_over_gamma: f32,
+    inv_m: f32,
+    inner_len: u32,
+    burn_in: u32,
+    homogenized: u32,
+    // 0 none, 1 coordinate, 2 norm.
+    taming: u32,
+    interacting: u32,
+    _pad: u32,
+}
+
+const DIVERGENCE_LIMIT: f32 = 1e20;
+
+fn is_bad(v: f32) -> bool {
+    // Written so that NaN (which compares false) is bad.
+    return !(abs(v) <= DIVERGENCE_LIMIT);
+}
+
+fn tame_coordinate(h: f32, g: f32, taming: u32) -> f32 {
+    let hg = h * g;
+    return select(hg, hg / (1.0 + abs(hg)), taming == 1u);
+}
