@@ -5,8 +5,9 @@ use crate::BackendArg;
 use anyhow::{Context, bail};
 use serde::Serialize;
 use sgld_swarm::engine::cpu::{CpuPath, Simd};
-use sgld_swarm::potential::{Rough, Shift};
-use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Options, Taming};
+use sgld_swarm::{
+    Ensemble, EnsembleConfig, MethodConfig, Options, PotentialKind, ProblemConfig, Taming,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -94,6 +95,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     .lambda(3.0)
     .taming(Taming::Coordinate);
     let paths: Vec<CpuPath> = match args.simd.as_str() {
+        _ if matches!(args.backend, BackendArg::Gpu) => vec![CpuPath::Auto],
         "auto" => vec![CpuPath::Auto],
         "agent" => vec![CpuPath::Agent],
         "all" => std::iter::once(CpuPath::Agent)
@@ -137,14 +139,18 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .record_every(u32::MAX as u64)
             .seed(1)
             .init_uniform(-10.0, 10.0);
-        let mut e = Ensemble::with_potential(
-            Rough::new(0.01, Shift::zero(dim)),
-            &ensemble,
-            &method,
-            options,
-        )?;
+        let problem = ProblemConfig {
+            potential: PotentialKind::Rough { delta: 0.01 },
+            dim,
+            shift: None,
+        };
+        let mut e = Ensemble::new(&problem, &ensemble, &method, options)?;
         report.backend = e.backend().to_string();
-        report.device = sgld_swarm::engine::cpu::cpu_model();
+        report.device = if e.backend() == "gpu" {
+            e.device()
+        } else {
+            sgld_swarm::engine::cpu::cpu_model()
+        };
         // Calibrate: steps until 0.1 s has passed, then enough for the time asked.
         let t = Instant::now();
         let mut calib = 0u64;
@@ -158,8 +164,15 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         e.advance(steps)?;
         let seconds = t.elapsed().as_secs_f64();
         let units = e.units_per_step() * steps as f64;
-        let engine = e.device();
-        let engine = engine.rsplit(", ").next().unwrap_or_default().to_string();
+        let engine = if e.backend() == "gpu" {
+            "gpu".to_string()
+        } else {
+            e.device()
+                .rsplit(", ")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
         let row = Row {
             path: engine.clone(),
             runs,

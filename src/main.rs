@@ -90,6 +90,7 @@ impl Default for RunArgs {
 }
 
 fn main() -> ExitCode {
+    quiet_headless_vulkan();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(args),
@@ -114,6 +115,19 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// Mesa's Vulkan device-select layer looks for the GPU that drives the display by
+/// connecting to the display server; on a machine without one (no
+/// XDG_RUNTIME_DIR) it only prints connection errors to stderr. Its documented
+/// switch turns it off there; where a display exists it is left alone.
+fn quiet_headless_vulkan() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
+        && std::env::var_os("NODEVICE_SELECT").is_none()
+    {
+        // SAFETY: called first thing in main, before any other thread exists.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
 }
 
