@@ -263,3 +263,146 @@ fn every_method_and_potential_matches_the_cpu() {
         }
     }
 }
+
+/// The same seed twice gives identical GPU results (no atomics or races in the
+/// arithmetic; the reduction adds in a fixed order).
+#[test]
+fn gpu_runs_are_deterministic() {
+    use sgld_swarm::{
+        Ensemble, EnsembleConfig, MethodConfig, PotentialKind, ProblemConfig, Taming,
+    };
+    let Some(_ctx) = context() else { return };
+    let p = ProblemConfig {
+        potential: PotentialKind::Rough { delta: 0.01 },
+        dim: 10,
+        shift: None,
+    };
+    let e = EnsembleConfig::new(4, 300, 20)
+        .seed(5)
+        .init_uniform(-10.0, 10.0);
+    for m in [
+        MethodConfig::homogenized("MF-HOM-SGLD", 0.005, 1.0, 0.01, 0.1, 20)
+            .lambda(3.0)
+            .taming(Taming::Coordinate),
+        MethodConfig::euler("MF-SGLD norm", 0.01, 1.0)
+            .lambda(3.0)
+            .taming(Taming::Norm),
+    ] {
+        let run = || {
+            let mut ens = Ensemble::new(&p, &e, &m, gpu_options()).unwrap();
+            ens.run().unwrap();
+            ens.positions().unwrap()
+        };
+        let (a, b) = (run(), run());
+        assert!(
+            a.iter()
+                .zip(b.iter())
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{}",
+            m.name
+        );
+    }
+}
+
+/// Sizes at the edges of the kernels' tiling: N = 1, d = 1, N and d that are not
+/// multiples of the workgroup or block sizes, N > 256 (several chunks in the mean
+/// reduction), and more than 65535 x 64 invocations (a 2-D dispatch grid); each
+/// against the CPU with the tolerance of the test above.
+#[test]
+fn sizes_across_the_tiling_boundaries() {
+    use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, PotentialKind, ProblemConfig};
+    let Some(_ctx) = context() else { return };
+    let cases: [(usize, usize, usize, u64); 6] = [
+        (1, 1, 1, 5),
+        (3, 1, 7, 5),
+        (2, 65, 5, 5),
+        (3, 600, 3, 4),
+        (1, 257, 2, 4),
+        // 4.2e6 agents x 1 block: 65537 workgroups of 64.
+        (2, 2_097_200, 1, 1),
+    ];
+    for (runs, agents, dim, steps) in cases {
+        let p = ProblemConfig {
+            potential: PotentialKind::DoubleWell,
+            dim,
+            shift: None,
+        };
+        let e = EnsembleConfig::new(runs, agents, steps)
+            .seed(9)
+            .init_uniform(-2.0, 2.0);
+        for m in [
+            MethodConfig::euler("MF-SGLD", 1e-3, 1.0).lambda(2.0),
+            MethodConfig::homogenized("MF-HOM-SGLD", 1e-3, 1.0, 0.5, 0.1, 3).lambda(2.0),
+        ] {
+            let run = |options| {
+                let mut ens = Ensemble::new(&p, &e, &m, options).unwrap();
+                ens.run().unwrap();
+                ens.positions().unwrap()
+            };
+            let (cpu, gpu) = (run(cpu_options()), run(gpu_options()));
+            for (i, (a, b)) in cpu.iter().zip(gpu.iter()).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-5 * 2.0,
+                    "{runs}x{agents}x{dim} {}: position {i}: CPU {a}, GPU {b}",
+                    m.name
+                );
+            }
+        }
+    }
+}
+
+/// In the paper's regime (rough potential, delta = 0.01, Figure 2 parameters) the
+/// dynamics amplify rounding differences beyond f32 within a step, so CPU and GPU
+/// positions part; their distributions must not. After 200 steps of MF-HOM-SGLD
+/// the mean over 2 x 4 runs x 100 agents of the distance to x* agrees within 5
+/// standard errors of the difference of two means.
+#[test]
+fn paper_regime_is_statistically_the_same() {
+    use sgld_swarm::{
+        Ensemble, EnsembleConfig, MethodConfig, PotentialKind, ProblemConfig, Taming,
+    };
+    let Some(_ctx) = context() else { return };
+    let p = ProblemConfig {
+        potential: PotentialKind::Rough { delta: 0.01 },
+        dim: 10,
+        shift: None,
+    };
+    let e = EnsembleConfig::new(4, 100, 200)
+        .seed(21)
+        .init_uniform(-10.0, 10.0);
+    let m = MethodConfig::homogenized("MF-HOM-SGLD", 0.005, 1.0, 0.01, 0.1, 20)
+        .lambda(3.0)
+        .taming(Taming::Coordinate);
+    let dists = |options| {
+        let mut ens = Ensemble::new(&p, &e, &m, options).unwrap();
+        ens.run().unwrap();
+        let x = ens.positions().unwrap();
+        x.as_slice()
+            .unwrap()
+            .chunks(10)
+            .map(|a| a.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt())
+            .collect::<Vec<f64>>()
+    };
+    let (c, g) = (dists(cpu_options()), dists(gpu_options()));
+    let stats = |v: &[f64]| {
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        (mean, var / n)
+    };
+    let ((mc, vc), (mg, vg)) = (stats(&c), stats(&g));
+    // Agents in a run interact, so they are not independent: the per-run means
+    // are. Using the agent count understates the error, so take runs as samples.
+    let per_run = |v: &[f64]| {
+        v.chunks(100)
+            .map(|r| r.iter().sum::<f64>() / 100.0)
+            .collect::<Vec<_>>()
+    };
+    let ((_, vrc), (_, vrg)) = (stats(&per_run(&c)), stats(&per_run(&g)));
+    let se = (vc + vg).max(vrc + vrg).sqrt();
+    assert!(
+        (mc - mg).abs() < 5.0 * se,
+        "mean distance CPU {mc}, GPU {mg}, 5 se = {}",
+        5.0 * se
+    );
+}

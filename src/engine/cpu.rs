@@ -14,9 +14,7 @@
     reason = "keeps the loops comparable to the shaders"
 )]
 
-use super::{
-    DIVERGENCE_LIMIT, Engine, Shape, StepConstants, check_size, initial_positions, try_alloc,
-};
+use super::{Engine, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc};
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
 use crate::error::{Error, Result};
@@ -143,11 +141,6 @@ fn earliest(a: Bad, b: Bad) -> Bad {
         (p, None) => p,
         (None, q) => q,
     }
-}
-
-#[inline(always)]
-fn is_bad(v: f32) -> bool {
-    v.is_nan() || v.abs() > DIVERGENCE_LIMIT
 }
 
 impl<P: Potential> CpuEngine<P> {

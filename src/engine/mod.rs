@@ -65,6 +65,12 @@ pub trait Engine: Send {
 /// potential of interest has minimisers there, and squaring them overflows f32.
 pub const DIVERGENCE_LIMIT: f32 = 1e20;
 
+/// Whether a position counts as a divergence (NaN included).
+#[inline(always)]
+pub fn is_bad(v: f32) -> bool {
+    v.is_nan() || v.abs() > DIVERGENCE_LIMIT
+}
+
 /// The step's constants in f32, computed once per method in f64 and rounded; the
 /// GPU kernels receive the same values.
 #[derive(Debug, Clone, Copy, PartialEq)]

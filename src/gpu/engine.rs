@@ -11,7 +11,7 @@ use super::{Binding, GpuContext, GpuError, grid, pipeline_for, shader};
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
 use crate::engine::{
-    DIVERGENCE_LIMIT, Engine, Shape, StepConstants, check_size, initial_positions, try_alloc,
+    Engine, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
 };
 use crate::error::{Error, Result};
 use crate::potential::{Builtin, Potential};
@@ -467,11 +467,7 @@ impl Engine for GpuEngine {
                 let (g, value) = x
                     .chunks_exact(d)
                     .enumerate()
-                    .find_map(|(g, a)| {
-                        a.iter()
-                            .find(|v| !(v.abs() <= DIVERGENCE_LIMIT))
-                            .map(|&v| (g, v))
-                    })
+                    .find_map(|(g, a)| a.iter().find(|&&v| is_bad(v)).map(|&v| (g, v)))
                     .unwrap_or((0, f32::NAN));
                 return Err(Error::Diverged {
                     method: self.method.name.clone(),
