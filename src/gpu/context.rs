@@ -31,6 +31,8 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
+    /// Whether the device has 64-bit integers (the faster Philox multiply).
+    pub int64: bool,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -76,10 +78,16 @@ impl GpuContext {
         };
         let info = adapter.get_info();
         let limits = adapter.limits();
+        let int64 = adapter.features().contains(wgpu::Features::SHADER_INT64);
+        let required_features = if int64 {
+            wgpu::Features::SHADER_INT64
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("sgld-swarm"),
-                required_features: wgpu::Features::empty(),
+                required_features,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -99,6 +107,7 @@ impl GpuContext {
             queue,
             info,
             limits,
+            int64,
             lost,
         })
     }

@@ -24,9 +24,22 @@ pub struct Dump {
 
 const WORKGROUP: u32 = 64;
 
-/// Runs the dump kernel for `count` consecutive counters.
-pub fn dump(ctx: &GpuContext, base: [u32; 4], key: [u32; 2], count: u32) -> Result<Dump, GpuError> {
-    let composed = shader::compose("dump")?;
+/// Runs the dump kernel for `count` consecutive counters, with the 64-bit
+/// multiply if `int64` (which the device must have) or the portable one.
+pub fn dump(
+    ctx: &GpuContext,
+    base: [u32; 4],
+    key: [u32; 2],
+    count: u32,
+    int64: bool,
+) -> Result<Dump, GpuError> {
+    let composed = shader::compose_opts(
+        "dump",
+        &shader::Options {
+            potential: None,
+            int64,
+        },
+    )?;
     composed.validate()?;
     let device = &ctx.device;
     let size = count as u64 * 16;

@@ -160,7 +160,11 @@ impl GpuEngine {
         } else {
             "step_agent"
         };
-        let composed = shader::compose_with(kernel, Some(&gp.choice)).map_err(GpuError::from)?;
+        let opts = shader::Options {
+            potential: Some(&gp.choice),
+            int64: ctx.int64,
+        };
+        let composed = shader::compose_opts(kernel, &opts).map_err(GpuError::from)?;
         composed.validate().map_err(GpuError::from)?;
         let device = &ctx.device;
         let max_dim = ctx.limits.max_compute_workgroups_per_dimension;

@@ -5,13 +5,22 @@
 //! Kernels that use a potential include `potential` (the chosen potential's
 //! module) and `potential_full` (its whole gradient: `separable` for separable
 //! potentials, nothing otherwise), and see a constant `DIM`, the dimension, which
-//! the composer prepends.
+//! the composer prepends. `mulhilo` is `mulhilo_u64` where the adapter has 64-bit
+//! integers and `mulhilo_portable` elsewhere.
 
 use std::fmt;
 
 /// Every shared module and kernel, by name (file `shaders/NAME.wgsl`).
 pub const SOURCES: &[(&str, &str)] = &[
     ("philox", include_str!("../../shaders/philox.wgsl")),
+    (
+        "mulhilo_portable",
+        include_str!("../../shaders/mulhilo_portable.wgsl"),
+    ),
+    (
+        "mulhilo_u64",
+        include_str!("../../shaders/mulhilo_u64.wgsl"),
+    ),
     ("fastmath", include_str!("../../shaders/fastmath.wgsl")),
     ("dump", include_str!("../../shaders/dump.wgsl")),
     ("grad_check", include_str!("../../shaders/grad_check.wgsl")),
@@ -117,27 +126,44 @@ fn file_name(name: &str) -> String {
     format!("shaders/{name}.wgsl")
 }
 
-/// Module `name` with its includes pasted in (each once).
-pub fn compose(name: &str) -> Result<Composed, ShaderError> {
-    compose_with(name, None)
+/// How a kernel is composed: its potential, and which `mulhilo`.
+#[derive(Debug, Clone, Default)]
+pub struct Options<'a> {
+    pub potential: Option<&'a PotentialChoice>,
+    /// Use 64-bit integers (the adapter must have `SHADER_INT64`).
+    pub int64: bool,
 }
 
-/// Kernel `name` composed with a potential.
+/// Module `name` with its includes pasted in (each once), portable `mulhilo`.
+pub fn compose(name: &str) -> Result<Composed, ShaderError> {
+    compose_opts(name, &Options::default())
+}
+
+/// Kernel `name` composed with a potential, portable `mulhilo`.
 pub fn compose_with(
     name: &str,
     potential: Option<&PotentialChoice>,
 ) -> Result<Composed, ShaderError> {
+    let opts = Options {
+        potential,
+        int64: false,
+    };
+    compose_opts(name, &opts)
+}
+
+/// Kernel `name` composed as `opts` say.
+pub fn compose_opts(name: &str, opts: &Options) -> Result<Composed, ShaderError> {
     let mut out = Composed {
         source: String::new(),
         origin: Vec::new(),
     };
-    if let Some(p) = potential {
+    if let Some(p) = opts.potential {
         out.source
             .push_str(&format!("const DIM: u32 = {}u;\n", p.dim));
         out.origin.push(("(prelude)".to_string(), 1));
     }
     let mut seen = Vec::new();
-    compose_into(name, &mut out, &mut seen, None, potential)?;
+    compose_into(name, &mut out, &mut seen, None, opts)?;
     Ok(out)
 }
 
@@ -146,12 +172,14 @@ fn compose_into(
     out: &mut Composed,
     seen: &mut Vec<String>,
     from: Option<(&str, u32)>,
-    potential: Option<&PotentialChoice>,
+    opts: &Options,
 ) -> Result<(), ShaderError> {
-    let name = match (name, potential) {
+    let name = match (name, opts.potential) {
         ("potential", Some(p)) => p.module.as_str(),
         ("potential_full", Some(p)) if p.separable => "separable",
         ("potential_full", Some(_)) => return Ok(()),
+        ("mulhilo", _) if opts.int64 => "mulhilo_u64",
+        ("mulhilo", _) => "mulhilo_portable",
         _ => name,
     };
     if seen.iter().any(|s| s == name) {
@@ -166,7 +194,7 @@ fn compose_into(
     // Includes first, so that the module's own lines follow what they use.
     for (i, line) in text.lines().enumerate() {
         if let Some(inc) = line.trim().strip_prefix("//!include ") {
-            compose_into(inc.trim(), out, seen, Some((name, i as u32 + 1)), potential)?;
+            compose_into(inc.trim(), out, seen, Some((name, i as u32 + 1)), opts)?;
         }
     }
     for (i, line) in text.lines().enumerate() {
