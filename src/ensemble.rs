@@ -6,7 +6,7 @@ use crate::diagnostics::History;
 use crate::engine::cpu::CpuPath;
 use crate::engine::{CpuEngine, Engine};
 use crate::error::{ConfigError, Error, Result};
-use crate::gpu::{GpuContext, engine::GpuEngine};
+use crate::gpu::{GpuContext, engine::GpuEngine, potential::GpuPotential};
 use crate::potential::{Builtin, Potential};
 use crate::with_builtin;
 use ndarray::Array3;
@@ -110,27 +110,19 @@ impl Ensemble {
         ensemble.validate()?;
         method.validate(0)?;
         let builtin = Builtin::from_problem(problem);
-        let (gpu, note) = match options.backend {
-            Backend::Cpu => (None, None),
-            Backend::Gpu => (Some(GpuContext::shared()?), None),
-            Backend::Auto => match GpuContext::shared() {
-                Ok(ctx) if !ctx.is_software() => (Some(ctx), None),
-                Ok(ctx) => (
-                    None,
-                    Some(format!(
-                        "the only GPU adapter is a software one ({}), slower than the CPU \
-                         engine: running on the CPU (--backend gpu uses it anyway)",
-                        ctx.info.name
-                    )),
-                ),
-                Err(e) => (None, Some(format!("running on the CPU: {e}"))),
-            },
-        };
+        let (gpu, note) = Self::choose_gpu(options.backend)?;
         match gpu {
             Some(ctx) => {
                 let dim = builtin.dim();
-                let engine =
-                    GpuEngine::new(ctx, builtin, ensemble, method, options.keep_trajectories)?;
+                let gp = GpuPotential::new(&builtin);
+                let engine = GpuEngine::new(
+                    ctx,
+                    builtin,
+                    gp,
+                    ensemble,
+                    method,
+                    options.keep_trajectories,
+                )?;
                 Ok(Self::assemble(
                     ensemble,
                     method,
@@ -175,6 +167,66 @@ impl Ensemble {
             Backend::Cpu => None,
         };
         Self::on_cpu(potential, ensemble, method, options, note)
+    }
+
+    /// An ensemble on a user's potential with a WGSL twin for the GPU engine:
+    /// `potential` (Rust) gives the CPU engine and the diagnostics, `wgsl` the GPU
+    /// kernels' gradient. The module is validated first, whatever the backend, and
+    /// an error names its line. What the module must define is in the crate docs.
+    pub fn with_wgsl_potential<P: Potential + 'static>(
+        potential: P,
+        wgsl: &str,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        options: Options,
+    ) -> Result<Self> {
+        ensemble.validate()?;
+        method.validate(0)?;
+        let gp = GpuPotential::user(wgsl, &potential).map_err(crate::gpu::GpuError::from)?;
+        let (gpu, note) = Self::choose_gpu(options.backend)?;
+        match gpu {
+            Some(ctx) => {
+                let dim = potential.dim();
+                let engine = GpuEngine::new(
+                    ctx,
+                    potential,
+                    gp,
+                    ensemble,
+                    method,
+                    options.keep_trajectories,
+                )?;
+                Ok(Self::assemble(
+                    ensemble,
+                    method,
+                    dim,
+                    Box::new(engine),
+                    None,
+                ))
+            }
+            None => Self::on_cpu(potential, ensemble, method, options, note),
+        }
+    }
+
+    /// The GPU context the backend asks for, or why there is none.
+    fn choose_gpu(
+        backend: Backend,
+    ) -> Result<(Option<std::sync::Arc<GpuContext>>, Option<String>)> {
+        Ok(match backend {
+            Backend::Cpu => (None, None),
+            Backend::Gpu => (Some(GpuContext::shared()?), None),
+            Backend::Auto => match GpuContext::shared() {
+                Ok(ctx) if !ctx.is_software() => (Some(ctx), None),
+                Ok(ctx) => (
+                    None,
+                    Some(format!(
+                        "the only GPU adapter is a software one ({}), slower than the CPU \
+                         engine: running on the CPU (--backend gpu uses it anyway)",
+                        ctx.info.name
+                    )),
+                ),
+                Err(e) => (None, Some(format!("running on the CPU: {e}"))),
+            },
+        })
     }
 
     fn on_cpu<P: Potential + 'static>(

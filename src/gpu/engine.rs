@@ -14,7 +14,7 @@ use crate::engine::{
     Engine, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
 };
 use crate::error::{Error, Result};
-use crate::potential::{Builtin, Potential};
+use crate::potential::Potential;
 use crate::rng;
 use std::sync::Arc;
 use wgpu::util::DeviceExt;
@@ -72,10 +72,11 @@ struct MeanKernels {
     finish_grid: (u32, u32),
 }
 
-/// The GPU engine for a built-in potential.
-pub struct GpuEngine {
+/// The GPU engine: the kernels run the WGSL of a [`GpuPotential`], and `P` (the
+/// same potential in Rust) gives the diagnostics.
+pub struct GpuEngine<P: Potential> {
     ctx: Arc<GpuContext>,
-    potential: Builtin,
+    potential: P,
     method: MethodConfig,
     consts: StepConstants,
     shape: Shape,
@@ -114,12 +115,13 @@ fn buffer_limit(ctx: &GpuContext, what: &str, bytes: u64) -> Result<()> {
     Ok(())
 }
 
-impl GpuEngine {
+impl<P: Potential> GpuEngine<P> {
     /// An engine at step 0 with the CPU engine's initial positions. Configs are
     /// taken as validated.
     pub fn new(
         ctx: Arc<GpuContext>,
-        potential: Builtin,
+        potential: P,
+        gp: GpuPotential,
         ensemble: &EnsembleConfig,
         method: &MethodConfig,
         keep_snapshots: bool,
@@ -154,7 +156,6 @@ impl GpuEngine {
             )))
         })?;
         let interacting = method.lambda > 0.0;
-        let gp = GpuPotential::new(&potential);
         let kernel = if block_kernel {
             "step_block"
         } else {
@@ -445,7 +446,7 @@ impl GpuEngine {
     }
 }
 
-impl Engine for GpuEngine {
+impl<P: Potential> Engine for GpuEngine<P> {
     fn advance(&mut self, steps: u64) -> Result<()> {
         let end = self
             .step

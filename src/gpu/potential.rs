@@ -2,7 +2,7 @@
 //! parameters and its per-coordinate constants. Keep in sync with
 //! shaders/potential_bindings.wgsl.
 
-use super::shader::PotentialChoice;
+use super::shader::{self, PotentialChoice, ShaderError};
 use crate::potential::{Builtin, Potential};
 
 pub struct GpuPotential {
@@ -34,11 +34,33 @@ impl GpuPotential {
         Self {
             choice: PotentialChoice {
                 module: format!("potentials/{module}"),
+                source: None,
                 separable: b.separable(),
                 dim: dim as u32,
             },
             params,
             coord_consts: (0..dim).map(|k| b.coord_consts(k)).collect(),
         }
+    }
+}
+
+impl GpuPotential {
+    /// A user's WGSL module for potential `p` (see the crate docs for what it must
+    /// define); `coord_consts[k]` comes from `p.coord_consts(k)` and
+    /// `potential_params` is zero. Validated here, with the line of any error.
+    pub fn user(wgsl: &str, p: &dyn Potential) -> Result<Self, ShaderError> {
+        let dim = p.dim();
+        let choice = PotentialChoice {
+            module: "<user potential>".to_string(),
+            source: Some(wgsl.to_string()),
+            separable: p.separable(),
+            dim: dim as u32,
+        };
+        shader::validate_user_potential(&choice)?;
+        Ok(Self {
+            choice,
+            params: [0.0; 4],
+            coord_consts: (0..dim).map(|k| p.coord_consts(k)).collect(),
+        })
     }
 }

@@ -90,8 +90,10 @@ pub const POTENTIAL_KERNELS: &[&str] = &["grad_check", "step_agent", "step_block
 /// The potential a kernel is composed with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PotentialChoice {
-    /// The module, `potentials/NAME`.
+    /// The module, `potentials/NAME`, or a label for a user's module.
     pub module: String,
+    /// A user's module text (`None` for the built-ins).
+    pub source: Option<String>,
     pub separable: bool,
     pub dim: u32,
 }
@@ -123,7 +125,12 @@ fn source_of(name: &str) -> Option<&'static str> {
 }
 
 fn file_name(name: &str) -> String {
-    format!("shaders/{name}.wgsl")
+    // A user's module is named by its label.
+    if name.starts_with('<') {
+        name.to_string()
+    } else {
+        format!("shaders/{name}.wgsl")
+    }
 }
 
 /// How a kernel is composed: its potential, and which `mulhilo`.
@@ -186,11 +193,17 @@ fn compose_into(
         return Ok(());
     }
     seen.push(name.to_string());
-    let text = source_of(name).ok_or_else(|| ShaderError {
-        file: from.map_or_else(|| file_name(name), |(f, _)| file_name(f)),
-        line: from.map_or(0, |(_, l)| l),
-        message: format!("no shader module called {name:?}"),
-    })?;
+    let custom = opts
+        .potential
+        .filter(|p| p.module == name)
+        .and_then(|p| p.source.as_deref());
+    let text = custom
+        .or_else(|| source_of(name))
+        .ok_or_else(|| ShaderError {
+            file: from.map_or_else(|| file_name(name), |(f, _)| file_name(f)),
+            line: from.map_or(0, |(_, l)| l),
+            message: format!("no shader module called {name:?}"),
+        })?;
     // Includes first, so that the module's own lines follow what they use.
     for (i, line) in text.lines().enumerate() {
         if let Some(inc) = line.trim().strip_prefix("//!include ") {
@@ -246,6 +259,46 @@ impl Composed {
     }
 }
 
+/// Validates a user's WGSL potential module with every kernel that will use it,
+/// so that its errors come with their line before anything runs. Its `SEPARABLE`
+/// must say what the Rust potential's `separable()` says.
+pub fn validate_user_potential(choice: &PotentialChoice) -> Result<(), ShaderError> {
+    let label = || choice.module.clone();
+    let text = choice.source.as_deref().unwrap_or_default();
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("const SEPARABLE"))
+        .ok_or_else(|| ShaderError {
+            file: label(),
+            line: 0,
+            message: "no `const SEPARABLE: bool = ...;` (true with grad_coord, false with potential_grad)".into(),
+        })?;
+    let says = text.lines().nth(line).unwrap_or_default().contains("true");
+    if says != choice.separable {
+        return Err(ShaderError {
+            file: label(),
+            line: line as u32 + 1,
+            message: format!(
+                "SEPARABLE is {says} here but the Rust potential's separable() is {}; they must agree",
+                choice.separable
+            ),
+        });
+    }
+    for kernel in POTENTIAL_KERNELS {
+        if *kernel == "step_block" && !choice.separable {
+            continue;
+        }
+        for int64 in [false, true] {
+            let opts = Options {
+                potential: Some(choice),
+                int64,
+            };
+            compose_opts(kernel, &opts)?.validate()?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +326,7 @@ mod tests {
                 for dim in [2, 7] {
                     let p = PotentialChoice {
                         module: format!("potentials/{m}"),
+                        source: None,
                         separable,
                         dim,
                     };
@@ -301,5 +355,20 @@ mod tests {
             + 1;
         assert_eq!(e.line, want, "{e}");
         assert!(compose("nonexistent").is_err());
+    }
+
+    #[test]
+    fn user_modules_validate_with_their_own_line_numbers() {
+        let good = "const SEPARABLE: bool = true;\nfn grad_coord(c: vec2<f32>, x: f32) -> f32 {\n    return x - c.x;\n}\n";
+        let choice = |src: &str| PotentialChoice {
+            module: "<user potential>".into(),
+            source: Some(src.into()),
+            separable: true,
+            dim: 3,
+        };
+        validate_user_potential(&choice(good)).unwrap();
+        let bad = good.replace("x - c.x", "x - c.q");
+        let e = validate_user_potential(&choice(&bad)).unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("<user potential>", 3), "{e}");
     }
 }
