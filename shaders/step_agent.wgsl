@@ -34,7 +34,7 @@ fn tame_all(h: f32, g: ptr<function, array<f32, DIM>>) {
 // Standard normals Z_g(n, sub) for all DIM coordinates.
 fn noise(z: ptr<function, array<f32, DIM>>, g: u32, n: u32, sub: u32) {
     for (var b = 0u; 4u * b < DIM; b++) {
-        let v = normals4(philox4x32_10(vec4<u32>(b, g, n, counter_word3(DOMAIN_NOISE, sub)), params.key));
+        let v = normals4(philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_NOISE, sub)), params.key));
         for (var w = 0u; w < 4u; w++) {
             if 4u * b + w < DIM {
                 (*z)[4u * b + w] = v[w];

@@ -48,7 +48,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         if params.homogenized != 0u {
             var sum = vec4<f32>(0.0);
             for (var m = 0u; m < params.inner_len; m++) {
-                let words = philox4x32_10(vec4<u32>(b, g, n, counter_word3(DOMAIN_NOISE, m)), params.key);
+                let words = philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_NOISE, m)), params.key);
                 let z = normals4(words);
                 let averaged = m + 1u >= params.burn_in;
                 for (var w = 0u; w < 4u; w++) {
@@ -66,7 +66,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                     - params.lambda_dt * (xv - ms[w]);
             }
         } else {
-            let words = philox4x32_10(vec4<u32>(b, g, n, counter_word3(DOMAIN_NOISE, 0u)), params.key);
+            let words = philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_NOISE, 0u)), params.key);
             let z = normals4(words);
             for (var w = 0u; w < 4u; w++) {
                 let xv = xs[w];

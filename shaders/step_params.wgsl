@@ -23,7 +23,9 @@ struct StepParams {
     // 0 none, 1 coordinate, 2 norm.
     taming: u32,
     interacting: u32,
-    _pad: u32,
+    // Global index of the dispatch's first agent: the stream's agent index is
+    // agent_base + the local one.
+    agent_base: u32,
 }
 
 const DIVERGENCE_LIMIT: f32 = 1e20;

@@ -30,6 +30,9 @@ pub struct Options {
     pub keep_trajectories: bool,
     /// Force the CPU engine's agent path (for checks; the default picks the fastest).
     pub cpu_path: CpuPath,
+    /// Split the GPU engine's buffers into chunks of whole runs of at most this
+    /// many bytes (default: the device's storage-binding limit).
+    pub gpu_max_binding: Option<u64>,
 }
 
 impl Default for Options {
@@ -38,6 +41,7 @@ impl Default for Options {
             backend: Backend::Auto,
             keep_trajectories: false,
             cpu_path: CpuPath::Auto,
+            gpu_max_binding: None,
         }
     }
 }
@@ -122,6 +126,7 @@ impl Ensemble {
                     ensemble,
                     method,
                     options.keep_trajectories,
+                    options.gpu_max_binding,
                 )?;
                 Ok(Self::assemble(
                     ensemble,
@@ -194,6 +199,7 @@ impl Ensemble {
                     ensemble,
                     method,
                     options.keep_trajectories,
+                    options.gpu_max_binding,
                 )?;
                 Ok(Self::assemble(
                     ensemble,
@@ -224,7 +230,13 @@ impl Ensemble {
                         ctx.info.name
                     )),
                 ),
-                Err(e) => (None, Some(format!("running on the CPU: {e}"))),
+                Err(crate::gpu::GpuError::NoAdapter(_)) => {
+                    (None, Some("no GPU adapter: running on the CPU".to_string()))
+                }
+                Err(e) => (
+                    None,
+                    Some(format!("the GPU cannot be used ({e}): running on the CPU")),
+                ),
             },
         })
     }

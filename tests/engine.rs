@@ -16,8 +16,8 @@ use sgld_swarm::{Backend, Ensemble, Error, MethodConfig, Options, experiment};
 fn options(path: CpuPath) -> Options {
     Options {
         backend: Backend::Cpu,
-        keep_trajectories: false,
         cpu_path: path,
+        ..Options::default()
     }
 }
 

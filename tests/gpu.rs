@@ -364,6 +364,74 @@ fn sizes_across_the_tiling_boundaries() {
     }
 }
 
+/// Ensembles split into chunks of whole runs (here forced by a small binding
+/// limit) give the same positions as one buffer: the stream is addressed by the
+/// global agent index, and runs never interact.
+#[test]
+fn chunked_ensembles_match_one_buffer() {
+    use sgld_swarm::{
+        Ensemble, EnsembleConfig, MethodConfig, PotentialKind, ProblemConfig, Taming,
+    };
+    let Some(_ctx) = context() else { return };
+    let p = ProblemConfig {
+        potential: PotentialKind::Rastrigin,
+        dim: 6,
+        shift: None,
+    };
+    // 7 runs of 50 agents x 6 coordinates: 1200 bytes a run; 3 runs a chunk.
+    let e = EnsembleConfig::new(7, 50, 8)
+        .seed(31)
+        .init_uniform(-2.0, 2.0);
+    for m in [
+        MethodConfig::homogenized("MF-HOM-SGLD", 1e-3, 1.0, 0.5, 0.1, 4)
+            .lambda(2.0)
+            .taming(Taming::Coordinate),
+        MethodConfig::euler("MF-SGLD norm", 1e-3, 1.0)
+            .lambda(2.0)
+            .taming(Taming::Norm),
+    ] {
+        let run = |max| {
+            let options = sgld_swarm::Options {
+                gpu_max_binding: max,
+                ..gpu_options()
+            };
+            let mut ens = Ensemble::new(&p, &e, &m, options).unwrap();
+            ens.run().unwrap();
+            (
+                ens.positions().unwrap(),
+                ens.device(),
+                ens.history().clone(),
+            )
+        };
+        let (whole, _, hw) = run(None);
+        let (split, device, hs) = run(Some(3 * 1200));
+        assert!(device.contains("3 chunks"), "{device}");
+        assert!(
+            whole
+                .iter()
+                .zip(split.iter())
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{}",
+            m.name
+        );
+        assert_eq!(hw.at(hw.len() - 1), hs.at(hs.len() - 1));
+    }
+    // A single run larger than the limit is refused with the sizes.
+    let options = sgld_swarm::Options {
+        gpu_max_binding: Some(1000),
+        ..gpu_options()
+    };
+    let m = MethodConfig::euler("SGLD", 1e-3, 1.0);
+    let err = Ensemble::new(&p, &e, &m, options)
+        .err()
+        .expect("a run of 1200 bytes exceeds 1000");
+    let text = err.to_string();
+    assert!(
+        text.contains("1200 bytes") && text.contains("1000 bytes"),
+        "{text}"
+    );
+}
+
 /// In the paper's regime (rough potential, delta = 0.01, Figure 2 parameters) the
 /// dynamics amplify rounding differences beyond f32 within a step, so CPU and GPU
 /// positions part; their distributions must not. After 200 steps of MF-HOM-SGLD

@@ -4,7 +4,10 @@
 //! coordinates of an agent); everything else runs `shaders/step_agent.wgsl` (an
 //! invocation per agent). Run means come from a two-pass deterministic reduction
 //! (`mean_partial`, `mean_final`). Many steps are encoded per submit; positions
-//! are read back only to record diagnostics and when asked.
+//! are read back only to record diagnostics and when asked. Ensembles larger than
+//! one storage binding are split into chunks of whole runs (runs never interact),
+//! each with its own buffers; the stream is addressed by the global agent index,
+//! so the split changes no number.
 
 use super::potential::GpuPotential;
 use super::{Binding, GpuContext, GpuError, grid, pipeline_for, shader};
@@ -41,7 +44,7 @@ struct StepParams {
     homogenized: u32,
     taming: u32,
     interacting: u32,
-    _pad: u32,
+    agent_base: u32,
 }
 const _: () = assert!(std::mem::size_of::<StepParams>() == 80);
 
@@ -63,13 +66,28 @@ const PARAMS_STRIDE: u64 = 256;
 const BATCH: u64 = 64;
 const WORKGROUP: u32 = 64;
 
-struct MeanKernels {
-    partial: wgpu::ComputePipeline,
-    finish: wgpu::ComputePipeline,
-    partial_bind: wgpu::BindGroup,
-    finish_bind: wgpu::BindGroup,
-    partial_grid: (u32, u32),
-    finish_grid: (u32, u32),
+/// The pipelines, built once per engine and shared by its chunks.
+struct Pipelines {
+    step: wgpu::ComputePipeline,
+    step_layout: wgpu::BindGroupLayout,
+    /// Mean reduction (interacting methods only): pipelines and layouts.
+    mean: Option<[(wgpu::ComputePipeline, wgpu::BindGroupLayout); 2]>,
+}
+
+/// Runs `runs` of the ensemble with their own buffers.
+struct Chunk {
+    runs: std::ops::Range<usize>,
+    /// Global index of the chunk's first agent (the stream's agent index).
+    agent_base: u32,
+    jobs: u32,
+    step_grid: (u32, u32),
+    params: wgpu::Buffer,
+    x: wgpu::Buffer,
+    status: wgpu::Buffer,
+    step_bind: wgpu::BindGroup,
+    /// (partial bind group, final bind group, partial grid, final grid).
+    mean: Option<(wgpu::BindGroup, wgpu::BindGroup, (u32, u32), (u32, u32))>,
+    bytes: u64,
 }
 
 /// The GPU engine: the kernels run the WGSL of a [`GpuPotential`], and `P` (the
@@ -87,37 +105,18 @@ pub struct GpuEngine<P: Potential> {
     keep_snapshots: bool,
     history: History,
     block_kernel: bool,
-    jobs: u32,
-    step_pipeline: wgpu::ComputePipeline,
-    step_bind: wgpu::BindGroup,
-    step_grid: (u32, u32),
-    params: wgpu::Buffer,
-    x: wgpu::Buffer,
-    status: wgpu::Buffer,
-    mean: Option<MeanKernels>,
-    bytes: u64,
+    pipelines: Pipelines,
+    chunks: Vec<Chunk>,
 }
 
-fn buffer_limit(ctx: &GpuContext, what: &str, bytes: u64) -> Result<()> {
-    let limit = ctx
-        .limits
-        .max_storage_buffer_binding_size
-        .min(ctx.limits.max_buffer_size);
-    if bytes > limit {
-        return Err(Error::Gpu(GpuError::OutOfMemory(format!(
-            "{what} needs {bytes} bytes ({:.2} GiB) in one buffer and {} allows {limit} bytes \
-             ({:.2} GiB); reduce runs, agents or dim, or use --backend cpu",
-            bytes as f64 / (1u64 << 30) as f64,
-            ctx.info.name,
-            limit as f64 / (1u64 << 30) as f64
-        ))));
-    }
-    Ok(())
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 30) as f64
 }
 
 impl<P: Potential> GpuEngine<P> {
     /// An engine at step 0 with the CPU engine's initial positions. Configs are
-    /// taken as validated.
+    /// taken as validated. `max_binding` lowers the device's storage-binding limit
+    /// (for checks of the chunking).
     pub fn new(
         ctx: Arc<GpuContext>,
         potential: P,
@@ -125,6 +124,7 @@ impl<P: Potential> GpuEngine<P> {
         ensemble: &EnsembleConfig,
         method: &MethodConfig,
         keep_snapshots: bool,
+        max_binding: Option<u64>,
     ) -> Result<Self> {
         let shape = Shape {
             runs: ensemble.runs,
@@ -133,8 +133,6 @@ impl<P: Potential> GpuEngine<P> {
         };
         let consts = StepConstants::new(method);
         let len = check_size(shape, 1)?;
-        let bytes = len as u64 * 4;
-        buffer_limit(&ctx, "the positions X", bytes)?;
         let mut x0 = try_alloc(len, "the positions X")?;
         initial_positions(&mut x0, shape, &ensemble.init, ensemble.seed);
         let mut history = History::new(shape.runs);
@@ -143,18 +141,6 @@ impl<P: Potential> GpuEngine<P> {
         }
 
         let block_kernel = potential.separable() && consts.taming != Taming::Norm;
-        let blocks = shape.dim.div_ceil(4);
-        let agents_total = shape.runs * shape.agents;
-        let jobs = if block_kernel {
-            agents_total * blocks
-        } else {
-            agents_total
-        };
-        let jobs = u32::try_from(jobs).map_err(|_| {
-            Error::Gpu(GpuError::OutOfMemory(format!(
-                "{jobs} invocations per step do not fit the 32-bit index of the kernels"
-            )))
-        })?;
         let interacting = method.lambda > 0.0;
         let kernel = if block_kernel {
             "step_block"
@@ -167,12 +153,31 @@ impl<P: Potential> GpuEngine<P> {
         };
         let composed = shader::compose_opts(kernel, &opts).map_err(GpuError::from)?;
         composed.validate().map_err(GpuError::from)?;
-        let device = &ctx.device;
-        let max_dim = ctx.limits.max_compute_workgroups_per_dimension;
 
-        let built = ctx.scoped(|| {
+        // Whole runs per chunk, as many as one binding holds.
+        let limit = ctx
+            .limits
+            .max_storage_buffer_binding_size
+            .min(ctx.limits.max_buffer_size)
+            .min(max_binding.unwrap_or(u64::MAX));
+        let run_bytes = (shape.agents * shape.dim) as u64 * 4;
+        let runs_per_chunk = (limit / run_bytes).min(shape.runs as u64) as usize;
+        if runs_per_chunk == 0 {
+            return Err(Error::Gpu(GpuError::OutOfMemory(format!(
+                "one run of {} agents x dim {} needs {run_bytes} bytes ({:.2} GiB) in one buffer \
+                 and {} allows {limit} bytes ({:.2} GiB); reduce agents or dim, or use --backend cpu",
+                shape.agents,
+                shape.dim,
+                gib(run_bytes),
+                ctx.info.name,
+                gib(limit)
+            ))));
+        }
+
+        let device = &ctx.device;
+        let pipelines = ctx.scoped(|| {
             use Binding::*;
-            let (step_pipeline, layout) = pipeline_for(
+            let (step, step_layout) = pipeline_for(
                 device,
                 kernel,
                 &composed.source,
@@ -186,155 +191,179 @@ impl<P: Potential> GpuEngine<P> {
                     StorageReadWrite,
                 ],
             );
-            let init = |label, contents: &[u8], usage| {
-                device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(label),
-                    contents,
-                    usage,
+            let mean = interacting.then(|| {
+                ["mean_partial", "mean_final"].map(|name| {
+                    let src = shader::compose(name).expect("the built-in kernels compose");
+                    pipeline_for(
+                        device,
+                        name,
+                        &src.source,
+                        &[Uniform, StorageRead, StorageReadWrite],
+                    )
                 })
-            };
-            let storage = wgpu::BufferUsages::STORAGE;
-            let potential_params = init(
-                "potential params",
-                bytemuck::bytes_of(&gp.params),
-                wgpu::BufferUsages::UNIFORM,
-            );
-            let coord_consts = init(
-                "coord consts",
-                bytemuck::cast_slice(&gp.coord_consts),
-                storage,
-            );
-            let params = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("step params"),
-                size: PARAMS_STRIDE * BATCH,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
             });
-            let rw = storage | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
-            let x = init("X", bytemuck::cast_slice(&x0), rw);
-            // Y starts at X; Euler methods bind a placeholder.
-            let y = if consts.homogenized {
-                init("Y", bytemuck::cast_slice(&x0), rw)
-            } else {
-                init("Y (unused)", &[0u8; 4], rw)
-            };
-            let means_len = if interacting {
-                shape.runs * shape.dim
-            } else {
-                1
-            };
-            let means = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("run means"),
-                size: means_len as u64 * 4,
-                usage: storage,
-                mapped_at_creation: false,
-            });
-            let status = init("status", bytemuck::bytes_of(&u32::MAX), rw);
-            let entries = [
-                &potential_params,
-                &coord_consts,
-                &params,
-                &x,
-                &y,
-                &means,
-                &status,
-            ];
-            let step_bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(kernel),
-                layout: &layout,
-                entries: &entries
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| wgpu::BindGroupEntry {
-                        binding: i as u32,
-                        resource: if i == 2 {
-                            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                buffer: b,
-                                offset: 0,
-                                size: std::num::NonZeroU64::new(
-                                    std::mem::size_of::<StepParams>() as u64
-                                ),
-                            })
-                        } else {
-                            b.as_entire_binding()
-                        },
-                    })
-                    .collect::<Vec<_>>(),
-            });
-            (step_pipeline, step_bind, params, x, means, status)
+            Pipelines {
+                step,
+                step_layout,
+                mean,
+            }
         })?;
-        let (step_pipeline, step_bind, params, x, means, status) = built;
 
-        let mean = if interacting {
-            let chunks = shape.agents.div_ceil(256) as u32;
-            let mp = MeanParams {
-                runs: shape.runs as u32,
-                agents: shape.agents as u32,
-                dim: shape.dim as u32,
-                chunks,
+        let init = |label, contents: &[u8], usage| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage,
+            })
+        };
+        let (potential_params, coord_consts) = ctx.scoped(|| {
+            (
+                init(
+                    "potential params",
+                    bytemuck::bytes_of(&gp.params),
+                    wgpu::BufferUsages::UNIFORM,
+                ),
+                init(
+                    "coord consts",
+                    bytemuck::cast_slice(&gp.coord_consts),
+                    wgpu::BufferUsages::STORAGE,
+                ),
+            )
+        })?;
+        let max_dim = ctx.limits.max_compute_workgroups_per_dimension;
+        let blocks = shape.dim.div_ceil(4);
+        let mut chunks = Vec::new();
+        for r0 in (0..shape.runs).step_by(runs_per_chunk) {
+            let r1 = (r0 + runs_per_chunk).min(shape.runs);
+            let agents = (r1 - r0) * shape.agents;
+            let jobs = if block_kernel {
+                agents * blocks
+            } else {
+                agents
             };
-            let rk = (shape.runs * shape.dim) as u64;
-            let partial_groups = u32::try_from(rk * chunks as u64).map_err(|_| {
-                Error::Gpu(GpuError::OutOfMemory("too many run means to reduce".into()))
-            })?;
-            buffer_limit(
-                &ctx,
-                "the partial sums of the run means",
-                rk * chunks as u64 * 4,
-            )?;
-            let partial_src = shader::compose("mean_partial").map_err(GpuError::from)?;
-            let finish_src = shader::compose("mean_final").map_err(GpuError::from)?;
-            Some(ctx.scoped(|| {
-                use Binding::*;
-                let (partial, partial_layout) = pipeline_for(
-                    device,
-                    "mean_partial",
-                    &partial_src.source,
-                    &[Uniform, StorageRead, StorageReadWrite],
-                );
-                let (finish, finish_layout) = pipeline_for(
-                    device,
-                    "mean_final",
-                    &finish_src.source,
-                    &[Uniform, StorageRead, StorageReadWrite],
-                );
-                let mp_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("mean params"),
-                    contents: bytemuck::bytes_of(&mp),
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
-                let partial_buf = device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("mean partials"),
-                    size: rk * chunks as u64 * 4,
-                    usage: wgpu::BufferUsages::STORAGE,
+            let too_many = || {
+                Error::Gpu(GpuError::OutOfMemory(format!(
+                    "{jobs} invocations per step do not fit the kernels' 32-bit index"
+                )))
+            };
+            let jobs = u32::try_from(jobs).map_err(|_| too_many())?;
+            let agent_base = u32::try_from(r0 * shape.agents).map_err(|_| too_many())?;
+            let lo = r0 * shape.agents * shape.dim;
+            let hi = r1 * shape.agents * shape.dim;
+            let x0c = &x0[lo..hi];
+            let chunk = ctx.scoped(|| {
+                let storage = wgpu::BufferUsages::STORAGE;
+                let rw = storage | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+                let params = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("step params"),
+                    size: PARAMS_STRIDE * BATCH,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
-                let bind = |layout, bufs: [&wgpu::Buffer; 3]| {
-                    device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("means"),
-                        layout,
-                        entries: &[0, 1, 2].map(|i| wgpu::BindGroupEntry {
-                            binding: i,
-                            resource: bufs[i as usize].as_entire_binding(),
-                        }),
-                    })
+                let x = init("X", bytemuck::cast_slice(x0c), rw);
+                // Y starts at X; Euler methods bind a placeholder.
+                let y = if consts.homogenized {
+                    init("Y", bytemuck::cast_slice(x0c), rw)
+                } else {
+                    init("Y (unused)", &[0u8; 4], rw)
                 };
-                MeanKernels {
-                    partial_bind: bind(&partial_layout, [&mp_buf, &x, &partial_buf]),
-                    finish_bind: bind(&finish_layout, [&mp_buf, &partial_buf, &means]),
-                    partial,
-                    finish,
-                    // One workgroup per (run, coordinate, chunk), counted by workgroups.
-                    partial_grid: grid(partial_groups, 1, max_dim),
-                    finish_grid: grid(rk as u32, WORKGROUP, max_dim),
+                let rk = ((r1 - r0) * shape.dim) as u64;
+                let means = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("run means"),
+                    size: if interacting { rk * 4 } else { 4 },
+                    usage: storage,
+                    mapped_at_creation: false,
+                });
+                let status = init("status", bytemuck::bytes_of(&u32::MAX), rw);
+                let entries = [
+                    &potential_params,
+                    &coord_consts,
+                    &params,
+                    &x,
+                    &y,
+                    &means,
+                    &status,
+                ];
+                let step_bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(kernel),
+                    layout: &pipelines.step_layout,
+                    entries: &entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| wgpu::BindGroupEntry {
+                            binding: i as u32,
+                            resource: if i == 2 {
+                                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                    buffer: b,
+                                    offset: 0,
+                                    size: std::num::NonZeroU64::new(
+                                        std::mem::size_of::<StepParams>() as u64,
+                                    ),
+                                })
+                            } else {
+                                b.as_entire_binding()
+                            },
+                        })
+                        .collect::<Vec<_>>(),
+                });
+                let mean =
+                    pipelines
+                        .mean
+                        .as_ref()
+                        .map(|[(_, partial_layout), (_, final_layout)]| {
+                            let tiles = shape.agents.div_ceil(256) as u32;
+                            let mp = MeanParams {
+                                runs: (r1 - r0) as u32,
+                                agents: shape.agents as u32,
+                                dim: shape.dim as u32,
+                                chunks: tiles,
+                            };
+                            let mp_buf = init(
+                                "mean params",
+                                bytemuck::bytes_of(&mp),
+                                wgpu::BufferUsages::UNIFORM,
+                            );
+                            let partial = device.create_buffer(&wgpu::BufferDescriptor {
+                                label: Some("mean partials"),
+                                size: rk * tiles as u64 * 4,
+                                usage: storage,
+                                mapped_at_creation: false,
+                            });
+                            let bind = |layout, bufs: [&wgpu::Buffer; 3]| {
+                                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                                    label: Some("means"),
+                                    layout,
+                                    entries: &[0, 1, 2].map(|i| wgpu::BindGroupEntry {
+                                        binding: i,
+                                        resource: bufs[i as usize].as_entire_binding(),
+                                    }),
+                                })
+                            };
+                            (
+                                bind(partial_layout, [&mp_buf, &x, &partial]),
+                                bind(final_layout, [&mp_buf, &partial, &means]),
+                                // One workgroup per (run, coordinate, tile of 256 agents).
+                                grid((rk * tiles as u64) as u32, 1, max_dim),
+                                grid(rk as u32, WORKGROUP, max_dim),
+                            )
+                        });
+                Chunk {
+                    runs: r0..r1,
+                    agent_base,
+                    jobs,
+                    step_grid: grid(jobs, WORKGROUP, max_dim),
+                    params,
+                    x,
+                    status,
+                    step_bind,
+                    mean,
+                    bytes: (hi - lo) as u64 * 4,
                 }
-            })?)
-        } else {
-            None
-        };
+            })?;
+            chunks.push(chunk);
+        }
 
         let mut engine = Self {
-            step_grid: grid(jobs, WORKGROUP, max_dim),
             ctx,
             potential,
             method: method.clone(),
@@ -347,20 +376,14 @@ impl<P: Potential> GpuEngine<P> {
             keep_snapshots,
             history,
             block_kernel,
-            jobs,
-            step_pipeline,
-            step_bind,
-            params,
-            x,
-            status,
-            mean,
-            bytes,
+            pipelines,
+            chunks,
         };
         engine.record_from(&x0);
         Ok(engine)
     }
 
-    fn step_params(&self, n0: u64, n_steps: u64) -> StepParams {
+    fn step_params(&self, chunk: &Chunk, n0: u64, n_steps: u64) -> StepParams {
         let c = &self.consts;
         StepParams {
             key: self.key,
@@ -369,7 +392,7 @@ impl<P: Potential> GpuEngine<P> {
             agents: self.shape.agents as u32,
             dim: self.shape.dim as u32,
             blocks: self.shape.dim.div_ceil(4) as u32,
-            jobs: self.jobs,
+            jobs: chunk.jobs,
             h: c.h,
             noise: c.noise,
             lambda_dt: c.lambda_dt,
@@ -384,58 +407,74 @@ impl<P: Potential> GpuEngine<P> {
                 Taming::Coordinate => 1,
                 Taming::Norm => 2,
             },
-            interacting: self.mean.is_some() as u32,
-            _pad: 0,
+            interacting: self.pipelines.mean.is_some() as u32,
+            agent_base: chunk.agent_base,
         }
     }
 
-    /// Runs steps `n0..n1` (at most `BATCH` dispatches) in one submit and returns
-    /// the first step after which a position was bad, if any.
+    /// Runs steps `n0..n1` (at most `BATCH` dispatches per chunk) in one submit and
+    /// returns the first step after which a position was bad, if any.
     fn batch(&mut self, n0: u64, n1: u64) -> Result<Option<u64>> {
-        // Dispatches: one step each with interaction (the means change every
-        // step), else one fused dispatch.
-        let dispatches: Vec<(u64, u64)> = if self.mean.is_some() {
+        // One step per dispatch with interaction (the means change every step),
+        // else one fused dispatch.
+        let dispatches: Vec<(u64, u64)> = if self.pipelines.mean.is_some() {
             (n0..n1).map(|n| (n, 1)).collect()
         } else {
             vec![(n0, n1 - n0)]
         };
-        let mut blocks = vec![0u8; (PARAMS_STRIDE as usize) * dispatches.len()];
-        for (i, &(n, k)) in dispatches.iter().enumerate() {
-            let p = self.step_params(n, k);
-            let at = i * PARAMS_STRIDE as usize;
-            blocks[at..at + std::mem::size_of::<StepParams>()]
-                .copy_from_slice(bytemuck::bytes_of(&p));
-        }
         let ctx = self.ctx.clone();
         ctx.scoped(|| {
-            ctx.queue.write_buffer(&self.params, 0, &blocks);
             let mut enc = ctx.device.create_command_encoder(&Default::default());
-            {
+            for chunk in &self.chunks {
+                let mut blocks = vec![0u8; (PARAMS_STRIDE as usize) * dispatches.len()];
+                for (i, &(n, k)) in dispatches.iter().enumerate() {
+                    let p = self.step_params(chunk, n, k);
+                    let at = i * PARAMS_STRIDE as usize;
+                    blocks[at..at + std::mem::size_of::<StepParams>()]
+                        .copy_from_slice(bytemuck::bytes_of(&p));
+                }
+                ctx.queue.write_buffer(&chunk.params, 0, &blocks);
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 for i in 0..dispatches.len() {
-                    if let Some(m) = &self.mean {
-                        pass.set_pipeline(&m.partial);
-                        pass.set_bind_group(0, &m.partial_bind, &[]);
-                        pass.dispatch_workgroups(m.partial_grid.0, m.partial_grid.1, 1);
-                        pass.set_pipeline(&m.finish);
-                        pass.set_bind_group(0, &m.finish_bind, &[]);
-                        pass.dispatch_workgroups(m.finish_grid.0, m.finish_grid.1, 1);
+                    if let (Some([(partial, _), (finish, _)]), Some((pb, fb, pg, fg))) =
+                        (&self.pipelines.mean, &chunk.mean)
+                    {
+                        pass.set_pipeline(partial);
+                        pass.set_bind_group(0, pb, &[]);
+                        pass.dispatch_workgroups(pg.0, pg.1, 1);
+                        pass.set_pipeline(finish);
+                        pass.set_bind_group(0, fb, &[]);
+                        pass.dispatch_workgroups(fg.0, fg.1, 1);
                     }
-                    pass.set_pipeline(&self.step_pipeline);
-                    pass.set_bind_group(0, &self.step_bind, &[(i as u64 * PARAMS_STRIDE) as u32]);
-                    pass.dispatch_workgroups(self.step_grid.0, self.step_grid.1, 1);
+                    pass.set_pipeline(&self.pipelines.step);
+                    pass.set_bind_group(0, &chunk.step_bind, &[(i as u64 * PARAMS_STRIDE) as u32]);
+                    pass.dispatch_workgroups(chunk.step_grid.0, chunk.step_grid.1, 1);
                 }
             }
             ctx.queue.submit([enc.finish()]);
         })?;
-        let status = ctx.read_buffer(&self.status, 4)?;
-        let first_bad = u32::from_le_bytes([status[0], status[1], status[2], status[3]]);
-        Ok((first_bad != u32::MAX).then_some(first_bad as u64))
+        let mut first_bad: Option<u64> = None;
+        for chunk in &self.chunks {
+            let status = ctx.read_buffer(&chunk.status, 4)?;
+            let s = u32::from_le_bytes([status[0], status[1], status[2], status[3]]);
+            if s != u32::MAX {
+                first_bad = Some(first_bad.map_or(s as u64, |b| b.min(s as u64)));
+            }
+        }
+        Ok(first_bad)
     }
 
     fn read_x(&self) -> Result<Vec<f32>> {
-        let bytes = self.ctx.read_buffer(&self.x, self.bytes)?;
-        Ok(bytemuck::cast_slice(&bytes).to_vec())
+        let mut x = Vec::with_capacity(self.shape.runs * self.shape.agents * self.shape.dim);
+        for chunk in &self.chunks {
+            debug_assert_eq!(
+                x.len(),
+                chunk.runs.start * self.shape.agents * self.shape.dim
+            );
+            let bytes = self.ctx.read_buffer(&chunk.x, chunk.bytes)?;
+            x.extend_from_slice(bytemuck::cast_slice(&bytes));
+        }
+        Ok(x)
     }
 
     fn record_from(&mut self, x: &[f32]) {
@@ -443,6 +482,11 @@ impl<P: Potential> GpuEngine<P> {
         let stats = run_stats(&self.potential, x, s.runs, s.agents, s.dim);
         self.history
             .push(self.step, stats, self.keep_snapshots.then_some(x));
+    }
+
+    /// How many chunks the ensemble is split into.
+    pub fn chunks(&self) -> usize {
+        self.chunks.len()
     }
 }
 
@@ -509,9 +553,13 @@ impl<P: Potential> Engine for GpuEngine<P> {
 
     fn device(&self) -> String {
         format!(
-            "{}, {} kernel",
+            "{}, {} kernel{}",
             self.ctx.describe(),
-            if self.block_kernel { "block" } else { "agent" }
+            if self.block_kernel { "block" } else { "agent" },
+            match self.chunks.len() {
+                1 => String::new(),
+                n => format!(", {n} chunks"),
+            }
         )
     }
 }
