@@ -74,6 +74,14 @@ struct Pipelines {
     mean: Option<[(wgpu::ComputePipeline, wgpu::BindGroupLayout); 2]>,
 }
 
+/// A chunk's bind groups and grids for the two passes of the run means.
+struct ChunkMeans {
+    partial_bind: wgpu::BindGroup,
+    final_bind: wgpu::BindGroup,
+    partial_grid: (u32, u32),
+    final_grid: (u32, u32),
+}
+
 /// Runs `runs` of the ensemble with their own buffers.
 struct Chunk {
     runs: std::ops::Range<usize>,
@@ -85,8 +93,7 @@ struct Chunk {
     x: wgpu::Buffer,
     status: wgpu::Buffer,
     step_bind: wgpu::BindGroup,
-    /// (partial bind group, final bind group, partial grid, final grid).
-    mean: Option<(wgpu::BindGroup, wgpu::BindGroup, (u32, u32), (u32, u32))>,
+    mean: Option<ChunkMeans>,
     bytes: u64,
 }
 
@@ -436,15 +443,15 @@ impl<P: Potential> GpuEngine<P> {
                 ctx.queue.write_buffer(&chunk.params, 0, &blocks);
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 for i in 0..dispatches.len() {
-                    if let (Some([(partial, _), (finish, _)]), Some((pb, fb, pg, fg))) =
+                    if let (Some([(partial, _), (finish, _)]), Some(m)) =
                         (&self.pipelines.mean, &chunk.mean)
                     {
                         pass.set_pipeline(partial);
-                        pass.set_bind_group(0, pb, &[]);
-                        pass.dispatch_workgroups(pg.0, pg.1, 1);
+                        pass.set_bind_group(0, &m.partial_bind, &[]);
+                        pass.dispatch_workgroups(m.partial_grid.0, m.partial_grid.1, 1);
                         pass.set_pipeline(finish);
-                        pass.set_bind_group(0, fb, &[]);
-                        pass.dispatch_workgroups(fg.0, fg.1, 1);
+                        pass.set_bind_group(0, &m.final_bind, &[]);
+                        pass.dispatch_workgroups(m.final_grid.0, m.final_grid.1, 1);
                     }
                     pass.set_pipeline(&self.pipelines.step);
                     pass.set_bind_group(0, &chunk.step_bind, &[(i as u64 * PARAMS_STRIDE) as u32]);
