@@ -346,13 +346,13 @@ impl<P: Potential> GpuEngine<P> {
                                     }),
                                 })
                             };
-                            (
-                                bind(partial_layout, [&mp_buf, &x, &partial]),
-                                bind(final_layout, [&mp_buf, &partial, &means]),
+                            ChunkMeans {
+                                partial_bind: bind(partial_layout, [&mp_buf, &x, &partial]),
+                                final_bind: bind(final_layout, [&mp_buf, &partial, &means]),
                                 // One workgroup per (run, coordinate, tile of 256 agents).
-                                grid((rk * tiles as u64) as u32, 1, max_dim),
-                                grid(rk as u32, WORKGROUP, max_dim),
-                            )
+                                partial_grid: grid((rk * tiles as u64) as u32, 1, max_dim),
+                                final_grid: grid(rk as u32, WORKGROUP, max_dim),
+                            }
                         });
                 Chunk {
                     runs: r0..r1,
