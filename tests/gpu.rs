@@ -273,6 +273,31 @@ fn every_method_and_potential_matches_the_cpu() {
                 );
             }
             assert_eq!(cpu_h.steps(), gpu_h.steps());
+            assert_same_stats(&cpu_h, &gpu_h, &format!("{kind:?} {}", m.name));
+        }
+    }
+}
+
+/// The GPU's diagnostics (f32, on the device) against the CPU's (f64, on the
+/// host) at every record: the positions agree to 1e-5 of their scale, distances
+/// and Phi then to a few 1e-5 relative; 5e-4 (1 + |v|) leaves room for f32 sums
+/// of d terms.
+fn assert_same_stats(
+    cpu: &sgld_swarm::diagnostics::History,
+    gpu: &sgld_swarm::diagnostics::History,
+    what: &str,
+) {
+    use sgld_swarm::diagnostics::STAT_NAMES;
+    for i in 0..cpu.len() {
+        for (r, (c, g)) in cpu.at(i).iter().zip(gpu.at(i)).enumerate() {
+            for name in STAT_NAMES {
+                let (a, b) = (c.get(name), g.get(name));
+                assert!(
+                    (a - b).abs() <= 5e-4 * (1.0 + a.abs()),
+                    "{what}: record {i} (step {}), run {r}, {name}: CPU {a}, GPU {b}",
+                    cpu.steps()[i]
+                );
+            }
         }
     }
 }
@@ -331,8 +356,8 @@ fn sizes_across_the_tiling_boundaries() {
         (2, 65, 5, 5),
         (3, 600, 3, 4),
         (1, 257, 2, 4),
-        // 4.2e6 agents x 1 block: 65537 workgroups of 64.
-        (2, 2_097_200, 1, 1),
+        // 525_000 agents x 8 blocks of 4 coordinates: 65_625 workgroups of 64.
+        (1, 525_000, 32, 1),
     ];
     for (runs, agents, dim, steps) in cases {
         let p = ProblemConfig {
@@ -350,9 +375,10 @@ fn sizes_across_the_tiling_boundaries() {
             let run = |options| {
                 let mut ens = Ensemble::new(&p, &e, &m, options).unwrap();
                 ens.run().unwrap();
-                ens.positions().unwrap()
+                (ens.positions().unwrap(), ens.history().clone())
             };
-            let (cpu, gpu) = (run(cpu_options()), run(gpu_options()));
+            let ((cpu, ch), (gpu, gh)) = (run(cpu_options()), run(gpu_options()));
+            assert_same_stats(&ch, &gh, &format!("{runs}x{agents}x{dim} {}", m.name));
             for (i, (a, b)) in cpu.iter().zip(gpu.iter()).enumerate() {
                 assert!(
                     (a - b).abs() <= 1e-5 * 2.0,

@@ -27,3 +27,15 @@ fn potential_grad(x: ptr<function, array<f32, DIM>>, g: ptr<function, array<f32,
         (*g)[k] = a * y + b * fast_sincos(tau * y).x;
     }
 }
+
+fn potential_value(x: ptr<function, array<f32, DIM>>) -> f32 {
+    let d = f32(DIM);
+    var s2 = 0.0;
+    var sc = 0.0;
+    for (var k = 0u; k < DIM; k++) {
+        let y = (*x)[k] - coord_consts[k].x;
+        s2 += y * y;
+        sc += fast_sincos(6.28318530717958647692 * y).y;
+    }
+    return -20.0 * exp(-0.2 * sqrt(s2 / d)) - exp(sc / d) + 20.0 + 2.71828182845904523536;
+}

@@ -7,3 +7,8 @@ fn grad_coord(c: vec2<f32>, x: f32) -> f32 {
     let y = x - c.x;
     return y * (y * y - 1.0);
 }
+
+fn value_coord(c: vec2<f32>, x: f32) -> f32 {
+    let y = x - c.x;
+    return 0.25 * (y * y - 1.0) * (y * y - 1.0);
+}

@@ -23,3 +23,14 @@ fn potential_grad(x: ptr<function, array<f32, DIM>>, g: ptr<function, array<f32,
         prefix *= sc.y;
     }
 }
+
+fn potential_value(x: ptr<function, array<f32, DIM>>) -> f32 {
+    var s = 0.0;
+    var p = 1.0;
+    for (var k = 0u; k < DIM; k++) {
+        let y = (*x)[k] - coord_consts[k].x;
+        s += y * y / 4000.0;
+        p *= fast_sincos(y / sqrt(f32(k + 1u))).y;
+    }
+    return 1.0 + s - p;
+}

@@ -7,3 +7,8 @@ const SEPARABLE: bool = true;
 fn grad_coord(c: vec2<f32>, x: f32) -> f32 {
     return c.y * (x - c.x);
 }
+
+fn value_coord(c: vec2<f32>, x: f32) -> f32 {
+    let y = x - c.x;
+    return 0.5 * c.y * y * y;
+}

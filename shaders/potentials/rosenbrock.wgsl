@@ -19,3 +19,13 @@ fn potential_grad(x: ptr<function, array<f32, DIM>>, g: ptr<function, array<f32,
         (*g)[k] = v;
     }
 }
+
+fn potential_value(x: ptr<function, array<f32, DIM>>) -> f32 {
+    var v = 0.0;
+    for (var k = 0u; k + 1u < DIM; k++) {
+        let a = (*x)[k] - coord_consts[k].x;
+        let b = (*x)[k + 1u] - coord_consts[k + 1u].x;
+        v += 100.0 * (b - a * a) * (b - a * a) + (1.0 - a) * (1.0 - a);
+    }
+    return v;
+}

@@ -12,3 +12,9 @@ fn grad_coord(c: vec2<f32>, x: f32) -> f32 {
     let f = y * sc.x + 0.1 * y;
     return 2.0 * f * (sc.x + t * sc.y + 0.1);
 }
+
+fn value_coord(c: vec2<f32>, x: f32) -> f32 {
+    let y = x - c.x;
+    let f = y * fast_sincos(y * potential_params.x).x + 0.1 * y;
+    return f * f;
+}

@@ -1,6 +1,8 @@
 //! The GPU context: instance, adapter, device and queue, chosen once, with every
 //! failure turned into a [`GpuError`].
 
+use super::Binding;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// What can go wrong on the GPU, as values.
@@ -34,6 +36,9 @@ pub struct GpuContext {
     /// Whether the device has 64-bit integers (the faster Philox multiply).
     pub int64: bool,
     lost: Arc<Mutex<Option<String>>>,
+    /// Pipelines built so far, by label, bindings and source: every ensemble of
+    /// an experiment (and every test) reuses them instead of compiling again.
+    pipelines: Mutex<HashMap<String, (wgpu::ComputePipeline, wgpu::BindGroupLayout)>>,
 }
 
 impl GpuContext {
@@ -109,7 +114,24 @@ impl GpuContext {
             limits,
             int64,
             lost,
+            pipelines: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The compute pipeline (entry point `main`) of `source` with group 0 laid out
+    /// as `bindings`, built once per context.
+    pub fn pipeline(
+        &self,
+        label: &str,
+        source: &str,
+        bindings: &[Binding],
+    ) -> (wgpu::ComputePipeline, wgpu::BindGroupLayout) {
+        let key = format!("{label}\n{bindings:?}\n{source}");
+        let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .entry(key)
+            .or_insert_with(|| super::pipeline_for(&self.device, label, source, bindings))
+            .clone()
     }
 
     /// Whether the adapter is a software rasteriser (llvmpipe and the like).

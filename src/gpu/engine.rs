@@ -10,9 +10,9 @@
 //! so the split changes no number.
 
 use super::potential::GpuPotential;
-use super::{Binding, GpuContext, GpuError, grid, pipeline_for, shader};
+use super::{Binding, GpuContext, GpuError, grid, shader};
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
-use crate::diagnostics::{History, run_stats};
+use crate::diagnostics::{History, RunStats, run_stats};
 use crate::engine::{
     Engine, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
 };
@@ -48,6 +48,22 @@ struct StepParams {
 }
 const _: () = assert!(std::mem::size_of::<StepParams>() == 80);
 
+/// Keep in sync with `DiagParams` in shaders/diag_params.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct DiagParams {
+    runs: u32,
+    agents: u32,
+    pow2: u32,
+    ref_count: u32,
+    record_base: u32,
+    _pad: [u32; 3],
+}
+const _: () = assert!(std::mem::size_of::<DiagParams>() == 32);
+
+/// Records kept on the device between readbacks (each `runs x 5` f32).
+const RECORDS_CAP: u64 = 256;
+
 /// Keep in sync with `MeanParams` in shaders/mean_params.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -70,8 +86,57 @@ const WORKGROUP: u32 = 64;
 struct Pipelines {
     step: wgpu::ComputePipeline,
     step_layout: wgpu::BindGroupLayout,
-    /// Mean reduction (interacting methods only): pipelines and layouts.
+    /// Mean reduction (for interaction and the spread): pipelines and layouts.
     mean: Option<[(wgpu::ComputePipeline, wgpu::BindGroupLayout); 2]>,
+    /// Diagnostics on the device (`diag_agent`, `diag_run`, `sort_stage`,
+    /// `diag_median`), for built-ins.
+    diag: Option<[(wgpu::ComputePipeline, wgpu::BindGroupLayout); 4]>,
+    /// The bitonic sort's stages, one parameter block each.
+    sort_stages: u32,
+    interacting: bool,
+}
+
+/// A chunk's bind groups and grids for the diagnostics.
+struct ChunkDiag {
+    params: wgpu::Buffer,
+    agent_bind: wgpu::BindGroup,
+    run_bind: wgpu::BindGroup,
+    sort_bind: wgpu::BindGroup,
+    median_bind: wgpu::BindGroup,
+    agent_grid: (u32, u32),
+    run_grid: (u32, u32),
+    sort_grid: (u32, u32),
+    median_grid: (u32, u32),
+    pow2: u32,
+}
+
+/// Keep in sync with `Stage` in shaders/sort_stage.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct SortStage {
+    size: u32,
+    stride: u32,
+    _pad: [u32; 2],
+}
+const _: () = assert!(std::mem::size_of::<SortStage>() == 16);
+
+/// The (size, stride) stages of a bitonic sort of `pow2` elements, in order.
+fn sort_stages(pow2: u64) -> Vec<SortStage> {
+    let mut stages = Vec::new();
+    let mut size = 2;
+    while size <= pow2 {
+        let mut stride = size / 2;
+        while stride > 0 {
+            stages.push(SortStage {
+                size: size as u32,
+                stride: stride as u32,
+                _pad: [0; 2],
+            });
+            stride /= 2;
+        }
+        size *= 2;
+    }
+    stages
 }
 
 /// A chunk's bind groups and grids for the two passes of the run means.
@@ -94,6 +159,7 @@ struct Chunk {
     status: wgpu::Buffer,
     step_bind: wgpu::BindGroup,
     mean: Option<ChunkMeans>,
+    diag: Option<ChunkDiag>,
     bytes: u64,
 }
 
@@ -114,6 +180,12 @@ pub struct GpuEngine<P: Potential> {
     block_kernel: bool,
     pipelines: Pipelines,
     chunks: Vec<Chunk>,
+    /// Per-run statistics of the records not yet read back (device diagnostics).
+    records: Option<wgpu::Buffer>,
+    records_cap: u64,
+    ref_count: u32,
+    /// Steps (and positions, when trajectories are kept) of those records.
+    pending: Vec<(u64, Option<Vec<f32>>)>,
 }
 
 fn gib(bytes: u64) -> f64 {
@@ -149,6 +221,7 @@ impl<P: Potential> GpuEngine<P> {
 
         let block_kernel = potential.separable() && consts.taming != Taming::Norm;
         let interacting = method.lambda > 0.0;
+        let device_diag = gp.refs.is_some();
         let kernel = if block_kernel {
             "step_block"
         } else {
@@ -167,7 +240,12 @@ impl<P: Potential> GpuEngine<P> {
             .max_storage_buffer_binding_size
             .min(ctx.limits.max_buffer_size)
             .min(max_binding.unwrap_or(u64::MAX));
-        let run_bytes = (shape.agents * shape.dim) as u64 * 4;
+        // A run's largest buffer: its positions, or its per-agent diagnostics and
+        // sort space.
+        let pow2 = shape.agents.next_power_of_two() as u64;
+        let run_bytes = ((shape.agents * shape.dim) as u64 * 4)
+            .max(shape.agents as u64 * 16)
+            .max(pow2 * 4);
         let runs_per_chunk = (limit / run_bytes).min(shape.runs as u64) as usize;
         if runs_per_chunk == 0 {
             return Err(Error::Gpu(GpuError::OutOfMemory(format!(
@@ -184,8 +262,7 @@ impl<P: Potential> GpuEngine<P> {
         let device = &ctx.device;
         let pipelines = ctx.scoped(|| {
             use Binding::*;
-            let (step, step_layout) = pipeline_for(
-                device,
+            let (step, step_layout) = ctx.pipeline(
                 kernel,
                 &composed.source,
                 &[
@@ -198,21 +275,59 @@ impl<P: Potential> GpuEngine<P> {
                     StorageReadWrite,
                 ],
             );
-            let mean = interacting.then(|| {
+            let mean = (interacting || device_diag).then(|| {
                 ["mean_partial", "mean_final"].map(|name| {
                     let src = shader::compose(name).expect("the built-in kernels compose");
-                    pipeline_for(
-                        device,
-                        name,
-                        &src.source,
-                        &[Uniform, StorageRead, StorageReadWrite],
-                    )
+                    ctx.pipeline(name, &src.source, &[Uniform, StorageRead, StorageReadWrite])
                 })
             });
+            let diag = device_diag.then(|| {
+                let agent = shader::compose_opts("diag_agent", &opts)
+                    .expect("the built-in kernels compose");
+                let run = shader::compose("diag_run").expect("the built-in kernels compose");
+                [
+                    ctx.pipeline(
+                        "diag_agent",
+                        &agent.source,
+                        &[
+                            Uniform,
+                            StorageRead,
+                            Uniform,
+                            StorageRead,
+                            StorageRead,
+                            StorageRead,
+                            StorageReadWrite,
+                        ],
+                    ),
+                    ctx.pipeline(
+                        "diag_run",
+                        &run.source,
+                        &[Uniform, StorageRead, StorageReadWrite, StorageReadWrite],
+                    ),
+                    ctx.pipeline(
+                        "sort_stage",
+                        &shader::compose("sort_stage")
+                            .expect("the built-in kernels compose")
+                            .source,
+                        &[Uniform, UniformDynamic(16), StorageReadWrite],
+                    ),
+                    ctx.pipeline(
+                        "diag_median",
+                        &shader::compose("diag_median")
+                            .expect("the built-in kernels compose")
+                            .source,
+                        &[Uniform, StorageRead, StorageReadWrite],
+                    ),
+                ]
+            });
+            let sort_stages = sort_stages(pow2).len() as u32;
             Pipelines {
                 step,
                 step_layout,
                 mean,
+                diag,
+                sort_stages,
+                interacting,
             }
         })?;
 
@@ -223,6 +338,56 @@ impl<P: Potential> GpuEngine<P> {
                 usage,
             })
         };
+        // Records kept on the device between readbacks: as many as one binding holds.
+        let record_bytes = shape.runs as u64 * 5 * 4;
+        let records_cap = (limit / record_bytes).min(RECORDS_CAP);
+        let records_bytes = records_cap.max(1) * record_bytes;
+        if device_diag && records_cap == 0 {
+            return Err(Error::Gpu(GpuError::OutOfMemory(format!(
+                "a record of {} runs needs {record_bytes} bytes in one buffer and {} allows {limit}",
+                shape.runs, ctx.info.name
+            ))));
+        }
+        let stages: Vec<u8> = sort_stages(pow2)
+            .iter()
+            .flat_map(|s| {
+                let mut block = vec![0u8; PARAMS_STRIDE as usize];
+                block[..16].copy_from_slice(bytemuck::bytes_of(s));
+                block
+            })
+            .collect();
+        let (records, refs, stage_buf) = ctx.scoped(|| {
+            let records = device_diag.then(|| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("records"),
+                    size: records_bytes,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                })
+            });
+            let mut r = gp.refs.clone().unwrap_or_default();
+            // A binding may not be empty.
+            r.resize(r.len().max(1), 0.0);
+            let stage_buf = init(
+                "sort stages",
+                if stages.is_empty() {
+                    &[0u8; 256]
+                } else {
+                    &stages
+                },
+                wgpu::BufferUsages::UNIFORM,
+            );
+            (
+                records,
+                init(
+                    "reference points",
+                    bytemuck::cast_slice(&r),
+                    wgpu::BufferUsages::STORAGE,
+                ),
+                stage_buf,
+            )
+        })?;
+        let ref_count = gp.refs.as_ref().map_or(0, |r| r.len() / shape.dim) as u32;
         let (potential_params, coord_consts) = ctx.scoped(|| {
             (
                 init(
@@ -277,7 +442,7 @@ impl<P: Potential> GpuEngine<P> {
                 let rk = ((r1 - r0) * shape.dim) as u64;
                 let means = device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("run means"),
-                    size: if interacting { rk * 4 } else { 4 },
+                    size: if pipelines.mean.is_some() { rk * 4 } else { 4 },
                     usage: storage,
                     mapped_at_creation: false,
                 });
@@ -354,7 +519,88 @@ impl<P: Potential> GpuEngine<P> {
                                 final_grid: grid(rk as u32, WORKGROUP, max_dim),
                             }
                         });
+                let diag = pipelines.diag.as_ref().map(
+                    |[
+                        (_, agent_layout),
+                        (_, run_layout),
+                        (_, sort_layout),
+                        (_, median_layout),
+                    ]| {
+                        let params = device.create_buffer(&wgpu::BufferDescriptor {
+                            label: Some("diag params"),
+                            size: std::mem::size_of::<DiagParams>() as u64,
+                            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                            mapped_at_creation: false,
+                        });
+                        let per_agent = device.create_buffer(&wgpu::BufferDescriptor {
+                            label: Some("per-agent diagnostics"),
+                            size: agents as u64 * 16,
+                            usage: storage,
+                            mapped_at_creation: false,
+                        });
+                        let scratch = device.create_buffer(&wgpu::BufferDescriptor {
+                            label: Some("sort scratch"),
+                            size: (r1 - r0) as u64 * pow2 * 4,
+                            usage: storage,
+                            mapped_at_creation: false,
+                        });
+                        let records = records
+                            .as_ref()
+                            .expect("device diagnostics have a records buffer");
+                        let bind = |layout, bufs: &[&wgpu::Buffer]| {
+                            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                                label: Some("diagnostics"),
+                                layout,
+                                entries: &bufs
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, b)| wgpu::BindGroupEntry {
+                                        binding: i as u32,
+                                        // The sort's stage block is read at an offset.
+                                        resource: if std::ptr::eq(*b, &stage_buf) {
+                                            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                                buffer: b,
+                                                offset: 0,
+                                                size: std::num::NonZeroU64::new(16),
+                                            })
+                                        } else {
+                                            b.as_entire_binding()
+                                        },
+                                    })
+                                    .collect::<Vec<_>>(),
+                            })
+                        };
+                        ChunkDiag {
+                            agent_bind: bind(
+                                agent_layout,
+                                &[
+                                    &potential_params,
+                                    &coord_consts,
+                                    &params,
+                                    &x,
+                                    &means,
+                                    &refs,
+                                    &per_agent,
+                                ],
+                            ),
+                            run_bind: bind(run_layout, &[&params, &per_agent, &scratch, records]),
+                            sort_bind: bind(sort_layout, &[&params, &stage_buf, &scratch]),
+                            median_bind: bind(median_layout, &[&params, &scratch, records]),
+                            sort_grid: grid(
+                                ((r1 - r0) as u64 * pow2 / 2) as u32,
+                                WORKGROUP,
+                                max_dim,
+                            ),
+                            median_grid: grid((r1 - r0) as u32, WORKGROUP, max_dim),
+                            params,
+                            agent_grid: grid(agents as u32, WORKGROUP, max_dim),
+                            run_grid: grid((r1 - r0) as u32, 1, max_dim),
+                            pow2: pow2 as u32,
+                        }
+                    },
+                );
                 Chunk {
+                    diag,
                     runs: r0..r1,
                     agent_base,
                     jobs,
@@ -385,8 +631,13 @@ impl<P: Potential> GpuEngine<P> {
             block_kernel,
             pipelines,
             chunks,
+            records,
+            records_cap,
+            ref_count,
+            pending: Vec::new(),
         };
-        engine.record_from(&x0);
+        engine.record(Some(&x0))?;
+        engine.flush_records()?;
         Ok(engine)
     }
 
@@ -414,7 +665,7 @@ impl<P: Potential> GpuEngine<P> {
                 Taming::Coordinate => 1,
                 Taming::Norm => 2,
             },
-            interacting: self.pipelines.mean.is_some() as u32,
+            interacting: self.pipelines.interacting as u32,
             agent_base: chunk.agent_base,
         }
     }
@@ -424,7 +675,7 @@ impl<P: Potential> GpuEngine<P> {
     fn batch(&mut self, n0: u64, n1: u64) -> Result<Option<u64>> {
         // One step per dispatch with interaction (the means change every step),
         // else one fused dispatch.
-        let dispatches: Vec<(u64, u64)> = if self.pipelines.mean.is_some() {
+        let dispatches: Vec<(u64, u64)> = if self.pipelines.interacting {
             (n0..n1).map(|n| (n, 1)).collect()
         } else {
             vec![(n0, n1 - n0)]
@@ -443,9 +694,11 @@ impl<P: Potential> GpuEngine<P> {
                 ctx.queue.write_buffer(&chunk.params, 0, &blocks);
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 for i in 0..dispatches.len() {
-                    if let (Some([(partial, _), (finish, _)]), Some(m)) =
-                        (&self.pipelines.mean, &chunk.mean)
-                    {
+                    if let (true, Some([(partial, _), (finish, _)]), Some(m)) = (
+                        self.pipelines.interacting,
+                        &self.pipelines.mean,
+                        &chunk.mean,
+                    ) {
                         pass.set_pipeline(partial);
                         pass.set_bind_group(0, &m.partial_bind, &[]);
                         pass.dispatch_workgroups(m.partial_grid.0, m.partial_grid.1, 1);
@@ -484,11 +737,112 @@ impl<P: Potential> GpuEngine<P> {
         Ok(x)
     }
 
-    fn record_from(&mut self, x: &[f32]) {
-        let s = self.shape;
-        let stats = run_stats(&self.potential, x, s.runs, s.agents, s.dim);
-        self.history
-            .push(self.step, stats, self.keep_snapshots.then_some(x));
+    /// Records the current step. With device diagnostics the statistics are
+    /// computed on the GPU and kept there until [`Self::flush_records`]; otherwise
+    /// (a user's WGSL potential) on the host from the positions read back. `x` is
+    /// the current positions if the caller has them.
+    fn record(&mut self, x: Option<&[f32]>) -> Result<()> {
+        let (runs, agents) = (self.shape.runs as u32, self.shape.agents as u32);
+        if self.pipelines.diag.is_none() {
+            let x = match x {
+                Some(x) => x.to_vec(),
+                None => self.read_x()?,
+            };
+            let s = self.shape;
+            let stats = run_stats(&self.potential, &x, s.runs, s.agents, s.dim);
+            self.history
+                .push(self.step, stats, self.keep_snapshots.then_some(&x[..]));
+            return Ok(());
+        }
+        if self.pending.len() as u64 == self.records_cap {
+            self.flush_records()?;
+        }
+        let slot = self.pending.len() as u32;
+        let ctx = self.ctx.clone();
+        let (Some(diag), Some(mean)) = (&self.pipelines.diag, &self.pipelines.mean) else {
+            unreachable!("device diagnostics have their pipelines")
+        };
+        ctx.scoped(|| {
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            for chunk in &self.chunks {
+                let (Some(d), Some(m)) = (&chunk.diag, &chunk.mean) else {
+                    continue;
+                };
+                let p = DiagParams {
+                    runs: chunk.runs.len() as u32,
+                    agents,
+                    pow2: d.pow2,
+                    ref_count: self.ref_count,
+                    record_base: slot * runs + chunk.runs.start as u32,
+                    _pad: [0; 3],
+                };
+                ctx.queue.write_buffer(&d.params, 0, bytemuck::bytes_of(&p));
+                let mut pass = enc.begin_compute_pass(&Default::default());
+                // The run means of the positions now, for the spread.
+                pass.set_pipeline(&mean[0].0);
+                pass.set_bind_group(0, &m.partial_bind, &[]);
+                pass.dispatch_workgroups(m.partial_grid.0, m.partial_grid.1, 1);
+                pass.set_pipeline(&mean[1].0);
+                pass.set_bind_group(0, &m.final_bind, &[]);
+                pass.dispatch_workgroups(m.final_grid.0, m.final_grid.1, 1);
+                pass.set_pipeline(&diag[0].0);
+                pass.set_bind_group(0, &d.agent_bind, &[]);
+                pass.dispatch_workgroups(d.agent_grid.0, d.agent_grid.1, 1);
+                pass.set_pipeline(&diag[1].0);
+                pass.set_bind_group(0, &d.run_bind, &[]);
+                pass.dispatch_workgroups(d.run_grid.0, d.run_grid.1, 1);
+                pass.set_pipeline(&diag[2].0);
+                for s in 0..self.pipelines.sort_stages {
+                    pass.set_bind_group(0, &d.sort_bind, &[(s as u64 * PARAMS_STRIDE) as u32]);
+                    pass.dispatch_workgroups(d.sort_grid.0, d.sort_grid.1, 1);
+                }
+                pass.set_pipeline(&diag[3].0);
+                pass.set_bind_group(0, &d.median_bind, &[]);
+                pass.dispatch_workgroups(d.median_grid.0, d.median_grid.1, 1);
+            }
+            ctx.queue.submit([enc.finish()]);
+        })?;
+        let snapshot = if self.keep_snapshots {
+            Some(match x {
+                Some(x) => x.to_vec(),
+                None => self.read_x()?,
+            })
+        } else {
+            None
+        };
+        self.pending.push((self.step, snapshot));
+        Ok(())
+    }
+
+    /// Reads back the records kept on the device into the history.
+    fn flush_records(&mut self) -> Result<()> {
+        let Some(records) = &self.records else {
+            return Ok(());
+        };
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let runs = self.shape.runs;
+        let bytes = self
+            .ctx
+            .read_buffer(records, (self.pending.len() * runs * 5 * 4) as u64)?;
+        let values: &[f32] = bytemuck::cast_slice(&bytes);
+        for (i, (step, snapshot)) in std::mem::take(&mut self.pending).into_iter().enumerate() {
+            let stats = (0..runs)
+                .map(|r| {
+                    let v = &values[(i * runs + r) * 5..(i * runs + r + 1) * 5];
+                    RunStats {
+                        best: v[0] as f64,
+                        worst: v[1] as f64,
+                        median: v[2] as f64,
+                        best_phi: v[3] as f64,
+                        spread: v[4] as f64,
+                    }
+                })
+                .collect();
+            self.history.push(step, stats, snapshot.as_deref());
+        }
+        Ok(())
     }
 
     /// How many chunks the ensemble is split into.
@@ -516,6 +870,7 @@ impl<P: Potential> Engine for GpuEngine<P> {
                 seg_end = seg_end.min(self.final_step);
             }
             if let Some(step) = self.batch(self.step, seg_end)? {
+                self.flush_records()?;
                 // The earliest bad step is exact; the agent named is the first one
                 // found bad at the end of the batch.
                 let x = self.read_x()?;
@@ -535,11 +890,10 @@ impl<P: Potential> Engine for GpuEngine<P> {
             }
             self.step = seg_end;
             if self.step % self.record_every == 0 || self.step == self.final_step {
-                let x = self.read_x()?;
-                self.record_from(&x);
+                self.record(None)?;
             }
         }
-        Ok(())
+        self.flush_records()
     }
 
     fn step(&self) -> u64 {

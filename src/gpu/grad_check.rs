@@ -30,8 +30,7 @@ pub fn gradients(
     let size = (points.len() * 4) as u64;
     let (pipeline, layout, buffers) = ctx.scoped(|| {
         use super::Binding::*;
-        let (pipeline, layout) = super::pipeline_for(
-            device,
+        let (pipeline, layout) = ctx.pipeline(
             "grad_check",
             &composed.source,
             &[Uniform, StorageRead, Uniform, StorageRead, StorageReadWrite],

@@ -11,6 +11,10 @@ pub struct GpuPotential {
     pub params: [f32; 4],
     /// `coord_consts[k]` = the CPU's `coord_consts(k)`.
     pub coord_consts: Vec<[f32; 2]>,
+    /// The reference points, flattened, for diagnostics on the device; `None`
+    /// where the module has no `potential_value` and `potential_distance` (a
+    /// user's), whose diagnostics the host computes.
+    pub refs: Option<Vec<f32>>,
 }
 
 impl GpuPotential {
@@ -37,9 +41,17 @@ impl GpuPotential {
                 source: None,
                 separable: b.separable(),
                 dim: dim as u32,
+                sign_distance: matches!(b, Builtin::DoubleWell(_)),
             },
             params,
             coord_consts: (0..dim).map(|k| b.coord_consts(k)).collect(),
+            refs: Some(
+                b.reference_points()
+                    .iter()
+                    .flatten()
+                    .map(|&v| v as f32)
+                    .collect(),
+            ),
         }
     }
 }
@@ -55,12 +67,14 @@ impl GpuPotential {
             source: Some(wgsl.to_string()),
             separable: p.separable(),
             dim: dim as u32,
+            sign_distance: false,
         };
         shader::validate_user_potential(&choice)?;
         Ok(Self {
             choice,
             params: [0.0; 4],
             coord_consts: (0..dim).map(|k| p.coord_consts(k)).collect(),
+            refs: None,
         })
     }
 }

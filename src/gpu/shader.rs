@@ -39,7 +39,30 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../../shaders/mean_partial.wgsl"),
     ),
     ("mean_final", include_str!("../../shaders/mean_final.wgsl")),
+    (
+        "diag_params",
+        include_str!("../../shaders/diag_params.wgsl"),
+    ),
+    ("diag_agent", include_str!("../../shaders/diag_agent.wgsl")),
+    ("diag_run", include_str!("../../shaders/diag_run.wgsl")),
+    ("sort_stage", include_str!("../../shaders/sort_stage.wgsl")),
+    (
+        "diag_median",
+        include_str!("../../shaders/diag_median.wgsl"),
+    ),
+    (
+        "distance_refs",
+        include_str!("../../shaders/distance_refs.wgsl"),
+    ),
+    (
+        "distance_sign",
+        include_str!("../../shaders/distance_sign.wgsl"),
+    ),
     ("separable", include_str!("../../shaders/separable.wgsl")),
+    (
+        "separable_value",
+        include_str!("../../shaders/separable_value.wgsl"),
+    ),
     (
         "potential_bindings",
         include_str!("../../shaders/potential_bindings.wgsl"),
@@ -83,9 +106,16 @@ pub const SOURCES: &[(&str, &str)] = &[
 ];
 
 /// Kernels that use no potential.
-pub const PLAIN_KERNELS: &[&str] = &["dump", "mean_partial", "mean_final"];
+pub const PLAIN_KERNELS: &[&str] = &[
+    "dump",
+    "mean_partial",
+    "mean_final",
+    "diag_run",
+    "sort_stage",
+    "diag_median",
+];
 /// Kernels composed with a potential (`step_block` with separable ones only).
-pub const POTENTIAL_KERNELS: &[&str] = &["grad_check", "step_agent", "step_block"];
+pub const POTENTIAL_KERNELS: &[&str] = &["grad_check", "step_agent", "step_block", "diag_agent"];
 
 /// The potential a kernel is composed with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +126,9 @@ pub struct PotentialChoice {
     pub source: Option<String>,
     pub separable: bool,
     pub dim: u32,
+    /// Distances by sign pattern (`distance_sign`, the double well) rather than
+    /// to listed points (`distance_refs`).
+    pub sign_distance: bool,
 }
 
 /// A WGSL error located in the file where it is.
@@ -185,6 +218,10 @@ fn compose_into(
         ("potential", Some(p)) => p.module.as_str(),
         ("potential_full", Some(p)) if p.separable => "separable",
         ("potential_full", Some(_)) => return Ok(()),
+        ("potential_value_full", Some(p)) if p.separable => "separable_value",
+        ("potential_value_full", Some(_)) => return Ok(()),
+        ("distance", Some(p)) if p.sign_distance => "distance_sign",
+        ("distance", _) => "distance_refs",
         ("mulhilo", _) if opts.int64 => "mulhilo_u64",
         ("mulhilo", _) => "mulhilo_portable",
         _ => name,
@@ -284,8 +321,8 @@ pub fn validate_user_potential(choice: &PotentialChoice) -> Result<(), ShaderErr
             ),
         });
     }
-    for kernel in POTENTIAL_KERNELS {
-        if *kernel == "step_block" && !choice.separable {
+    for kernel in ["step_agent", "step_block"] {
+        if kernel == "step_block" && !choice.separable {
             continue;
         }
         for int64 in [false, true] {
@@ -329,6 +366,7 @@ mod tests {
                         source: None,
                         separable,
                         dim,
+                        sign_distance: *m == "double_well",
                     };
                     compose_with(kernel, Some(&p))
                         .unwrap()
@@ -365,6 +403,7 @@ mod tests {
             source: Some(src.into()),
             separable: true,
             dim: 3,
+            sign_distance: false,
         };
         validate_user_potential(&choice(good)).unwrap();
         let bad = good.replace("x - c.x", "x - c.q");
