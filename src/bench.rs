@@ -19,9 +19,12 @@ pub struct BenchArgs {
     /// Ensemble sizes as RUNSxAGENTSxDIM (repeatable); default 50x50x50.
     #[arg(long = "size", value_parser = parse_size)]
     sizes: Vec<(usize, usize, usize)>,
-    /// Measure a ladder of sizes, R x N x d from 1e4 to 1e6.
+    /// Measure a ladder of sizes, R x N x d from 1e4 up to --max-size.
     #[arg(long, conflicts_with = "sizes")]
     ladder: bool,
+    /// The largest R x N x d of the ladder (default 1e6 on the CPU, 1e8 on the GPU).
+    #[arg(long, requires = "ladder")]
+    max_size: Option<usize>,
     /// The Euler scheme instead of the homogenized one.
     #[arg(long)]
     euler: bool,
@@ -81,7 +84,23 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }));
     }
     let sizes = if args.ladder {
-        vec![(10, 10, 100), (10, 100, 100), (50, 50, 50), (100, 100, 100)]
+        let max = args.max_size.unwrap_or(match args.backend {
+            BackendArg::Gpu => 100_000_000,
+            _ => 1_000_000,
+        });
+        let ladder = [
+            (10, 10, 100),
+            (10, 100, 100),
+            (50, 50, 50),
+            (100, 100, 100),
+            (100, 1000, 100),
+            (100, 1000, 1000),
+            (1000, 1000, 1000),
+        ];
+        ladder
+            .into_iter()
+            .filter(|&(r, n, d)| r * n * d <= max)
+            .collect()
     } else if args.sizes.is_empty() {
         vec![(50, 50, 50)]
     } else {

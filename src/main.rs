@@ -174,9 +174,10 @@ struct Bars {
 }
 
 impl Progress for Bars {
-    fn engine(&mut self, _backend: &str, _device: &str, note: Option<&str>) {
-        if let Some(note) = note {
-            eprintln!("note: {note}");
+    fn engine(&mut self, backend: &str, device: &str, note: Option<&str>) {
+        match note {
+            Some(note) => eprintln!("note: {note}"),
+            None => eprintln!("running on the {}: {device}", backend.to_uppercase()),
         }
     }
 

@@ -404,6 +404,16 @@ impl<P: Potential> GpuEngine<P> {
         })?;
         let max_dim = ctx.limits.max_compute_workgroups_per_dimension;
         let blocks = shape.dim.div_ceil(4);
+        // What the buffers below take on the device, for an out-of-memory message.
+        let (all, rd) = (len as u64, (shape.runs * shape.dim) as u64);
+        let device_bytes = 4
+            * (all * if consts.homogenized { 2 } else { 1 }
+                + rd * (1 + shape.agents.div_ceil(256) as u64)
+                + if device_diag {
+                    (shape.runs * shape.agents) as u64 * 4 + shape.runs as u64 * pow2
+                } else {
+                    0
+                });
         let mut chunks = Vec::new();
         for r0 in (0..shape.runs).step_by(runs_per_chunk) {
             let r1 = (r0 + runs_per_chunk).min(shape.runs);
@@ -612,6 +622,15 @@ impl<P: Potential> GpuEngine<P> {
                     mean,
                     bytes: (hi - lo) as u64 * 4,
                 }
+            });
+            let chunk = chunk.map_err(|e| match e {
+                GpuError::OutOfMemory(m) => GpuError::OutOfMemory(format!(
+                    "the ensemble needs about {:.2} GiB on {}, which could not be allocated ({m}); \
+                     reduce runs, agents or dim, or use --backend cpu",
+                    gib(device_bytes),
+                    ctx.info.name
+                )),
+                other => other,
             })?;
             chunks.push(chunk);
         }
