@@ -1,7 +1,6 @@
-//! The GPU side: a context (adapter, device, errors), the WGSL sources and their
-//! validation, and one struct per kernel. The step kernels and the GPU engine are
-//! still to come; what is here is checked against the CPU on any adapter,
-//! Mesa's software one included.
+//! The GPU side: a context (adapter, device, errors, a pipeline cache), the WGSL
+//! sources and their validation, the GPU engine, and the kernels that tests use
+//! to check the GPU's numbers against the CPU's (`dump`, `grad_check`).
 
 pub mod context;
 pub mod dump;
