@@ -117,24 +117,8 @@ impl Ensemble {
         let (gpu, note) = Self::choose_gpu(options.backend)?;
         match gpu {
             Some(ctx) => {
-                let dim = builtin.dim();
                 let gp = GpuPotential::new(&builtin);
-                let engine = GpuEngine::new(
-                    ctx,
-                    builtin,
-                    gp,
-                    ensemble,
-                    method,
-                    options.keep_trajectories,
-                    options.gpu_max_binding,
-                )?;
-                Ok(Self::assemble(
-                    ensemble,
-                    method,
-                    dim,
-                    Box::new(engine),
-                    None,
-                ))
+                Self::on_gpu(ctx, builtin, gp, ensemble, method, options)
             }
             None => with_builtin!(builtin, p => Self::on_cpu(p, ensemble, method, options, note)),
         }
@@ -190,25 +174,7 @@ impl Ensemble {
         let gp = GpuPotential::user(wgsl, &potential).map_err(crate::gpu::GpuError::from)?;
         let (gpu, note) = Self::choose_gpu(options.backend)?;
         match gpu {
-            Some(ctx) => {
-                let dim = potential.dim();
-                let engine = GpuEngine::new(
-                    ctx,
-                    potential,
-                    gp,
-                    ensemble,
-                    method,
-                    options.keep_trajectories,
-                    options.gpu_max_binding,
-                )?;
-                Ok(Self::assemble(
-                    ensemble,
-                    method,
-                    dim,
-                    Box::new(engine),
-                    None,
-                ))
-            }
+            Some(ctx) => Self::on_gpu(ctx, potential, gp, ensemble, method, options),
             None => Self::on_cpu(potential, ensemble, method, options, note),
         }
     }
@@ -239,6 +205,33 @@ impl Ensemble {
                 ),
             },
         })
+    }
+
+    fn on_gpu<P: Potential + 'static>(
+        ctx: std::sync::Arc<GpuContext>,
+        potential: P,
+        gp: GpuPotential,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        options: Options,
+    ) -> Result<Self> {
+        let dim = potential.dim();
+        let engine = GpuEngine::new(
+            ctx,
+            potential,
+            gp,
+            ensemble,
+            method,
+            options.keep_trajectories,
+            options.gpu_max_binding,
+        )?;
+        Ok(Self::assemble(
+            ensemble,
+            method,
+            dim,
+            Box::new(engine),
+            None,
+        ))
     }
 
     fn on_cpu<P: Potential + 'static>(

@@ -14,7 +14,9 @@
     reason = "keeps the loops comparable to the shaders"
 )]
 
-use super::{Engine, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc};
+use super::{
+    Engine, Schedule, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
+};
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
 use crate::error::{Error, Result};
@@ -124,8 +126,7 @@ pub struct CpuEngine<P: Potential> {
     /// Run means `m_r`, `[runs][dim]` (mean-field methods only).
     means: Vec<f32>,
     step: u64,
-    final_step: u64,
-    record_every: u64,
+    schedule: Schedule,
     keep_snapshots: bool,
     history: History,
     /// `Some(level)` on the lane path, `None` on the agent path.
@@ -204,8 +205,10 @@ impl<P: Potential> CpuEngine<P> {
             x,
             means,
             step: 0,
-            final_step: ensemble.steps,
-            record_every: ensemble.record_every,
+            schedule: Schedule {
+                record_every: ensemble.record_every,
+                final_step: ensemble.steps,
+            },
             keep_snapshots,
             history,
             lanes,
@@ -297,26 +300,11 @@ impl<P: Potential> CpuEngine<P> {
 
 impl<P: Potential> Engine for CpuEngine<P> {
     fn advance(&mut self, steps: u64) -> Result<()> {
-        let end = self
-            .step
-            .checked_add(steps)
-            .filter(|&e| e <= u32::MAX as u64 + 1);
-        let Some(end) = end else {
-            return Err(Error::Backend(format!(
-                "cannot advance {steps} steps from step {}: the stream addresses at most 2^32 steps",
-                self.step
-            )));
-        };
-        let interacting = !self.means.is_empty();
+        let end = self.schedule.end(self.step, steps)?;
+        // With interaction the run means change every step.
+        let max_len = if self.means.is_empty() { u64::MAX } else { 1 };
         while self.step < end {
-            let next_record = (self.step / self.record_every + 1) * self.record_every;
-            let mut seg_end = end.min(next_record);
-            if self.step < self.final_step {
-                seg_end = seg_end.min(self.final_step);
-            }
-            if interacting {
-                seg_end = self.step + 1;
-            }
+            let seg_end = self.schedule.segment_end(self.step, end, max_len);
             if let Some((step, g, value)) = self.segment(self.step, seg_end) {
                 return Err(Error::Diverged {
                     method: self.method.name.clone(),
@@ -327,7 +315,7 @@ impl<P: Potential> Engine for CpuEngine<P> {
                 });
             }
             self.step = seg_end;
-            if self.step % self.record_every == 0 || self.step == self.final_step {
+            if self.schedule.records_at(self.step) {
                 self.record();
             }
         }

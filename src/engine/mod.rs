@@ -61,6 +61,43 @@ pub trait Engine: Send {
     fn device(&self) -> String;
 }
 
+/// When the engines stop and record: at every multiple of the record interval
+/// and at the ensemble's final step. Shared so that both engines record at the
+/// same steps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Schedule {
+    pub record_every: u64,
+    pub final_step: u64,
+}
+
+impl Schedule {
+    /// The step `steps` after `step`, if the stream can address it (2^32 steps).
+    pub fn end(&self, step: u64, steps: u64) -> Result<u64> {
+        step.checked_add(steps)
+            .filter(|&e| e <= u32::MAX as u64 + 1)
+            .ok_or_else(|| {
+                Error::Backend(format!(
+                    "cannot advance {steps} steps from step {step}: the stream addresses at most 2^32 steps"
+                ))
+            })
+    }
+
+    /// The end of the segment that starts at `step`: at most `max_len` steps, and
+    /// no further than `end`, the next record, or the final step.
+    pub fn segment_end(&self, step: u64, end: u64, max_len: u64) -> u64 {
+        let next_record = (step / self.record_every + 1) * self.record_every;
+        let mut seg_end = end.min(next_record).min(step.saturating_add(max_len));
+        if step < self.final_step {
+            seg_end = seg_end.min(self.final_step);
+        }
+        seg_end
+    }
+
+    pub fn records_at(&self, step: u64) -> bool {
+        step % self.record_every == 0 || step == self.final_step
+    }
+}
+
 /// Positions above this magnitude (or not finite) count as a divergence: no
 /// potential of interest has minimisers there, and squaring them overflows f32.
 pub const DIVERGENCE_LIMIT: f32 = 1e20;

@@ -14,7 +14,7 @@ use super::{Binding, GpuContext, GpuError, grid, shader};
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, RunStats, run_stats};
 use crate::engine::{
-    Engine, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
+    Engine, Schedule, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
 };
 use crate::error::{Error, Result};
 use crate::potential::Potential;
@@ -173,8 +173,7 @@ pub struct GpuEngine<P: Potential> {
     shape: Shape,
     key: [u32; 2],
     step: u64,
-    final_step: u64,
-    record_every: u64,
+    schedule: Schedule,
     keep_snapshots: bool,
     history: History,
     block_kernel: bool,
@@ -643,8 +642,10 @@ impl<P: Potential> GpuEngine<P> {
             shape,
             key: rng::key_from_seed(ensemble.seed),
             step: 0,
-            final_step: ensemble.steps,
-            record_every: ensemble.record_every,
+            schedule: Schedule {
+                record_every: ensemble.record_every,
+                final_step: ensemble.steps,
+            },
             keep_snapshots,
             history,
             block_kernel,
@@ -872,22 +873,9 @@ impl<P: Potential> GpuEngine<P> {
 
 impl<P: Potential> Engine for GpuEngine<P> {
     fn advance(&mut self, steps: u64) -> Result<()> {
-        let end = self
-            .step
-            .checked_add(steps)
-            .filter(|&e| e <= u32::MAX as u64 + 1);
-        let Some(end) = end else {
-            return Err(Error::Backend(format!(
-                "cannot advance {steps} steps from step {}: the stream addresses at most 2^32 steps",
-                self.step
-            )));
-        };
+        let end = self.schedule.end(self.step, steps)?;
         while self.step < end {
-            let next_record = (self.step / self.record_every + 1) * self.record_every;
-            let mut seg_end = end.min(next_record).min(self.step + BATCH);
-            if self.step < self.final_step {
-                seg_end = seg_end.min(self.final_step);
-            }
+            let seg_end = self.schedule.segment_end(self.step, end, BATCH);
             if let Some(step) = self.batch(self.step, seg_end)? {
                 self.flush_records()?;
                 // The earliest bad step is exact; the agent named is the first one
@@ -908,7 +896,7 @@ impl<P: Potential> Engine for GpuEngine<P> {
                 });
             }
             self.step = seg_end;
-            if self.step % self.record_every == 0 || self.step == self.final_step {
+            if self.schedule.records_at(self.step) {
                 self.record(None)?;
             }
         }
