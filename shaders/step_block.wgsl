@@ -12,6 +12,9 @@
 @group(0) @binding(4) var<storage, read_write> ys_buf: array<f32>;
 @group(0) @binding(5) var<storage, read> means: array<f32>;
 @group(0) @binding(6) var<storage, read_write> status: array<atomic<u32>>;
+// The first step after which each agent had a bad position (u32::MAX if none),
+// so that a divergence names the earliest (step, agent) as the CPU engine does.
+@group(0) @binding(7) var<storage, read_write> bad_steps: array<atomic<u32>>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -83,6 +86,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
             if bad {
                 atomicMin(&status[0], n + 1u);
+                atomicMin(&bad_steps[g], n + 1u);
             }
         }
     }

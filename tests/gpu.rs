@@ -583,3 +583,27 @@ fn user_wgsl_potentials() {
     }
     assert_eq!(rust().dim(), 3);
 }
+
+/// A divergence on the GPU stops the method with the same error as on the CPU:
+/// the earliest step, and the first agent bad at that step.
+#[test]
+fn divergence_names_the_same_step_and_agent() {
+    use sgld_swarm::{Ensemble, EnsembleConfig, Error, MethodConfig, PotentialKind, ProblemConfig};
+    let Some(_ctx) = context() else { return };
+    let p = ProblemConfig {
+        potential: PotentialKind::Rough { delta: 0.01 },
+        dim: 10,
+        shift: None,
+    };
+    let e = EnsembleConfig::new(3, 20, 500).seed(1).init_uniform(-10.0, 10.0);
+    for m in [
+        MethodConfig::euler("plain SGLD", 0.01, 1.0),
+        MethodConfig::homogenized("plain MF-HOM", 0.005, 1.0, 0.01, 0.1, 20).lambda(3.0),
+    ] {
+        let fail = |options| match Ensemble::new(&p, &e, &m, options).unwrap().run() {
+            Err(Error::Diverged { run, agent, step, .. }) => (run, agent, step),
+            other => panic!("{}: expected a divergence, got {other:?}", m.name),
+        };
+        assert_eq!(fail(cpu_options()), fail(gpu_options()), "{}", m.name);
+    }
+}

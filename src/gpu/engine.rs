@@ -157,6 +157,7 @@ struct Chunk {
     params: wgpu::Buffer,
     x: wgpu::Buffer,
     status: wgpu::Buffer,
+    bad_steps: wgpu::Buffer,
     step_bind: wgpu::BindGroup,
     mean: Option<ChunkMeans>,
     diag: Option<ChunkDiag>,
@@ -271,6 +272,7 @@ impl<P: Potential> GpuEngine<P> {
                     StorageReadWrite,
                     StorageReadWrite,
                     StorageRead,
+                    StorageReadWrite,
                     StorageReadWrite,
                 ],
             );
@@ -456,6 +458,11 @@ impl<P: Potential> GpuEngine<P> {
                     mapped_at_creation: false,
                 });
                 let status = init("status", bytemuck::bytes_of(&u32::MAX), rw);
+                let bad_steps = init(
+                    "bad steps",
+                    bytemuck::cast_slice(&vec![u32::MAX; agents]),
+                    rw,
+                );
                 let entries = [
                     &potential_params,
                     &coord_consts,
@@ -464,6 +471,7 @@ impl<P: Potential> GpuEngine<P> {
                     &y,
                     &means,
                     &status,
+                    &bad_steps,
                 ];
                 let step_bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some(kernel),
@@ -617,6 +625,7 @@ impl<P: Potential> GpuEngine<P> {
                     params,
                     x,
                     status,
+                    bad_steps,
                     step_bind,
                     mean,
                     bytes: (hi - lo) as u64 * 4,
@@ -878,15 +887,31 @@ impl<P: Potential> Engine for GpuEngine<P> {
             let seg_end = self.schedule.segment_end(self.step, end, BATCH);
             if let Some(step) = self.batch(self.step, seg_end)? {
                 self.flush_records()?;
-                // The earliest bad step is exact; the agent named is the first one
-                // found bad at the end of the batch.
+                // The earliest (step, agent), as the CPU engine names it; the value
+                // shown is that agent's first bad coordinate at the end of the batch.
+                let mut first: Option<(u64, usize)> = None;
+                for chunk in &self.chunks {
+                    let bytes = self.ctx.read_buffer(
+                        &chunk.bad_steps,
+                        (chunk.runs.len() * self.shape.agents * 4) as u64,
+                    )?;
+                    let steps: &[u32] = bytemuck::cast_slice(&bytes);
+                    for (i, &s) in steps.iter().enumerate() {
+                        let here = (s as u64, chunk.agent_base as usize + i);
+                        if s != u32::MAX && first.is_none_or(|f| here < f) {
+                            first = Some(here);
+                        }
+                    }
+                }
+                let g = first.map_or(0, |(_, g)| g);
+                debug_assert_eq!(first.map(|(s, _)| s), Some(step));
                 let x = self.read_x()?;
                 let d = self.shape.dim;
-                let (g, value) = x
-                    .chunks_exact(d)
-                    .enumerate()
-                    .find_map(|(g, a)| a.iter().find(|&&v| is_bad(v)).map(|&v| (g, v)))
-                    .unwrap_or((0, f32::NAN));
+                let value = x[g * d..(g + 1) * d]
+                    .iter()
+                    .copied()
+                    .find(|&v| is_bad(v))
+                    .unwrap_or(f32::NAN);
                 return Err(Error::Diverged {
                     method: self.method.name.clone(),
                     run: g / self.shape.agents,
