@@ -595,13 +595,17 @@ fn divergence_names_the_same_step_and_agent() {
         dim: 10,
         shift: None,
     };
-    let e = EnsembleConfig::new(3, 20, 500).seed(1).init_uniform(-10.0, 10.0);
+    let e = EnsembleConfig::new(3, 20, 500)
+        .seed(1)
+        .init_uniform(-10.0, 10.0);
     for m in [
         MethodConfig::euler("plain SGLD", 0.01, 1.0),
         MethodConfig::homogenized("plain MF-HOM", 0.005, 1.0, 0.01, 0.1, 20).lambda(3.0),
     ] {
         let fail = |options| match Ensemble::new(&p, &e, &m, options).unwrap().run() {
-            Err(Error::Diverged { run, agent, step, .. }) => (run, agent, step),
+            Err(Error::Diverged {
+                run, agent, step, ..
+            }) => (run, agent, step),
             other => panic!("{}: expected a divergence, got {other:?}", m.name),
         };
         assert_eq!(fail(cpu_options()), fail(gpu_options()), "{}", m.name);
