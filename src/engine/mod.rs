@@ -94,7 +94,7 @@ impl Schedule {
     }
 
     pub fn records_at(&self, step: u64) -> bool {
-        step % self.record_every == 0 || step == self.final_step
+        step.is_multiple_of(self.record_every) || step == self.final_step
     }
 }
 
