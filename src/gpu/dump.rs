@@ -2,7 +2,6 @@
 //! range of counters, to check the GPU's stream against the CPU's.
 
 use super::{GpuContext, GpuError, grid, shader};
-use wgpu::util::DeviceExt;
 
 /// Keep in sync with `DumpParams` in shaders/dump.wgsl.
 #[repr(C)]
@@ -62,11 +61,11 @@ pub fn dump(
             count,
             _pad: 0,
         };
-        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("dump params"),
-            contents: bytemuck::bytes_of(&params),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let uniform = ctx.buffer_init(
+            "dump params",
+            bytemuck::bytes_of(&params),
+            wgpu::BufferUsages::UNIFORM,
+        );
         let out = |label| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),

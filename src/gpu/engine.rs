@@ -20,7 +20,6 @@ use crate::error::{Error, Result};
 use crate::potential::Potential;
 use crate::rng;
 use std::sync::Arc;
-use wgpu::util::DeviceExt;
 
 /// Keep in sync with `StepParams` in shaders/step_params.wgsl.
 #[repr(C)]
@@ -332,13 +331,7 @@ impl<P: Potential> GpuEngine<P> {
             }
         })?;
 
-        let init = |label, contents: &[u8], usage| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents,
-                usage,
-            })
-        };
+        let init = |label, contents: &[u8], usage| ctx.buffer_init(label, contents, usage);
         // Records kept on the device between readbacks: as many as one binding holds.
         let record_bytes = shape.runs as u64 * 5 * 4;
         let records_cap = (limit / record_bytes).min(RECORDS_CAP);

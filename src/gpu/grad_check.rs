@@ -4,7 +4,6 @@
 use super::potential::GpuPotential;
 use super::{GpuContext, GpuError, grid, shader};
 use crate::potential::Builtin;
-use wgpu::util::DeviceExt;
 
 /// Keep in sync with `GradParams` in shaders/grad_check.wgsl.
 #[repr(C)]
@@ -35,13 +34,7 @@ pub fn gradients(
             &composed.source,
             &[Uniform, StorageRead, Uniform, StorageRead, StorageReadWrite],
         );
-        let init = |label, contents: &[u8], usage| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents,
-                usage,
-            })
-        };
+        let init = |label, contents: &[u8], usage| ctx.buffer_init(label, contents, usage);
         let buffers = [
             init(
                 "potential params",
