@@ -150,6 +150,46 @@ impl GpuContext {
             })
     }
 
+    /// Binds `buffers` to group 0 in order, dispatches `count` invocations of
+    /// `workgroup` once, and submits (for the kernels the tests use).
+    pub fn dispatch_once(
+        &self,
+        label: &str,
+        pipeline: &wgpu::ComputePipeline,
+        layout: &wgpu::BindGroupLayout,
+        buffers: &[&wgpu::Buffer],
+        count: u32,
+        workgroup: u32,
+    ) -> Result<(), GpuError> {
+        let (gx, gy) = super::grid(
+            count,
+            workgroup,
+            self.limits.max_compute_workgroups_per_dimension,
+        );
+        self.scoped(|| {
+            let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(label),
+                layout,
+                entries: &buffers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| wgpu::BindGroupEntry {
+                        binding: i as u32,
+                        resource: b.as_entire_binding(),
+                    })
+                    .collect::<Vec<_>>(),
+            });
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = enc.begin_compute_pass(&Default::default());
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(0, &bind, &[]);
+                pass.dispatch_workgroups(gx, gy, 1);
+            }
+            self.queue.submit([enc.finish()]);
+        })
+    }
+
     /// Whether the adapter is a software rasteriser (llvmpipe and the like).
     pub fn is_software(&self) -> bool {
         self.info.device_type == wgpu::DeviceType::Cpu

@@ -1,7 +1,7 @@
 //! The dump kernel (`shaders/dump.wgsl`): Philox words, uniforms and normals for a
 //! range of counters, to check the GPU's stream against the CPU's.
 
-use super::{GpuContext, GpuError, grid, shader};
+use super::{GpuContext, GpuError, shader};
 
 /// Keep in sync with `DumpParams` in shaders/dump.wgsl.
 #[repr(C)]
@@ -40,21 +40,19 @@ pub fn dump(
         },
     )?;
     composed.validate()?;
-    let device = &ctx.device;
     let size = count as u64 * 16;
-    let (pipeline, buffers) = ctx.scoped(|| {
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("dump"),
-            source: wgpu::ShaderSource::Wgsl(composed.source.as_str().into()),
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("dump"),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
+    let (pipeline, layout, buffers) = ctx.scoped(|| {
+        use super::Binding::*;
+        let (pipeline, layout) = ctx.pipeline(
+            "dump",
+            &composed.source,
+            &[
+                Uniform,
+                StorageReadWrite,
+                StorageReadWrite,
+                StorageReadWrite,
+            ],
+        );
         let params = DumpParams {
             base,
             key,
@@ -67,7 +65,7 @@ pub fn dump(
             wgpu::BufferUsages::UNIFORM,
         );
         let out = |label| {
-            device.create_buffer(&wgpu::BufferDescriptor {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
                 size,
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
@@ -76,34 +74,12 @@ pub fn dump(
         };
         (
             pipeline,
+            layout,
             [uniform, out("words"), out("uniforms"), out("normals")],
         )
     })?;
-    let bind = ctx.scoped(|| {
-        device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("dump"),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &[0, 1, 2, 3].map(|i| wgpu::BindGroupEntry {
-                binding: i,
-                resource: buffers[i as usize].as_entire_binding(),
-            }),
-        })
-    })?;
-    let (gx, gy) = grid(
-        count,
-        WORKGROUP,
-        ctx.limits.max_compute_workgroups_per_dimension,
-    );
-    ctx.scoped(|| {
-        let mut enc = device.create_command_encoder(&Default::default());
-        {
-            let mut pass = enc.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(gx, gy, 1);
-        }
-        ctx.queue.submit([enc.finish()]);
-    })?;
+    let bound: Vec<&wgpu::Buffer> = buffers.iter().collect();
+    ctx.dispatch_once("dump", &pipeline, &layout, &bound, count, WORKGROUP)?;
     let words = ctx.read_buffer(&buffers[1], size)?;
     let uniforms = ctx.read_buffer(&buffers[2], size)?;
     let normals = ctx.read_buffer(&buffers[3], size)?;

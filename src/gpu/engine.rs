@@ -382,20 +382,7 @@ impl<P: Potential> GpuEngine<P> {
             )
         })?;
         let ref_count = gp.refs.as_ref().map_or(0, |r| r.len() / shape.dim) as u32;
-        let (potential_params, coord_consts) = ctx.scoped(|| {
-            (
-                init(
-                    "potential params",
-                    bytemuck::bytes_of(&gp.params),
-                    wgpu::BufferUsages::UNIFORM,
-                ),
-                init(
-                    "coord consts",
-                    bytemuck::cast_slice(&gp.coord_consts),
-                    wgpu::BufferUsages::STORAGE,
-                ),
-            )
-        })?;
+        let (potential_params, coord_consts) = ctx.scoped(|| gp.buffers(&ctx))?;
         let max_dim = ctx.limits.max_compute_workgroups_per_dimension;
         let blocks = shape.dim.div_ceil(4);
         // What the buffers below take on the device, for an out-of-memory message.

@@ -2,7 +2,7 @@
 //! at a list of points, to check it against the CPU.
 
 use super::potential::GpuPotential;
-use super::{GpuContext, GpuError, grid, shader};
+use super::{GpuContext, GpuError, shader};
 use crate::potential::Builtin;
 
 /// Keep in sync with `GradParams` in shaders/grad_check.wgsl.
@@ -25,7 +25,6 @@ pub fn gradients(
     let count = (points.len() / dim) as u32;
     let composed = shader::compose_with("grad_check", Some(&gp.choice))?;
     composed.validate()?;
-    let device = &ctx.device;
     let size = (points.len() * 4) as u64;
     let (pipeline, layout, buffers) = ctx.scoped(|| {
         use super::Binding::*;
@@ -34,32 +33,25 @@ pub fn gradients(
             &composed.source,
             &[Uniform, StorageRead, Uniform, StorageRead, StorageReadWrite],
         );
-        let init = |label, contents: &[u8], usage| ctx.buffer_init(label, contents, usage);
+        let (potential_params, coord_consts) = gp.buffers(ctx);
+        let params = GradParams {
+            count,
+            _pad: [0; 3],
+        };
         let buffers = [
-            init(
-                "potential params",
-                bytemuck::bytes_of(&gp.params),
-                wgpu::BufferUsages::UNIFORM,
-            ),
-            init(
-                "coord consts",
-                bytemuck::cast_slice(&gp.coord_consts),
-                wgpu::BufferUsages::STORAGE,
-            ),
-            init(
+            potential_params,
+            coord_consts,
+            ctx.buffer_init(
                 "grad params",
-                bytemuck::bytes_of(&GradParams {
-                    count,
-                    _pad: [0; 3],
-                }),
+                bytemuck::bytes_of(&params),
                 wgpu::BufferUsages::UNIFORM,
             ),
-            init(
+            ctx.buffer_init(
                 "points",
                 bytemuck::cast_slice(points),
                 wgpu::BufferUsages::STORAGE,
             ),
-            device.create_buffer(&wgpu::BufferDescriptor {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("grads"),
                 size,
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
@@ -68,25 +60,8 @@ pub fn gradients(
         ];
         (pipeline, layout, buffers)
     })?;
-    let (gx, gy) = grid(count, 64, ctx.limits.max_compute_workgroups_per_dimension);
-    ctx.scoped(|| {
-        let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("grad_check"),
-            layout: &layout,
-            entries: &[0, 1, 2, 3, 4].map(|i| wgpu::BindGroupEntry {
-                binding: i,
-                resource: buffers[i as usize].as_entire_binding(),
-            }),
-        });
-        let mut enc = device.create_command_encoder(&Default::default());
-        {
-            let mut pass = enc.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(gx, gy, 1);
-        }
-        ctx.queue.submit([enc.finish()]);
-    })?;
+    let bound: Vec<&wgpu::Buffer> = buffers.iter().collect();
+    ctx.dispatch_once("grad_check", &pipeline, &layout, &bound, count, 64)?;
     let bytes = ctx.read_buffer(&buffers[4], size)?;
     Ok(bytemuck::cast_slice(&bytes).to_vec())
 }

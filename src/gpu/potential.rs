@@ -18,6 +18,23 @@ pub struct GpuPotential {
 }
 
 impl GpuPotential {
+    /// The `potential_params` and `coord_consts` buffers (bindings 0 and 1 of every
+    /// kernel that uses a potential).
+    pub fn buffers(&self, ctx: &super::GpuContext) -> (wgpu::Buffer, wgpu::Buffer) {
+        (
+            ctx.buffer_init(
+                "potential params",
+                bytemuck::bytes_of(&self.params),
+                wgpu::BufferUsages::UNIFORM,
+            ),
+            ctx.buffer_init(
+                "coord consts",
+                bytemuck::cast_slice(&self.coord_consts),
+                wgpu::BufferUsages::STORAGE,
+            ),
+        )
+    }
+
     pub fn new(b: &Builtin) -> Self {
         let module = match b {
             Builtin::SixHumpCamel(_) => "six_hump_camel",
