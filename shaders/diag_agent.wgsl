@@ -17,10 +17,11 @@
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let g = gid.x + gid.y * nwg.x * 64u;
-    if g >= diag.runs * diag.agents {
+    if g >= diag.part_agents {
         return;
     }
-    let r = g / diag.agents;
+    let ga = diag.agent_offset + g;
+    let r = ga / diag.agents;
     var x: array<f32, DIM>;
     var dev = 0.0;
     for (var k = 0u; k < DIM; k++) {
@@ -28,5 +29,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let e = x[k] - means[r * DIM + k];
         dev += e * e;
     }
-    per_agent[g] = vec4<f32>(potential_distance(&x), potential_value(&x), sqrt(dev), 0.0);
+    per_agent[ga] = vec4<f32>(potential_distance(&x), potential_value(&x), sqrt(dev), 0.0);
 }

@@ -1,5 +1,6 @@
 // Keep in sync with DiagParams in src/gpu/engine.rs.
 struct DiagParams {
+    // Runs of the group, and N.
     runs: u32,
     agents: u32,
     // The smallest power of two >= agents (the sort's length).
@@ -7,7 +8,9 @@ struct DiagParams {
     ref_count: u32,
     // Where this record's runs start in the records buffer (in runs).
     record_base: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    // The positions diag_agent reads: their first agent within the group, and
+    // how many agents they hold.
+    agent_offset: u32,
+    part_agents: u32,
+    _pad: u32,
 }

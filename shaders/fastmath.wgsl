@@ -1,18 +1,21 @@
 // f32 sincos and ln with explicit range reduction: WGSL's sin and cos are only
 // accurate near zero, and the rough potential takes them at arguments of 1e3 and
 // more. Keep in sync with src/fastmath.rs (same constants, same order of
-// operations; round() here is the round-half-even that the Rust code does with
-// the 1.5 * 2^23 trick).
+// operations, except that round() stands for the add-and-subtract of 1.5 * 2^23
+// there: shader compilers may cancel (a + b) - b. The quadrant comes from the
+// bits of qf + 1.5 * 2^23, as in the Rust code; naga clamps before every
+// float-to-int conversion, which this avoids).
 
 const TWO_OVER_PI: f32 = 0.63661977236758134308;
 const PIO2_A: f32 = 1.5703125;
 const PIO2_B: f32 = 4.837513e-4;
 const PIO2_C: f32 = 7.54979e-8;
+const ROUND_MAGIC: f32 = 12582912.0;
 
 // (sin t, cos t).
 fn fast_sincos(t: f32) -> vec2<f32> {
     let qf = round(t * TWO_OVER_PI);
-    let q = i32(qf);
+    let q = bitcast<i32>(qf + ROUND_MAGIC) - bitcast<i32>(ROUND_MAGIC);
     let r = ((t - qf * PIO2_A) - qf * PIO2_B) - qf * PIO2_C;
     let z = r * r;
     let s = ((-1.9515296e-4 * z + 8.332161e-3) * z - 1.6666655e-1) * z * r + r;

@@ -1,37 +1,43 @@
-// First pass of the run means m_r: workgroup w sums one chunk of 256 agents of one
-// (run, coordinate) with a tree in workgroup memory. Deterministic: the same
-// additions in the same order on every dispatch, no atomics.
+// First pass of the run means m_r: workgroup w sums one tile of 256 agents of one
+// run for 64 consecutive coordinates. Invocation (row, col) adds agents
+// row, row + 4, ... of the tile for coordinate col, so that neighbouring
+// invocations read neighbouring floats; the four rows are then added in order.
+// Deterministic: the same additions in the same order on every dispatch, no
+// atomics, and a tile's sum does not depend on how the positions are split into
+// parts.
 //!include mean_params
 
 @group(0) @binding(0) var<uniform> mp: MeanParams;
 @group(0) @binding(1) var<storage, read> xs_buf: array<f32>;
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
 
-var<workgroup> tile: array<f32, 256>;
+var<workgroup> rows: array<f32, 256>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
     let w = wid.x + wid.y * nwg.x;
-    let in_range = w < mp.runs * mp.dim * mp.chunks;
-    let rk = w / mp.chunks;
-    let chunk = w % mp.chunks;
-    let r = rk / mp.dim;
-    let k = rk % mp.dim;
-    let agent = chunk * 256u + lid;
-    var v = 0.0;
-    if in_range && agent < mp.agents {
-        v = xs_buf[(r * mp.agents + agent) * mp.dim + k];
-    }
-    tile[lid] = v;
-    workgroupBarrier();
-    for (var half = 128u; half > 0u; half = half >> 1u) {
-        if lid < half {
-            tile[lid] = tile[lid] + tile[lid + half];
+    let kgroups = (mp.dim + 63u) / 64u;
+    let tiles = (mp.part_agents + 255u) / 256u;
+    let kg = w % kgroups;
+    let rt = w / kgroups;
+    let t = rt % tiles;
+    let r = rt / tiles;
+    let col = lid % 64u;
+    let row = lid / 64u;
+    let k = kg * 64u + col;
+    let live = r < mp.runs && k < mp.dim;
+    var s = 0.0;
+    if live {
+        let end = min(t * 256u + 256u, mp.part_agents);
+        for (var a = t * 256u + row; a < end; a += 4u) {
+            s += xs_buf[(r * mp.part_agents + a) * mp.dim + k];
         }
-        workgroupBarrier();
     }
-    if in_range && lid == 0u {
-        partial[rk * mp.chunks + chunk] = tile[0];
+    rows[lid] = s;
+    workgroupBarrier();
+    if live && row == 0u {
+        partial[(r * mp.dim + k) * mp.chunks + mp.tile_base + t] =
+            ((rows[col] + rows[64u + col]) + rows[128u + col]) + rows[192u + col];
     }
 }

@@ -12,18 +12,36 @@ const DOMAIN_INIT: u32 = 1u;
 
 //!include mulhilo
 
+fn philox_round(c: vec4<u32>, k: vec2<u32>) -> vec4<u32> {
+    let p0 = mulhilo(PHILOX_M0, c.x);
+    let p1 = mulhilo(PHILOX_M1, c.z);
+    return vec4<u32>(p1.x ^ c.y ^ k.x, p1.y, p0.x ^ c.w ^ k.y, p0.y);
+}
+
+// Written out round by round (the key is bumped before rounds 2..10), so that no
+// loop stands between the GPU compiler and straight-line code.
 fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
-    var c = counter;
+    let w = vec2<u32>(PHILOX_W0, PHILOX_W1);
     var k = key;
-    for (var round = 0u; round < 10u; round++) {
-        if round > 0u {
-            k = k + vec2<u32>(PHILOX_W0, PHILOX_W1);
-        }
-        let p0 = mulhilo(PHILOX_M0, c.x);
-        let p1 = mulhilo(PHILOX_M1, c.z);
-        c = vec4<u32>(p1.x ^ c.y ^ k.x, p1.y, p0.x ^ c.w ^ k.y, p0.y);
-    }
-    return c;
+    var c = philox_round(counter, k);
+    k += w;
+    c = philox_round(c, k);
+    k += w;
+    c = philox_round(c, k);
+    k += w;
+    c = philox_round(c, k);
+    k += w;
+    c = philox_round(c, k);
+    k += w;
+    c = philox_round(c, k);
+    k += w;
+    c = philox_round(c, k);
+    k += w;
+    c = philox_round(c, k);
+    k += w;
+    c = philox_round(c, k);
+    k += w;
+    return philox_round(c, k);
 }
 
 fn counter_word3(domain: u32, sub: u32) -> u32 {

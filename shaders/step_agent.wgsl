@@ -46,9 +46,10 @@ fn noise(z: ptr<function, array<f32, DIM>>, g: u32, n: u32, sub: u32) {
     }
 }
 
-@compute @workgroup_size(64)
+// WG: the workgroup size, set by the host (64 unless tuned).
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let g = gid.x + gid.y * nwg.x * 64u;
+    let g = gid.x + gid.y * nwg.x * WG;
     if g >= params.jobs {
         return;
     }

@@ -16,9 +16,10 @@
 // so that a divergence names the earliest (step, agent) as the CPU engine does.
 @group(0) @binding(7) var<storage, read_write> bad_steps: array<atomic<u32>>;
 
-@compute @workgroup_size(64)
+// WG: the workgroup size, set by the host (64 unless tuned).
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let j = gid.x + gid.y * nwg.x * 64u;
+    let j = gid.x + gid.y * nwg.x * WG;
     if j >= params.jobs {
         return;
     }
@@ -29,7 +30,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var xs = vec4<f32>(0.0);
     var ys = vec4<f32>(0.0);
     var ms = vec4<f32>(0.0);
-    var cs: array<vec2<f32>, 4>;
     var valid = vec4<bool>(false);
     for (var w = 0u; w < 4u; w++) {
         let k = 4u * b + w;
@@ -42,9 +42,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             if params.interacting != 0u {
                 ms[w] = means[r * d + k];
             }
-            cs[w] = coord_consts[k];
         }
     }
+    // The four coordinates' constants as separate values, and the hot loops
+    // below written out for the four coordinates (vector operations), so that
+    // nothing in them is indexed by a loop variable: the GPU compiler keeps all
+    // of it in registers whether or not it unrolls loops.
+    let c0 = coord_consts[min(4u * b, d - 1u)];
+    let c1 = coord_consts[min(4u * b + 1u, d - 1u)];
+    let c2 = coord_consts[min(4u * b + 2u, d - 1u)];
+    let c3 = coord_consts[min(4u * b + 3u, d - 1u)];
+    let coordinate = params.taming == 1u;
     var bad = false;
     for (var s = 0u; s < params.n_steps; s++) {
         let n = params.n0 + s;
@@ -53,30 +61,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             for (var m = 0u; m < params.inner_len; m++) {
                 let words = philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_NOISE, m)), params.key);
                 let z = normals4(words);
-                let averaged = m + 1u >= params.burn_in;
-                for (var w = 0u; w < 4u; w++) {
-                    let yv = ys[w];
-                    let gr = grad_coord(cs[w], yv);
-                    let yn = yv - tame_coordinate(params.h, gr, params.taming)
-                        + params.h_over_gamma * (xs[w] - yv) + params.noise * z[w];
-                    ys[w] = yn;
-                    sum[w] += select(0.0, yn, averaged);
-                }
+                let gr = vec4<f32>(grad_coord(c0, ys.x), grad_coord(c1, ys.y), grad_coord(c2, ys.z), grad_coord(c3, ys.w));
+                let hg = params.h * gr;
+                let tamed = select(hg, hg / (1.0 + abs(hg)), coordinate);
+                ys = ys - tamed + params.h_over_gamma * (xs - ys) + params.noise * z;
+                sum += select(vec4<f32>(0.0), ys, m + 1u >= params.burn_in);
             }
-            for (var w = 0u; w < 4u; w++) {
-                let xv = xs[w];
-                xs[w] = xv - params.dt_over_gamma * (xv - sum[w] * params.inv_m)
-                    - params.lambda_dt * (xv - ms[w]);
-            }
+            xs = xs - params.dt_over_gamma * (xs - sum * params.inv_m) - params.lambda_dt * (xs - ms);
         } else {
             let words = philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_NOISE, 0u)), params.key);
             let z = normals4(words);
-            for (var w = 0u; w < 4u; w++) {
-                let xv = xs[w];
-                let gr = grad_coord(cs[w], xv);
-                xs[w] = xv - tame_coordinate(params.h, gr, params.taming)
-                    - params.lambda_dt * (xv - ms[w]) + params.noise * z[w];
-            }
+            let gr = vec4<f32>(grad_coord(c0, xs.x), grad_coord(c1, xs.y), grad_coord(c2, xs.z), grad_coord(c3, xs.w));
+            let hg = params.h * gr;
+            let tamed = select(hg, hg / (1.0 + abs(hg)), coordinate);
+            xs = xs - tamed - params.lambda_dt * (xs - ms) + params.noise * z;
         }
         if !bad {
             for (var w = 0u; w < 4u; w++) {

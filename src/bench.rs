@@ -170,7 +170,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         } else {
             sgld_swarm::engine::cpu::cpu_model()
         };
-        // Calibrate: steps until 0.1 s has passed, then enough for the time asked.
+        // A warm-up step (pipelines, first-touch of memory), then calibrate: steps
+        // until 0.1 s has passed, then enough for the time asked.
+        e.advance(1).context("warm-up")?;
         let t = Instant::now();
         let mut calib = 0u64;
         while t.elapsed() < Duration::from_millis(100) {

@@ -19,8 +19,11 @@ const ROUND_MAGIC: f32 = 12_582_912.0;
 /// finite `t` below 2^22.
 #[inline(always)]
 pub fn sincos(t: f32) -> (f32, f32) {
-    let qf = (t * TWO_OVER_PI + ROUND_MAGIC) - ROUND_MAGIC;
-    let q = qf as i32;
+    let big = t * TWO_OVER_PI + ROUND_MAGIC;
+    let qf = big - ROUND_MAGIC;
+    // The integer q from the bits of `big` (the same value as `qf as i32` below
+    // 2^22): a saturating float-to-int cast would not vectorise.
+    let q = (big.to_bits() as i32).wrapping_sub(ROUND_MAGIC.to_bits() as i32);
     let r = ((t - qf * PIO2_A) - qf * PIO2_B) - qf * PIO2_C;
     let z = r * r;
     let s = ((-1.951_529_6e-4 * z + 8.332_161e-3) * z - 1.666_665_5e-1) * z * r + r;

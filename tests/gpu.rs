@@ -390,9 +390,10 @@ fn sizes_across_the_tiling_boundaries() {
     }
 }
 
-/// Ensembles split into chunks of whole runs (here forced by a small binding
-/// limit) give the same positions as one buffer: the stream is addressed by the
-/// global agent index, and runs never interact.
+/// Ensembles split into chunks of whole runs, or runs split into parts of whole
+/// 256-agent tiles (both forced here by a small binding limit), give the same
+/// positions and records as one buffer: the stream is addressed by the global
+/// agent index, runs never interact, and the run means are summed tile by tile.
 #[test]
 fn chunked_ensembles_match_one_buffer() {
     use sgld_swarm::{
@@ -456,6 +457,55 @@ fn chunked_ensembles_match_one_buffer() {
         text.contains("1200 bytes") && text.contains("1000 bytes"),
         "{text}"
     );
+
+    // 3 runs of 600 agents x 40 coordinates (96000 bytes a run) under a limit of
+    // one tile (256 agents, 40960 bytes): each run in parts of 256, 256 and 88.
+    let p = ProblemConfig {
+        potential: PotentialKind::Rastrigin,
+        dim: 40,
+        shift: None,
+    };
+    let e = EnsembleConfig::new(3, 600, 6)
+        .record_every(3)
+        .seed(32)
+        .init_uniform(-2.0, 2.0);
+    for m in [
+        MethodConfig::homogenized("MF-HOM-SGLD", 1e-3, 1.0, 0.5, 0.1, 3)
+            .lambda(2.0)
+            .taming(Taming::Coordinate),
+        MethodConfig::euler("MF-SGLD norm", 1e-3, 1.0)
+            .lambda(2.0)
+            .taming(Taming::Norm),
+    ] {
+        let run = |max| {
+            let options = sgld_swarm::Options {
+                gpu_max_binding: max,
+                ..gpu_options()
+            };
+            let mut ens = Ensemble::new(&p, &e, &m, options).unwrap();
+            ens.run().unwrap();
+            (
+                ens.positions().unwrap(),
+                ens.device(),
+                ens.history().clone(),
+            )
+        };
+        let (whole, _, hw) = run(None);
+        let (split, device, hs) = run(Some(256 * 40 * 4));
+        assert!(device.contains("9 chunks"), "{device}");
+        for (i, (a, b)) in whole.iter().zip(split.iter()).enumerate() {
+            assert_eq!(
+                a.to_bits(),
+                b.to_bits(),
+                "{}: coordinate {i}: {a} vs {b}",
+                m.name
+            );
+        }
+        assert_eq!(hw.len(), hs.len());
+        for i in 0..hw.len() {
+            assert_eq!(hw.at(i), hs.at(i), "{}: record {i}", m.name);
+        }
+    }
 }
 
 /// In the paper's regime (rough potential, delta = 0.01, Figure 2 parameters) the

@@ -126,11 +126,23 @@ impl GpuContext {
         source: &str,
         bindings: &[Binding],
     ) -> (wgpu::ComputePipeline, wgpu::BindGroupLayout) {
-        let key = format!("{label}\n{bindings:?}\n{source}");
+        self.pipeline_checked(label, source, bindings, super::Checks::All)
+    }
+
+    /// [`Self::pipeline`] with the run-time checks chosen; see [`super::Checks`]
+    /// for when fewer are allowed.
+    pub fn pipeline_checked(
+        &self,
+        label: &str,
+        source: &str,
+        bindings: &[Binding],
+        checks: super::Checks,
+    ) -> (wgpu::ComputePipeline, wgpu::BindGroupLayout) {
+        let key = format!("{label}\n{bindings:?}\n{checks:?}\n{source}");
         let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
         cache
             .entry(key)
-            .or_insert_with(|| super::pipeline_for(&self.device, label, source, bindings))
+            .or_insert_with(|| super::pipeline_for(&self.device, label, source, bindings, checks))
             .clone()
     }
 

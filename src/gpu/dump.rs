@@ -37,6 +37,7 @@ pub fn dump(
         &shader::Options {
             potential: None,
             int64,
+            ..Default::default()
         },
     )?;
     composed.validate()?;

@@ -5,12 +5,13 @@
 //! invocation per agent). Run means come from a two-pass deterministic reduction
 //! (`mean_partial`, `mean_final`). Many steps are encoded per submit; positions
 //! are read back only to record diagnostics and when asked. Ensembles larger than
-//! one storage binding are split into chunks of whole runs (runs never interact),
-//! each with its own buffers; the stream is addressed by the global agent index,
-//! so the split changes no number.
+//! one storage binding are split into groups of whole runs (runs never interact),
+//! and a run larger than one binding into parts of whole 256-agent tiles, each
+//! with its own buffers; the stream is addressed by the global agent index and
+//! the mean reduction sums tile by tile, so the split changes no number.
 
 use super::potential::GpuPotential;
-use super::{Binding, GpuContext, GpuError, grid, shader};
+use super::{Binding, Checks, GpuContext, GpuError, grid, shader};
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, RunStats, run_stats};
 use crate::engine::{
@@ -56,7 +57,9 @@ struct DiagParams {
     pow2: u32,
     ref_count: u32,
     record_base: u32,
-    _pad: [u32; 3],
+    agent_offset: u32,
+    part_agents: u32,
+    _pad: u32,
 }
 const _: () = assert!(std::mem::size_of::<DiagParams>() == 32);
 
@@ -71,8 +74,14 @@ struct MeanParams {
     agents: u32,
     dim: u32,
     chunks: u32,
+    tile_base: u32,
+    part_agents: u32,
+    _pad: [u32; 2],
 }
-const _: () = assert!(std::mem::size_of::<MeanParams>() == 16);
+const _: () = assert!(std::mem::size_of::<MeanParams>() == 32);
+
+/// Agents per tile of the mean reduction (shaders/mean_partial.wgsl).
+const TILE: usize = 256;
 
 /// Parameter blocks sit at this stride (the largest uniform offset alignment).
 const PARAMS_STRIDE: u64 = 256;
@@ -81,7 +90,7 @@ const PARAMS_STRIDE: u64 = 256;
 const BATCH: u64 = 64;
 const WORKGROUP: u32 = 64;
 
-/// The pipelines, built once per engine and shared by its chunks.
+/// The pipelines, built once per engine and shared by its groups.
 struct Pipelines {
     step: wgpu::ComputePipeline,
     step_layout: wgpu::BindGroupLayout,
@@ -95,14 +104,12 @@ struct Pipelines {
     interacting: bool,
 }
 
-/// A chunk's bind groups and grids for the diagnostics.
-struct ChunkDiag {
-    params: wgpu::Buffer,
-    agent_bind: wgpu::BindGroup,
+/// A group's bind groups and grids for the per-run diagnostics (`diag_run`, the
+/// sort, `diag_median`).
+struct GroupDiag {
     run_bind: wgpu::BindGroup,
     sort_bind: wgpu::BindGroup,
     median_bind: wgpu::BindGroup,
-    agent_grid: (u32, u32),
     run_grid: (u32, u32),
     sort_grid: (u32, u32),
     median_grid: (u32, u32),
@@ -138,19 +145,24 @@ fn sort_stages(pow2: u64) -> Vec<SortStage> {
     stages
 }
 
-/// A chunk's bind groups and grids for the two passes of the run means.
-struct ChunkMeans {
-    partial_bind: wgpu::BindGroup,
-    final_bind: wgpu::BindGroup,
-    partial_grid: (u32, u32),
-    final_grid: (u32, u32),
+/// Whole runs that share their run means, mean partials and diagnostics. Their
+/// positions are one part, or several parts of whole 256-agent tiles when one run
+/// is larger than a storage binding.
+struct Group {
+    runs: std::ops::Range<usize>,
+    /// The second pass of the run means.
+    mean_final: Option<(wgpu::BindGroup, (u32, u32))>,
+    diag: Option<GroupDiag>,
+    parts: Vec<Part>,
 }
 
-/// Runs `runs` of the ensemble with their own buffers.
-struct Chunk {
-    runs: std::ops::Range<usize>,
-    /// Global index of the chunk's first agent (the stream's agent index).
+/// The positions (and Y) of consecutive agents in buffers of their own.
+struct Part {
+    /// Global index of the first agent (the stream's agent index).
     agent_base: u32,
+    agents: usize,
+    /// The first agent's index within its run, when the part splits one run.
+    group_offset: usize,
     jobs: u32,
     step_grid: (u32, u32),
     params: wgpu::Buffer,
@@ -158,9 +170,10 @@ struct Chunk {
     status: wgpu::Buffer,
     bad_steps: wgpu::Buffer,
     step_bind: wgpu::BindGroup,
-    mean: Option<ChunkMeans>,
-    diag: Option<ChunkDiag>,
-    bytes: u64,
+    /// The first pass of the run means over this part's agents.
+    mean_partial: Option<(wgpu::BindGroup, (u32, u32))>,
+    /// `diag_agent`'s parameters (this part's offsets), bind group and grid.
+    diag_agent: Option<(wgpu::Buffer, wgpu::BindGroup, (u32, u32))>,
 }
 
 /// The GPU engine: the kernels run the WGSL of a [`GpuPotential`], and `P` (the
@@ -177,14 +190,84 @@ pub struct GpuEngine<P: Potential> {
     keep_snapshots: bool,
     history: History,
     block_kernel: bool,
+    tuning: Tuning,
     pipelines: Pipelines,
-    chunks: Vec<Chunk>,
+    groups: Vec<Group>,
     /// Per-run statistics of the records not yet read back (device diagnostics).
     records: Option<wgpu::Buffer>,
     records_cap: u64,
     ref_count: u32,
     /// Steps (and positions, when trajectories are kept) of those records.
     pending: Vec<(u64, Option<Vec<f32>>)>,
+}
+
+/// Settings of the step kernels that change speed, never results (up to the
+/// rounding of the portable and 64-bit Philox paths, which give the same bits).
+/// Read from the environment so that a benchmark can compare them:
+/// `SGLD_SWARM_GPU_WORKGROUP` (32, 64, 128 or 256; default 64) and
+/// `SGLD_SWARM_GPU_INT64` (`0` forces the portable 16-bit Philox multiply on an
+/// adapter that has 64-bit integers; default `1`: use them where there are) and
+/// `SGLD_SWARM_GPU_CHECKS` (`all`, `bounds` or `none`: wgpu's run-time checks in
+/// the built-in step kernels, see [`Checks`]; default `bounds`).
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    workgroup: u32,
+    int64: bool,
+    checks: Checks,
+}
+
+impl Tuning {
+    fn from_env(ctx: &GpuContext) -> Result<Self> {
+        let bad = |field: &str, value: String, allowed: &str| {
+            Error::Config(crate::error::ConfigError {
+                field: field.into(),
+                value,
+                allowed: allowed.into(),
+            })
+        };
+        let workgroup = match std::env::var("SGLD_SWARM_GPU_WORKGROUP") {
+            Err(_) => WORKGROUP,
+            Ok(v) => match v.trim().parse::<u32>() {
+                Ok(n @ (32 | 64 | 128 | 256)) => n,
+                _ => {
+                    return Err(bad(
+                        "SGLD_SWARM_GPU_WORKGROUP",
+                        format!("{v:?}"),
+                        "must be 32, 64, 128 or 256",
+                    ));
+                }
+            },
+        };
+        let int64 = match std::env::var("SGLD_SWARM_GPU_INT64").as_deref() {
+            Err(_) | Ok("1") => ctx.int64,
+            Ok("0") => false,
+            Ok(v) => {
+                return Err(bad(
+                    "SGLD_SWARM_GPU_INT64",
+                    format!("{v:?}"),
+                    "must be 0 or 1",
+                ));
+            }
+        };
+        let checks = match std::env::var("SGLD_SWARM_GPU_CHECKS").as_deref() {
+            // Loop bounding off by default: 7% faster on an H200 (docs/PERFORMANCE.md).
+            Err(_) | Ok("bounds") => Checks::Bounds,
+            Ok("all") => Checks::All,
+            Ok("none") => Checks::None,
+            Ok(v) => {
+                return Err(bad(
+                    "SGLD_SWARM_GPU_CHECKS",
+                    format!("{v:?}"),
+                    "must be all, bounds or none",
+                ));
+            }
+        };
+        Ok(Self {
+            workgroup,
+            int64,
+            checks,
+        })
+    }
 }
 
 fn gib(bytes: u64) -> f64 {
@@ -226,42 +309,70 @@ impl<P: Potential> GpuEngine<P> {
         } else {
             "step_agent"
         };
+        let tuning = Tuning::from_env(&ctx)?;
         let opts = shader::Options {
             potential: Some(&gp.choice),
-            int64: ctx.int64,
+            int64: tuning.int64,
+            workgroup: tuning.workgroup,
         };
         let composed = shader::compose_opts(kernel, &opts).map_err(GpuError::from)?;
         composed.validate().map_err(GpuError::from)?;
 
-        // Whole runs per chunk, as many as one binding holds.
+        // How the ensemble is laid out in storage bindings: groups of whole runs
+        // share run means and diagnostics; a group's positions are one part, or,
+        // when one run is larger than a binding, parts of whole tiles of 256
+        // agents (the mean reduction's tile, so that no sum changes).
         let limit = ctx
             .limits
             .max_storage_buffer_binding_size
             .min(ctx.limits.max_buffer_size)
             .min(max_binding.unwrap_or(u64::MAX));
-        // A run's largest buffer: its positions, or its per-agent diagnostics and
-        // sort space.
         let pow2 = shape.agents.next_power_of_two() as u64;
-        let run_bytes = ((shape.agents * shape.dim) as u64 * 4)
-            .max(shape.agents as u64 * 16)
-            .max(pow2 * 4);
-        let runs_per_chunk = (limit / run_bytes).min(shape.runs as u64) as usize;
-        if runs_per_chunk == 0 {
-            return Err(Error::Gpu(GpuError::OutOfMemory(format!(
-                "one run of {} agents x dim {} needs {run_bytes} bytes ({:.2} GiB) in one buffer \
-                 and {} allows {limit} bytes ({:.2} GiB); reduce agents or dim, or use --backend cpu",
-                shape.agents,
-                shape.dim,
-                gib(run_bytes),
+        let run_bytes = (shape.agents * shape.dim) as u64 * 4;
+        // Per-agent diagnostics and the sort's space, per run.
+        let run_diag_bytes = (shape.agents as u64 * 16).max(pow2 * 4);
+        let oversize = |what: String, bytes: u64, fix: &str| {
+            Error::Gpu(GpuError::OutOfMemory(format!(
+                "{what} needs {bytes} bytes ({:.2} GiB) in one buffer and {} allows {limit} \
+                 bytes ({:.2} GiB); {fix}, or use --backend cpu",
+                gib(bytes),
                 ctx.info.name,
                 gib(limit)
-            ))));
+            )))
+        };
+        if run_diag_bytes > limit {
+            return Err(oversize(
+                format!("the diagnostics of one run of {} agents", shape.agents),
+                run_diag_bytes,
+                "reduce agents",
+            ));
         }
+        let (runs_per_group, part_len) = if run_bytes <= limit {
+            let per = limit / run_bytes.max(run_diag_bytes);
+            (per.min(shape.runs as u64) as usize, shape.agents)
+        } else {
+            let tiles = limit / (TILE as u64 * shape.dim as u64 * 4);
+            if tiles == 0 {
+                let n = shape.agents.min(TILE);
+                return Err(oversize(
+                    format!("a tile of {n} agents x dim {}", shape.dim),
+                    (n * shape.dim) as u64 * 4,
+                    "reduce dim",
+                ));
+            }
+            (1, tiles as usize * TILE)
+        };
 
         let device = &ctx.device;
         let pipelines = ctx.scoped(|| {
             use Binding::*;
-            let (step, step_layout) = ctx.pipeline(
+            // A user's module keeps every check.
+            let checks = if gp.choice.source.is_some() {
+                Checks::All
+            } else {
+                tuning.checks
+            };
+            let (step, step_layout) = ctx.pipeline_checked(
                 kernel,
                 &composed.source,
                 &[
@@ -274,6 +385,7 @@ impl<P: Potential> GpuEngine<P> {
                     StorageReadWrite,
                     StorageReadWrite,
                 ],
+                checks,
             );
             let mean = (interacting || device_diag).then(|| {
                 ["mean_partial", "mean_final"].map(|name| {
@@ -395,232 +507,259 @@ impl<P: Potential> GpuEngine<P> {
                 } else {
                     0
                 });
-        let mut chunks = Vec::new();
-        for r0 in (0..shape.runs).step_by(runs_per_chunk) {
-            let r1 = (r0 + runs_per_chunk).min(shape.runs);
-            let agents = (r1 - r0) * shape.agents;
-            let jobs = if block_kernel {
-                agents * blocks
-            } else {
-                agents
-            };
-            let too_many = || {
-                Error::Gpu(GpuError::OutOfMemory(format!(
-                    "{jobs} invocations per step do not fit the kernels' 32-bit index"
-                )))
-            };
-            let jobs = u32::try_from(jobs).map_err(|_| too_many())?;
-            let agent_base = u32::try_from(r0 * shape.agents).map_err(|_| too_many())?;
-            let lo = r0 * shape.agents * shape.dim;
-            let hi = r1 * shape.agents * shape.dim;
-            let x0c = &x0[lo..hi];
-            let chunk = ctx.scoped(|| {
-                let storage = wgpu::BufferUsages::STORAGE;
-                let rw = storage | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
-                let params = device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("step params"),
-                    size: PARAMS_STRIDE * BATCH,
-                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                });
-                let x = init("X", bytemuck::cast_slice(x0c), rw);
-                // Y starts at X; Euler methods bind a placeholder.
-                let y = if consts.homogenized {
-                    init("Y", bytemuck::cast_slice(x0c), rw)
-                } else {
-                    init("Y (unused)", &[0u8; 4], rw)
-                };
-                let rk = ((r1 - r0) * shape.dim) as u64;
-                let means = device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("run means"),
-                    size: if pipelines.mean.is_some() { rk * 4 } else { 4 },
-                    usage: storage,
-                    mapped_at_creation: false,
-                });
-                let status = init("status", bytemuck::bytes_of(&u32::MAX), rw);
-                let bad_steps = init(
-                    "bad steps",
-                    bytemuck::cast_slice(&vec![u32::MAX; agents]),
-                    rw,
+        let storage = wgpu::BufferUsages::STORAGE;
+        let rw = storage | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+        let buffer = |label, size| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage: storage,
+                mapped_at_creation: false,
+            })
+        };
+        let uniform = |label, size| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        // Group 0 of a kernel with `bufs` bound in order; the parameter block of a
+        // dynamic binding is bound at offset 0 with its size.
+        let bind = |label, layout, bufs: &[(&wgpu::Buffer, Option<u64>)]| {
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(label),
+                layout,
+                entries: &bufs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(b, size))| wgpu::BindGroupEntry {
+                        binding: i as u32,
+                        resource: match size {
+                            Some(s) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer: b,
+                                offset: 0,
+                                size: std::num::NonZeroU64::new(s),
+                            }),
+                            None => b.as_entire_binding(),
+                        },
+                    })
+                    .collect::<Vec<_>>(),
+            })
+        };
+        fn whole(b: &wgpu::Buffer) -> (&wgpu::Buffer, Option<u64>) {
+            (b, None)
+        }
+        let tiles_per_run = shape.agents.div_ceil(TILE) as u32;
+        let kgroups = shape.dim.div_ceil(64) as u64;
+        let mut groups = Vec::new();
+        for r0 in (0..shape.runs).step_by(runs_per_group) {
+            let r1 = (r0 + runs_per_group).min(shape.runs);
+            let group_runs = r1 - r0;
+            let rk = (group_runs * shape.dim) as u64;
+            let group = ctx.scoped(|| -> Result<Group> {
+                let means = buffer(
+                    "run means",
+                    if pipelines.mean.is_some() { rk * 4 } else { 4 },
                 );
-                let entries = [
-                    &potential_params,
-                    &coord_consts,
-                    &params,
-                    &x,
-                    &y,
-                    &means,
-                    &status,
-                    &bad_steps,
-                ];
-                let step_bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(kernel),
-                    layout: &pipelines.step_layout,
-                    entries: &entries
-                        .iter()
-                        .enumerate()
-                        .map(|(i, b)| wgpu::BindGroupEntry {
-                            binding: i as u32,
-                            resource: if i == 2 {
-                                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                    buffer: b,
-                                    offset: 0,
-                                    size: std::num::NonZeroU64::new(
-                                        std::mem::size_of::<StepParams>() as u64,
-                                    ),
-                                })
-                            } else {
-                                b.as_entire_binding()
-                            },
-                        })
-                        .collect::<Vec<_>>(),
-                });
-                let mean =
-                    pipelines
-                        .mean
-                        .as_ref()
-                        .map(|[(_, partial_layout), (_, final_layout)]| {
-                            let tiles = shape.agents.div_ceil(256) as u32;
-                            let mp = MeanParams {
-                                runs: (r1 - r0) as u32,
-                                agents: shape.agents as u32,
-                                dim: shape.dim as u32,
-                                chunks: tiles,
-                            };
-                            let mp_buf = init(
-                                "mean params",
-                                bytemuck::bytes_of(&mp),
-                                wgpu::BufferUsages::UNIFORM,
-                            );
-                            let partial = device.create_buffer(&wgpu::BufferDescriptor {
-                                label: Some("mean partials"),
-                                size: rk * tiles as u64 * 4,
-                                usage: storage,
-                                mapped_at_creation: false,
-                            });
-                            let bind = |layout, bufs: [&wgpu::Buffer; 3]| {
-                                device.create_bind_group(&wgpu::BindGroupDescriptor {
-                                    label: Some("means"),
-                                    layout,
-                                    entries: &[0, 1, 2].map(|i| wgpu::BindGroupEntry {
-                                        binding: i,
-                                        resource: bufs[i as usize].as_entire_binding(),
-                                    }),
-                                })
-                            };
-                            ChunkMeans {
-                                partial_bind: bind(partial_layout, [&mp_buf, &x, &partial]),
-                                final_bind: bind(final_layout, [&mp_buf, &partial, &means]),
-                                // One workgroup per (run, coordinate, tile of 256 agents).
-                                partial_grid: grid((rk * tiles as u64) as u32, 1, max_dim),
-                                final_grid: grid(rk as u32, WORKGROUP, max_dim),
-                            }
-                        });
-                let diag = pipelines.diag.as_ref().map(
-                    |[
-                        (_, agent_layout),
-                        (_, run_layout),
-                        (_, sort_layout),
-                        (_, median_layout),
-                    ]| {
-                        let params = device.create_buffer(&wgpu::BufferDescriptor {
-                            label: Some("diag params"),
-                            size: std::mem::size_of::<DiagParams>() as u64,
-                            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                            mapped_at_creation: false,
-                        });
-                        let per_agent = device.create_buffer(&wgpu::BufferDescriptor {
-                            label: Some("per-agent diagnostics"),
-                            size: agents as u64 * 16,
-                            usage: storage,
-                            mapped_at_creation: false,
-                        });
-                        let scratch = device.create_buffer(&wgpu::BufferDescriptor {
-                            label: Some("sort scratch"),
-                            size: (r1 - r0) as u64 * pow2 * 4,
-                            usage: storage,
-                            mapped_at_creation: false,
-                        });
-                        let records = records
-                            .as_ref()
-                            .expect("device diagnostics have a records buffer");
-                        let bind = |layout, bufs: &[&wgpu::Buffer]| {
-                            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                                label: Some("diagnostics"),
-                                layout,
-                                entries: &bufs
-                                    .iter()
-                                    .enumerate()
-                                    .map(|(i, b)| wgpu::BindGroupEntry {
-                                        binding: i as u32,
-                                        // The sort's stage block is read at an offset.
-                                        resource: if std::ptr::eq(*b, &stage_buf) {
-                                            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                                buffer: b,
-                                                offset: 0,
-                                                size: std::num::NonZeroU64::new(16),
-                                            })
-                                        } else {
-                                            b.as_entire_binding()
-                                        },
-                                    })
-                                    .collect::<Vec<_>>(),
-                            })
-                        };
-                        ChunkDiag {
-                            agent_bind: bind(
-                                agent_layout,
-                                &[
-                                    &potential_params,
-                                    &coord_consts,
-                                    &params,
-                                    &x,
-                                    &means,
-                                    &refs,
-                                    &per_agent,
-                                ],
-                            ),
-                            run_bind: bind(run_layout, &[&params, &per_agent, &scratch, records]),
-                            sort_bind: bind(sort_layout, &[&params, &stage_buf, &scratch]),
-                            median_bind: bind(median_layout, &[&params, &scratch, records]),
-                            sort_grid: grid(
-                                ((r1 - r0) as u64 * pow2 / 2) as u32,
-                                WORKGROUP,
-                                max_dim,
-                            ),
-                            median_grid: grid((r1 - r0) as u32, WORKGROUP, max_dim),
-                            params,
-                            agent_grid: grid(agents as u32, WORKGROUP, max_dim),
-                            run_grid: grid((r1 - r0) as u32, 1, max_dim),
-                            pow2: pow2 as u32,
-                        }
+                let partial = buffer(
+                    "mean partials",
+                    if pipelines.mean.is_some() {
+                        rk * tiles_per_run as u64 * 4
+                    } else {
+                        4
                     },
                 );
-                Chunk {
-                    diag,
-                    runs: r0..r1,
-                    agent_base,
-                    jobs,
-                    step_grid: grid(jobs, WORKGROUP, max_dim),
-                    params,
-                    x,
-                    status,
-                    bad_steps,
-                    step_bind,
-                    mean,
-                    bytes: (hi - lo) as u64 * 4,
+                let mean_params = |runs: usize, tile_base: usize, part_agents: usize| {
+                    let mp = MeanParams {
+                        runs: runs as u32,
+                        agents: shape.agents as u32,
+                        dim: shape.dim as u32,
+                        chunks: tiles_per_run,
+                        tile_base: (tile_base / TILE) as u32,
+                        part_agents: part_agents as u32,
+                        _pad: [0; 2],
+                    };
+                    init(
+                        "mean params",
+                        bytemuck::bytes_of(&mp),
+                        wgpu::BufferUsages::UNIFORM,
+                    )
+                };
+                let mean_final = pipelines.mean.as_ref().map(|[_, (_, layout)]| {
+                    let mp = mean_params(group_runs, 0, shape.agents);
+                    (
+                        bind(
+                            "mean_final",
+                            layout,
+                            &[whole(&mp), whole(&partial), whole(&means)],
+                        ),
+                        grid(rk as u32, WORKGROUP, max_dim),
+                    )
+                });
+                let per_agent = device_diag.then(|| {
+                    buffer(
+                        "per-agent diagnostics",
+                        (group_runs * shape.agents) as u64 * 16,
+                    )
+                });
+                let mut parts = Vec::new();
+                for p0 in (0..shape.agents).step_by(part_len) {
+                    let len = part_len.min(shape.agents - p0);
+                    // Runs of the group in this part (all, or the one run it splits).
+                    let part_runs = if len == shape.agents { group_runs } else { 1 };
+                    let agents = part_runs * len;
+                    let jobs = if block_kernel {
+                        agents * blocks
+                    } else {
+                        agents
+                    };
+                    let too_many = || {
+                        Error::Gpu(GpuError::OutOfMemory(format!(
+                            "{jobs} invocations per step do not fit the kernels' 32-bit index"
+                        )))
+                    };
+                    let jobs = u32::try_from(jobs).map_err(|_| too_many())?;
+                    let first = r0 * shape.agents + p0;
+                    let agent_base = u32::try_from(first).map_err(|_| too_many())?;
+                    let x0c = &x0[first * shape.dim..(first + agents) * shape.dim];
+                    let params = uniform("step params", PARAMS_STRIDE * BATCH);
+                    let x = init("X", bytemuck::cast_slice(x0c), rw);
+                    // Y starts at X; Euler methods bind a placeholder.
+                    let y = if consts.homogenized {
+                        init("Y", bytemuck::cast_slice(x0c), rw)
+                    } else {
+                        init("Y (unused)", &[0u8; 4], rw)
+                    };
+                    let status = init("status", bytemuck::bytes_of(&u32::MAX), rw);
+                    let bad_steps = init(
+                        "bad steps",
+                        bytemuck::cast_slice(&vec![u32::MAX; agents]),
+                        rw,
+                    );
+                    let step_params = Some(std::mem::size_of::<StepParams>() as u64);
+                    let step_bind = bind(
+                        kernel,
+                        &pipelines.step_layout,
+                        &[
+                            whole(&potential_params),
+                            whole(&coord_consts),
+                            (&params, step_params),
+                            whole(&x),
+                            whole(&y),
+                            whole(&means),
+                            whole(&status),
+                            whole(&bad_steps),
+                        ],
+                    );
+                    let mean_partial = pipelines.mean.as_ref().map(|[(_, layout), _]| {
+                        let mp = mean_params(part_runs, p0, len);
+                        // A workgroup per (run, tile of 256 agents, 64 coordinates).
+                        let count = part_runs as u64 * len.div_ceil(TILE) as u64 * kgroups;
+                        (
+                            bind(
+                                "mean_partial",
+                                layout,
+                                &[whole(&mp), whole(&x), whole(&partial)],
+                            ),
+                            grid(count as u32, 1, max_dim),
+                        )
+                    });
+                    let diag_agent = pipelines.diag.as_ref().zip(per_agent.as_ref()).map(
+                        |([(_, layout), ..], per_agent)| {
+                            let dp =
+                                uniform("diag params", std::mem::size_of::<DiagParams>() as u64);
+                            let b = bind(
+                                "diag_agent",
+                                layout,
+                                &[
+                                    whole(&potential_params),
+                                    whole(&coord_consts),
+                                    whole(&dp),
+                                    whole(&x),
+                                    whole(&means),
+                                    whole(&refs),
+                                    whole(per_agent),
+                                ],
+                            );
+                            (dp, b, grid(agents as u32, WORKGROUP, max_dim))
+                        },
+                    );
+                    parts.push(Part {
+                        agent_base,
+                        agents,
+                        group_offset: p0,
+                        jobs,
+                        step_grid: grid(jobs, tuning.workgroup, max_dim),
+                        params,
+                        x,
+                        status,
+                        bad_steps,
+                        step_bind,
+                        mean_partial,
+                        diag_agent,
+                    });
                 }
+                // diag_run, the sort and diag_median read the group's fields of the
+                // first part's parameters.
+                let diag = pipelines
+                    .diag
+                    .as_ref()
+                    .zip(per_agent.as_ref())
+                    .zip(parts[0].diag_agent.as_ref())
+                    .map(
+                        |(([_, (_, run), (_, sort), (_, median)], per_agent), (dp, _, _))| {
+                            let scratch = buffer("sort scratch", group_runs as u64 * pow2 * 4);
+                            let records = records
+                                .as_ref()
+                                .expect("device diagnostics have a records buffer");
+                            GroupDiag {
+                                run_bind: bind(
+                                    "diag_run",
+                                    run,
+                                    &[whole(dp), whole(per_agent), whole(&scratch), whole(records)],
+                                ),
+                                sort_bind: bind(
+                                    "sort_stage",
+                                    sort,
+                                    &[whole(dp), (&stage_buf, Some(16)), whole(&scratch)],
+                                ),
+                                median_bind: bind(
+                                    "diag_median",
+                                    median,
+                                    &[whole(dp), whole(&scratch), whole(records)],
+                                ),
+                                run_grid: grid(group_runs as u32, 1, max_dim),
+                                sort_grid: grid(
+                                    (group_runs as u64 * pow2 / 2) as u32,
+                                    WORKGROUP,
+                                    max_dim,
+                                ),
+                                median_grid: grid(group_runs as u32, WORKGROUP, max_dim),
+                                pow2: pow2 as u32,
+                            }
+                        },
+                    );
+                Ok(Group {
+                    runs: r0..r1,
+                    mean_final,
+                    diag,
+                    parts,
+                })
             });
-            let chunk = chunk.map_err(|e| match e {
-                GpuError::OutOfMemory(m) => GpuError::OutOfMemory(format!(
-                    "the ensemble needs about {:.2} GiB on {}, which could not be allocated ({m}); \
-                     reduce runs, agents or dim, or use --backend cpu",
-                    gib(device_bytes),
-                    ctx.info.name
-                )),
-                other => other,
-            })?;
-            chunks.push(chunk);
+            let group = group
+                .map_err(|e| match e {
+                    GpuError::OutOfMemory(m) => GpuError::OutOfMemory(format!(
+                        "the ensemble needs about {:.2} GiB on {}, which could not be allocated \
+                         ({m}); reduce runs, agents or dim, or use --backend cpu",
+                        gib(device_bytes),
+                        ctx.info.name
+                    )),
+                    other => other,
+                })
+                .map_err(Error::Gpu)??;
+            groups.push(group);
         }
 
         let mut engine = Self {
@@ -638,8 +777,9 @@ impl<P: Potential> GpuEngine<P> {
             keep_snapshots,
             history,
             block_kernel,
+            tuning,
             pipelines,
-            chunks,
+            groups,
             records,
             records_cap,
             ref_count,
@@ -650,7 +790,7 @@ impl<P: Potential> GpuEngine<P> {
         Ok(engine)
     }
 
-    fn step_params(&self, chunk: &Chunk, n0: u64, n_steps: u64) -> StepParams {
+    fn step_params(&self, part: &Part, n0: u64, n_steps: u64) -> StepParams {
         let c = &self.consts;
         StepParams {
             key: self.key,
@@ -659,7 +799,7 @@ impl<P: Potential> GpuEngine<P> {
             agents: self.shape.agents as u32,
             dim: self.shape.dim as u32,
             blocks: self.shape.dim.div_ceil(4) as u32,
-            jobs: chunk.jobs,
+            jobs: part.jobs,
             h: c.h,
             noise: c.noise,
             lambda_dt: c.lambda_dt,
@@ -675,11 +815,11 @@ impl<P: Potential> GpuEngine<P> {
                 Taming::Norm => 2,
             },
             interacting: self.pipelines.interacting as u32,
-            agent_base: chunk.agent_base,
+            agent_base: part.agent_base,
         }
     }
 
-    /// Runs steps `n0..n1` (at most `BATCH` dispatches per chunk) in one submit and
+    /// Runs steps `n0..n1` (at most `BATCH` dispatches per part) in one submit and
     /// returns the first step after which a position was bad, if any.
     fn batch(&mut self, n0: u64, n1: u64) -> Result<Option<u64>> {
         // One step per dispatch with interaction (the means change every step),
@@ -692,39 +832,38 @@ impl<P: Potential> GpuEngine<P> {
         let ctx = self.ctx.clone();
         ctx.scoped(|| {
             let mut enc = ctx.device.create_command_encoder(&Default::default());
-            for chunk in &self.chunks {
-                let mut blocks = vec![0u8; (PARAMS_STRIDE as usize) * dispatches.len()];
-                for (i, &(n, k)) in dispatches.iter().enumerate() {
-                    let p = self.step_params(chunk, n, k);
-                    let at = i * PARAMS_STRIDE as usize;
-                    blocks[at..at + std::mem::size_of::<StepParams>()]
-                        .copy_from_slice(bytemuck::bytes_of(&p));
+            for group in &self.groups {
+                for part in &group.parts {
+                    let mut blocks = vec![0u8; (PARAMS_STRIDE as usize) * dispatches.len()];
+                    for (i, &(n, k)) in dispatches.iter().enumerate() {
+                        let p = self.step_params(part, n, k);
+                        let at = i * PARAMS_STRIDE as usize;
+                        blocks[at..at + std::mem::size_of::<StepParams>()]
+                            .copy_from_slice(bytemuck::bytes_of(&p));
+                    }
+                    ctx.queue.write_buffer(&part.params, 0, &blocks);
                 }
-                ctx.queue.write_buffer(&chunk.params, 0, &blocks);
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 for i in 0..dispatches.len() {
-                    if let (true, Some([(partial, _), (finish, _)]), Some(m)) = (
-                        self.pipelines.interacting,
-                        &self.pipelines.mean,
-                        &chunk.mean,
-                    ) {
-                        pass.set_pipeline(partial);
-                        pass.set_bind_group(0, &m.partial_bind, &[]);
-                        pass.dispatch_workgroups(m.partial_grid.0, m.partial_grid.1, 1);
-                        pass.set_pipeline(finish);
-                        pass.set_bind_group(0, &m.final_bind, &[]);
-                        pass.dispatch_workgroups(m.final_grid.0, m.final_grid.1, 1);
+                    if self.pipelines.interacting {
+                        self.encode_means(&mut pass, group);
                     }
                     pass.set_pipeline(&self.pipelines.step);
-                    pass.set_bind_group(0, &chunk.step_bind, &[(i as u64 * PARAMS_STRIDE) as u32]);
-                    pass.dispatch_workgroups(chunk.step_grid.0, chunk.step_grid.1, 1);
+                    for part in &group.parts {
+                        pass.set_bind_group(
+                            0,
+                            &part.step_bind,
+                            &[(i as u64 * PARAMS_STRIDE) as u32],
+                        );
+                        pass.dispatch_workgroups(part.step_grid.0, part.step_grid.1, 1);
+                    }
                 }
             }
             ctx.queue.submit([enc.finish()]);
         })?;
         let mut first_bad: Option<u64> = None;
-        for chunk in &self.chunks {
-            let status = ctx.read_buffer(&chunk.status, 4)?;
+        for part in self.groups.iter().flat_map(|g| &g.parts) {
+            let status = ctx.read_buffer(&part.status, 4)?;
             let s = u32::from_le_bytes([status[0], status[1], status[2], status[3]]);
             if s != u32::MAX {
                 first_bad = Some(first_bad.map_or(s as u64, |b| b.min(s as u64)));
@@ -733,14 +872,34 @@ impl<P: Potential> GpuEngine<P> {
         Ok(first_bad)
     }
 
+    /// The run means of a group's positions now: the first pass over each part,
+    /// then the second over the group.
+    fn encode_means(&self, pass: &mut wgpu::ComputePass<'_>, group: &Group) {
+        let (Some([(partial, _), (finish, _)]), Some((final_bind, final_grid))) =
+            (&self.pipelines.mean, &group.mean_final)
+        else {
+            return;
+        };
+        pass.set_pipeline(partial);
+        for part in &group.parts {
+            if let Some((b, g)) = &part.mean_partial {
+                pass.set_bind_group(0, b, &[]);
+                pass.dispatch_workgroups(g.0, g.1, 1);
+            }
+        }
+        pass.set_pipeline(finish);
+        pass.set_bind_group(0, final_bind, &[]);
+        pass.dispatch_workgroups(final_grid.0, final_grid.1, 1);
+    }
+
     fn read_x(&self) -> Result<Vec<f32>> {
-        let mut x = Vec::with_capacity(self.shape.runs * self.shape.agents * self.shape.dim);
-        for chunk in &self.chunks {
-            debug_assert_eq!(
-                x.len(),
-                chunk.runs.start * self.shape.agents * self.shape.dim
-            );
-            let bytes = self.ctx.read_buffer(&chunk.x, chunk.bytes)?;
+        let d = self.shape.dim;
+        let mut x = Vec::with_capacity(self.shape.runs * self.shape.agents * d);
+        for part in self.groups.iter().flat_map(|g| &g.parts) {
+            debug_assert_eq!(x.len(), part.agent_base as usize * d);
+            let bytes = self
+                .ctx
+                .read_buffer(&part.x, (part.agents * d * 4) as u64)?;
             x.extend_from_slice(bytemuck::cast_slice(&bytes));
         }
         Ok(x)
@@ -768,35 +927,41 @@ impl<P: Potential> GpuEngine<P> {
         }
         let slot = self.pending.len() as u32;
         let ctx = self.ctx.clone();
-        let (Some(diag), Some(mean)) = (&self.pipelines.diag, &self.pipelines.mean) else {
+        let Some(diag) = &self.pipelines.diag else {
             unreachable!("device diagnostics have their pipelines")
         };
         ctx.scoped(|| {
             let mut enc = ctx.device.create_command_encoder(&Default::default());
-            for chunk in &self.chunks {
-                let (Some(d), Some(m)) = (&chunk.diag, &chunk.mean) else {
+            for group in &self.groups {
+                let Some(d) = &group.diag else {
                     continue;
                 };
-                let p = DiagParams {
-                    runs: chunk.runs.len() as u32,
-                    agents,
-                    pow2: d.pow2,
-                    ref_count: self.ref_count,
-                    record_base: slot * runs + chunk.runs.start as u32,
-                    _pad: [0; 3],
-                };
-                ctx.queue.write_buffer(&d.params, 0, bytemuck::bytes_of(&p));
+                for part in &group.parts {
+                    let Some((params, _, _)) = &part.diag_agent else {
+                        continue;
+                    };
+                    let p = DiagParams {
+                        runs: group.runs.len() as u32,
+                        agents,
+                        pow2: d.pow2,
+                        ref_count: self.ref_count,
+                        record_base: slot * runs + group.runs.start as u32,
+                        agent_offset: part.group_offset as u32,
+                        part_agents: part.agents as u32,
+                        _pad: 0,
+                    };
+                    ctx.queue.write_buffer(params, 0, bytemuck::bytes_of(&p));
+                }
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 // The run means of the positions now, for the spread.
-                pass.set_pipeline(&mean[0].0);
-                pass.set_bind_group(0, &m.partial_bind, &[]);
-                pass.dispatch_workgroups(m.partial_grid.0, m.partial_grid.1, 1);
-                pass.set_pipeline(&mean[1].0);
-                pass.set_bind_group(0, &m.final_bind, &[]);
-                pass.dispatch_workgroups(m.final_grid.0, m.final_grid.1, 1);
+                self.encode_means(&mut pass, group);
                 pass.set_pipeline(&diag[0].0);
-                pass.set_bind_group(0, &d.agent_bind, &[]);
-                pass.dispatch_workgroups(d.agent_grid.0, d.agent_grid.1, 1);
+                for part in &group.parts {
+                    if let Some((_, b, g)) = &part.diag_agent {
+                        pass.set_bind_group(0, b, &[]);
+                        pass.dispatch_workgroups(g.0, g.1, 1);
+                    }
+                }
                 pass.set_pipeline(&diag[1].0);
                 pass.set_bind_group(0, &d.run_bind, &[]);
                 pass.dispatch_workgroups(d.run_grid.0, d.run_grid.1, 1);
@@ -854,9 +1019,9 @@ impl<P: Potential> GpuEngine<P> {
         Ok(())
     }
 
-    /// How many chunks the ensemble is split into.
+    /// How many parts the ensemble's positions are split into.
     pub fn chunks(&self) -> usize {
-        self.chunks.len()
+        self.groups.iter().map(|g| g.parts.len()).sum()
     }
 }
 
@@ -870,14 +1035,13 @@ impl<P: Potential> Engine for GpuEngine<P> {
                 // The earliest (step, agent), as the CPU engine names it; the value
                 // shown is that agent's first bad coordinate at the end of the batch.
                 let mut first: Option<(u64, usize)> = None;
-                for chunk in &self.chunks {
-                    let bytes = self.ctx.read_buffer(
-                        &chunk.bad_steps,
-                        (chunk.runs.len() * self.shape.agents * 4) as u64,
-                    )?;
+                for part in self.groups.iter().flat_map(|g| &g.parts) {
+                    let bytes = self
+                        .ctx
+                        .read_buffer(&part.bad_steps, (part.agents * 4) as u64)?;
                     let steps: &[u32] = bytemuck::cast_slice(&bytes);
                     for (i, &s) in steps.iter().enumerate() {
-                        let here = (s as u64, chunk.agent_base as usize + i);
+                        let here = (s as u64, part.agent_base as usize + i);
                         if s != u32::MAX && first.is_none_or(|f| here < f) {
                             first = Some(here);
                         }
@@ -926,10 +1090,13 @@ impl<P: Potential> Engine for GpuEngine<P> {
 
     fn device(&self) -> String {
         format!(
-            "{}, {} kernel{}",
+            "{}, {} kernel (workgroup {}, {} Philox, checks {:?}){}",
             self.ctx.describe(),
             if self.block_kernel { "block" } else { "agent" },
-            match self.chunks.len() {
+            self.tuning.workgroup,
+            if self.tuning.int64 { "u64" } else { "portable" },
+            self.tuning.checks,
+            match self.chunks() {
                 1 => String::new(),
                 n => format!(", {n} chunks"),
             }

@@ -32,6 +32,28 @@ pub enum Binding {
     StorageReadWrite,
 }
 
+/// Which of wgpu's run-time checks a kernel is compiled with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Checks {
+    /// wgpu's default: index clamping and a bound on every loop.
+    All,
+    /// Index clamping only: loops without the injected bound, so that the
+    /// driver's compiler sees plain counted loops.
+    Bounds,
+    /// Neither; only for the built-in kernels, whose indices are in range by
+    /// construction and whose loops all end.
+    None,
+}
+
+impl Checks {
+    fn runtime(self) -> wgpu::ShaderRuntimeChecks {
+        let mut c = wgpu::ShaderRuntimeChecks::checked();
+        c.force_loop_bounding = self == Checks::All;
+        c.bounds_checks = self != Checks::None;
+        c
+    }
+}
+
 /// An explicit layout for group 0 (bindings 0, 1, ...), so that a binding the
 /// chosen potential does not read is still part of the layout.
 pub fn pipeline_for(
@@ -39,6 +61,7 @@ pub fn pipeline_for(
     label: &str,
     source: &str,
     bindings: &[Binding],
+    checks: Checks,
 ) -> (wgpu::ComputePipeline, wgpu::BindGroupLayout) {
     let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
         .iter()
@@ -74,10 +97,19 @@ pub fn pipeline_for(
         bind_group_layouts: &[Some(&layout)],
         immediate_size: 0,
     });
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+    let desc = wgpu::ShaderModuleDescriptor {
         label: Some(label),
         source: wgpu::ShaderSource::Wgsl(source.into()),
-    });
+    };
+    let module = match checks {
+        Checks::All => device.create_shader_module(desc),
+        // SAFETY: callers pass Bounds or None only for the built-in kernels, whose
+        // loops are all counted (bounds from uniforms or constants) and, for
+        // None, whose indices stay inside their buffers by construction (every
+        // invocation past `jobs` returns first; buffers are sized from the same
+        // counts).
+        _ => unsafe { device.create_shader_module_trusted(desc, checks.runtime()) },
+    };
     let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(label),
         layout: Some(&pipeline_layout),

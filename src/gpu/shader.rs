@@ -172,6 +172,9 @@ pub struct Options<'a> {
     pub potential: Option<&'a PotentialChoice>,
     /// Use 64-bit integers (the adapter must have `SHADER_INT64`).
     pub int64: bool,
+    /// The step kernels' workgroup size (`WG`), when a potential is given; 0
+    /// means the default, 64.
+    pub workgroup: u32,
 }
 
 /// Module `name` with its includes pasted in (each once), portable `mulhilo`.
@@ -186,7 +189,7 @@ pub fn compose_with(
 ) -> Result<Composed, ShaderError> {
     let opts = Options {
         potential,
-        int64: false,
+        ..Options::default()
     };
     compose_opts(name, &opts)
 }
@@ -198,9 +201,17 @@ pub fn compose_opts(name: &str, opts: &Options) -> Result<Composed, ShaderError>
         origin: Vec::new(),
     };
     if let Some(p) = opts.potential {
-        out.source
-            .push_str(&format!("const DIM: u32 = {}u;\n", p.dim));
+        let wg = if opts.workgroup == 0 {
+            64
+        } else {
+            opts.workgroup
+        };
+        out.source.push_str(&format!(
+            "const DIM: u32 = {}u;\nconst WG: u32 = {wg}u;\n",
+            p.dim
+        ));
         out.origin.push(("(prelude)".to_string(), 1));
+        out.origin.push(("(prelude)".to_string(), 2));
     }
     let mut seen = Vec::new();
     compose_into(name, &mut out, &mut seen, None, opts)?;
@@ -329,6 +340,7 @@ pub fn validate_user_potential(choice: &PotentialChoice) -> Result<(), ShaderErr
             let opts = Options {
                 potential: Some(choice),
                 int64,
+                ..Options::default()
             };
             compose_opts(kernel, &opts)?.validate()?;
         }
@@ -381,14 +393,18 @@ mod tests {
     fn errors_name_the_file_and_line() {
         let c = compose("dump").unwrap();
         let broken = Composed {
-            source: c.source.replacen("return c;", "return d;", 1),
+            source: c.source.replacen(
+                "return philox_round(c, k);",
+                "return philox_round(d, k);",
+                1,
+            ),
             origin: c.origin.clone(),
         };
         let e = broken.validate().unwrap_err();
         assert_eq!(e.file, "shaders/philox.wgsl");
         let want = include_str!("../../shaders/philox.wgsl")
             .lines()
-            .position(|l| l.contains("return c;"))
+            .position(|l| l.contains("return philox_round(c, k);"))
             .unwrap() as u32
             + 1;
         assert_eq!(e.line, want, "{e}");

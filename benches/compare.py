@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""One comparison: `sgld-swarm bench` and every peer present on this machine
+(benches/peers: NumPy, PyTorch eager and torch.compile, JAX jit), over the same
+size ladder, in one go; then one table of units/s and of our ratio to each peer
+(the CPU engine against peers on the CPU, the GPU engine against peers on the
+GPU), a JSON of everything and, where matplotlib is installed, a plot of units/s
+against size.
+
+    python3 benches/compare.py                       # CPU engine vs CPU peers
+    python3 benches/compare.py --gpu --check --tune  # on a GPU machine
+
+Needs only Python 3.11+ and NumPy beside a release binary of sgld-swarm
+(`cargo build --release`, or --bin for one built elsewhere); PyTorch and JAX
+are used where installed. Each peer runs in its own process (JAX takes most of
+the GPU's memory when it starts), with a time limit.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PEERS = os.path.join(ROOT, "benches", "peers")
+# Peer script and the module it needs.
+PEER_SCRIPTS = [("numpy", "numpy"), ("pytorch", "torch"), ("jax", "jax")]
+# GPU variants for --tune: environment of the engine (see src/gpu/engine.rs, Tuning).
+TUNE = [
+    ("workgroup 32", {"SGLD_SWARM_GPU_WORKGROUP": "32"}),
+    ("workgroup 128", {"SGLD_SWARM_GPU_WORKGROUP": "128"}),
+    ("workgroup 256", {"SGLD_SWARM_GPU_WORKGROUP": "256"}),
+    ("portable Philox", {"SGLD_SWARM_GPU_INT64": "0"}),
+    ("checks all", {"SGLD_SWARM_GPU_CHECKS": "all"}),
+    ("checks none", {"SGLD_SWARM_GPU_CHECKS": "none"}),
+]
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def run(cmd, out_path, timeout, env=None):
+    """Runs cmd, echoing and saving its output; returns True on success."""
+    log("$ " + " ".join(cmd))
+    t = time.perf_counter()
+    with open(out_path, "w") as f:
+        try:
+            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True, env={**os.environ, **(env or {})}, cwd=ROOT)
+            # Kill it at the limit even if it has gone quiet.
+            timer = threading.Timer(timeout, p.kill)
+            timer.start()
+            for line in p.stdout:
+                if "XDG_RUNTIME_DIR" in line:  # Mesa's device-select layer, harmless
+                    continue
+                sys.stdout.write("  " + line)
+                sys.stdout.flush()
+                f.write(line)
+            p.wait()
+            timer.cancel()
+        except OSError as e:
+            log(f"  cannot run: {e}")
+            return False
+    if p.returncode != 0:
+        log(f"  exit status {p.returncode} after {time.perf_counter() - t:.0f} s")
+    return p.returncode == 0
+
+
+def has_module(python, module):
+    return subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode == 0
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def columns(reports):
+    """(name, kind, {size: units/s}) for every engine and peer variant."""
+    cols = []
+    for rep in reports:
+        by_path = {}
+        for row in rep["results"]:
+            by_path.setdefault(row["path"], {})[(row["runs"], row["agents"], row["dim"])] = \
+                row["units_per_s"]
+        for path, rates in by_path.items():
+            if rep["backend"] in ("cpu", "gpu"):
+                name = f"sgld-swarm {rep['backend']}" + ("" if rep.get("variant") is None
+                                                         else f" ({rep['variant']})")
+                kind = rep["backend"]
+            else:
+                name = f"{rep['backend']} {path}" if path != rep["backend"] else path
+                kind = rep.get("kind", "cpu")
+            cols.append((name, kind, rates))
+    return cols
+
+
+def fmt_table(head, rows):
+    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    line = lambda r: "  ".join(x.rjust(w) for x, w in zip(r, widths))
+    return "\n".join([line(head)] + [line(r) for r in rows])
+
+
+def sizes_of(cols):
+    return sorted({s for (_, _, r) in cols for s in r}, key=lambda s: (s[0] * s[1] * s[2], s))
+
+
+def table(cols):
+    """Units/s of our engines and every peer, and our ratio to each peer (the
+    engine on the peer's kind of device)."""
+    base = [c for c in cols if "(" not in c[0]]
+    ours = {k: r for (n, k, r) in base if n == f"sgld-swarm {k}"}
+    peers = [(n, k, r) for (n, k, r) in base if not n.startswith("sgld-swarm")]
+    head = ["R x N x d"] + [n for (n, _, _) in base] + \
+        [f"ours/{n}" for (n, k, _) in peers if k in ours]
+    rows = []
+    for s in sizes_of(base):
+        row = [f"{s[0]}x{s[1]}x{s[2]}"]
+        row += [f"{r[s]:.2e}" if s in r else "-" for (_, _, r) in base]
+        for (_, k, r) in peers:
+            if k in ours:
+                row.append(f"{ours[k][s] / r[s]:.1f}x" if s in r and s in ours[k] else "-")
+        rows.append(row)
+    return fmt_table(head, rows)
+
+
+def variants_table(cols):
+    """The GPU engine's tuning variants against its default, size by size."""
+    default = next((r for (n, _, r) in cols if n == "sgld-swarm gpu"), {})
+    variants = [(n[len("sgld-swarm gpu ("):-1], r) for (n, _, r) in cols
+                if n.startswith("sgld-swarm gpu (")]
+    if not variants:
+        return ""
+    sizes = sizes_of([(None, None, r) for (_, r) in variants])
+    rows = []
+    for name, r in [("default", default)] + variants:
+        row = [name]
+        for s in sizes:
+            ratio = f" ({r[s] / default[s]:.2f})" if s in r and s in default else ""
+            row.append(f"{r[s]:.2e}{ratio}" if s in r else "-")
+        rows.append(row)
+    return fmt_table(["GPU variant"] + [f"{s[0]}x{s[1]}x{s[2]}" for s in sizes], rows)
+
+
+def plot(cols, path, title):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib is not installed: no plot")
+        return
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for (name, kind, rates) in cols:
+        if "(" in name:  # tuning variants: in the table only
+            continue
+        pts = sorted((s[0] * s[1] * s[2], v) for s, v in rates.items())
+        style = "-o" if name.startswith("sgld-swarm") else "--s"
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=f"{name} [{kind}]")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("R x N x d")
+    ax.set_ylabel("units/s (agents x coordinates x inner steps)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    log(f"wrote {path}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "sgld-swarm"),
+                   help="the sgld-swarm binary (default target/release/sgld-swarm)")
+    p.add_argument("--python", default=sys.executable, help="Python for the peers")
+    p.add_argument("--gpu", action="store_true",
+                   help="also time the GPU engine (the peers use the GPU where they can)")
+    p.add_argument("--max-size", type=float, default=None,
+                   help="largest R x N x d (default 1e6 CPU only, 1e9 with --gpu)")
+    p.add_argument("--cpu-max-size", type=float, default=None,
+                   help="largest size for the CPU engine and NumPy (default: --max-size, "
+                        "at most 1e8)")
+    p.add_argument("--seconds", type=float, default=2.0, help="seconds per size")
+    p.add_argument("--euler", action="store_true", help="the Euler scheme (MF-SGLD)")
+    p.add_argument("--check", action="store_true",
+                   help="check each peer's final statistics against the library's first")
+    p.add_argument("--tune", action="store_true",
+                   help="also time the GPU engine's tuning variants (workgroup size, Philox path)")
+    p.add_argument("--peers", default="numpy,pytorch,jax",
+                   help="which peers to run, where installed (default numpy,pytorch,jax)")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds per command at most")
+    p.add_argument("--out", default=os.path.join(ROOT, "bench-out"),
+                   help="folder for the JSON, logs, table and plot (default bench-out)")
+    a = p.parse_args()
+    if not (a.seconds > 0):
+        p.error(f"--seconds = {a.seconds}: must be > 0")
+    if not (os.path.isfile(a.bin) and os.access(a.bin, os.X_OK)):
+        p.error(f"--bin = {a.bin}: no executable there; build it with `cargo build --release`")
+    wanted = [x.strip() for x in a.peers.split(",") if x.strip()]
+    unknown = [x for x in wanted if x not in dict(PEER_SCRIPTS)]
+    if unknown:
+        p.error(f"--peers: unknown {', '.join(unknown)}; allowed: numpy, pytorch, jax")
+    max_size = a.max_size or (1e9 if a.gpu else 1e6)
+    cpu_max = a.cpu_max_size or min(max_size, 1e8)
+    os.makedirs(a.out, exist_ok=True)
+    common = ["--seconds", str(a.seconds)] + (["--euler"] if a.euler else [])
+
+    reports = []
+    backends = [("cpu", cpu_max)] + ([("gpu", max_size)] if a.gpu else [])
+    for backend, size in backends:
+        js = os.path.join(a.out, f"sgld-swarm-{backend}.json")
+        if run([a.bin, "bench", "--backend", backend, "--ladder", "--max-size", str(int(size)),
+                "--json", js] + common, os.path.join(a.out, f"sgld-swarm-{backend}.log"),
+               a.timeout) and load(js):
+            reports.append(load(js))
+    if a.gpu and a.tune and max_size < 1e7:
+        log("--tune times sizes from 1e7 up: skipped below --max-size 1e7")
+    elif a.gpu and a.tune:
+        big = [f"{r}x{n}x{d}" for (r, n, d) in [(100, 1000, 100), (100, 1000, 1000),
+                                                 (1000, 1000, 1000)] if r * n * d <= max_size]
+        for label, env in TUNE:
+            js = os.path.join(a.out, f"sgld-swarm-gpu-{label.replace(' ', '-').lower()}.json")
+            sizes = [x for s in big for x in ("--size", s)]
+            if run([a.bin, "bench", "--backend", "gpu", "--json", js] + sizes + common,
+                   js[:-5] + ".log", a.timeout, env) and load(js):
+                rep = load(js)
+                rep["variant"] = label
+                reports.append(rep)
+
+    check_dir = None
+    if a.check:
+        check_dir = os.path.join(a.out, "check")
+        shutil.rmtree(check_dir, ignore_errors=True)
+        if not run([a.bin, "run", "--config", os.path.join(PEERS, "check.toml"), "--out",
+                    check_dir, "--backend", "gpu" if a.gpu else "cpu"],
+                   os.path.join(a.out, "check.log"), a.timeout):
+            check_dir = None
+
+    checks = {}
+    for name, module in PEER_SCRIPTS:
+        if name not in wanted:
+            continue
+        if not has_module(a.python, module):
+            log(f"{name}: `import {module}` fails with {a.python}; skipped")
+            continue
+        js = os.path.join(a.out, f"peer-{name}.json")
+        size = cpu_max if name == "numpy" else max_size
+        cmd = [a.python, os.path.join(PEERS, f"{name}_peer.py"), "--max-size", str(size),
+               "--json", js] + common + (["--check", check_dir] if check_dir else [])
+        ok = run(cmd, os.path.join(a.out, f"peer-{name}.log"), a.timeout,
+                 {"PYTHONUNBUFFERED": "1"})
+        rep = load(js)
+        if rep:
+            reports.append(rep)
+            if check_dir:
+                checks[name] = rep.get("check", "not run")
+        elif check_dir or not ok:
+            checks[name] = "failed"
+
+    cols = columns(reports)
+    text = table(cols)
+    tuned = variants_table(cols)
+    if tuned:
+        text += "\n\n" + tuned
+    devices = sorted({f"{r['backend']}: {r['device']}" for r in reports if "variant" not in r})
+    scheme = "Euler (MF-SGLD)" if a.euler else "homogenized (MF-HOM-SGLD, M = 20)"
+    summary = "\n".join([f"units/s, {scheme}, rough potential, {time.strftime('%Y-%m-%d')}"]
+                        + devices + [""] + [text]
+                        + ([""] + [f"check {k}: {v}" for k, v in checks.items()] if checks else []))
+    log("\n" + summary)
+    with open(os.path.join(a.out, "table.txt"), "w") as f:
+        f.write(summary + "\n")
+    with open(os.path.join(a.out, "compare.json"), "w") as f:
+        json.dump(dict(scheme=scheme, reports=reports, checks=checks), f, indent=2)
+        f.write("\n")
+    plot(cols, os.path.join(a.out, "units.png"), scheme)
+    return 1 if any(v != "agree" for v in checks.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
