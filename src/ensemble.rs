@@ -30,8 +30,10 @@ pub struct Options {
     pub keep_trajectories: bool,
     /// Force the CPU engine's agent path (for checks; the default picks the fastest).
     pub cpu_path: CpuPath,
-    /// Split the GPU engine's buffers into chunks of whole runs of at most this
-    /// many bytes (default: the device's storage-binding limit).
+    /// Keep each of the GPU engine's buffers under this many bytes (default: the
+    /// device's storage-binding limit), splitting the ensemble into groups of
+    /// whole runs and, if one run is larger, runs into parts of whole
+    /// 256-agent tiles.
     pub gpu_max_binding: Option<u64>,
 }
 
