@@ -125,6 +125,8 @@ pub struct CpuEngine<P: Potential> {
     y: Vec<f32>,
     /// Run means `m_r`, `[runs][dim]` (mean-field methods only).
     means: Vec<f32>,
+    /// Their f64 sums, kept so that the step loop allocates nothing.
+    mean_sums: Vec<f64>,
     step: u64,
     schedule: Schedule,
     keep_snapshots: bool,
@@ -203,6 +205,7 @@ impl<P: Potential> CpuEngine<P> {
             key: rng::key_from_seed(ensemble.seed),
             y,
             x,
+            mean_sums: vec![0.0; means.len()],
             means,
             step: 0,
             schedule: Schedule {
@@ -234,15 +237,16 @@ impl<P: Potential> CpuEngine<P> {
         let x = &self.x;
         self.means
             .par_chunks_mut(d)
+            .zip(self.mean_sums.par_chunks_mut(d))
             .enumerate()
-            .for_each(|(r, mean)| {
-                let mut acc = vec![0.0f64; d];
+            .for_each(|(r, (mean, acc))| {
+                acc.fill(0.0);
                 for agent in x[r * n * d..(r + 1) * n * d].chunks_exact(d) {
                     for (a, &v) in acc.iter_mut().zip(agent) {
                         *a += v as f64;
                     }
                 }
-                for (m, a) in mean.iter_mut().zip(acc) {
+                for (m, &a) in mean.iter_mut().zip(acc.iter()) {
                     *m = (a / n as f64) as f32;
                 }
             });
@@ -268,11 +272,6 @@ impl<P: Potential> CpuEngine<P> {
             means: &self.means,
         };
         let lanes = self.lanes;
-        let mut y_chunks: Vec<&mut [f32]> = if self.y.is_empty() {
-            Vec::new()
-        } else {
-            self.y.chunks_mut(chunk * d).collect()
-        };
         let work = |(i, (x, y)): (usize, (&mut [f32], &mut [f32]))| -> Bad {
             let first = i * chunk;
             match lanes {
@@ -280,7 +279,7 @@ impl<P: Potential> CpuEngine<P> {
                 None => agents_path(&ctx, x, y, first, n0, n1),
             }
         };
-        if y_chunks.is_empty() {
+        if self.y.is_empty() {
             self.x
                 .par_chunks_mut(chunk * d)
                 .map(|x| (x, &mut [][..]))
@@ -290,7 +289,7 @@ impl<P: Potential> CpuEngine<P> {
         } else {
             self.x
                 .par_chunks_mut(chunk * d)
-                .zip(y_chunks.par_iter_mut().map(|y| &mut **y))
+                .zip(self.y.par_chunks_mut(chunk * d))
                 .enumerate()
                 .map(work)
                 .reduce(|| None, earliest)
