@@ -36,6 +36,7 @@ pub mod plot;
 pub mod potential;
 pub mod presets;
 pub mod rng;
+pub mod theory;
 
 pub use config::{
     Config, EnsembleConfig, Init, MethodConfig, PotentialKind, ProblemConfig, Scheme, Taming,
