@@ -9,6 +9,7 @@ use sgld_swarm::{Backend, Error, Options, output, presets};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod analyze;
 mod bench;
 
 #[derive(Parser)]
@@ -32,6 +33,9 @@ enum Command {
     Presets,
     /// Measure units/s (agents x coordinates x inner steps per second).
     Bench(bench::BenchArgs),
+    /// The paper's theory: effective potentials, mean-field stationary states and
+    /// the phase transition, as PNGs and JSON.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => bench::bench(args),
+        Command::Analyze(args) => analyze::analyze(args),
     };
     match result {
         Ok(code) => code,

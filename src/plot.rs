@@ -266,3 +266,232 @@ fn paths_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), Stri
     }
     root.present().map_err(|x| e(&x))
 }
+
+/// Writes `path` with `e`'s message as the error.
+fn draw(path: &Path, f: impl FnOnce() -> std::result::Result<(), String>) -> Result<()> {
+    register_font();
+    f().map_err(plot_err(path))
+}
+
+/// Phi and its effective potentials `Phi_{beta,gamma}` (one curve per gamma) on
+/// the grid `xs`: the theory tools' 1-D picture.
+pub fn effective_1d(
+    path: &Path,
+    title: &str,
+    xs: &[f64],
+    phi: &[f64],
+    curves: &[(String, Vec<f64>)],
+) -> Result<()> {
+    draw(path, || {
+        let e = |x: &dyn std::fmt::Display| x.to_string();
+        let all = phi.iter().chain(curves.iter().flat_map(|(_, c)| c.iter()));
+        let (lo, hi) = all
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let pad = 0.05 * (hi - lo).max(1e-9);
+        let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FAMILY, 22))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(70)
+            .build_cartesian_2d(xs[0]..xs[xs.len() - 1], (lo - pad)..(hi + pad))
+            .map_err(|x| e(&x))?;
+        chart
+            .configure_mesh()
+            .x_desc("x")
+            .y_desc("Phi (grey) and Phi_{beta,gamma}")
+            .label_style((FAMILY, 15))
+            .draw()
+            .map_err(|x| e(&x))?;
+        let grey = RGBColor(150, 150, 150);
+        chart
+            .draw_series(LineSeries::new(
+                xs.iter().copied().zip(phi.iter().copied()),
+                grey.stroke_width(1),
+            ))
+            .map_err(|x| e(&x))?
+            .label("Phi")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], grey));
+        for (i, (name, c)) in curves.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    xs.iter().copied().zip(c.iter().copied()),
+                    color.stroke_width(2),
+                ))
+                .map_err(|x| e(&x))?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FAMILY, 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperMiddle)
+            .draw()
+            .map_err(|x| e(&x))?;
+        root.present().map_err(|x| e(&x))
+    })
+}
+
+/// A 2-D function on an `n x n` grid over `bounds` (x0, x1, y0, y1), row by row
+/// from y0, for [`contours_2d`].
+pub struct Field {
+    pub title: String,
+    pub values: Vec<f64>,
+}
+
+/// Banded contours of each field side by side (log(1 + v - min v), as the paths
+/// plot), with `*` at `marks`.
+pub fn contours_2d(
+    path: &Path,
+    bounds: (f64, f64, f64, f64),
+    n: usize,
+    fields: &[Field],
+    marks: &[Vec<f64>],
+) -> Result<()> {
+    draw(path, || {
+        let e = |x: &dyn std::fmt::Display| x.to_string();
+        let (x0, x1, y0, y1) = bounds;
+        let cell = ((x1 - x0) / n as f64, (y1 - y0) / n as f64);
+        const BANDS: f64 = 14.0;
+        let root = BitMapBackend::new(path, (fields.len() as u32 * 520, 520)).into_drawing_area();
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        for (f, area) in fields
+            .iter()
+            .zip(root.split_evenly((1, fields.len())).iter())
+        {
+            let vmin = f.values.iter().copied().fold(f64::INFINITY, f64::min);
+            let vt: Vec<f64> = f.values.iter().map(|v| (1.0 + (v - vmin)).ln()).collect();
+            let vmax = vt.iter().copied().fold(0.0f64, f64::max).max(1e-12);
+            let mut chart = ChartBuilder::on(area)
+                .caption(&f.title, (FAMILY, 18))
+                .margin(8)
+                .x_label_area_size(28)
+                .y_label_area_size(36)
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(|x| e(&x))?;
+            chart
+                .draw_series((0..n * n).map(|c| {
+                    let (i, j) = (c % n, c / n);
+                    let band = (vt[c] / vmax * BANDS).floor() / BANDS;
+                    let a = (x0 + i as f64 * cell.0, y0 + j as f64 * cell.1);
+                    Rectangle::new([a, (a.0 + cell.0, a.1 + cell.1)], band_color(band).filled())
+                }))
+                .map_err(|x| e(&x))?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .label_style((FAMILY, 12))
+                .draw()
+                .map_err(|x| e(&x))?;
+            for p in marks {
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        "*",
+                        (p[0], p[1]),
+                        (FAMILY, 34).into_font().color(&RED).pos(
+                            plotters::style::text_anchor::Pos::new(
+                                plotters::style::text_anchor::HPos::Center,
+                                plotters::style::text_anchor::VPos::Center,
+                            ),
+                        ),
+                    )))
+                    .map_err(|x| e(&x))?;
+            }
+        }
+        root.present().map_err(|x| e(&x))
+    })
+}
+
+/// The bifurcation diagram: stationary means `m` against `lambda` (filled: stable,
+/// open: unstable), the critical lambda as a vertical line, and simulated
+/// long-time ensemble means as crosses.
+pub fn bifurcation(
+    path: &Path,
+    title: &str,
+    states: &[(f64, Vec<crate::theory::mean_field::State>)],
+    critical: f64,
+    simulated: &[(f64, f64)],
+) -> Result<()> {
+    draw(path, || {
+        let e = |x: &dyn std::fmt::Display| x.to_string();
+        let lmax = states.iter().map(|s| s.0).fold(critical, f64::max) * 1.02;
+        let mmax = states
+            .iter()
+            .flat_map(|s| s.1.iter().map(|st| st.m.abs()))
+            .chain(simulated.iter().map(|s| s.1.abs()))
+            .fold(0.1f64, f64::max)
+            * 1.15;
+        let root = BitMapBackend::new(path, (1000, 620)).into_drawing_area();
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FAMILY, 22))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..lmax, -mmax..mmax)
+            .map_err(|x| e(&x))?;
+        chart
+            .configure_mesh()
+            .x_desc("lambda")
+            .y_desc("stationary mean m")
+            .label_style((FAMILY, 15))
+            .draw()
+            .map_err(|x| e(&x))?;
+        let blue = PALETTE[0];
+        chart
+            .draw_series(states.iter().flat_map(|(l, s)| {
+                s.iter()
+                    .filter(|st| st.stable)
+                    .map(move |st| Circle::new((*l, st.m), 3, blue.filled()))
+            }))
+            .map_err(|x| e(&x))?
+            .label("stable stationary state")
+            .legend(move |(x, y)| Circle::new((x + 12, y), 3, blue.filled()));
+        chart
+            .draw_series(states.iter().flat_map(|(l, s)| {
+                s.iter()
+                    .filter(|st| !st.stable)
+                    .map(move |st| Circle::new((*l, st.m), 3, blue.stroke_width(1)))
+            }))
+            .map_err(|x| e(&x))?
+            .label("unstable")
+            .legend(move |(x, y)| Circle::new((x + 12, y), 3, blue.stroke_width(1)));
+        let grey = RGBColor(120, 120, 120);
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(critical, -mmax), (critical, mmax)],
+                grey.stroke_width(1),
+            )))
+            .map_err(|x| e(&x))?
+            .label(format!("critical lambda = {critical:.4}"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], grey));
+        let red = PALETTE[1];
+        chart
+            .draw_series(
+                simulated
+                    .iter()
+                    .map(|&(l, m)| Cross::new((l, m), 6, red.stroke_width(2))),
+            )
+            .map_err(|x| e(&x))?
+            .label("MF-SGLD ensemble, long-time mean")
+            .legend(move |(x, y)| Cross::new((x + 12, y), 6, red.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .label_font((FAMILY, 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(|x| e(&x))?;
+        root.present().map_err(|x| e(&x))
+    })
+}

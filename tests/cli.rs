@@ -522,3 +522,59 @@ fn oversized_trajectories_are_left_out_with_a_note() {
     assert!(!out.join("trajectories-sgld.npy").exists());
     assert!(out.join("paths.png").exists());
 }
+
+/// `analyze` writes its three pictures and a JSON whose critical lambda solves
+/// beta lambda Var_{eta_0}(x) = 1 (checked by the library's tests) and whose
+/// stationary states are fixed points; bad input gets exit status 2 naming the
+/// flag.
+#[test]
+fn analyze_writes_pictures_and_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("analysis");
+    let o = run(&[
+        "analyze",
+        "--out",
+        out.to_str().unwrap(),
+        "--potential",
+        "double-well",
+        "--grid",
+        "12",
+        "--lambdas",
+        "5",
+        "--agents",
+        "300",
+        "--steps",
+        "600",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["effective-1d.png", "effective-camel.png", "bifurcation.png"] {
+        let bytes = std::fs::read(out.join(f)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{f}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("analysis.json")).unwrap()).unwrap();
+    let mf = &json["mean_field"];
+    let lc = mf["critical_lambda"].as_f64().unwrap();
+    assert!(lc > 0.1 && lc < 1.0, "{lc}");
+    let branches = mf["stationary_states"].as_array().unwrap();
+    assert_eq!(branches.len(), 5);
+    // lambda = 0: only m = 0; the largest lambda (3 x critical): three states.
+    assert_eq!(branches[0]["states"].as_array().unwrap().len(), 1);
+    assert_eq!(branches[4]["states"].as_array().unwrap().len(), 3);
+    assert_eq!(mf["simulated"].as_array().unwrap().len(), 1);
+
+    for (args, field) in [
+        (vec!["--gamma", "0"], "--gamma"),
+        (vec!["--gamma", "0.1,-1"], "--gamma"),
+        (vec!["--beta", "-2"], "--beta"),
+        (vec!["--potential", "rosenbrock"], "--potential"),
+    ] {
+        let mut all = vec!["analyze", "--out", out.to_str().unwrap()];
+        all.extend(args);
+        let o = run(&all);
+        assert_eq!(o.status.code(), Some(2), "{all:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(field), "{all:?}: {}", stderr(&o));
+    }
+}

@@ -137,7 +137,10 @@ pub fn effective<P: Potential + ?Sized>(
 /// Simpson nodes and weights on `[lo, hi]`.
 fn axis(lo: f64, hi: f64, points: usize) -> (Vec<f64>, Vec<f64>) {
     let h = (hi - lo) / (points - 1) as f64;
-    ((0..points).map(|i| lo + i as f64 * h).collect(), simpson(points, h))
+    (
+        (0..points).map(|i| lo + i as f64 * h).collect(),
+        simpson(points, h),
+    )
 }
 
 /// The box that holds all but `exp(-40)` of a log-integrand `t`: its centre
@@ -174,7 +177,9 @@ impl Window {
         for k in 0..d {
             for upper in [false, true] {
                 for _ in 0..64 {
-                    if !(Self::face_max(t, &lo, &hi, k, upper) > best - Self::DROP) {
+                    // NaN on the face counts as below: stop growing.
+                    let edge = Self::face_max(t, &lo, &hi, k, upper);
+                    if edge.is_nan() || edge <= best - Self::DROP {
                         break;
                     }
                     if upper {
@@ -200,7 +205,11 @@ impl Window {
 
     /// The best point of a coarse grid over the box `c +- half`, its value, and
     /// whether it lies on the box's boundary.
-    fn coarse_max(t: &mut impl FnMut(&[f64]) -> f64, c: &[f64], half: f64) -> (Vec<f64>, f64, bool) {
+    fn coarse_max(
+        t: &mut impl FnMut(&[f64]) -> f64,
+        c: &[f64],
+        half: f64,
+    ) -> (Vec<f64>, f64, bool) {
         let d = c.len();
         let n = Self::COARSE;
         let mut idx = vec![0usize; d];
@@ -356,8 +365,17 @@ mod tests {
                 let e = effective(&p, &[x], beta, gamma, &Quadrature::default()).unwrap();
                 let c = a / (1.0 + a * gamma);
                 let want = 0.5 * c * x * x + (1.0 + a * gamma).ln() / (2.0 * beta);
-                assert!((e.value - want).abs() < 1e-10, "a {a} x {x}: {} vs {want}", e.value);
-                assert!((e.grad[0] - c * x).abs() < 1e-9, "a {a} x {x}: {} vs {}", e.grad[0], c * x);
+                assert!(
+                    (e.value - want).abs() < 1e-10,
+                    "a {a} x {x}: {} vs {want}",
+                    e.value
+                );
+                assert!(
+                    (e.grad[0] - c * x).abs() < 1e-9,
+                    "a {a} x {x}: {} vs {}",
+                    e.grad[0],
+                    c * x
+                );
             }
         }
     }
@@ -381,7 +399,12 @@ mod tests {
                 let fd = (effective(p, &a, 3.0, 0.2, &q).unwrap().value
                     - effective(p, &b, 3.0, 0.2, &q).unwrap().value)
                     / 2e-4;
-                assert!((fd - e.grad[k]).abs() < 1e-6, "{} k {k}: {fd} vs {}", p.name(), e.grad[k]);
+                assert!(
+                    (fd - e.grad[k]).abs() < 1e-6,
+                    "{} k {k}: {fd} vs {}",
+                    p.name(),
+                    e.grad[k]
+                );
             }
         }
     }
@@ -416,17 +439,29 @@ mod tests {
     fn bad_input_is_named() {
         let q = Quadrature::default();
         let p = DoubleWell::new(Shift::zero(1));
-        for (beta, gamma, field) in [(1.0, 0.0, "gamma"), (1.0, -1.0, "gamma"), (0.0, 1.0, "beta")] {
-            let e = effective(&p, &[0.0], beta, gamma, &q).unwrap_err().to_string();
+        for (beta, gamma, field) in [
+            (1.0, 0.0, "gamma"),
+            (1.0, -1.0, "gamma"),
+            (0.0, 1.0, "beta"),
+        ] {
+            let e = effective(&p, &[0.0], beta, gamma, &q)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(field), "{e}");
         }
         let r = crate::potential::Rosenbrock::new(Shift::zero(3));
-        let e = effective(&r, &[0.0; 3], 1.0, 1.0, &q).unwrap_err().to_string();
+        let e = effective(&r, &[0.0; 3], 1.0, 1.0, &q)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("dimension 3") && e.contains("separable"), "{e}");
-        let e = effective(&p, &[0.0, 1.0], 1.0, 1.0, &q).unwrap_err().to_string();
+        let e = effective(&p, &[0.0, 1.0], 1.0, 1.0, &q)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("dimension, 1"), "{e}");
         let even = Quadrature { points: 100, ..q };
-        let e = effective(&p, &[0.0], 1.0, 1.0, &even).unwrap_err().to_string();
+        let e = effective(&p, &[0.0], 1.0, 1.0, &even)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("points"), "{e}");
     }
 }

@@ -113,9 +113,8 @@ impl MeanField1d {
         // ln eta(x_i) = t_i - ln w_i - ln Z, with ln Z the log of the sum.
         let ln_z = d.l.ln_sum();
         let mean = d.l.mean(self.xs.iter().copied());
-        let entropy_term = d.l.mean(
-            (0..self.xs.len()).map(|i| d.l.terms[i] - self.ln_w[i] - ln_z),
-        );
+        let entropy_term =
+            d.l.mean((0..self.xs.len()).map(|i| d.l.terms[i] - self.ln_w[i] - ln_z));
         let energy = d.l.mean(self.phi.iter().copied());
         let var = d.l.mean(self.xs.iter().map(|x| (x - mean) * (x - mean)));
         entropy_term / self.beta + energy + 0.5 * lambda * var
@@ -137,7 +136,8 @@ impl MeanField1d {
         let f = |m: f64| self.mean(lambda, m) - m;
         let (a, b) = bracket;
         let (fa, fb) = (f(a), f(b));
-        if !(a < b) || (fa > 0.0) == (fb > 0.0) && fa != 0.0 && fb != 0.0 {
+        let ordered = a.is_finite() && b.is_finite() && a < b;
+        if !ordered || (fa > 0.0) == (fb > 0.0) && fa != 0.0 && fb != 0.0 {
             return Err(bad(
                 "bracket",
                 format!("[{a}, {b}] (E_m[x] - m = {fa:.3e} and {fb:.3e} at its ends)"),
@@ -202,9 +202,7 @@ impl MeanField1d {
         if (ga > 0.0) == (gb > 0.0) {
             return Err(bad(
                 "lambda bracket",
-                format!(
-                    "[{a}, {b}] (beta lambda Var - 1 = {ga:.3e} and {gb:.3e} at its ends)"
-                ),
+                format!("[{a}, {b}] (beta lambda Var - 1 = {ga:.3e} and {gb:.3e} at its ends)"),
                 "must hold the critical lambda: beta lambda Var_{eta_0}(x) - 1 changing sign",
             ));
         }
@@ -233,8 +231,13 @@ mod tests {
     /// m = 0 is the only solution, stable, at any lambda.
     #[test]
     fn quadratic_has_only_zero() {
-        let p = MeanField1d::new(&Quadratic::new(vec![1.5], Shift::zero(1)), 2.0, (-10.0, 10.0), 4001)
-            .unwrap();
+        let p = MeanField1d::new(
+            &Quadratic::new(vec![1.5], Shift::zero(1)),
+            2.0,
+            (-10.0, 10.0),
+            4001,
+        )
+        .unwrap();
         for lambda in [0.0, 1.0, 50.0] {
             assert!((p.mean(lambda, 1.0) - lambda / (1.5 + lambda)).abs() < 1e-10);
             let s = p.stationary_states(lambda, (-3.0, 3.0), 60).unwrap();
@@ -271,14 +274,22 @@ mod tests {
     #[test]
     fn bad_input_is_named() {
         let p = double_well(5.0);
-        let e = p.stationary_state_in(1.0, (0.5, 0.6)).unwrap_err().to_string();
+        let e = p
+            .stationary_state_in(1.0, (0.5, 0.6))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bracket") && e.contains("changing sign"), "{e}");
         let e = p.critical_lambda((5.0, 10.0)).unwrap_err().to_string();
         assert!(e.contains("lambda bracket"), "{e}");
-        let e = p.stationary_states(-1.0, (0.0, 1.0), 10).unwrap_err().to_string();
+        let e = p
+            .stationary_states(-1.0, (0.0, 1.0), 10)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("lambda"), "{e}");
         let two = DoubleWell::new(Shift::zero(2));
-        let e = MeanField1d::new(&two, 1.0, (-1.0, 1.0), 11).unwrap_err().to_string();
+        let e = MeanField1d::new(&two, 1.0, (-1.0, 1.0), 11)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("dim") && e.contains("1-D"), "{e}");
         let e = MeanField1d::new(&DoubleWell::new(Shift::zero(1)), 0.0, (-1.0, 1.0), 11)
             .unwrap_err()
