@@ -9,6 +9,7 @@ const PHILOX_W1: u32 = 0xBB67AE85u;
 
 const DOMAIN_NOISE: u32 = 0u;
 const DOMAIN_INIT: u32 = 1u;
+const DOMAIN_SMOOTHING: u32 = 3u;
 
 //!include mulhilo
 

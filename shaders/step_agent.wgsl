@@ -34,10 +34,10 @@ fn tame_all(h: f32, g: ptr<function, array<f32, DIM>>) {
     }
 }
 
-// Standard normals Z_g(n, sub) for all DIM coordinates.
-fn noise(z: ptr<function, array<f32, DIM>>, g: u32, n: u32, sub: u32) {
+// Standard normals Z_g(n, sub) of `domain` for all DIM coordinates.
+fn noise(z: ptr<function, array<f32, DIM>>, g: u32, n: u32, domain: u32, sub: u32) {
     for (var b = 0u; 4u * b < DIM; b++) {
-        let v = normals4(philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_NOISE, sub)), params.key));
+        let v = normals4(philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(domain, sub)), params.key));
         for (var w = 0u; w < 4u; w++) {
             if 4u * b + w < DIM {
                 (*z)[4u * b + w] = v[w];
@@ -60,6 +60,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var grad: array<f32, DIM>;
     var sum: array<f32, DIM>;
     var z: array<f32, DIM>;
+    var xi: array<f32, DIM>;
+    var point: array<f32, DIM>;
+    var gs: array<f32, DIM>;
     for (var k = 0u; k < DIM; k++) {
         x[k] = xs_buf[g * DIM + k];
         if params.homogenized != 0u {
@@ -77,7 +80,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 sum[k] = 0.0;
             }
             for (var mi = 0u; mi < params.inner_len; mi++) {
-                noise(&z, g, n, mi);
+                noise(&z, g, n, DOMAIN_NOISE, mi);
                 potential_grad(&y, &grad);
                 tame_all(params.h, &grad);
                 let averaged = mi + 1u >= params.burn_in;
@@ -93,8 +96,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 x[k] = xv - params.dt_over_gamma * (xv - sum[k] * params.inv_m) - params.lambda_dt * (xv - m[k]);
             }
         } else {
-            noise(&z, g, n, 0u);
-            potential_grad(&x, &grad);
+            noise(&z, g, n, DOMAIN_NOISE, 0u);
+            if params.samples == 0u {
+                potential_grad(&x, &grad);
+            } else {
+                // Smoothed: (1/S) sum_s grad Phi(X + sqrt(h_n) xi_s), in s order.
+                for (var k = 0u; k < DIM; k++) {
+                    grad[k] = 0.0;
+                }
+                for (var smp = 0u; smp < params.samples; smp++) {
+                    noise(&xi, g, n, DOMAIN_SMOOTHING, smp);
+                    for (var k = 0u; k < DIM; k++) {
+                        point[k] = x[k] + params.sqrt_h * xi[k];
+                    }
+                    potential_grad(&point, &gs);
+                    for (var k = 0u; k < DIM; k++) {
+                        grad[k] += gs[k];
+                    }
+                }
+                for (var k = 0u; k < DIM; k++) {
+                    grad[k] = grad[k] * params.inv_s;
+                }
+            }
             tame_all(params.h, &grad);
             for (var k = 0u; k < DIM; k++) {
                 let xv = x[k];

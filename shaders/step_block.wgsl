@@ -71,7 +71,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         } else {
             let words = philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_NOISE, 0u)), params.key);
             let z = normals4(words);
-            let gr = vec4<f32>(grad_coord(c0, xs.x), grad_coord(c1, xs.y), grad_coord(c2, xs.z), grad_coord(c3, xs.w));
+            var gr: vec4<f32>;
+            if params.samples == 0u {
+                gr = vec4<f32>(grad_coord(c0, xs.x), grad_coord(c1, xs.y), grad_coord(c2, xs.z), grad_coord(c3, xs.w));
+            } else {
+                // Smoothed: (1/S) sum_s grad Phi(X + sqrt(h_n) xi_s), in s order.
+                gr = vec4<f32>(0.0);
+                for (var smp = 0u; smp < params.samples; smp++) {
+                    let xi = normals4(philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_SMOOTHING, smp)), params.key));
+                    let p = xs + params.sqrt_h * xi;
+                    gr += vec4<f32>(grad_coord(c0, p.x), grad_coord(c1, p.y), grad_coord(c2, p.z), grad_coord(c3, p.w));
+                }
+                gr = gr * params.inv_s;
+            }
             let hg = params.h * gr;
             let tamed = select(hg, hg / (1.0 + abs(hg)), coordinate);
             xs = xs - tamed - params.lambda_dt * (xs - ms) + params.noise * z;

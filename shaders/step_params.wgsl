@@ -1,5 +1,5 @@
 // The parameters of one dispatch of a step kernel. Keep in sync with StepParams
-// in src/gpu/engine.rs (80 bytes; each dispatch's copy at a 256-byte stride).
+// in src/gpu/engine.rs (96 bytes; each dispatch's copy at a 256-byte stride).
 
 struct StepParams {
     key: vec2<u32>,
@@ -26,6 +26,12 @@ struct StepParams {
     // Global index of the dispatch's first agent: the stream's agent index is
     // agent_base + the local one.
     agent_base: u32,
+    // Smoothed schemes: perturbed gradients per step (0: not smoothed), the
+    // perturbation's scale sqrt(h_n) at this dispatch's steps, and 1 / samples.
+    samples: u32,
+    sqrt_h: f32,
+    inv_s: f32,
+    _pad: u32,
 }
 
 const DIVERGENCE_LIMIT: f32 = 1e20;

@@ -108,13 +108,29 @@ pub enum Scheme {
         /// `m'`: the first averaged iterate (the paper uses 1).
         burn_in: u32,
     },
+    /// Direct smoothing (the paper's section 2, eq. 2-4): an Euler step with the
+    /// gradient replaced by `(1/S) sum_s grad Phi(X + sqrt(h_n) xi_s)`, the
+    /// `xi_s` from stream domain 3 (`sub = s`), and the continuation
+    /// `h_n = max(h_min, h h_factor^n)` ("start with a very smooth model and
+    /// gradually decrease h").
+    Smoothed {
+        /// `h`: the Gaussian kernel's variance at step 0.
+        h: f64,
+        /// `S`: perturbed gradients averaged per step.
+        samples: u32,
+        /// The factor applied to `h` every outer step (1: constant).
+        h_factor: f64,
+        /// The floor `h` does not decrease below.
+        h_min: f64,
+    },
 }
 
 impl Scheme {
-    /// Inner steps per outer step: `L = burn_in + M - 1`, or 1 for Euler.
+    /// Inner steps per outer step: `L = burn_in + M - 1`, or 1 for Euler and
+    /// smoothed steps.
     pub fn inner_len(&self) -> u32 {
         match self {
-            Scheme::Euler => 1,
+            Scheme::Euler | Scheme::Smoothed { .. } => 1,
             Scheme::Homogenized {
                 inner_steps,
                 burn_in,
@@ -195,6 +211,39 @@ impl MethodConfig {
             lambda: 0.0,
             taming: Taming::None,
         }
+    }
+
+    /// A smoothed method (the paper's section 2) with kernel variance `h` and `S =
+    /// samples` perturbed gradients per step; `h` stays constant unless
+    /// [`MethodConfig::continuation`] is set.
+    pub fn smoothed(name: &str, dt: f64, beta: f64, h: f64, samples: u32) -> Self {
+        Self {
+            name: name.to_string(),
+            scheme: Scheme::Smoothed {
+                h,
+                samples,
+                h_factor: 1.0,
+                h_min: 0.0,
+            },
+            dt,
+            beta,
+            lambda: 0.0,
+            taming: Taming::None,
+        }
+    }
+
+    /// For a smoothed method: `h` shrinks by `h_factor` every step down to `h_min`.
+    pub fn continuation(mut self, h_factor: f64, h_min: f64) -> Self {
+        if let Scheme::Smoothed {
+            h_factor: f,
+            h_min: m,
+            ..
+        } = &mut self.scheme
+        {
+            *f = h_factor;
+            *m = h_min;
+        }
+        self
     }
 
     pub fn lambda(mut self, lambda: f64) -> Self {
@@ -390,6 +439,28 @@ impl MethodConfig {
                 ));
             }
         }
+        if let Scheme::Smoothed {
+            h,
+            samples,
+            h_factor,
+            h_min,
+        } = self.scheme
+        {
+            positive(&f("h"), h)?;
+            if samples == 0 || samples as u64 > crate::rng::SUB_MAX as u64 + 1 {
+                return Err(err(f("samples"), samples, "must be between 1 and 2^28"));
+            }
+            if !(h_factor.is_finite() && h_factor > 0.0 && h_factor <= 1.0) {
+                return Err(err(
+                    f("h_factor"),
+                    h_factor,
+                    "must be in (0, 1] (1: h stays constant)",
+                ));
+            }
+            if !(h_min.is_finite() && h_min >= 0.0 && h_min <= h) {
+                return Err(err(f("h_min"), h_min, format!("must be in [0, h = {h}]")));
+            }
+        }
         Ok(())
     }
 }
@@ -572,6 +643,14 @@ struct RawMethod {
     inner_steps: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     burn_in: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    h: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    samples: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    h_factor: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    h_min: Option<f64>,
 }
 
 fn default_taming() -> String {
@@ -701,7 +780,7 @@ impl RawConfig {
                 .iter()
                 .map(|m| {
                     let (eps, gamma, inner_steps, burn_in, scheme) = match m.scheme {
-                        Scheme::Euler => (None, None, None, None, "euler"),
+                        Scheme::Euler | Scheme::Smoothed { .. } => (None, None, None, None, ""),
                         Scheme::Homogenized {
                             eps,
                             gamma,
@@ -715,6 +794,20 @@ impl RawConfig {
                             "homogenized",
                         ),
                     };
+                    let (h, samples, h_factor, h_min) = match m.scheme {
+                        Scheme::Smoothed {
+                            h,
+                            samples,
+                            h_factor,
+                            h_min,
+                        } => (Some(h), Some(samples as i64), Some(h_factor), Some(h_min)),
+                        _ => (None, None, None, None),
+                    };
+                    let scheme = match m.scheme {
+                        Scheme::Euler => "euler",
+                        Scheme::Smoothed { .. } => "smoothed",
+                        Scheme::Homogenized { .. } => scheme,
+                    };
                     RawMethod {
                         name: m.name.clone(),
                         scheme: scheme.to_string(),
@@ -726,6 +819,10 @@ impl RawConfig {
                         gamma,
                         inner_steps,
                         burn_in,
+                        h,
+                        samples,
+                        h_factor,
+                        h_min,
                     }
                 })
                 .collect(),
@@ -748,25 +845,54 @@ impl RawMethod {
                 ));
             }
         };
+        let homogenized_fields = [
+            ("eps", self.eps.is_some()),
+            ("gamma", self.gamma.is_some()),
+            ("inner_steps", self.inner_steps.is_some()),
+            ("burn_in", self.burn_in.is_some()),
+        ];
+        let smoothed_fields = [
+            ("h", self.h.is_some()),
+            ("samples", self.samples.is_some()),
+            ("h_factor", self.h_factor.is_some()),
+            ("h_min", self.h_min.is_some()),
+        ];
+        let only = |fields: &[(&str, bool)], scheme: &str| -> Result<(), ConfigError> {
+            match fields.iter().find(|(_, given)| *given) {
+                Some((name, _)) => Err(err(
+                    f(name),
+                    "(given)",
+                    format!("is only used by scheme = \"{scheme}\""),
+                )),
+                None => Ok(()),
+            }
+        };
         let scheme = match self.scheme.as_str() {
             "euler" => {
-                for (name, given) in [
-                    ("eps", self.eps.is_some()),
-                    ("gamma", self.gamma.is_some()),
-                    ("inner_steps", self.inner_steps.is_some()),
-                    ("burn_in", self.burn_in.is_some()),
-                ] {
-                    if given {
-                        return Err(err(
-                            f(name),
-                            "(given)",
-                            "is only used by scheme = \"homogenized\"",
-                        ));
-                    }
-                }
+                only(&homogenized_fields, "homogenized")?;
+                only(&smoothed_fields, "smoothed")?;
                 Scheme::Euler
             }
+            "smoothed" => {
+                only(&homogenized_fields, "homogenized")?;
+                let samples = self.samples.ok_or_else(|| {
+                    err(
+                        f("samples"),
+                        "(missing)",
+                        "is required by scheme = \"smoothed\"",
+                    )
+                })?;
+                Scheme::Smoothed {
+                    h: self.h.ok_or_else(|| {
+                        err(f("h"), "(missing)", "is required by scheme = \"smoothed\"")
+                    })?,
+                    samples: int_at_least(&f("samples"), samples, 1)?,
+                    h_factor: self.h_factor.unwrap_or(1.0),
+                    h_min: self.h_min.unwrap_or(0.0),
+                }
+            }
             "homogenized" => {
+                only(&smoothed_fields, "smoothed")?;
                 let need = |name: &str, v: Option<f64>| {
                     v.ok_or_else(|| {
                         err(
@@ -794,7 +920,7 @@ impl RawMethod {
                 return Err(err(
                     f("scheme"),
                     format!("{other:?}"),
-                    "must be one of euler, homogenized",
+                    "must be one of euler, homogenized, smoothed",
                 ));
             }
         };

@@ -9,6 +9,10 @@
 //! | MF-SGLD     | [`Scheme::Euler`]         | > 0      |
 //! | HOM-SGLD    | [`Scheme::Homogenized`]   | 0        |
 //! | MF-HOM-SGLD | [`Scheme::Homogenized`]   | > 0      |
+//! | smoothed (section 2) | [`Scheme::Smoothed`] | 0 or > 0 |
+//!
+//! [`theory`] computes the paper's effective potential and the stationary states
+//! of its mean-field limit.
 //!
 //! An [`Ensemble`] runs one method over `R` independent runs of `N` agents in `d`
 //! dimensions on a [`potential::Potential`]; every random number comes from the

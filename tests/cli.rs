@@ -578,3 +578,55 @@ fn analyze_writes_pictures_and_states() {
         assert!(stderr(&o).contains(field), "{all:?}: {}", stderr(&o));
     }
 }
+
+/// The smoothed scheme from a config file: it runs and writes its outputs, and
+/// each of its fields that a user can get wrong is named in a one-line error.
+#[test]
+fn smoothed_scheme_from_config() {
+    let smoothed = BASE.replace(
+        "scheme = \"homogenized\"\ndt = 0.005\nbeta = 1.0\nlambda = 3.0\ntaming = \"coordinate\"\neps = 0.01\ngamma = 0.1\ninner_steps = 4\nburn_in = 1",
+        "scheme = \"smoothed\"\ndt = 0.005\nbeta = 1.0\nlambda = 3.0\ntaming = \"coordinate\"\nh = 0.1\nsamples = 4\nh_factor = 0.9\nh_min = 0.01",
+    );
+    assert!(smoothed.contains("smoothed"), "BASE changed: {BASE}");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("s.toml");
+    std::fs::write(&cfg, &smoothed).unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("positions-mf-hom-sgld.npy").exists());
+    let written = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(written.contains("h_factor = 0.9"), "{written}");
+
+    let bad = |from: &str, to: &str, expect: &[&str]| {
+        assert!(smoothed.contains(from), "{from}");
+        bad_config(&smoothed.replacen(from, to, 1), expect);
+    };
+    bad("h = 0.1", "h = 0.0", &["method[0].h", "> 0"]);
+    bad("samples = 4", "samples = 0", &["method[0].samples", ">= 1"]);
+    bad(
+        "h_factor = 0.9",
+        "h_factor = 1.5",
+        &["method[0].h_factor", "(0, 1]"],
+    );
+    bad("h_min = 0.01", "h_min = 0.5", &["method[0].h_min", "[0, h"]);
+    bad("h = 0.1\n", "", &["method[0].h", "required"]);
+    bad(
+        "h_min = 0.01",
+        "h_min = 0.01\neps = 0.1",
+        &["method[0].eps", "homogenized"],
+    );
+    bad(
+        "scheme = \"smoothed\"",
+        "scheme = \"euler\"",
+        &["method[0].h", "smoothed"],
+    );
+}

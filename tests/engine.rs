@@ -36,6 +36,11 @@ fn methods() -> Vec<MethodConfig> {
         MethodConfig::euler("SGLD norm", 0.01, 1.0)
             .lambda(1.0)
             .taming(Taming::Norm),
+        MethodConfig::smoothed("SMOOTHED", 0.01, 1.0, 0.02, 3).taming(Taming::Coordinate),
+        MethodConfig::smoothed("MF-SMOOTHED continued", 0.01, 1.0, 0.05, 2)
+            .continuation(0.7, 0.01)
+            .lambda(2.0)
+            .taming(Taming::Coordinate),
     ]
 }
 
@@ -133,6 +138,74 @@ fn lane_and_agent_paths_agree_bit_for_bit() {
             }
         }
     }
+}
+
+/// The smoothed scheme is its definition, written out here for each agent with
+/// the stream's draws (domain 3, `sub = s`, for the perturbations; domain 0 for
+/// the noise) in the engine's order of f32 operations: equal bit for bit, on a
+/// separable potential (lane path) and a non-separable one (agent path), with
+/// the continuation `h_n = max(h_min, h h_factor^n)` active.
+#[test]
+fn smoothed_steps_are_their_definition() {
+    use sgld_swarm::potential::{Potential, Rastrigin, Rosenbrock};
+    let m = MethodConfig::smoothed("SMOOTHED", 0.01, 2.0, 0.05, 3)
+        .continuation(0.8, 0.01)
+        .taming(Taming::Coordinate);
+    let e = EnsembleConfig::new(2, 3, 12)
+        .seed(9)
+        .init_uniform(-2.0, 2.0);
+    fn check<P: Potential + Clone + 'static>(p: P, m: &MethodConfig, e: &EnsembleConfig) {
+        let (h, samples, factor, h_min, dt, beta) =
+            (0.05f64, 3u32, 0.8f64, 0.01f64, 0.01f64, 2.0f64);
+        let d = p.dim();
+        let name = p.name();
+        let mut ens = Ensemble::with_potential(p.clone(), e, m, options(CpuPath::Auto)).unwrap();
+        let mut x = ens
+            .positions()
+            .unwrap()
+            .iter()
+            .copied()
+            .collect::<Vec<f32>>();
+        ens.run().unwrap();
+        let key = rng::key_from_seed(9);
+        let normals = |g: usize, n: u64, domain: u32, sub: u32| -> Vec<f32> {
+            (0..d.div_ceil(4))
+                .flat_map(|b| {
+                    rng::normals(rng::philox4x32_10(
+                        rng::counter(b as u32, g as u32, n as u32, domain, sub),
+                        key,
+                    ))
+                })
+                .collect()
+        };
+        let noise = (2.0 * dt / beta).sqrt() as f32;
+        let inv_s = (1.0 / samples as f64) as f32;
+        for n in 0..12u64 {
+            let sh = (h * factor.powf(n as f64)).max(h_min).sqrt() as f32;
+            for (g, xa) in x.chunks_exact_mut(d).enumerate() {
+                let mut grad = vec![0.0f32; d];
+                for s in 0..samples {
+                    let xi = normals(g, n, rng::DOMAIN_SMOOTHING, s);
+                    let point: Vec<f32> = (0..d).map(|k| xa[k] + sh * xi[k]).collect();
+                    let mut gs = vec![0.0f32; d];
+                    p.grad_f32(&point, &mut gs);
+                    for k in 0..d {
+                        grad[k] += gs[k];
+                    }
+                }
+                let z = normals(g, n, rng::DOMAIN_NOISE, 0);
+                for k in 0..d {
+                    let hg = dt as f32 * (grad[k] * inv_s);
+                    let tamed = hg / (1.0 + hg.abs());
+                    xa[k] = xa[k] - tamed - 0.0 * (xa[k] - 0.0) + noise * z[k];
+                }
+            }
+        }
+        let got: Vec<f32> = ens.positions().unwrap().iter().copied().collect();
+        assert_bits_equal(&got, &x, &format!("smoothed on {name}"));
+    }
+    check(Rastrigin::new(Shift::zero(5)), &m, &e);
+    check(Rosenbrock::new(Shift::zero(3)), &m, &e);
 }
 
 /// Initial positions are the domain-1 uniforms of the stream, and an Euler step

@@ -204,6 +204,11 @@ fn methods() -> Vec<sgld_swarm::MethodConfig> {
             .lambda(1.0)
             .taming(Taming::Norm),
         MethodConfig::homogenized("HOM-SGLD none", 1e-3, 1.0, 1.0, 0.1, 3).lambda(2.0),
+        MethodConfig::smoothed("MF-SMOOTHED", 5e-4, 1.0, 0.01, 3)
+            .continuation(0.8, 1e-3)
+            .lambda(2.0)
+            .taming(Taming::Coordinate),
+        MethodConfig::smoothed("SMOOTHED norm", 5e-4, 1.0, 0.01, 2).taming(Taming::Norm),
     ]
 }
 

@@ -118,6 +118,9 @@ fn mean_follows_the_noise_free_recursion_for_every_scheme() {
             }
             m
         },
+        // Smoothed: the perturbed gradient of the quadratic is a (X + sqrt(h_n) xi),
+        // so the mean follows Euler's recursion with extra noise (a dt)^2 h_n / S.
+        MethodConfig::smoothed("SMOOTHED", 0.05, 1.0, 0.5, 2).continuation(0.9, 0.05),
     ];
     let rn = (runs * agents) as f64;
     for method in methods {
@@ -131,6 +134,23 @@ fn mean_follows_the_noise_free_recursion_for_every_scheme() {
         e.run().unwrap();
         let (dt, beta) = (method.dt, method.beta);
         match method.scheme {
+            Scheme::Smoothed {
+                h,
+                samples,
+                h_factor,
+                h_min,
+            } => {
+                for n in 0..steps {
+                    let hn = (h * h_factor.powf(n as f64)).max(h_min);
+                    let noise2 = 2.0 * dt / beta + (a * dt).powi(2) * hn / samples as f64;
+                    mx -= dt * a * mx;
+                    dev.step(
+                        [[1.0 - a * dt, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
+                        [1.0, 0.0, 0.0],
+                        noise2 / rn,
+                    );
+                }
+            }
             Scheme::Euler => {
                 let noise2 = 2.0 * dt / beta;
                 for _ in 0..steps {

@@ -559,11 +559,45 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                     ctx.key,
                 );
                 let z = rng::normals_lanes(&words);
+                let mut gr = [[0.0f32; LANES]; 4];
+                match c.smoothing {
+                    None => {
+                        for w in 0..4 {
+                            for l in 0..LANES {
+                                gr[w][l] = ctx.p.grad_coord([k0[w][l], k1[w][l]], xs[w][l]);
+                            }
+                        }
+                    }
+                    Some(sm) => {
+                        // As the agent path: perturbed gradients summed in s order.
+                        let sh = sm.sqrt_h(n);
+                        for smp in 0..sm.samples {
+                            let words = rng::philox4x32_10_lanes(
+                                &c0,
+                                &c1,
+                                n as u32,
+                                rng::counter_word3(rng::DOMAIN_SMOOTHING, smp),
+                                ctx.key,
+                            );
+                            let xi = rng::normals_lanes(&words);
+                            for w in 0..4 {
+                                for l in 0..LANES {
+                                    let p = xs[w][l] + sh * xi[w][l];
+                                    gr[w][l] += ctx.p.grad_coord([k0[w][l], k1[w][l]], p);
+                                }
+                            }
+                        }
+                        for row in gr.iter_mut() {
+                            for v in row.iter_mut() {
+                                *v *= sm.inv_s;
+                            }
+                        }
+                    }
+                }
                 for w in 0..4 {
                     for l in 0..LANES {
                         let xv = xs[w][l];
-                        let g = ctx.p.grad_coord([k0[w][l], k1[w][l]], xv);
-                        xs[w][l] = xv - T::tame(c.h, g) - c.lambda_dt * (xv - ms[w][l])
+                        xs[w][l] = xv - T::tame(c.h, gr[w][l]) - c.lambda_dt * (xv - ms[w][l])
                             + c.noise * z[w][l];
                     }
                 }
@@ -614,11 +648,15 @@ fn tame_all(taming: Taming, h: f32, g: &mut [f32]) {
 
 /// Standard normals `Z_g(n, sub)` for all `d` coordinates (`z.len()` a multiple of 4).
 fn noise(z: &mut [f32], key: [u32; 2], g: usize, n: u64, sub: u32) {
+    normals_into(z, key, g, n, rng::DOMAIN_NOISE, sub);
+}
+
+/// Standard normals of agent `g`, step `n`, in `domain` with `sub`, for all
+/// coordinates.
+fn normals_into(z: &mut [f32], key: [u32; 2], g: usize, n: u64, domain: u32, sub: u32) {
     for (b, block) in z.chunks_exact_mut(4).enumerate() {
-        let words = rng::philox4x32_10(
-            rng::counter(b as u32, g as u32, n as u32, rng::DOMAIN_NOISE, sub),
-            key,
-        );
+        let words =
+            rng::philox4x32_10(rng::counter(b as u32, g as u32, n as u32, domain, sub), key);
         block.copy_from_slice(&rng::normals(words));
     }
 }
@@ -638,6 +676,11 @@ fn agents_path<P: Potential>(
     let mut z = vec![0.0f32; d.div_ceil(4) * 4];
     let mut grad = vec![0.0f32; d];
     let mut sum = vec![0.0f32; d];
+    // Smoothed schemes: the perturbations, the perturbed point, its gradient.
+    let (mut xi, mut point, mut gs) = match c.smoothing {
+        Some(_) => (vec![0.0f32; z.len()], vec![0.0f32; d], vec![0.0f32; d]),
+        None => (Vec::new(), Vec::new(), Vec::new()),
+    };
     let mut bad: Bad = None;
     for (a, xa) in x.chunks_exact_mut(d).enumerate() {
         let g = first + a;
@@ -672,7 +715,25 @@ fn agents_path<P: Potential>(
                 }
             } else {
                 noise(&mut z, ctx.key, g, n, 0);
-                ctx.p.grad_f32(xa, &mut grad);
+                match c.smoothing {
+                    None => ctx.p.grad_f32(xa, &mut grad),
+                    Some(sm) => {
+                        // g = (1/S) sum_s grad Phi(X + sqrt(h_n) xi_s), summed in s order.
+                        let sh = sm.sqrt_h(n);
+                        grad.fill(0.0);
+                        for smp in 0..sm.samples {
+                            normals_into(&mut xi, ctx.key, g, n, rng::DOMAIN_SMOOTHING, smp);
+                            for k in 0..d {
+                                point[k] = xa[k] + sh * xi[k];
+                            }
+                            ctx.p.grad_f32(&point, &mut gs);
+                            for k in 0..d {
+                                grad[k] += gs[k];
+                            }
+                        }
+                        grad.iter_mut().for_each(|v| *v *= sm.inv_s);
+                    }
+                }
                 tame_all(c.taming, c.h, &mut grad);
                 for k in 0..d {
                     let xv = xa[k];

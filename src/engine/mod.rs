@@ -130,23 +130,69 @@ pub struct StepConstants {
     pub burn_in: u32,
     pub homogenized: bool,
     pub taming: Taming,
+    /// Smoothed schemes: the perturbed gradients to average.
+    pub smoothing: Option<Smoothing>,
+}
+
+/// The direct smoothing of a smoothed scheme (DESIGN section 2 extension; the
+/// paper's eq. 2-4).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Smoothing {
+    pub h: f64,
+    pub samples: u32,
+    pub h_factor: f64,
+    pub h_min: f64,
+    /// `1 / S` in f32, the factor of the summed gradients.
+    pub inv_s: f32,
+}
+
+impl Smoothing {
+    /// `sqrt(h_n)`, `h_n = max(h_min, h h_factor^n)`: computed in f64 and rounded
+    /// once, so both engines perturb by the same f32.
+    pub fn sqrt_h(&self, n: u64) -> f32 {
+        (self.h * self.h_factor.powf(n as f64))
+            .max(self.h_min)
+            .sqrt() as f32
+    }
+
+    /// Whether `h` is the same at every step.
+    pub fn constant(&self) -> bool {
+        self.h_factor == 1.0
+    }
 }
 
 impl StepConstants {
     pub fn new(m: &MethodConfig) -> Self {
         let lambda_dt = (m.dt * m.lambda) as f32;
+        let euler = Self {
+            h: m.dt as f32,
+            noise: (2.0 * m.dt / m.beta).sqrt() as f32,
+            lambda_dt,
+            h_over_gamma: 0.0,
+            dt_over_gamma: 0.0,
+            inv_m: 0.0,
+            inner_len: 1,
+            burn_in: 0,
+            homogenized: false,
+            taming: m.taming,
+            smoothing: None,
+        };
         match m.scheme {
-            Scheme::Euler => Self {
-                h: m.dt as f32,
-                noise: (2.0 * m.dt / m.beta).sqrt() as f32,
-                lambda_dt,
-                h_over_gamma: 0.0,
-                dt_over_gamma: 0.0,
-                inv_m: 0.0,
-                inner_len: 1,
-                burn_in: 0,
-                homogenized: false,
-                taming: m.taming,
+            Scheme::Euler => euler,
+            Scheme::Smoothed {
+                h,
+                samples,
+                h_factor,
+                h_min,
+            } => Self {
+                smoothing: Some(Smoothing {
+                    h,
+                    samples,
+                    h_factor,
+                    h_min,
+                    inv_s: (1.0 / samples as f64) as f32,
+                }),
+                ..euler
             },
             Scheme::Homogenized {
                 eps,
@@ -167,6 +213,7 @@ impl StepConstants {
                     burn_in,
                     homogenized: true,
                     taming: m.taming,
+                    smoothing: None,
                 }
             }
         }

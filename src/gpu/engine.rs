@@ -45,8 +45,12 @@ struct StepParams {
     taming: u32,
     interacting: u32,
     agent_base: u32,
+    samples: u32,
+    sqrt_h: f32,
+    inv_s: f32,
+    _pad: u32,
 }
-const _: () = assert!(std::mem::size_of::<StepParams>() == 80);
+const _: () = assert!(std::mem::size_of::<StepParams>() == 96);
 
 /// Keep in sync with `DiagParams` in shaders/diag_params.wgsl.
 #[repr(C)]
@@ -816,15 +820,20 @@ impl<P: Potential> GpuEngine<P> {
             },
             interacting: self.pipelines.interacting as u32,
             agent_base: part.agent_base,
+            samples: c.smoothing.map_or(0, |s| s.samples),
+            sqrt_h: c.smoothing.map_or(0.0, |s| s.sqrt_h(n0)),
+            inv_s: c.smoothing.map_or(0.0, |s| s.inv_s),
+            _pad: 0,
         }
     }
 
     /// Runs steps `n0..n1` (at most `BATCH` dispatches per part) in one submit and
     /// returns the first step after which a position was bad, if any.
     fn batch(&mut self, n0: u64, n1: u64) -> Result<Option<u64>> {
-        // One step per dispatch with interaction (the means change every step),
-        // else one fused dispatch.
-        let dispatches: Vec<(u64, u64)> = if self.pipelines.interacting {
+        // One step per dispatch with interaction (the means change every step) or
+        // a smoothing scale that changes every step, else one fused dispatch.
+        let varying = self.consts.smoothing.is_some_and(|s| !s.constant());
+        let dispatches: Vec<(u64, u64)> = if self.pipelines.interacting || varying {
             (n0..n1).map(|n| (n, 1)).collect()
         } else {
             vec![(n0, n1 - n0)]
