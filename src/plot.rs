@@ -249,22 +249,35 @@ fn paths_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), Stri
                 }
             }
         }
-        for p in potential.reference_points() {
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    "*",
-                    (p[0], p[1]),
-                    (FAMILY, 34).into_font().color(&RED).pos(
-                        plotters::style::text_anchor::Pos::new(
-                            plotters::style::text_anchor::HPos::Center,
-                            plotters::style::text_anchor::VPos::Center,
-                        ),
-                    ),
-                )))
-                .map_err(|x| e(&x))?;
-        }
+        star_marks(&mut chart, &potential.reference_points()).map_err(|x| e(&x))?;
     }
     root.present().map_err(|x| e(&x))
+}
+
+/// A red `*` centred on each point (the paper marks minima so).
+fn star_marks<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    points: &[Vec<f64>],
+) -> std::result::Result<(), String> {
+    let style = (FAMILY, 34)
+        .into_font()
+        .color(&RED)
+        .pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Center,
+        ));
+    chart
+        .draw_series(
+            points
+                .iter()
+                .map(|p| Text::new("*", (p[0], p[1]), style.clone())),
+        )
+        .map(|_| ())
+        .map_err(|x| x.to_string())
 }
 
 /// Writes `path` with `e`'s message as the error.
@@ -392,20 +405,7 @@ pub fn contours_2d(
                 .label_style((FAMILY, 12))
                 .draw()
                 .map_err(|x| e(&x))?;
-            for p in marks {
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        "*",
-                        (p[0], p[1]),
-                        (FAMILY, 34).into_font().color(&RED).pos(
-                            plotters::style::text_anchor::Pos::new(
-                                plotters::style::text_anchor::HPos::Center,
-                                plotters::style::text_anchor::VPos::Center,
-                            ),
-                        ),
-                    )))
-                    .map_err(|x| e(&x))?;
-            }
+            star_marks(&mut chart, marks).map_err(|x| e(&x))?;
         }
         root.present().map_err(|x| e(&x))
     })

@@ -405,112 +405,80 @@ fn chunked_ensembles_match_one_buffer() {
         Ensemble, EnsembleConfig, MethodConfig, PotentialKind, ProblemConfig, Taming,
     };
     let Some(_ctx) = context() else { return };
-    let p = ProblemConfig {
+    let problem = |dim| ProblemConfig {
         potential: PotentialKind::Rastrigin,
-        dim: 6,
+        dim,
         shift: None,
+    };
+    // Both methods (block and agent kernels, interaction on), whole and split
+    // under `max` bytes per binding into `parts`: positions and every record equal.
+    let compare = |p: &ProblemConfig, e: &EnsembleConfig, max: u64, parts: &str| {
+        for m in [
+            MethodConfig::homogenized("MF-HOM-SGLD", 1e-3, 1.0, 0.5, 0.1, 4)
+                .lambda(2.0)
+                .taming(Taming::Coordinate),
+            MethodConfig::euler("MF-SGLD norm", 1e-3, 1.0)
+                .lambda(2.0)
+                .taming(Taming::Norm),
+        ] {
+            let run = |max| {
+                let options = sgld_swarm::Options {
+                    gpu_max_binding: max,
+                    ..gpu_options()
+                };
+                let mut ens = Ensemble::new(p, e, &m, options).unwrap();
+                ens.run().unwrap();
+                (
+                    ens.positions().unwrap(),
+                    ens.device(),
+                    ens.history().clone(),
+                )
+            };
+            let (whole, _, hw) = run(None);
+            let (split, device, hs) = run(Some(max));
+            assert!(device.contains(parts), "{device}");
+            for (i, (a, b)) in whole.iter().zip(split.iter()).enumerate() {
+                assert_eq!(
+                    a.to_bits(),
+                    b.to_bits(),
+                    "{}: coordinate {i}: {a} vs {b}",
+                    m.name
+                );
+            }
+            assert_eq!(hw.len(), hs.len());
+            for i in 0..hw.len() {
+                assert_eq!(hw.at(i), hs.at(i), "{}: record {i}", m.name);
+            }
+        }
     };
     // 7 runs of 50 agents x 6 coordinates: 1200 bytes a run; 3 runs a chunk.
     let e = EnsembleConfig::new(7, 50, 8)
         .seed(31)
         .init_uniform(-2.0, 2.0);
-    for m in [
-        MethodConfig::homogenized("MF-HOM-SGLD", 1e-3, 1.0, 0.5, 0.1, 4)
-            .lambda(2.0)
-            .taming(Taming::Coordinate),
-        MethodConfig::euler("MF-SGLD norm", 1e-3, 1.0)
-            .lambda(2.0)
-            .taming(Taming::Norm),
-    ] {
-        let run = |max| {
-            let options = sgld_swarm::Options {
-                gpu_max_binding: max,
-                ..gpu_options()
-            };
-            let mut ens = Ensemble::new(&p, &e, &m, options).unwrap();
-            ens.run().unwrap();
-            (
-                ens.positions().unwrap(),
-                ens.device(),
-                ens.history().clone(),
-            )
-        };
-        let (whole, _, hw) = run(None);
-        let (split, device, hs) = run(Some(3 * 1200));
-        assert!(device.contains("3 chunks"), "{device}");
-        assert!(
-            whole
-                .iter()
-                .zip(split.iter())
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{}",
-            m.name
-        );
-        assert_eq!(hw.at(hw.len() - 1), hs.at(hs.len() - 1));
-    }
-    // A single run larger than the limit is refused with the sizes.
+    compare(&problem(6), &e, 3 * 1200, "3 chunks");
+    // 3 runs of 600 agents x 40 coordinates (96000 bytes a run) under a limit of
+    // one tile (256 agents, 40960 bytes): each run in parts of 256, 256 and 88.
+    let e = EnsembleConfig::new(3, 600, 6)
+        .record_every(3)
+        .seed(32)
+        .init_uniform(-2.0, 2.0);
+    compare(&problem(40), &e, 256 * 40 * 4, "9 chunks");
+
+    // A run whose first tile is larger than the limit is refused with the sizes.
     let options = sgld_swarm::Options {
         gpu_max_binding: Some(1000),
         ..gpu_options()
     };
+    let e = EnsembleConfig::new(7, 50, 8).seed(31);
     let m = MethodConfig::euler("SGLD", 1e-3, 1.0);
-    let err = Ensemble::new(&p, &e, &m, options)
+    let err = Ensemble::new(&problem(6), &e, &m, options)
         .err()
-        .expect("a run of 1200 bytes exceeds 1000");
+        .expect("a tile of 50 agents x 6 (1200 bytes) exceeds 1000");
     let text = err.to_string();
     assert!(
         text.contains("1200 bytes") && text.contains("1000 bytes"),
         "{text}"
     );
-
-    // 3 runs of 600 agents x 40 coordinates (96000 bytes a run) under a limit of
-    // one tile (256 agents, 40960 bytes): each run in parts of 256, 256 and 88.
-    let p = ProblemConfig {
-        potential: PotentialKind::Rastrigin,
-        dim: 40,
-        shift: None,
-    };
-    let e = EnsembleConfig::new(3, 600, 6)
-        .record_every(3)
-        .seed(32)
-        .init_uniform(-2.0, 2.0);
-    for m in [
-        MethodConfig::homogenized("MF-HOM-SGLD", 1e-3, 1.0, 0.5, 0.1, 3)
-            .lambda(2.0)
-            .taming(Taming::Coordinate),
-        MethodConfig::euler("MF-SGLD norm", 1e-3, 1.0)
-            .lambda(2.0)
-            .taming(Taming::Norm),
-    ] {
-        let run = |max| {
-            let options = sgld_swarm::Options {
-                gpu_max_binding: max,
-                ..gpu_options()
-            };
-            let mut ens = Ensemble::new(&p, &e, &m, options).unwrap();
-            ens.run().unwrap();
-            (
-                ens.positions().unwrap(),
-                ens.device(),
-                ens.history().clone(),
-            )
-        };
-        let (whole, _, hw) = run(None);
-        let (split, device, hs) = run(Some(256 * 40 * 4));
-        assert!(device.contains("9 chunks"), "{device}");
-        for (i, (a, b)) in whole.iter().zip(split.iter()).enumerate() {
-            assert_eq!(
-                a.to_bits(),
-                b.to_bits(),
-                "{}: coordinate {i}: {a} vs {b}",
-                m.name
-            );
-        }
-        assert_eq!(hw.len(), hs.len());
-        for i in 0..hw.len() {
-            assert_eq!(hw.at(i), hs.at(i), "{}: record {i}", m.name);
-        }
-    }
 }
 
 /// In the paper's regime (rough potential, delta = 0.01, Figure 2 parameters) the

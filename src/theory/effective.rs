@@ -67,13 +67,7 @@ pub fn effective<P: Potential + ?Sized>(
     positive("width", quad.width)?;
     check_points("points", quad.points)?;
     let d = p.dim();
-    if x.len() != d {
-        return Err(bad(
-            "x",
-            format!("{} coordinates", x.len()),
-            &format!("must have the potential's dimension, {d}"),
-        ));
-    }
+    check_dim(x, d)?;
     let s = (gamma / beta).sqrt();
     // The integrand exp(-beta Phi(y) - |x - y|^2 / (2 s^2)) peaks where
     // y = x - gamma grad Phi(y): at large beta gamma that can be many kernel
@@ -132,6 +126,18 @@ pub fn effective<P: Potential + ?Sized>(
         .map(|k| (x[k] - l.mean(ys.iter().map(|y| y[k]))) / gamma)
         .collect();
     Ok(Effective { value, grad })
+}
+
+fn check_dim(x: &[f64], d: usize) -> Result<()> {
+    if x.len() == d {
+        Ok(())
+    } else {
+        Err(bad(
+            "x",
+            format!("{} coordinates", x.len()),
+            &format!("must have the potential's dimension, {d}"),
+        ))
+    }
 }
 
 /// Simpson nodes and weights on `[lo, hi]`.
@@ -295,13 +301,7 @@ pub fn homogenized_drift<P: Potential + ?Sized>(
         ));
     };
     let d = p.dim();
-    if x.len() != d {
-        return Err(bad(
-            "x",
-            format!("{} coordinates", x.len()),
-            &format!("must have the potential's dimension, {d}"),
-        ));
-    }
+    check_dim(x, d)?;
     if steps < 200 {
         return Err(bad("steps", steps, "must be at least 200"));
     }
