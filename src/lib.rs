@@ -35,6 +35,7 @@ pub mod error;
 pub mod experiment;
 pub mod fastmath;
 pub mod gpu;
+pub mod nn;
 pub mod output;
 pub mod plot;
 pub mod potential;

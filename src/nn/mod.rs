@@ -1,0 +1,6 @@
+//! The paper's section 6.2 experiment, piece by piece: the two concentric
+//! ellipses data set ([`data`]) and the width-2 residual network of Haber and
+//! Ruthotto (2018) with its hand-written gradient ([`resnet`]).
+
+pub mod data;
+pub mod resnet;
