@@ -830,6 +830,21 @@ impl RawConfig {
     }
 }
 
+/// A method from one `[[method]]` table of a TOML file (for experiments with
+/// their own file layout), checked as `method[index]`.
+pub fn method_from_table(table: toml::Table, index: usize) -> Result<MethodConfig, Error> {
+    let raw: RawMethod = table.try_into().map_err(|e: toml::de::Error| {
+        Error::Config(err(
+            format!("method[{index}]"),
+            "(table)",
+            e.message().trim().replace('\n', " "),
+        ))
+    })?;
+    let m = raw.into_method(index)?;
+    m.validate(index)?;
+    Ok(m)
+}
+
 impl RawMethod {
     fn into_method(self, i: usize) -> Result<MethodConfig, ConfigError> {
         let f = |name: &str| format!("method[{i}].{name}");

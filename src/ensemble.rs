@@ -173,6 +173,13 @@ impl Ensemble {
     ) -> Result<Self> {
         ensemble.validate()?;
         method.validate(0)?;
+        if potential.stochastic() {
+            return Err(Error::Backend(format!(
+                "{} has a minibatch gradient, which the GPU kernels do not draw yet; \
+                 use Ensemble::with_potential (CPU)",
+                potential.name()
+            )));
+        }
         let gp = GpuPotential::user(wgsl, &potential).map_err(crate::gpu::GpuError::from)?;
         let (gpu, note) = Self::choose_gpu(options.backend)?;
         match gpu {

@@ -222,6 +222,24 @@ impl Progress for Bars {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    // The Figure 3 experiment has a file layout of its own.
+    match (&args.preset, &args.config) {
+        (Some(name), None) if presets::is_fig3(name) => {
+            let p = presets::PRESETS.iter().find(|p| p.name == name.as_str());
+            let text = p.expect("the preset exists").toml;
+            return run_fig3(&args, text.to_string(), &format!("preset {name}"));
+        }
+        (_, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
+            if sgld_swarm::nn::experiment::is_fig3(&text) {
+                return run_fig3(&args, text, &path.display().to_string());
+            }
+        }
+        _ => {}
+    }
     let config = load_config(&args)?;
     output::prepare_dir(&args.out)?;
     let options = Options {
@@ -247,6 +265,87 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The paper's Figure 3: trains the ResNet with each method and writes its
+/// outputs.
+fn run_fig3(args: &RunArgs, text: String, origin: &str) -> anyhow::Result<ExitCode> {
+    use sgld_swarm::nn::experiment::{self as fig3, Fig3Config};
+    let bad = |field: &str, value: String, allowed: &str| {
+        Error::Config(sgld_swarm::ConfigError {
+            field: field.into(),
+            value,
+            allowed: allowed.into(),
+        })
+    };
+    let mut cfg = Fig3Config::from_toml_str(&text, origin)?;
+    if let Some(epochs) = args.steps {
+        if epochs == 0 {
+            return Err(bad(
+                "--steps",
+                "0".into(),
+                "must be >= 1 (epochs, for this experiment)",
+            )
+            .into());
+        }
+        eprintln!("note: --steps sets the number of epochs of this experiment");
+        cfg.epochs = epochs;
+        cfg.record_every = cfg.record_every.min(epochs);
+    }
+    if let Some(seed) = args.seed {
+        cfg.seed = seed;
+    }
+    if let Some(runs) = args.runs {
+        if runs == 0 {
+            return Err(bad("--runs", "0".into(), "must be >= 1").into());
+        }
+        cfg.runs = runs;
+    }
+    output::prepare_dir(&args.out)?;
+    eprintln!("running on the CPU engine (the network's gradient has no GPU kernel yet)");
+    let style = ProgressStyle::with_template("{prefix:<30} {bar:30} {pos}/{len} epochs {elapsed}")
+        .expect("a valid template");
+    let mut bar: Option<(usize, ProgressBar)> = None;
+    let names: Vec<String> = cfg.methods.iter().map(|(m, _)| m.name.clone()).collect();
+    let result = fig3::run(&cfg, args.backend.into(), &mut |i, epoch| {
+        if bar.as_ref().is_none_or(|(j, _)| *j != i) {
+            if let Some((_, b)) = bar.take() {
+                b.finish();
+            }
+            let b = ProgressBar::new(cfg.epochs).with_style(style.clone());
+            b.set_prefix(names[i].clone());
+            bar = Some((i, b));
+        }
+        if let Some((_, b)) = &bar {
+            b.set_position(epoch);
+        }
+    })?;
+    if let Some((_, b)) = bar.take() {
+        b.finish();
+    }
+    println!(
+        "\n{:<30} {:>8} {:>8} {:>10} {:>10} {:>10} {:>10}",
+        "method", "network", "time", "best loss", "train acc", "test acc", "ens. test"
+    );
+    for m in &result.methods {
+        let r = m.history.last().expect("a record at epoch 0");
+        println!(
+            "{:<30} {:>8} {:>7.1}s {:>10.4} {:>10.3} {:>10.3} {:>10.3}",
+            m.name,
+            format!("{:?}", m.network).to_lowercase(),
+            m.seconds,
+            r.best_loss,
+            r.train_accuracy,
+            r.test_accuracy,
+            r.ensemble_test_accuracy
+        );
+    }
+    let written = fig3::write_outputs(&args.out, &result)?;
+    println!("\nwrote:");
+    for p in written {
+        println!("  {}", p.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Four significant digits, in e-notation only when the magnitude asks for it.

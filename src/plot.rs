@@ -495,3 +495,88 @@ pub fn bifurcation(
         root.present().map_err(|x| e(&x))
     })
 }
+
+/// A blue (0) - white (0.5) - red (1) colour for a probability.
+fn prob_color(p: f64) -> RGBColor {
+    let p = p.clamp(0.0, 1.0);
+    let (lo, hi) = (RGBColor(49, 104, 176), RGBColor(196, 50, 47));
+    let mix = |a: u8, t: f64| (a as f64 * t + 255.0 * (1.0 - t)) as u8;
+    if p < 0.5 {
+        let t = 1.0 - 2.0 * p;
+        RGBColor(mix(lo.0, t), mix(lo.1, t), mix(lo.2, t))
+    } else {
+        let t = 2.0 * p - 1.0;
+        RGBColor(mix(hi.0, t), mix(hi.1, t), mix(hi.2, t))
+    }
+}
+
+/// The paper's Figure 3b-d: one panel per field of class-1 probabilities on an
+/// `nx x ny` grid over `bounds`, the training box [-1, 1] x [-2, 2] drawn, and
+/// the training points (class 0 as dots, class 1 as crosses).
+pub fn probability_maps(
+    path: &Path,
+    bounds: (f64, f64, f64, f64),
+    (nx, ny): (usize, usize),
+    fields: &[Field],
+    train: &crate::nn::data::Dataset,
+) -> Result<()> {
+    draw(path, || {
+        let e = |x: &dyn std::fmt::Display| x.to_string();
+        let (x0, x1, y0, y1) = bounds;
+        let cell = ((x1 - x0) / nx as f64, (y1 - y0) / ny as f64);
+        let root =
+            BitMapBackend::new(path, (fields.len().max(1) as u32 * 400, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        for (f, area) in fields
+            .iter()
+            .zip(root.split_evenly((1, fields.len().max(1))).iter())
+        {
+            let mut chart = ChartBuilder::on(area)
+                .caption(&f.title, (FAMILY, 16))
+                .margin(8)
+                .x_label_area_size(28)
+                .y_label_area_size(32)
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(|x| e(&x))?;
+            chart
+                .draw_series((0..nx * ny).map(|c| {
+                    let (i, j) = (c % nx, c / nx);
+                    let a = (x0 + i as f64 * cell.0, y0 + j as f64 * cell.1);
+                    Rectangle::new(
+                        [a, (a.0 + cell.0, a.1 + cell.1)],
+                        prob_color(f.values[c]).filled(),
+                    )
+                }))
+                .map_err(|x| e(&x))?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .label_style((FAMILY, 12))
+                .draw()
+                .map_err(|x| e(&x))?;
+            chart
+                .draw_series(train.x.iter().zip(&train.y).map(|(p, &y)| {
+                    let style = if y == 0 {
+                        RGBColor(20, 40, 120).filled()
+                    } else {
+                        RGBColor(120, 20, 20).stroke_width(1)
+                    };
+                    Circle::new((p[0], p[1]), 1, style)
+                }))
+                .map_err(|x| e(&x))?;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![
+                        (-1.0, -2.0),
+                        (1.0, -2.0),
+                        (1.0, 2.0),
+                        (-1.0, 2.0),
+                        (-1.0, -2.0),
+                    ],
+                    BLACK.stroke_width(2),
+                )))
+                .map_err(|x| e(&x))?;
+        }
+        root.present().map_err(|x| e(&x))
+    })
+}

@@ -11,7 +11,7 @@ pub struct Preset {
     pub toml: &'static str,
 }
 
-pub const PRESETS: [Preset; 3] = [
+pub const PRESETS: [Preset; 4] = [
     Preset {
         name: "fig1-camel",
         summary: "Figure 1: 25 agents on the six-hump camel, 150 steps, six methods",
@@ -32,7 +32,22 @@ pub const PRESETS: [Preset; 3] = [
         departures: "as fig2-rough-d10",
         toml: include_str!("../presets/fig2-rough-d50.toml"),
     },
+    Preset {
+        name: "fig3-ellipses",
+        summary: "Figure 3: a 128-layer width-2 ResNet on two concentric ellipses, trained by \
+                  SGLD and HOM-SGLD (Verlet network) and HOM-SGLD (forward-Euler network)",
+        departures: "the paper gives no step sizes or temperature; these are chosen so that \
+                     every method fits the data within 60 epochs (see the TOML); 8 agents, one \
+                     run; the CPU engine (no GPU kernel for the network yet)",
+        toml: include_str!("../presets/fig3-ellipses.toml"),
+    },
 ];
+
+/// Whether `name` is the preset of the paper's Figure 3, which has a file
+/// layout of its own ([`crate::nn::experiment::Fig3Config`]).
+pub fn is_fig3(name: &str) -> bool {
+    name == "fig3-ellipses"
+}
 
 /// The preset called `name`, parsed.
 pub fn preset(name: &str) -> Option<Result<Config>> {

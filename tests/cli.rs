@@ -630,3 +630,61 @@ fn smoothed_scheme_from_config() {
         &["method[0].h", "smoothed"],
     );
 }
+
+/// The paper's Figure 3 preset, for two epochs: every output is written and reads
+/// back, and the summary has each method's final accuracies; a broken file gets a
+/// one-line error naming the field.
+#[test]
+fn fig3_preset_writes_its_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fig3");
+    let o = run(&[
+        "run",
+        "--preset",
+        "fig3-ellipses",
+        "--steps",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let methods = json["methods"].as_array().unwrap();
+    assert_eq!(methods.len(), 3);
+    assert_eq!(json["network"]["parameters"], 774);
+    for m in methods {
+        let acc = m["final_record"]["test_accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&acc), "{m}");
+        let slug = m["slug"].as_str().unwrap();
+        let x = Array3::<f32>::read_npy(
+            std::fs::File::open(out.join(format!("positions-{slug}.npy"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(x.dim(), (1, 8, 774));
+    }
+    let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    // Records at epochs 0 and 2 for each method.
+    assert_eq!(csv.lines().count(), 1 + 3 * 2, "{csv}");
+    assert!(
+        std::fs::read(out.join("probability.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
+
+    let text = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    for (from, to, expect) in [
+        ("batch = 50", "batch = 600", vec!["data.batch", "500"]),
+        ("train = 500", "train = 0", vec!["data.train", ">= 1"]),
+        (
+            "network = \"euler\"",
+            "network = \"rk4\"",
+            vec!["method[2].network", "verlet"],
+        ),
+        ("layers = 128", "layers = 0", vec!["network.layers"]),
+        ("dt = 2.0", "dt = -2.0", vec!["method[0].dt"]),
+    ] {
+        assert!(text.contains(from), "{from}");
+        bad_config(&text.replacen(from, to, 1), &expect);
+    }
+}

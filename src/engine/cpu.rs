@@ -20,7 +20,7 @@ use super::{
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
 use crate::error::{Error, Result};
-use crate::potential::Potential;
+use crate::potential::{Draw, Potential};
 use crate::rng;
 use rayon::prelude::*;
 
@@ -183,7 +183,8 @@ impl<P: Potential> CpuEngine<P> {
             history.reserve_snapshots(records, len)?;
         }
         initial_positions(&mut x, shape, &ensemble.init, ensemble.seed);
-        let lanes_apply = potential.separable() && consts.taming != Taming::Norm;
+        let lanes_apply =
+            potential.separable() && !potential.stochastic() && consts.taming != Taming::Norm;
         let lanes = match path {
             CpuPath::Agent => None,
             CpuPath::Auto => lanes_apply.then(Simd::from_env).transpose()?,
@@ -672,6 +673,7 @@ fn agents_path<P: Potential>(
 ) -> Bad {
     let (d, n_agents) = (ctx.shape.dim, ctx.shape.agents);
     let c = ctx.c;
+    let stochastic = ctx.p.stochastic();
     let zero_mean = vec![0.0f32; d];
     let mut z = vec![0.0f32; d.div_ceil(4) * 4];
     let mut grad = vec![0.0f32; d];
@@ -684,6 +686,20 @@ fn agents_path<P: Potential>(
     let mut bad: Bad = None;
     for (a, xa) in x.chunks_exact_mut(d).enumerate() {
         let g = first + a;
+        // A stochastic potential's minibatch is addressed by (agent, step, sub).
+        let grad_at = |x: &[f32], out: &mut [f32], n: u64, sub: u32| {
+            if stochastic {
+                let draw = Draw {
+                    key: ctx.key,
+                    agent: g as u32,
+                    step: n as u32,
+                    sub,
+                };
+                ctx.p.grad_minibatch_f32(x, out, draw);
+            } else {
+                ctx.p.grad_f32(x, out);
+            }
+        };
         let mean = if ctx.means.is_empty() {
             &zero_mean[..]
         } else {
@@ -697,7 +713,7 @@ fn agents_path<P: Potential>(
                 sum.fill(0.0);
                 for m in 0..c.inner_len {
                     noise(&mut z, ctx.key, g, n, m);
-                    ctx.p.grad_f32(ya, &mut grad);
+                    grad_at(ya, &mut grad, n, m);
                     tame_all(c.taming, c.h, &mut grad);
                     let averaged = m + 1 >= c.burn_in;
                     for k in 0..d {
@@ -716,7 +732,7 @@ fn agents_path<P: Potential>(
             } else {
                 noise(&mut z, ctx.key, g, n, 0);
                 match c.smoothing {
-                    None => ctx.p.grad_f32(xa, &mut grad),
+                    None => grad_at(xa, &mut grad, n, 0),
                     Some(sm) => {
                         // g = (1/S) sum_s grad Phi(X + sqrt(h_n) xi_s), summed in s order.
                         let sh = sm.sqrt_h(n);
@@ -726,7 +742,7 @@ fn agents_path<P: Potential>(
                             for k in 0..d {
                                 point[k] = xa[k] + sh * xi[k];
                             }
-                            ctx.p.grad_f32(&point, &mut gs);
+                            grad_at(&point, &mut gs, n, smp);
                             for k in 0..d {
                                 grad[k] += gs[k];
                             }

@@ -3,4 +3,6 @@
 //! Ruthotto (2018) with its hand-written gradient ([`resnet`]).
 
 pub mod data;
+pub mod experiment;
+pub mod loss;
 pub mod resnet;

@@ -28,6 +28,16 @@ pub use styblinski_tang::StyblinskiTang;
 
 use crate::config::{PotentialKind, ProblemConfig};
 
+/// Where a stochastic gradient's minibatch comes from: stream domain 2 under
+/// `key`, counter `[j / 4, agent, step, 2 << 28 | sub]` for minibatch entry `j`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Draw {
+    pub key: [u32; 2],
+    pub agent: u32,
+    pub step: u32,
+    pub sub: u32,
+}
+
 /// A potential `Phi: R^d -> R` for the engines.
 ///
 /// The f64 methods are the reference (diagnostics, tests); the engines step in f32
@@ -72,6 +82,21 @@ pub trait Potential: Send + Sync {
     /// Whether coordinate `k` of the gradient depends on `x_k` alone.
     fn separable(&self) -> bool {
         false
+    }
+
+    /// Whether the gradient is stochastic: a data-driven potential whose engines'
+    /// gradient is [`Potential::grad_minibatch_f32`] on a minibatch drawn from
+    /// stream domain 2. Such potentials run on the CPU engine's agent path.
+    fn stochastic(&self) -> bool {
+        false
+    }
+
+    /// For stochastic potentials: the gradient on the minibatch that `draw`
+    /// addresses (agent, outer step, and the inner step or perturbation as
+    /// `sub`). The default is the full gradient.
+    fn grad_minibatch_f32(&self, x: &[f32], g: &mut [f32], draw: Draw) {
+        let _ = draw;
+        self.grad_f32(x, g)
     }
 
     /// The constants that coordinate `k`'s gradient needs (for the built-ins, the
@@ -125,6 +150,12 @@ impl<P: Potential + ?Sized> Potential for Box<P> {
     }
     fn separable(&self) -> bool {
         (**self).separable()
+    }
+    fn stochastic(&self) -> bool {
+        (**self).stochastic()
+    }
+    fn grad_minibatch_f32(&self, x: &[f32], g: &mut [f32], draw: Draw) {
+        (**self).grad_minibatch_f32(x, g, draw)
     }
     fn coord_consts(&self, k: usize) -> [f32; 2] {
         (**self).coord_consts(k)

@@ -1,0 +1,504 @@
+//! The paper's Figure 3 experiment: methods train the width-2 ResNet on the two
+//! concentric ellipses (each method with its own discretization of the
+//! network), and the history of loss and accuracy, the final accuracies and the
+//! predicted class probability of each method's best agent over an extended box
+//! come out. Configured by a TOML file of its own layout (`[data]`, `[network]`,
+//! `[ensemble]`, `[[method]]` with `network = "verlet" | "euler"`); see
+//! `presets/fig3-ellipses.toml`.
+
+use super::data::{Dataset, EllipsesConfig, generate};
+use super::loss::EllipsesLoss;
+use super::resnet::{ResNet, Scheme};
+use crate::config::{MethodConfig, method_from_table};
+use crate::error::{ConfigError, Error, Result};
+use crate::potential::Potential;
+use crate::{Backend, Ensemble, EnsembleConfig, Options};
+use ndarray::Array3;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// A Figure 3 experiment, checked.
+#[derive(Debug, Clone)]
+pub struct Fig3Config {
+    pub data: EllipsesConfig,
+    /// Samples per minibatch.
+    pub batch: usize,
+    pub layers: usize,
+    pub h: f64,
+    pub runs: usize,
+    pub agents: usize,
+    /// Training length: an epoch is `train / batch` minibatch gradients (an
+    /// outer step of the homogenized scheme takes `burn_in + M - 1` of them).
+    pub epochs: u64,
+    /// Loss and accuracy are recorded every this many epochs, and at the end.
+    pub record_every: u64,
+    pub seed: u64,
+    /// Initial weights are uniform in `[-init, init]`.
+    pub init: f64,
+    pub methods: Vec<(MethodConfig, Scheme)>,
+    /// The file's text, written beside the outputs.
+    pub text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    data: RawData,
+    network: RawNetwork,
+    ensemble: RawEnsemble,
+    method: Vec<toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    train: i64,
+    test: i64,
+    #[serde(default)]
+    noise: f64,
+    #[serde(default)]
+    seed: u64,
+    batch: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    layers: i64,
+    h: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnsemble {
+    runs: i64,
+    agents: i64,
+    epochs: i64,
+    record_every: Option<i64>,
+    #[serde(default)]
+    seed: u64,
+    init: f64,
+}
+
+fn bad(field: &str, value: impl ToString, allowed: impl Into<String>) -> Error {
+    Error::Config(ConfigError {
+        field: field.into(),
+        value: value.to_string(),
+        allowed: allowed.into(),
+    })
+}
+
+fn count(field: &str, v: i64) -> Result<usize> {
+    if v >= 1 {
+        Ok(v as usize)
+    } else {
+        Err(bad(field, v, "must be an integer >= 1"))
+    }
+}
+
+/// Whether a TOML text is a Figure 3 experiment (it has a `[network]` table).
+pub fn is_fig3(text: &str) -> bool {
+    text.parse::<toml::Table>()
+        .map(|t| t.contains_key("network"))
+        .unwrap_or(false)
+}
+
+impl Fig3Config {
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| Error::Toml {
+            origin: origin.to_string(),
+            line: 0,
+            column: 0,
+            message: e.message().trim().replace('\n', " "),
+        })?;
+        let batch = count("data.batch", raw.data.batch)?;
+        let data = EllipsesConfig {
+            train: count("data.train", raw.data.train)?,
+            test: count("data.test", raw.data.test)?,
+            noise: raw.data.noise,
+            seed: raw.data.seed,
+        };
+        if batch > data.train {
+            return Err(bad(
+                "data.batch",
+                batch,
+                format!("must be at most data.train = {}", data.train),
+            ));
+        }
+        let h = raw.network.h;
+        if !(h.is_finite() && h > 0.0) {
+            return Err(bad("network.h", h, "must be a finite number > 0"));
+        }
+        let init = raw.ensemble.init;
+        if !(init.is_finite() && init >= 0.0) {
+            return Err(bad("ensemble.init", init, "must be a finite number >= 0"));
+        }
+        let epochs = count("ensemble.epochs", raw.ensemble.epochs)? as u64;
+        let record_every = match raw.ensemble.record_every {
+            Some(v) => count("ensemble.record_every", v)? as u64,
+            None => epochs.div_ceil(20),
+        };
+        if raw.method.is_empty() {
+            return Err(bad("method", "(none)", "must list at least one [[method]]"));
+        }
+        let mut methods = Vec::new();
+        for (i, mut table) in raw.method.into_iter().enumerate() {
+            let scheme = match table.remove("network") {
+                Some(toml::Value::String(s)) if s == "verlet" => Scheme::Verlet,
+                Some(toml::Value::String(s)) if s == "euler" => Scheme::Euler,
+                Some(v) => {
+                    return Err(bad(
+                        &format!("method[{i}].network"),
+                        v,
+                        "must be \"verlet\" or \"euler\"",
+                    ));
+                }
+                None => {
+                    return Err(bad(
+                        &format!("method[{i}].network"),
+                        "(missing)",
+                        "must be \"verlet\" or \"euler\"",
+                    ));
+                }
+            };
+            methods.push((method_from_table(table, i)?, scheme));
+        }
+        let cfg = Self {
+            data,
+            batch,
+            layers: count("network.layers", raw.network.layers)?,
+            h,
+            runs: count("ensemble.runs", raw.ensemble.runs)?,
+            agents: count("ensemble.agents", raw.ensemble.agents)?,
+            epochs,
+            record_every,
+            seed: raw.ensemble.seed,
+            init,
+            methods,
+            text: text.to_string(),
+        };
+        // The data set's own checks (noise, sizes).
+        generate(&EllipsesConfig {
+            train: 1,
+            test: 1,
+            ..cfg.data
+        })?;
+        Ok(cfg)
+    }
+
+    /// Outer steps of `method` in one epoch.
+    pub fn steps_per_epoch(&self, method: &MethodConfig) -> u64 {
+        let per_step = self.batch as u64 * method.scheme.inner_len() as u64;
+        (self.data.train as u64).div_ceil(per_step).max(1)
+    }
+}
+
+/// One record of a method's training.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub epoch: u64,
+    pub step: u64,
+    /// The lowest full training loss over all agents, and that agent's accuracies.
+    pub best_loss: f64,
+    pub train_accuracy: f64,
+    pub test_accuracy: f64,
+    /// The accuracy on the test set of the class probabilities averaged over all agents.
+    pub ensemble_test_accuracy: f64,
+}
+
+/// What a method's training produced.
+pub struct Fig3Method {
+    pub name: String,
+    pub network: Scheme,
+    pub history: Vec<Record>,
+    /// `[runs, agents, parameters]`.
+    pub positions: Array3<f32>,
+    /// The best agent's parameters at the end.
+    pub best: Vec<f64>,
+    pub seconds: f64,
+}
+
+pub struct Fig3Result {
+    pub config: Fig3Config,
+    pub train: Dataset,
+    pub test: Dataset,
+    pub methods: Vec<Fig3Method>,
+}
+
+/// Trains every method on the CPU engine; `progress(method, epochs done)` is
+/// called at every record.
+pub fn run(
+    cfg: &Fig3Config,
+    backend: Backend,
+    progress: &mut dyn FnMut(usize, u64),
+) -> Result<Fig3Result> {
+    if backend == Backend::Gpu {
+        return Err(Error::Backend(
+            "the ResNet's minibatch gradient runs on the CPU engine only for now; \
+             use --backend cpu or auto"
+                .into(),
+        ));
+    }
+    let (train, test) = generate(&cfg.data)?;
+    let mut methods = Vec::new();
+    for (i, (method, scheme)) in cfg.methods.iter().enumerate() {
+        let net = ResNet {
+            scheme: *scheme,
+            layers: cfg.layers,
+            h: cfg.h,
+        };
+        let loss = EllipsesLoss::new(net, train.clone(), cfg.batch)?;
+        let per_epoch = cfg.steps_per_epoch(method);
+        let steps = cfg.epochs * per_epoch;
+        let ens = EnsembleConfig::new(cfg.runs, cfg.agents, steps)
+            .seed(cfg.seed)
+            .record_every(steps)
+            .init_uniform(-cfg.init, cfg.init);
+        let options = Options {
+            backend: Backend::Cpu,
+            ..Options::default()
+        };
+        let mut swarm = Ensemble::with_potential(loss.clone(), &ens, method, options)?;
+        let t = Instant::now();
+        let mut history = Vec::new();
+        let mut epoch = 0;
+        let best = loop {
+            let (record, b) = evaluate(&loss, &swarm.positions()?, &test, epoch, epoch * per_epoch);
+            history.push(record);
+            progress(i, epoch);
+            if epoch == cfg.epochs {
+                break b;
+            }
+            let next = (epoch + cfg.record_every).min(cfg.epochs);
+            swarm.advance((next - epoch) * per_epoch)?;
+            epoch = next;
+        };
+        methods.push(Fig3Method {
+            name: method.name.clone(),
+            network: *scheme,
+            history,
+            positions: swarm.positions()?,
+            best,
+            seconds: t.elapsed().as_secs_f64(),
+        });
+    }
+    Ok(Fig3Result {
+        config: cfg.clone(),
+        train,
+        test,
+        methods,
+    })
+}
+
+/// The record of positions `x` and the best agent's parameters.
+fn evaluate(
+    loss: &EllipsesLoss,
+    x: &Array3<f32>,
+    test: &Dataset,
+    epoch: u64,
+    step: u64,
+) -> (Record, Vec<f64>) {
+    use rayon::prelude::*;
+    let (runs, agents, d) = x.dim();
+    let thetas: Vec<Vec<f64>> = (0..runs * agents)
+        .map(|g| {
+            (0..d)
+                .map(|k| x[[g / agents, g % agents, k]] as f64)
+                .collect()
+        })
+        .collect();
+    let losses: Vec<f64> = thetas.par_iter().map(|t| loss.value(t)).collect();
+    let b = (0..losses.len())
+        .min_by(|&i, &j| losses[i].total_cmp(&losses[j]))
+        .unwrap_or(0);
+    let ensemble_right = test
+        .x
+        .par_iter()
+        .zip(test.y.par_iter())
+        .filter(|(p, y)| {
+            let p1: f64 = thetas
+                .iter()
+                .map(|t| loss.net.predict(t, **p)[1])
+                .sum::<f64>()
+                / thetas.len() as f64;
+            (p1 > 0.5) as u8 == **y
+        })
+        .count();
+    let record = Record {
+        epoch,
+        step,
+        best_loss: losses[b],
+        train_accuracy: loss.accuracy(&thetas[b], &loss.train),
+        test_accuracy: loss.accuracy(&thetas[b], test),
+        ensemble_test_accuracy: ensemble_right as f64 / test.len() as f64,
+    };
+    (record, thetas[b].clone())
+}
+
+/// The extended box of the probability maps: three times the training box.
+pub const MAP_BOX: (f64, f64, f64, f64) = (-3.0, 3.0, -4.0, 4.0);
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    experiment: &'static str,
+    data: DataSummary,
+    network: NetworkSummary,
+    runs: usize,
+    agents: usize,
+    epochs: u64,
+    methods: Vec<MethodSummary<'a>>,
+}
+
+#[derive(Serialize)]
+struct DataSummary {
+    train: usize,
+    test: usize,
+    noise: f64,
+    batch: usize,
+}
+
+#[derive(Serialize)]
+struct NetworkSummary {
+    layers: usize,
+    h: f64,
+    parameters: usize,
+}
+
+#[derive(Serialize)]
+struct MethodSummary<'a> {
+    name: &'a str,
+    slug: String,
+    network: &'static str,
+    method: &'a MethodConfig,
+    seconds: f64,
+    final_record: &'a Record,
+}
+
+fn scheme_name(s: Scheme) -> &'static str {
+    match s {
+        Scheme::Verlet => "verlet",
+        Scheme::Euler => "euler",
+    }
+}
+
+/// Writes `summary.json`, `history.csv`, `positions-<slug>.npy`, `config.toml`
+/// and `probability.png` (each method's best agent's probability of class 1
+/// over [`MAP_BOX`], the training box drawn) into `dir`, which exists.
+pub fn write_outputs(dir: &std::path::Path, r: &Fig3Result) -> Result<Vec<std::path::PathBuf>> {
+    use ndarray_npy::WriteNpyExt;
+    let cfg = &r.config;
+    let write = |name: &str, bytes: &[u8]| -> Result<std::path::PathBuf> {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(path)
+    };
+    let mut written = Vec::new();
+    let methods: Vec<(&Fig3Method, &MethodConfig)> = r
+        .methods
+        .iter()
+        .zip(cfg.methods.iter().map(|(m, _)| m))
+        .collect();
+    let summary = Summary {
+        experiment: "fig3-ellipses",
+        data: DataSummary {
+            train: cfg.data.train,
+            test: cfg.data.test,
+            noise: cfg.data.noise,
+            batch: cfg.batch,
+        },
+        network: NetworkSummary {
+            layers: cfg.layers,
+            h: cfg.h,
+            parameters: 6 * cfg.layers + 6,
+        },
+        runs: cfg.runs,
+        agents: cfg.agents,
+        epochs: cfg.epochs,
+        methods: methods
+            .iter()
+            .map(|(m, mc)| MethodSummary {
+                name: &m.name,
+                slug: mc.slug(),
+                network: scheme_name(m.network),
+                method: mc,
+                seconds: m.seconds,
+                final_record: m.history.last().expect("a record at epoch 0"),
+            })
+            .collect(),
+    };
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Output {
+        path: dir.join("summary.json"),
+        message: e.to_string(),
+    })?;
+    written.push(write("summary.json", (json + "\n").as_bytes())?);
+    let mut csv = String::from(
+        "method,network,epoch,step,best_loss,train_accuracy,test_accuracy,ensemble_test_accuracy\n",
+    );
+    for (m, _) in &methods {
+        for h in &m.history {
+            csv.push_str(&format!(
+                "{},{},{},{},{},{},{},{}\n",
+                m.name,
+                scheme_name(m.network),
+                h.epoch,
+                h.step,
+                h.best_loss,
+                h.train_accuracy,
+                h.test_accuracy,
+                h.ensemble_test_accuracy
+            ));
+        }
+    }
+    written.push(write("history.csv", csv.as_bytes())?);
+    for (m, mc) in &methods {
+        let path = dir.join(format!("positions-{}.npy", mc.slug()));
+        let file = std::fs::File::create(&path).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+        m.positions
+            .write_npy(std::io::BufWriter::new(file))
+            .map_err(|e| Error::Output {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        written.push(path);
+    }
+    written.push(write("config.toml", cfg.text.as_bytes())?);
+    // The maps: p(class 1) of each method's best agent on a grid.
+    const NX: usize = 120;
+    const NY: usize = 160;
+    let (x0, x1, y0, y1) = MAP_BOX;
+    let panels: Vec<crate::plot::Field> = r
+        .methods
+        .iter()
+        .map(|m| {
+            let net = ResNet {
+                scheme: m.network,
+                layers: cfg.layers,
+                h: cfg.h,
+            };
+            let values = (0..NX * NY)
+                .map(|c| {
+                    let (i, j) = (c % NX, c / NX);
+                    let p = [
+                        x0 + (i as f64 + 0.5) * (x1 - x0) / NX as f64,
+                        y0 + (j as f64 + 0.5) * (y1 - y0) / NY as f64,
+                    ];
+                    net.predict(&m.best, p)[1]
+                })
+                .collect();
+            crate::plot::Field {
+                title: format!("{} ({} net)", m.name, scheme_name(m.network)),
+                values,
+            }
+        })
+        .collect();
+    let path = dir.join("probability.png");
+    crate::plot::probability_maps(&path, MAP_BOX, (NX, NY), &panels, &r.train)?;
+    written.push(path);
+    Ok(written)
+}
