@@ -38,6 +38,10 @@ pub struct BenchArgs {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Instead: the minibatch gradient of the paper's 128-layer ResNet (Figure 3)
+    /// for this many agents, in samples x agents per second, on the backend.
+    #[arg(long, conflicts_with_all = ["sizes", "ladder", "euler"])]
+    resnet: Option<usize>,
 }
 
 fn parse_size(s: &str) -> Result<(usize, usize, usize), String> {
@@ -75,6 +79,86 @@ struct Report {
     results: Vec<Row>,
 }
 
+/// Samples x agents per second of the ResNet's minibatch gradient (Verlet
+/// network, minibatches of 64 from 500 training points).
+fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
+    use rayon::prelude::*;
+    use sgld_swarm::nn::data::{EllipsesConfig, generate};
+    use sgld_swarm::nn::loss::EllipsesLoss;
+    use sgld_swarm::nn::resnet::{ResNet, Scheme};
+    use sgld_swarm::potential::{Draw, Potential};
+    if agents == 0 {
+        bail!(sgld_swarm::Error::Config(sgld_swarm::ConfigError {
+            field: "--resnet".into(),
+            value: "0".into(),
+            allowed: "must be at least 1 agent".into(),
+        }));
+    }
+    let (train, _) = generate(&EllipsesConfig {
+        train: 500,
+        test: 1,
+        noise: 0.0,
+        seed: 1,
+    })?;
+    let loss = EllipsesLoss::new(ResNet::paper(Scheme::Verlet), train, 64)?;
+    let p = loss.dim();
+    let thetas: Vec<f32> = (0..agents * p)
+        .map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0)
+        .collect();
+    let draw = |step: u32| Draw {
+        key: [1, 0],
+        agent: 0,
+        step,
+        sub: 0,
+    };
+    let gpu = match args.backend {
+        BackendArg::Cpu => None,
+        _ => Some(sgld_swarm::gpu::resnet::ResNetGrad::new(
+            sgld_swarm::gpu::GpuContext::shared()?,
+            &loss,
+        )?),
+    };
+    let device = match &gpu {
+        Some(_) => sgld_swarm::gpu::GpuContext::shared()?.describe(),
+        None => sgld_swarm::engine::cpu::cpu_model(),
+    };
+    let once = |step: u32| -> anyhow::Result<()> {
+        match &gpu {
+            Some(g) => {
+                g.gradients(&thetas, draw(step))?;
+            }
+            None => {
+                thetas.par_chunks(p).enumerate().for_each(|(a, th)| {
+                    let mut g = vec![0.0f32; p];
+                    loss.grad_minibatch_f32(
+                        th,
+                        &mut g,
+                        Draw {
+                            agent: a as u32,
+                            ..draw(step)
+                        },
+                    );
+                });
+            }
+        }
+        Ok(())
+    };
+    once(0)?;
+    let t = Instant::now();
+    let mut calls = 0u32;
+    while t.elapsed().as_secs_f64() < args.seconds {
+        calls += 1;
+        once(calls)?;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let rate = (calls as usize * agents * loss.batch) as f64 / secs;
+    println!(
+        "ResNet gradient (128 layers, Verlet, batch 64), {agents} agents: {calls} calls in \
+         {secs:.2} s, {rate:.3e} samples x agents/s on {device}"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if !(args.seconds.is_finite() && args.seconds > 0.0) {
         bail!(sgld_swarm::Error::Config(sgld_swarm::ConfigError {
@@ -82,6 +166,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             value: args.seconds.to_string(),
             allowed: "must be a finite number > 0".into(),
         }));
+    }
+    if let Some(agents) = args.resnet {
+        return bench_resnet(&args, agents);
     }
     let sizes = if args.ladder {
         let max = args.max_size.unwrap_or(match args.backend {

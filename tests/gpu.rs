@@ -634,3 +634,77 @@ fn divergence_names_the_same_step_and_agent() {
         assert_eq!(fail(cpu_options()), fail(gpu_options()), "{}", m.name);
     }
 }
+
+/// The ResNet's minibatch loss and gradient on the GPU against the CPU's (f64),
+/// for both discretizations of the paper's 128-layer network and a minibatch of
+/// 100 (two rounds of the kernel's 64 invocations), three agents with random
+/// weights of order 1. The GPU works in f32 and sums in another order: over 128
+/// layers the relative rounding grows to about 128 x 6e-8 = 1e-5 of the
+/// gradient's scale; 1e-3 of the largest entry allows for tanh's accuracy
+/// in WGSL too. The minibatches must be the same draws: a wrong index would move
+/// the loss by far more than that.
+#[test]
+fn resnet_gradient_matches_the_cpu() {
+    use sgld_swarm::gpu::resnet::ResNetGrad;
+    use sgld_swarm::nn::data::{EllipsesConfig, generate};
+    use sgld_swarm::nn::loss::EllipsesLoss;
+    use sgld_swarm::nn::resnet::{ResNet, Scheme};
+    use sgld_swarm::potential::{Draw, Potential};
+    let Some(ctx) = context() else { return };
+    let ctx = std::sync::Arc::new(ctx);
+    let (train, _) = generate(&EllipsesConfig {
+        train: 300,
+        test: 1,
+        noise: 0.05,
+        seed: 4,
+    })
+    .unwrap();
+    for scheme in [Scheme::Verlet, Scheme::Euler] {
+        let loss = EllipsesLoss::new(ResNet::paper(scheme), train.clone(), 100).unwrap();
+        let p = loss.dim();
+        let mut r = sgld_swarm::rng::PhiloxRng::new(5, 0);
+        let thetas: Vec<f32> = (0..3 * p)
+            .map(|_| {
+                use rand_core::Rng;
+                (r.next_u32() >> 8) as f32 / 16_777_216.0 * 2.0 - 1.0
+            })
+            .collect();
+        let draw = Draw {
+            key: [7, 8],
+            agent: 10,
+            step: 3,
+            sub: 2,
+        };
+        let gpu = ResNetGrad::new(ctx.clone(), &loss).unwrap();
+        let (g, l) = gpu.gradients(&thetas, draw).unwrap();
+        for a in 0..3 {
+            let d = Draw {
+                agent: draw.agent + a as u32,
+                ..draw
+            };
+            let theta = &thetas[a * p..(a + 1) * p];
+            let mut cpu = vec![0.0f32; p];
+            loss.grad_minibatch_f32(theta, &mut cpu, d);
+            let mut idx = Vec::new();
+            loss.minibatch(d, &mut idx);
+            let t64: Vec<f64> = theta.iter().map(|&v| v as f64).collect();
+            let cpu_loss = loss
+                .net
+                .loss(&t64, &loss.train.x, &loss.train.y, &idx, None);
+            assert!(
+                (l[a] as f64 - cpu_loss).abs() < 1e-4 * cpu_loss.max(1.0),
+                "{scheme:?} agent {a}: loss GPU {} vs CPU {cpu_loss}",
+                l[a]
+            );
+            let scale = cpu.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!(scale > 0.0);
+            for k in 0..p {
+                let (gg, cc) = (g[a * p + k], cpu[k]);
+                assert!(
+                    (gg - cc).abs() <= 1e-3 * scale,
+                    "{scheme:?} agent {a} parameter {k}: GPU {gg} vs CPU {cc} (scale {scale})"
+                );
+            }
+        }
+    }
+}

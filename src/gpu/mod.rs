@@ -7,6 +7,7 @@ pub mod dump;
 pub mod engine;
 pub mod grad_check;
 pub mod potential;
+pub mod resnet;
 pub mod shader;
 
 pub use context::{GpuContext, GpuError};

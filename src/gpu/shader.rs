@@ -23,6 +23,10 @@ pub const SOURCES: &[(&str, &str)] = &[
     ),
     ("fastmath", include_str!("../../shaders/fastmath.wgsl")),
     ("dump", include_str!("../../shaders/dump.wgsl")),
+    (
+        "resnet_grad",
+        include_str!("../../shaders/resnet_grad.wgsl"),
+    ),
     ("grad_check", include_str!("../../shaders/grad_check.wgsl")),
     (
         "step_params",
@@ -108,6 +112,7 @@ pub const SOURCES: &[(&str, &str)] = &[
 /// Kernels that use no potential.
 pub const PLAIN_KERNELS: &[&str] = &[
     "dump",
+    "resnet_grad",
     "mean_partial",
     "mean_final",
     "diag_run",
@@ -151,6 +156,19 @@ impl fmt::Display for ShaderError {
 pub struct Composed {
     pub source: String,
     origin: Vec<(String, u32)>,
+}
+
+impl Composed {
+    /// The same source with the one line `from` replaced by `to` (one line too, so
+    /// that errors still name the right file and line); `None` if `from` is not
+    /// there.
+    pub fn replace_line(&self, from: &str, to: &str) -> Option<Self> {
+        debug_assert!(!from.contains('\n') && !to.contains('\n'));
+        self.source.contains(from).then(|| Self {
+            source: self.source.replacen(from, to, 1),
+            origin: self.origin.clone(),
+        })
+    }
 }
 
 fn source_of(name: &str) -> Option<&'static str> {

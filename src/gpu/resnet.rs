@@ -1,0 +1,173 @@
+//! The ResNet's minibatch gradient on the GPU (`shaders/resnet_grad.wgsl`): the
+//! losses and gradients of many parameter vectors at once, a workgroup per
+//! agent. Checked against [`crate::nn::loss::EllipsesLoss`] on the CPU; the
+//! engines do not call it yet (the network trains on the CPU engine).
+
+use super::{Binding, GpuContext, GpuError, grid, shader};
+use crate::nn::loss::EllipsesLoss;
+use crate::nn::resnet::Scheme;
+use crate::potential::Draw;
+use std::sync::Arc;
+
+/// Keep in sync with `NetParams` in shaders/resnet_grad.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct NetParams {
+    key: [u32; 2],
+    step: u32,
+    sub: u32,
+    agents: u32,
+    batch: u32,
+    train: u32,
+    verlet: u32,
+    h: f32,
+    agent_base: u32,
+    _pad: [u32; 2],
+}
+const _: () = assert!(std::mem::size_of::<NetParams>() == 48);
+
+/// The network, its training set on the device, and the pipeline.
+pub struct ResNetGrad {
+    ctx: Arc<GpuContext>,
+    loss: EllipsesLoss,
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+    data: wgpu::Buffer,
+}
+
+impl ResNetGrad {
+    pub fn new(ctx: Arc<GpuContext>, loss: &EllipsesLoss) -> Result<Self, GpuError> {
+        let composed = shader::compose_opts(
+            "resnet_grad",
+            &shader::Options {
+                int64: ctx.int64,
+                ..Default::default()
+            },
+        )?;
+        const DEPTH_LINE: &str = "const LAYERS: u32 = 128u;";
+        let composed = composed
+            .replace_line(
+                DEPTH_LINE,
+                &format!("const LAYERS: u32 = {}u;", loss.net.layers),
+            )
+            .expect("shaders/resnet_grad.wgsl declares its depth on one line");
+        composed.validate()?;
+        let data: Vec<[f32; 4]> = loss
+            .train
+            .x
+            .iter()
+            .zip(&loss.train.y)
+            .map(|(p, &y)| [p[0] as f32, p[1] as f32, y as f32, 0.0])
+            .collect();
+        let (pipeline, layout, data) = ctx.scoped(|| {
+            use Binding::*;
+            let (pipeline, layout) = ctx.pipeline(
+                "resnet_grad",
+                &composed.source,
+                &[
+                    Uniform,
+                    StorageRead,
+                    StorageRead,
+                    StorageReadWrite,
+                    StorageReadWrite,
+                ],
+            );
+            let data = ctx.buffer_init(
+                "training set",
+                bytemuck::cast_slice(&data),
+                wgpu::BufferUsages::STORAGE,
+            );
+            (pipeline, layout, data)
+        })?;
+        Ok(Self {
+            ctx,
+            loss: loss.clone(),
+            pipeline,
+            layout,
+            data,
+        })
+    }
+
+    /// The minibatch losses and gradients of `thetas` (agents x parameters, the
+    /// layout of [`crate::nn::resnet`]); agent `i` draws its minibatch as
+    /// [`EllipsesLoss::minibatch`] does for `Draw { agent: draw.agent + i, ..draw }`.
+    pub fn gradients(&self, thetas: &[f32], draw: Draw) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+        let p = self.loss.net.params();
+        assert_eq!(thetas.len() % p, 0, "whole parameter vectors");
+        let agents = (thetas.len() / p) as u32;
+        let ctx = &self.ctx;
+        let params = NetParams {
+            key: draw.key,
+            step: draw.step,
+            sub: draw.sub,
+            agents,
+            batch: self.loss.batch as u32,
+            train: self.loss.train.len() as u32,
+            verlet: (self.loss.net.scheme == Scheme::Verlet) as u32,
+            h: self.loss.net.h as f32,
+            agent_base: draw.agent,
+            _pad: [0; 2],
+        };
+        let out = |label, size| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        };
+        let grad_bytes = thetas.len() as u64 * 4;
+        let buffers = ctx.scoped(|| {
+            [
+                ctx.buffer_init(
+                    "net params",
+                    bytemuck::bytes_of(&params),
+                    wgpu::BufferUsages::UNIFORM,
+                ),
+                ctx.buffer_init(
+                    "theta",
+                    bytemuck::cast_slice(thetas),
+                    wgpu::BufferUsages::STORAGE,
+                ),
+                out("gradients", grad_bytes),
+                out("losses", agents as u64 * 4),
+            ]
+        })?;
+        let bound = [
+            &buffers[0],
+            &buffers[1],
+            &self.data,
+            &buffers[2],
+            &buffers[3],
+        ];
+        ctx.scoped(|| {
+            let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("resnet_grad"),
+                layout: &self.layout,
+                entries: &bound
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| wgpu::BindGroupEntry {
+                        binding: i as u32,
+                        resource: b.as_entire_binding(),
+                    })
+                    .collect::<Vec<_>>(),
+            });
+            let (gx, gy) = grid(agents, 1, ctx.limits.max_compute_workgroups_per_dimension);
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = enc.begin_compute_pass(&Default::default());
+                pass.set_pipeline(&self.pipeline);
+                pass.set_bind_group(0, &bind, &[]);
+                pass.dispatch_workgroups(gx, gy, 1);
+            }
+            ctx.queue.submit([enc.finish()]);
+        })?;
+        let g = ctx.read_buffer(&buffers[2], grad_bytes)?;
+        let l = ctx.read_buffer(&buffers[3], agents as u64 * 4)?;
+        Ok((
+            bytemuck::cast_slice(&g).to_vec(),
+            bytemuck::cast_slice(&l).to_vec(),
+        ))
+    }
+}
