@@ -47,11 +47,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1e4);
     let method = MethodConfig::euler("SGLD", dt, beta);
+    // A hardware GPU when there is one (the network's own kernels), else the CPU.
     let options = Options {
-        backend: Backend::Cpu,
+        backend: Backend::Auto,
         ..Options::default()
     };
-    let mut swarm = Ensemble::with_potential(loss.clone(), &ensemble, &method, options)?;
+    let mut swarm = Ensemble::with_network(loss.clone(), &ensemble, &method, options)?;
+    println!("training on the {}: {}", swarm.backend(), swarm.device());
     let t = std::time::Instant::now();
     swarm.run()?;
     let secs = t.elapsed().as_secs_f64();

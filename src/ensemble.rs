@@ -160,6 +160,40 @@ impl Ensemble {
         Self::on_cpu(potential, ensemble, method, options, note)
     }
 
+    /// An ensemble training the network of the paper's Figure 3: on the GPU with
+    /// its own kernels (`shaders/resnet_grad.wgsl`, `shaders/net_update.wgsl`)
+    /// when the backend chooses one, else on the CPU engine.
+    pub fn with_network(
+        loss: crate::nn::loss::EllipsesLoss,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        options: Options,
+    ) -> Result<Self> {
+        ensemble.validate()?;
+        method.validate(0)?;
+        let (gpu, note) = Self::choose_gpu(options.backend)?;
+        match gpu {
+            Some(ctx) => {
+                let dim = loss.dim();
+                let engine = crate::gpu::net_engine::GpuNetEngine::new(
+                    ctx,
+                    loss,
+                    ensemble,
+                    method,
+                    options.keep_trajectories,
+                )?;
+                Ok(Self::assemble(
+                    ensemble,
+                    method,
+                    dim,
+                    Box::new(engine),
+                    None,
+                ))
+            }
+            None => Self::on_cpu(loss, ensemble, method, options, note),
+        }
+    }
+
     /// An ensemble on a user's potential with a WGSL twin for the GPU engine:
     /// `potential` (Rust) gives the CPU engine and the diagnostics, `wgsl` the GPU
     /// kernels' gradient. The module is validated first, whatever the backend, and

@@ -302,7 +302,6 @@ fn run_fig3(args: &RunArgs, text: String, origin: &str) -> anyhow::Result<ExitCo
         cfg.runs = runs;
     }
     output::prepare_dir(&args.out)?;
-    eprintln!("running on the CPU engine (the network's gradient has no GPU kernel yet)");
     let style = ProgressStyle::with_template("{prefix:<30} {bar:30} {pos}/{len} epochs {elapsed}")
         .expect("a valid template");
     let mut bar: Option<(usize, ProgressBar)> = None;
@@ -322,6 +321,9 @@ fn run_fig3(args: &RunArgs, text: String, origin: &str) -> anyhow::Result<ExitCo
     })?;
     if let Some((_, b)) = bar.take() {
         b.finish();
+    }
+    if let Some(m) = result.methods.first() {
+        println!("trained on the {}", m.device);
     }
     println!(
         "\n{:<30} {:>8} {:>8} {:>10} {:>10} {:>10} {:>10}",

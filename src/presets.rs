@@ -38,7 +38,7 @@ pub const PRESETS: [Preset; 4] = [
                   SGLD and HOM-SGLD (Verlet network) and HOM-SGLD (forward-Euler network)",
         departures: "the paper gives no step sizes or temperature; these are chosen so that \
                      every method fits the data within 60 epochs (see the TOML); 8 agents, one \
-                     run; the CPU engine (no GPU kernel for the network yet)",
+                     run",
         toml: include_str!("../presets/fig3-ellipses.toml"),
     },
 ];

@@ -708,3 +708,82 @@ fn resnet_gradient_matches_the_cpu() {
         }
     }
 }
+
+/// The network trained on the GPU engine against the CPU engine: the same
+/// initial weights, minibatches and noise, so after 3 outer steps the positions
+/// differ only by the gradient's rounding (f32 on the GPU, f64 on the CPU: about
+/// 1e-7 of the gradient's scale per step, seen up to 5e-7 here). 1e-4 absolute on
+/// weights of order 1 allows for growth through the steps, and a wrong minibatch,
+/// noise draw or mean moves them by 1e-2 or more (the check below that they
+/// moved). SGLD and MF-SGLD, HOM-SGLD and MF-HOM-SGLD, both discretizations,
+/// coordinate taming on one; 2 runs of 3 agents on a 16-layer network. The step
+/// sizes keep each scheme stable: with lambda dt > 2 the mean-field pull
+/// overshoots, and the two engines' roundings part exponentially.
+#[test]
+fn network_training_matches_the_cpu() {
+    use sgld_swarm::nn::data::{EllipsesConfig, generate};
+    use sgld_swarm::nn::loss::EllipsesLoss;
+    use sgld_swarm::nn::resnet::{ResNet, Scheme};
+    use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Taming};
+    let Some(_ctx) = context() else { return };
+    let (train, _) = generate(&EllipsesConfig {
+        train: 200,
+        test: 1,
+        noise: 0.0,
+        seed: 6,
+    })
+    .unwrap();
+    let e = EnsembleConfig::new(2, 3, 3)
+        .seed(8)
+        .record_every(1)
+        .init_uniform(-1.0, 1.0);
+    for scheme in [Scheme::Verlet, Scheme::Euler] {
+        let loss = EllipsesLoss::new(
+            ResNet {
+                scheme,
+                layers: 16,
+                h: 0.4,
+            },
+            train.clone(),
+            40,
+        )
+        .unwrap();
+        for m in [
+            MethodConfig::euler("SGLD", 2.0, 1e4),
+            MethodConfig::euler("MF-SGLD", 2.0, 1e4)
+                .lambda(0.5)
+                .taming(Taming::Coordinate),
+            MethodConfig::homogenized("HOM-SGLD", 2.0, 1e4, 1.0, 10.0, 3),
+            MethodConfig::homogenized("MF-HOM-SGLD", 2.0, 1e4, 1.0, 10.0, 3).lambda(0.2),
+        ] {
+            let run = |options| {
+                let mut ens = Ensemble::with_network(loss.clone(), &e, &m, options).unwrap();
+                ens.run().unwrap();
+                (ens.positions().unwrap(), ens.backend(), ens.history().len())
+            };
+            let (g, gb, gh) = run(gpu_options());
+            let (c, cb, ch) = run(cpu_options());
+            assert_eq!((gb, cb), ("gpu", "cpu"));
+            assert_eq!(gh, ch, "records");
+            let worst = g
+                .iter()
+                .zip(c.iter())
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                worst < 1e-4,
+                "{scheme:?} {}: largest difference {worst}",
+                m.name
+            );
+            // The test can fail: the weights moved.
+            let start = Ensemble::with_network(loss.clone(), &e, &m, cpu_options()).unwrap();
+            let x0 = start.positions().unwrap();
+            let moved = x0
+                .iter()
+                .zip(c.iter())
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(moved > 1e-2, "{scheme:?} {}: moved only {moved}", m.name);
+        }
+    }
+}

@@ -12,17 +12,84 @@ use std::sync::Arc;
 /// Keep in sync with `NetParams` in shaders/resnet_grad.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct NetParams {
-    key: [u32; 2],
-    step: u32,
-    sub: u32,
-    agents: u32,
-    batch: u32,
-    train: u32,
-    verlet: u32,
-    h: f32,
-    agent_base: u32,
-    _pad: [u32; 2],
+pub(crate) struct NetParams {
+    pub key: [u32; 2],
+    pub step: u32,
+    pub sub: u32,
+    pub agents: u32,
+    pub batch: u32,
+    pub train: u32,
+    pub verlet: u32,
+    pub h: f32,
+    pub agent_base: u32,
+    pub _pad: [u32; 2],
+}
+
+impl NetParams {
+    pub(crate) fn new(loss: &EllipsesLoss, agents: u32, draw: Draw) -> Self {
+        Self {
+            key: draw.key,
+            step: draw.step,
+            sub: draw.sub,
+            agents,
+            batch: loss.batch as u32,
+            train: loss.train.len() as u32,
+            verlet: (loss.net.scheme == Scheme::Verlet) as u32,
+            h: loss.net.h as f32,
+            agent_base: draw.agent,
+            _pad: [0; 2],
+        }
+    }
+}
+
+/// The gradient kernel for `loss`'s network (its depth compiled in) with its
+/// parameters at a dynamic offset, and the training set's buffer.
+pub(crate) fn grad_pipeline(
+    ctx: &GpuContext,
+    loss: &EllipsesLoss,
+) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout, wgpu::Buffer), GpuError> {
+    let composed = shader::compose_opts(
+        "resnet_grad",
+        &shader::Options {
+            int64: ctx.int64,
+            ..Default::default()
+        },
+    )?;
+    const DEPTH_LINE: &str = "const LAYERS: u32 = 128u;";
+    let composed = composed
+        .replace_line(
+            DEPTH_LINE,
+            &format!("const LAYERS: u32 = {}u;", loss.net.layers),
+        )
+        .expect("shaders/resnet_grad.wgsl declares its depth on one line");
+    composed.validate()?;
+    let data: Vec<[f32; 4]> = loss
+        .train
+        .x
+        .iter()
+        .zip(&loss.train.y)
+        .map(|(p, &y)| [p[0] as f32, p[1] as f32, y as f32, 0.0])
+        .collect();
+    ctx.scoped(|| {
+        use Binding::*;
+        let (pipeline, layout) = ctx.pipeline(
+            "resnet_grad",
+            &composed.source,
+            &[
+                UniformDynamic(std::mem::size_of::<NetParams>() as u64),
+                StorageRead,
+                StorageRead,
+                StorageReadWrite,
+                StorageReadWrite,
+            ],
+        );
+        let data = ctx.buffer_init(
+            "training set",
+            bytemuck::cast_slice(&data),
+            wgpu::BufferUsages::STORAGE,
+        );
+        (pipeline, layout, data)
+    })
 }
 const _: () = assert!(std::mem::size_of::<NetParams>() == 48);
 
@@ -37,48 +104,7 @@ pub struct ResNetGrad {
 
 impl ResNetGrad {
     pub fn new(ctx: Arc<GpuContext>, loss: &EllipsesLoss) -> Result<Self, GpuError> {
-        let composed = shader::compose_opts(
-            "resnet_grad",
-            &shader::Options {
-                int64: ctx.int64,
-                ..Default::default()
-            },
-        )?;
-        const DEPTH_LINE: &str = "const LAYERS: u32 = 128u;";
-        let composed = composed
-            .replace_line(
-                DEPTH_LINE,
-                &format!("const LAYERS: u32 = {}u;", loss.net.layers),
-            )
-            .expect("shaders/resnet_grad.wgsl declares its depth on one line");
-        composed.validate()?;
-        let data: Vec<[f32; 4]> = loss
-            .train
-            .x
-            .iter()
-            .zip(&loss.train.y)
-            .map(|(p, &y)| [p[0] as f32, p[1] as f32, y as f32, 0.0])
-            .collect();
-        let (pipeline, layout, data) = ctx.scoped(|| {
-            use Binding::*;
-            let (pipeline, layout) = ctx.pipeline(
-                "resnet_grad",
-                &composed.source,
-                &[
-                    Uniform,
-                    StorageRead,
-                    StorageRead,
-                    StorageReadWrite,
-                    StorageReadWrite,
-                ],
-            );
-            let data = ctx.buffer_init(
-                "training set",
-                bytemuck::cast_slice(&data),
-                wgpu::BufferUsages::STORAGE,
-            );
-            (pipeline, layout, data)
-        })?;
+        let (pipeline, layout, data) = grad_pipeline(&ctx, loss)?;
         Ok(Self {
             ctx,
             loss: loss.clone(),
@@ -96,18 +122,7 @@ impl ResNetGrad {
         assert_eq!(thetas.len() % p, 0, "whole parameter vectors");
         let agents = (thetas.len() / p) as u32;
         let ctx = &self.ctx;
-        let params = NetParams {
-            key: draw.key,
-            step: draw.step,
-            sub: draw.sub,
-            agents,
-            batch: self.loss.batch as u32,
-            train: self.loss.train.len() as u32,
-            verlet: (self.loss.net.scheme == Scheme::Verlet) as u32,
-            h: self.loss.net.h as f32,
-            agent_base: draw.agent,
-            _pad: [0; 2],
-        };
+        let params = NetParams::new(&self.loss, agents, draw);
         let out = |label, size| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -149,7 +164,17 @@ impl ResNetGrad {
                     .enumerate()
                     .map(|(i, b)| wgpu::BindGroupEntry {
                         binding: i as u32,
-                        resource: b.as_entire_binding(),
+                        resource: if i == 0 {
+                            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer: b,
+                                offset: 0,
+                                size: std::num::NonZeroU64::new(
+                                    std::mem::size_of::<NetParams>() as u64
+                                ),
+                            })
+                        } else {
+                            b.as_entire_binding()
+                        },
                     })
                     .collect::<Vec<_>>(),
             });
@@ -158,7 +183,7 @@ impl ResNetGrad {
             {
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 pass.set_pipeline(&self.pipeline);
-                pass.set_bind_group(0, &bind, &[]);
+                pass.set_bind_group(0, &bind, &[0]);
                 pass.dispatch_workgroups(gx, gy, 1);
             }
             ctx.queue.submit([enc.finish()]);

@@ -27,6 +27,7 @@ pub const SOURCES: &[(&str, &str)] = &[
         "resnet_grad",
         include_str!("../../shaders/resnet_grad.wgsl"),
     ),
+    ("net_update", include_str!("../../shaders/net_update.wgsl")),
     ("grad_check", include_str!("../../shaders/grad_check.wgsl")),
     (
         "step_params",
@@ -113,6 +114,7 @@ pub const SOURCES: &[(&str, &str)] = &[
 pub const PLAIN_KERNELS: &[&str] = &[
     "dump",
     "resnet_grad",
+    "net_update",
     "mean_partial",
     "mean_final",
     "diag_run",

@@ -216,6 +216,8 @@ pub struct Fig3Method {
     /// The best agent's parameters at the end.
     pub best: Vec<f64>,
     pub seconds: f64,
+    /// The engine that trained it.
+    pub device: String,
 }
 
 pub struct Fig3Result {
@@ -225,20 +227,14 @@ pub struct Fig3Result {
     pub methods: Vec<Fig3Method>,
 }
 
-/// Trains every method on the CPU engine; `progress(method, epochs done)` is
-/// called at every record.
+/// Trains every method on the engine `backend` chooses (see
+/// [`Ensemble::with_network`]); `progress(method, epochs done)` is called at every
+/// record.
 pub fn run(
     cfg: &Fig3Config,
     backend: Backend,
     progress: &mut dyn FnMut(usize, u64),
 ) -> Result<Fig3Result> {
-    if backend == Backend::Gpu {
-        return Err(Error::Backend(
-            "the ResNet's minibatch gradient runs on the CPU engine only for now; \
-             use --backend cpu or auto"
-                .into(),
-        ));
-    }
     let (train, test) = generate(&cfg.data)?;
     let mut methods = Vec::new();
     for (i, (method, scheme)) in cfg.methods.iter().enumerate() {
@@ -255,10 +251,11 @@ pub fn run(
             .record_every(steps)
             .init_uniform(-cfg.init, cfg.init);
         let options = Options {
-            backend: Backend::Cpu,
+            backend,
             ..Options::default()
         };
-        let mut swarm = Ensemble::with_potential(loss.clone(), &ens, method, options)?;
+        let mut swarm = Ensemble::with_network(loss.clone(), &ens, method, options)?;
+        let device = format!("{}: {}", swarm.backend(), swarm.device());
         let t = Instant::now();
         let mut history = Vec::new();
         let mut epoch = 0;
@@ -280,6 +277,7 @@ pub fn run(
             positions: swarm.positions()?,
             best,
             seconds: t.elapsed().as_secs_f64(),
+            device,
         });
     }
     Ok(Fig3Result {
@@ -370,6 +368,7 @@ struct MethodSummary<'a> {
     slug: String,
     network: &'static str,
     method: &'a MethodConfig,
+    device: &'a str,
     seconds: f64,
     final_record: &'a Record,
 }
@@ -424,6 +423,7 @@ pub fn write_outputs(dir: &std::path::Path, r: &Fig3Result) -> Result<Vec<std::p
                 slug: mc.slug(),
                 network: scheme_name(m.network),
                 method: mc,
+                device: &m.device,
                 seconds: m.seconds,
                 final_record: m.history.last().expect("a record at epoch 0"),
             })

@@ -1,0 +1,552 @@
+//! The GPU engine for the network of Figure 3 ([`EllipsesLoss`]): every step's
+//! minibatch gradients come from `shaders/resnet_grad.wgsl` (a workgroup per
+//! agent) and the update from `shaders/net_update.wgsl` (an invocation per block
+//! of 4 parameters), with the run means of the mean-field methods from the same
+//! two-pass reduction as the main engine. The Euler and homogenized schemes, with
+//! `none` or `coordinate` taming; the same stream and order of operations as the
+//! CPU engine's agent path (the gradient in f32 here, f64 there). Positions are
+//! read back at records, where the diagnostics and the divergence check run on
+//! the host.
+
+use super::resnet::{NetParams, grad_pipeline};
+use super::{Binding, GpuContext, GpuError, grid, shader};
+use crate::config::{EnsembleConfig, MethodConfig, Scheme, Taming};
+use crate::diagnostics::{History, run_stats};
+use crate::engine::{
+    Engine, Schedule, Shape, StepConstants, check_size, initial_positions, is_bad,
+};
+use crate::error::{Error, Result};
+use crate::nn::loss::EllipsesLoss;
+use crate::potential::{Draw, Potential};
+use crate::rng;
+use std::sync::Arc;
+
+/// Keep in sync with `NetStep` in shaders/net_update.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct NetStep {
+    key: [u32; 2],
+    n: u32,
+    m: u32,
+    mode: u32,
+    agents: u32,
+    dim: u32,
+    blocks: u32,
+    jobs: u32,
+    h: f32,
+    noise: f32,
+    lambda_dt: f32,
+    h_over_gamma: f32,
+    dt_over_gamma: f32,
+    inv_m: f32,
+    burn_in: u32,
+    taming: u32,
+    interacting: u32,
+    agent_base: u32,
+    _pad: u32,
+}
+const _: () = assert!(std::mem::size_of::<NetStep>() == 80);
+
+/// Keep in sync with `MeanParams` in shaders/mean_params.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct MeanParams {
+    runs: u32,
+    agents: u32,
+    dim: u32,
+    chunks: u32,
+    tile_base: u32,
+    part_agents: u32,
+    _pad: [u32; 2],
+}
+
+const STRIDE: u64 = 256;
+
+/// One gradient-and-update pair of a batch: outer step `n`; the gradient of Y
+/// (homogenized inner steps) or X with minibatch `sub`, or none (the homogenized
+/// X update); the update's inner step `m` and mode (net_update.wgsl).
+#[derive(Clone, Copy)]
+struct Dispatch {
+    n: u64,
+    grad: Option<(bool, u32)>,
+    m: u32,
+    mode: u32,
+}
+/// Outer steps per submit.
+const BATCH: u64 = 16;
+
+/// The engine: buffers, pipelines and bind groups for the whole ensemble.
+pub struct GpuNetEngine {
+    ctx: Arc<GpuContext>,
+    loss: EllipsesLoss,
+    method: MethodConfig,
+    consts: StepConstants,
+    shape: Shape,
+    key: [u32; 2],
+    step: u64,
+    schedule: Schedule,
+    keep_snapshots: bool,
+    history: History,
+    grad: wgpu::ComputePipeline,
+    update: wgpu::ComputePipeline,
+    mean: Option<[wgpu::ComputePipeline; 2]>,
+    /// Parameter blocks: gradient dispatches, then update dispatches.
+    grad_params: wgpu::Buffer,
+    step_params: wgpu::Buffer,
+    grad_of_x: wgpu::BindGroup,
+    grad_of_y: wgpu::BindGroup,
+    update_bind: wgpu::BindGroup,
+    mean_binds: Option<[wgpu::BindGroup; 2]>,
+    x: wgpu::Buffer,
+    grid_agents: (u32, u32),
+    grid_blocks: (u32, u32),
+    grid_partial: (u32, u32),
+    grid_final: (u32, u32),
+}
+
+impl GpuNetEngine {
+    pub fn new(
+        ctx: Arc<GpuContext>,
+        loss: EllipsesLoss,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        keep_snapshots: bool,
+    ) -> Result<Self> {
+        let refuse = |what: &str| {
+            Err(Error::Backend(format!(
+                "{what} for the network runs on the CPU engine only; use --backend cpu"
+            )))
+        };
+        if matches!(method.scheme, Scheme::Smoothed { .. }) {
+            return refuse("the smoothed scheme");
+        }
+        if method.taming == Taming::Norm {
+            return refuse("norm taming");
+        }
+        let p = loss.dim();
+        let shape = Shape {
+            runs: ensemble.runs,
+            agents: ensemble.agents,
+            dim: p,
+        };
+        let len = check_size(shape, 1)?;
+        let limit = ctx
+            .limits
+            .max_storage_buffer_binding_size
+            .min(ctx.limits.max_buffer_size);
+        if len as u64 * 4 > limit {
+            return Err(Error::Gpu(GpuError::OutOfMemory(format!(
+                "{} parameter vectors of {p} need {} bytes in one buffer and {} allows {limit}",
+                shape.runs * shape.agents,
+                len * 4,
+                ctx.info.name
+            ))));
+        }
+        let mut x0 = vec![0.0f32; len];
+        initial_positions(&mut x0, shape, &ensemble.init, ensemble.seed);
+        let consts = StepConstants::new(method);
+        let interacting = method.lambda > 0.0;
+        let agents_total = (shape.runs * shape.agents) as u32;
+        let blocks = p.div_ceil(4) as u32;
+        let jobs = agents_total * blocks;
+        let steps_per_batch_dispatches = BATCH * (consts.inner_len as u64 + 1);
+        let (grad, grad_layout, data) = grad_pipeline(&ctx, &loss)?;
+        let update_src = shader::compose_opts(
+            "net_update",
+            &shader::Options {
+                int64: ctx.int64,
+                ..Default::default()
+            },
+        )
+        .map_err(GpuError::from)?;
+        update_src.validate().map_err(GpuError::from)?;
+        let device = &ctx.device;
+        let max_dim = ctx.limits.max_compute_workgroups_per_dimension;
+        let tiles = shape.agents.div_ceil(256) as u32;
+        let built = ctx.scoped(|| {
+            use Binding::*;
+            let (update, update_layout) = ctx.pipeline(
+                "net_update",
+                &update_src.source,
+                &[
+                    UniformDynamic(std::mem::size_of::<NetStep>() as u64),
+                    StorageReadWrite,
+                    StorageReadWrite,
+                    StorageReadWrite,
+                    StorageRead,
+                    StorageRead,
+                ],
+            );
+            let mean = interacting.then(|| {
+                ["mean_partial", "mean_final"].map(|name| {
+                    let src = shader::compose(name).expect("the built-in kernels compose");
+                    ctx.pipeline(name, &src.source, &[Uniform, StorageRead, StorageReadWrite])
+                })
+            });
+            let rw = wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST;
+            let x = ctx.buffer_init("X", bytemuck::cast_slice(&x0), rw);
+            let y = if consts.homogenized {
+                ctx.buffer_init("Y", bytemuck::cast_slice(&x0), rw)
+            } else {
+                ctx.buffer_init("Y (unused)", &[0u8; 4], rw)
+            };
+            let sized = |label, size| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(label),
+                    size,
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                })
+            };
+            let sums = sized(
+                "sums",
+                if consts.homogenized {
+                    len as u64 * 4
+                } else {
+                    4
+                },
+            );
+            let grads = sized("gradients", len as u64 * 4);
+            let losses = sized("losses", agents_total as u64 * 4);
+            let rk = (shape.runs * p) as u64;
+            let means = sized("run means", if interacting { rk * 4 } else { 4 });
+            let partial = sized(
+                "mean partials",
+                if interacting {
+                    rk * tiles as u64 * 4
+                } else {
+                    4
+                },
+            );
+            let uniform = |label, size| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(label),
+                    size,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            };
+            let grad_params = uniform("net params", STRIDE * steps_per_batch_dispatches);
+            let step_params = uniform("net steps", STRIDE * steps_per_batch_dispatches);
+            let bind = |label, layout, entries: &[(&wgpu::Buffer, Option<u64>)]| {
+                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(label),
+                    layout,
+                    entries: &entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &(b, size))| wgpu::BindGroupEntry {
+                            binding: i as u32,
+                            resource: match size {
+                                Some(s) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                    buffer: b,
+                                    offset: 0,
+                                    size: std::num::NonZeroU64::new(s),
+                                }),
+                                None => b.as_entire_binding(),
+                            },
+                        })
+                        .collect::<Vec<_>>(),
+                })
+            };
+            let np = Some(std::mem::size_of::<NetParams>() as u64);
+            let grad_of = |theta| {
+                bind(
+                    "resnet_grad",
+                    &grad_layout,
+                    &[
+                        (&grad_params, np),
+                        (theta, None),
+                        (&data, None),
+                        (&grads, None),
+                        (&losses, None),
+                    ],
+                )
+            };
+            let grad_of_x = grad_of(&x);
+            let grad_of_y = grad_of(&y);
+            let update_bind = bind(
+                "net_update",
+                &update_layout,
+                &[
+                    (&step_params, Some(std::mem::size_of::<NetStep>() as u64)),
+                    (&x, None),
+                    (&y, None),
+                    (&sums, None),
+                    (&grads, None),
+                    (&means, None),
+                ],
+            );
+            let mean_binds = mean.as_ref().map(|[(_, pl), (_, fl)]| {
+                let mp = MeanParams {
+                    runs: shape.runs as u32,
+                    agents: shape.agents as u32,
+                    dim: p as u32,
+                    chunks: tiles,
+                    tile_base: 0,
+                    part_agents: shape.agents as u32,
+                    _pad: [0; 2],
+                };
+                let mp = ctx.buffer_init(
+                    "mean params",
+                    bytemuck::bytes_of(&mp),
+                    wgpu::BufferUsages::UNIFORM,
+                );
+                [
+                    bind(
+                        "mean_partial",
+                        pl,
+                        &[(&mp, None), (&x, None), (&partial, None)],
+                    ),
+                    bind(
+                        "mean_final",
+                        fl,
+                        &[(&mp, None), (&partial, None), (&means, None)],
+                    ),
+                ]
+            });
+            (
+                update,
+                mean.map(|[(a, _), (b, _)]| [a, b]),
+                grad_params,
+                step_params,
+                grad_of_x,
+                grad_of_y,
+                update_bind,
+                mean_binds,
+                x,
+            )
+        })?;
+        let (
+            update,
+            mean,
+            grad_params,
+            step_params,
+            grad_of_x,
+            grad_of_y,
+            update_bind,
+            mean_binds,
+            x,
+        ) = built;
+        let kgroups = p.div_ceil(64) as u64;
+        let mut engine = Self {
+            ctx: ctx.clone(),
+            loss,
+            method: method.clone(),
+            consts,
+            shape,
+            key: rng::key_from_seed(ensemble.seed),
+            step: 0,
+            schedule: Schedule {
+                record_every: ensemble.record_every,
+                final_step: ensemble.steps,
+            },
+            keep_snapshots,
+            history: History::new(shape.runs),
+            grad,
+            update,
+            mean,
+            grad_params,
+            step_params,
+            grad_of_x,
+            grad_of_y,
+            update_bind,
+            mean_binds,
+            x,
+            grid_agents: grid(agents_total, 1, max_dim),
+            grid_blocks: grid(jobs, 64, max_dim),
+            grid_partial: grid(
+                (shape.runs as u64 * tiles as u64 * kgroups) as u32,
+                1,
+                max_dim,
+            ),
+            grid_final: grid((shape.runs * p) as u32, 64, max_dim),
+        };
+        engine.record(&x0);
+        Ok(engine)
+    }
+
+    fn net_step(&self, n: u64, m: u32, mode: u32) -> NetStep {
+        let c = &self.consts;
+        let p = self.shape.dim as u32;
+        NetStep {
+            key: self.key,
+            n: n as u32,
+            m,
+            mode,
+            agents: self.shape.agents as u32,
+            dim: p,
+            blocks: p.div_ceil(4),
+            jobs: (self.shape.runs * self.shape.agents) as u32 * p.div_ceil(4),
+            h: c.h,
+            noise: c.noise,
+            lambda_dt: c.lambda_dt,
+            h_over_gamma: c.h_over_gamma,
+            dt_over_gamma: c.dt_over_gamma,
+            inv_m: c.inv_m,
+            burn_in: c.burn_in,
+            taming: (c.taming == Taming::Coordinate) as u32,
+            interacting: self.mean.is_some() as u32,
+            agent_base: 0,
+            _pad: 0,
+        }
+    }
+
+    /// Steps `n0..n1` (at most `BATCH`) in one submit.
+    fn batch(&self, n0: u64, n1: u64) -> Result<()> {
+        let agents = (self.shape.runs * self.shape.agents) as u32;
+        let mut plan = Vec::new();
+        for n in n0..n1 {
+            if self.consts.homogenized {
+                for m in 0..self.consts.inner_len {
+                    plan.push(Dispatch {
+                        n,
+                        grad: Some((true, m)),
+                        m,
+                        mode: 1,
+                    });
+                }
+                plan.push(Dispatch {
+                    n,
+                    grad: None,
+                    m: 0,
+                    mode: 2,
+                });
+            } else {
+                plan.push(Dispatch {
+                    n,
+                    grad: Some((false, 0)),
+                    m: 0,
+                    mode: 0,
+                });
+            }
+        }
+        let mut gp = vec![0u8; STRIDE as usize * plan.len()];
+        let mut sp = vec![0u8; STRIDE as usize * plan.len()];
+        for (i, &Dispatch { n, grad, m, mode }) in plan.iter().enumerate() {
+            let at = i * STRIDE as usize;
+            if let Some((_, sub)) = grad {
+                let draw = Draw {
+                    key: self.key,
+                    agent: 0,
+                    step: n as u32,
+                    sub,
+                };
+                let params = NetParams::new(&self.loss, agents, draw);
+                gp[at..at + std::mem::size_of::<NetParams>()]
+                    .copy_from_slice(bytemuck::bytes_of(&params));
+            }
+            let s = self.net_step(n, m, mode);
+            sp[at..at + std::mem::size_of::<NetStep>()].copy_from_slice(bytemuck::bytes_of(&s));
+        }
+        let ctx = &self.ctx;
+        ctx.scoped(|| {
+            ctx.queue.write_buffer(&self.grad_params, 0, &gp);
+            ctx.queue.write_buffer(&self.step_params, 0, &sp);
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = enc.begin_compute_pass(&Default::default());
+                let mut last_n = u64::MAX;
+                for (i, &Dispatch { n, grad, .. }) in plan.iter().enumerate() {
+                    let off = (i as u64 * STRIDE) as u32;
+                    // The run means at the start of each outer step, from X.
+                    if n != last_n {
+                        last_n = n;
+                        if let (Some([pa, fi]), Some([bp, bf])) = (&self.mean, &self.mean_binds) {
+                            pass.set_pipeline(pa);
+                            pass.set_bind_group(0, bp, &[]);
+                            pass.dispatch_workgroups(self.grid_partial.0, self.grid_partial.1, 1);
+                            pass.set_pipeline(fi);
+                            pass.set_bind_group(0, bf, &[]);
+                            pass.dispatch_workgroups(self.grid_final.0, self.grid_final.1, 1);
+                        }
+                    }
+                    if let Some((of_y, _)) = grad {
+                        pass.set_pipeline(&self.grad);
+                        let b = if of_y {
+                            &self.grad_of_y
+                        } else {
+                            &self.grad_of_x
+                        };
+                        pass.set_bind_group(0, b, &[off]);
+                        pass.dispatch_workgroups(self.grid_agents.0, self.grid_agents.1, 1);
+                    }
+                    pass.set_pipeline(&self.update);
+                    pass.set_bind_group(0, &self.update_bind, &[off]);
+                    pass.dispatch_workgroups(self.grid_blocks.0, self.grid_blocks.1, 1);
+                }
+            }
+            ctx.queue.submit([enc.finish()]);
+        })?;
+        Ok(())
+    }
+
+    fn read_x(&self) -> Result<Vec<f32>> {
+        let bytes = self.ctx.read_buffer(
+            &self.x,
+            (self.shape.runs * self.shape.agents * self.shape.dim) as u64 * 4,
+        )?;
+        Ok(bytemuck::cast_slice(&bytes).to_vec())
+    }
+
+    fn record(&mut self, x: &[f32]) {
+        let s = self.shape;
+        let stats = run_stats(&self.loss, x, s.runs, s.agents, s.dim);
+        self.history
+            .push(self.step, stats, self.keep_snapshots.then_some(x));
+    }
+}
+
+impl Engine for GpuNetEngine {
+    fn advance(&mut self, steps: u64) -> Result<()> {
+        let end = self.schedule.end(self.step, steps)?;
+        while self.step < end {
+            let seg_end = self.schedule.segment_end(self.step, end, BATCH);
+            self.batch(self.step, seg_end)?;
+            let done = self.step;
+            self.step = seg_end;
+            if self.schedule.records_at(self.step) || self.step == end {
+                let x = self.read_x()?;
+                // Checked where positions are read back: the step named is the
+                // last of the stretch in which the value went bad.
+                let d = self.shape.dim;
+                if let Some(i) = x.iter().position(|&v| is_bad(v)) {
+                    let g = i / d;
+                    return Err(Error::Diverged {
+                        method: self.method.name.clone(),
+                        run: g / self.shape.agents,
+                        agent: g % self.shape.agents,
+                        step: self.step.max(done + 1),
+                        value: x[i],
+                    });
+                }
+                if self.schedule.records_at(self.step) {
+                    self.record(&x);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn step(&self) -> u64 {
+        self.step
+    }
+
+    fn positions(&self) -> Result<Vec<f32>> {
+        self.read_x()
+    }
+
+    fn history(&self) -> &History {
+        &self.history
+    }
+
+    fn backend(&self) -> &'static str {
+        "gpu"
+    }
+
+    fn device(&self) -> String {
+        format!("{}, network kernels", self.ctx.describe())
+    }
+}
