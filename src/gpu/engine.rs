@@ -73,14 +73,14 @@ const RECORDS_CAP: u64 = 256;
 /// Keep in sync with `MeanParams` in shaders/mean_params.wgsl.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct MeanParams {
-    runs: u32,
-    agents: u32,
-    dim: u32,
-    chunks: u32,
-    tile_base: u32,
-    part_agents: u32,
-    _pad: [u32; 2],
+pub(crate) struct MeanParams {
+    pub runs: u32,
+    pub agents: u32,
+    pub dim: u32,
+    pub chunks: u32,
+    pub tile_base: u32,
+    pub part_agents: u32,
+    pub _pad: [u32; 2],
 }
 const _: () = assert!(std::mem::size_of::<MeanParams>() == 32);
 
@@ -529,28 +529,8 @@ impl<P: Potential> GpuEngine<P> {
                 mapped_at_creation: false,
             })
         };
-        // Group 0 of a kernel with `bufs` bound in order; the parameter block of a
-        // dynamic binding is bound at offset 0 with its size.
         let bind = |label, layout, bufs: &[(&wgpu::Buffer, Option<u64>)]| {
-            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(label),
-                layout,
-                entries: &bufs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &(b, size))| wgpu::BindGroupEntry {
-                        binding: i as u32,
-                        resource: match size {
-                            Some(s) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                buffer: b,
-                                offset: 0,
-                                size: std::num::NonZeroU64::new(s),
-                            }),
-                            None => b.as_entire_binding(),
-                        },
-                    })
-                    .collect::<Vec<_>>(),
-            })
+            super::bind_group(device, label, layout, bufs)
         };
         fn whole(b: &wgpu::Buffer) -> (&wgpu::Buffer, Option<u64>) {
             (b, None)

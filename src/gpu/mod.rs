@@ -34,6 +34,35 @@ pub enum Binding {
     StorageReadWrite,
 }
 
+/// Group 0 of a kernel with `bufs` bound in order; a binding with a size (the
+/// parameter block of a dynamic-offset uniform) is bound at offset 0 with it.
+pub(crate) fn bind_group(
+    device: &wgpu::Device,
+    label: &str,
+    layout: &wgpu::BindGroupLayout,
+    bufs: &[(&wgpu::Buffer, Option<u64>)],
+) -> wgpu::BindGroup {
+    device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout,
+        entries: &bufs
+            .iter()
+            .enumerate()
+            .map(|(i, &(b, size))| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: match size {
+                    Some(s) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: b,
+                        offset: 0,
+                        size: std::num::NonZeroU64::new(s),
+                    }),
+                    None => b.as_entire_binding(),
+                },
+            })
+            .collect::<Vec<_>>(),
+    })
+}
+
 /// Which of wgpu's run-time checks a kernel is compiled with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Checks {

@@ -8,6 +8,7 @@
 //! read back at records, where the diagnostics and the divergence check run on
 //! the host.
 
+use super::engine::MeanParams;
 use super::resnet::{NetParams, grad_pipeline};
 use super::{Binding, GpuContext, GpuError, grid, shader};
 use crate::config::{EnsembleConfig, MethodConfig, Scheme, Taming};
@@ -46,19 +47,6 @@ struct NetStep {
     _pad: u32,
 }
 const _: () = assert!(std::mem::size_of::<NetStep>() == 80);
-
-/// Keep in sync with `MeanParams` in shaders/mean_params.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct MeanParams {
-    runs: u32,
-    agents: u32,
-    dim: u32,
-    chunks: u32,
-    tile_base: u32,
-    part_agents: u32,
-    _pad: [u32; 2],
-}
 
 const STRIDE: u64 = 256;
 
@@ -231,25 +219,7 @@ impl GpuNetEngine {
             let grad_params = uniform("net params", STRIDE * steps_per_batch_dispatches);
             let step_params = uniform("net steps", STRIDE * steps_per_batch_dispatches);
             let bind = |label, layout, entries: &[(&wgpu::Buffer, Option<u64>)]| {
-                device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(label),
-                    layout,
-                    entries: &entries
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &(b, size))| wgpu::BindGroupEntry {
-                            binding: i as u32,
-                            resource: match size {
-                                Some(s) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                    buffer: b,
-                                    offset: 0,
-                                    size: std::num::NonZeroU64::new(s),
-                                }),
-                                None => b.as_entire_binding(),
-                            },
-                        })
-                        .collect::<Vec<_>>(),
-                })
+                super::bind_group(device, label, layout, entries)
             };
             let np = Some(std::mem::size_of::<NetParams>() as u64);
             let grad_of = |theta| {

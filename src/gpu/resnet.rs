@@ -156,28 +156,13 @@ impl ResNetGrad {
             &buffers[3],
         ];
         ctx.scoped(|| {
-            let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("resnet_grad"),
-                layout: &self.layout,
-                entries: &bound
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| wgpu::BindGroupEntry {
-                        binding: i as u32,
-                        resource: if i == 0 {
-                            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                buffer: b,
-                                offset: 0,
-                                size: std::num::NonZeroU64::new(
-                                    std::mem::size_of::<NetParams>() as u64
-                                ),
-                            })
-                        } else {
-                            b.as_entire_binding()
-                        },
-                    })
-                    .collect::<Vec<_>>(),
-            });
+            let np = Some(std::mem::size_of::<NetParams>() as u64);
+            let entries: Vec<(&wgpu::Buffer, Option<u64>)> = bound
+                .iter()
+                .enumerate()
+                .map(|(i, &b)| (b, if i == 0 { np } else { None }))
+                .collect();
+            let bind = super::bind_group(&ctx.device, "resnet_grad", &self.layout, &entries);
             let (gx, gy) = grid(agents, 1, ctx.limits.max_compute_workgroups_per_dimension);
             let mut enc = ctx.device.create_command_encoder(&Default::default());
             {

@@ -491,10 +491,14 @@ pub fn write_outputs(dir: &std::path::Path, r: &Fig3Result) -> Result<Vec<std::p
                     net.predict(&m.best, p)[1]
                 })
                 .collect();
-            crate::plot::Field {
-                title: format!("{} ({} net)", m.name, scheme_name(m.network)),
-                values,
-            }
+            // The network in the title unless the method's name says it.
+            let net_name = scheme_name(m.network);
+            let title = if m.name.to_lowercase().contains(net_name) {
+                m.name.clone()
+            } else {
+                format!("{}, {net_name} network", m.name)
+            };
+            crate::plot::Field { title, values }
         })
         .collect();
     let path = dir.join("probability.png");
