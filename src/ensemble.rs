@@ -171,6 +171,14 @@ impl Ensemble {
     ) -> Result<Self> {
         ensemble.validate()?;
         method.validate(0)?;
+        // What the network's GPU engine does not run goes to the CPU under Auto.
+        let gpu_can = !matches!(method.scheme, crate::config::Scheme::Smoothed { .. })
+            && method.taming != crate::config::Taming::Norm;
+        if options.backend == Backend::Auto && !gpu_can {
+            let note = "the network's GPU engine runs the Euler and homogenized schemes \
+                        without norm taming: running on the CPU";
+            return Self::on_cpu(loss, ensemble, method, options, Some(note.to_string()));
+        }
         let (gpu, note) = Self::choose_gpu(options.backend)?;
         match gpu {
             Some(ctx) => {

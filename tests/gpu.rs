@@ -786,4 +786,21 @@ fn network_training_matches_the_cpu() {
             assert!(moved > 1e-2, "{scheme:?} {}: moved only {moved}", m.name);
         }
     }
+    // What the network's GPU engine does not run is refused on the GPU, by name.
+    let loss = EllipsesLoss::new(ResNet::paper(Scheme::Verlet), train, 10).unwrap();
+    for (m, what) in [
+        (
+            MethodConfig::euler("SGLD norm", 0.1, 1e4).taming(Taming::Norm),
+            "norm taming",
+        ),
+        (
+            MethodConfig::smoothed("SMOOTHED", 0.1, 1e4, 0.1, 2),
+            "smoothed scheme",
+        ),
+    ] {
+        let err = Ensemble::with_network(loss.clone(), &e, &m, gpu_options())
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains(what), "{err}");
+    }
 }
