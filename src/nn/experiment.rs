@@ -105,11 +105,16 @@ pub fn is_fig3(text: &str) -> bool {
 
 impl Fig3Config {
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| Error::Toml {
-            origin: origin.to_string(),
-            line: 0,
-            column: 0,
-            message: e.message().trim().replace('\n', " "),
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map_or((0, 0), |s| crate::config::line_col(text, s.start));
+            Error::Toml {
+                origin: origin.to_string(),
+                line,
+                column,
+                message: e.message().trim().replace('\n', " "),
+            }
         })?;
         let batch = count("data.batch", raw.data.batch)?;
         let data = EllipsesConfig {
