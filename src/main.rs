@@ -145,20 +145,33 @@ fn list_presets() {
     }
 }
 
-fn load_config(args: &RunArgs) -> Result<Config, Error> {
-    let mut config = match (&args.preset, &args.config) {
-        (_, Some(path)) => Config::from_toml_file(path)?,
+/// The TOML text `run` was given (a file, or a preset, fig2-rough-d10 by default)
+/// and where it comes from, for error messages.
+fn source(args: &RunArgs) -> Result<(String, String), Error> {
+    match (&args.preset, &args.config) {
+        (_, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
+            Ok((text, path.display().to_string()))
+        }
         (name, None) => {
             let name = name.as_deref().unwrap_or("fig2-rough-d10");
-            presets::preset(name).ok_or_else(|| {
+            let text = presets::text(name).ok_or_else(|| {
                 Error::Config(sgld_swarm::ConfigError {
                     field: "--preset".into(),
                     value: format!("{name:?}"),
                     allowed: format!("must be one of {}", presets::names().join(", ")),
                 })
-            })??
+            })?;
+            Ok((text.to_string(), format!("preset {name}")))
         }
-    };
+    }
+}
+
+fn load_config(args: &RunArgs, text: &str, origin: &str) -> Result<Config, Error> {
+    let mut config = Config::from_toml_str(text, origin)?;
     if let Some(steps) = args.steps {
         config.ensemble.steps = steps;
         config.ensemble.record_every = config.ensemble.record_every.min(steps.max(1));
@@ -222,25 +235,12 @@ impl Progress for Bars {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let (text, origin) = source(&args)?;
     // The Figure 3 experiment has a file layout of its own.
-    match (&args.preset, &args.config) {
-        (Some(name), None) if presets::is_fig3(name) => {
-            let p = presets::PRESETS.iter().find(|p| p.name == name.as_str());
-            let text = p.expect("the preset exists").toml;
-            return run_fig3(&args, text.to_string(), &format!("preset {name}"));
-        }
-        (_, Some(path)) => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-                path: path.clone(),
-                source,
-            })?;
-            if sgld_swarm::nn::experiment::is_fig3(&text) {
-                return run_fig3(&args, text, &path.display().to_string());
-            }
-        }
-        _ => {}
+    if sgld_swarm::nn::experiment::is_fig3(&text) {
+        return run_fig3(&args, text, &origin);
     }
-    let config = load_config(&args)?;
+    let config = load_config(&args, &text, &origin)?;
     output::prepare_dir(&args.out)?;
     let options = Options {
         backend: args.backend.into(),

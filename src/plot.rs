@@ -122,14 +122,7 @@ fn distance_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), S
             .draw_series(DashedLineSeries::new(worst, 3, 5, color.stroke_width(2)))
             .map_err(|x| e(&x))?;
     }
-    chart
-        .configure_series_labels()
-        .label_font((FAMILY, 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(|x| e(&x))?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present().map_err(|x| e(&x))
 }
 
@@ -280,6 +273,21 @@ fn star_marks<DB: DrawingBackend>(
         .map_err(|x| x.to_string())
 }
 
+/// The series' legend, boxed, at `position`.
+fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> std::result::Result<(), String> {
+    chart
+        .configure_series_labels()
+        .label_font((FAMILY, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+        .map_err(|x| x.to_string())
+}
+
 /// Writes `path` with `e`'s message as the error.
 fn draw(path: &Path, f: impl FnOnce() -> std::result::Result<(), String>) -> Result<()> {
     register_font();
@@ -342,14 +350,7 @@ pub fn effective_1d(
                     PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperMiddle)
-            .draw()
-            .map_err(|x| e(&x))?;
+        legend(&mut chart, SeriesLabelPosition::UpperMiddle)?;
         root.present().map_err(|x| e(&x))
     })
 }
@@ -484,14 +485,7 @@ pub fn bifurcation(
             .map_err(|x| e(&x))?
             .label("MF-SGLD ensemble, long-time mean")
             .legend(move |(x, y)| Cross::new((x + 12, y), 6, red.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(|x| e(&x))?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(|x| e(&x))
     })
 }

@@ -43,18 +43,15 @@ pub const PRESETS: [Preset; 4] = [
     },
 ];
 
-/// Whether `name` is the preset of the paper's Figure 3, which has a file
-/// layout of its own ([`crate::nn::experiment::Fig3Config`]).
-pub fn is_fig3(name: &str) -> bool {
-    name == "fig3-ellipses"
+/// The TOML text of the preset called `name`.
+pub fn text(name: &str) -> Option<&'static str> {
+    PRESETS.iter().find(|p| p.name == name).map(|p| p.toml)
 }
 
-/// The preset called `name`, parsed.
+/// The preset called `name`, parsed (the swarm presets; `fig3-ellipses` has a
+/// layout of its own, [`crate::nn::experiment::Fig3Config`]).
 pub fn preset(name: &str) -> Option<Result<Config>> {
-    PRESETS
-        .iter()
-        .find(|p| p.name == name)
-        .map(|p| Config::from_toml_str(p.toml, &format!("preset {}", p.name)))
+    text(name).map(|t| Config::from_toml_str(t, &format!("preset {name}")))
 }
 
 /// The names, for error messages.

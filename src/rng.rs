@@ -143,6 +143,16 @@ pub fn normals_lanes<const W: usize>(words: &[[u32; W]; 4]) -> [[f32; W]; 4] {
     z
 }
 
+/// The standard normals of global agent `agent`, step `step`, in `domain` with
+/// `sub`, for all coordinates (`z.len()` a multiple of 4; coordinates past the
+/// dimension take the block's remaining words, as the contract discards them).
+pub fn normals_into(z: &mut [f32], key: [u32; 2], agent: u32, step: u32, domain: u32, sub: u32) {
+    for (b, block) in z.chunks_exact_mut(4).enumerate() {
+        let words = philox4x32_10(counter(b as u32, agent, step, domain, sub), key);
+        block.copy_from_slice(&normals(words));
+    }
+}
+
 /// A Philox stream for use with the `rand` ecosystem: counter
 /// `[lo(i), hi(i), stream, 15 << 28]` walks through `i = 0, 1, 2, ...` under the
 /// seed's key; each block gives four words. Domain 15 keeps these streams apart

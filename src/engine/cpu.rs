@@ -649,17 +649,7 @@ fn tame_all(taming: Taming, h: f32, g: &mut [f32]) {
 
 /// Standard normals `Z_g(n, sub)` for all `d` coordinates (`z.len()` a multiple of 4).
 fn noise(z: &mut [f32], key: [u32; 2], g: usize, n: u64, sub: u32) {
-    normals_into(z, key, g, n, rng::DOMAIN_NOISE, sub);
-}
-
-/// Standard normals of agent `g`, step `n`, in `domain` with `sub`, for all
-/// coordinates.
-fn normals_into(z: &mut [f32], key: [u32; 2], g: usize, n: u64, domain: u32, sub: u32) {
-    for (b, block) in z.chunks_exact_mut(4).enumerate() {
-        let words =
-            rng::philox4x32_10(rng::counter(b as u32, g as u32, n as u32, domain, sub), key);
-        block.copy_from_slice(&rng::normals(words));
-    }
+    rng::normals_into(z, key, g as u32, n as u32, rng::DOMAIN_NOISE, sub);
 }
 
 /// The agent path over a chunk of agents starting at global agent `first`.
@@ -738,7 +728,14 @@ fn agents_path<P: Potential>(
                         let sh = sm.sqrt_h(n);
                         grad.fill(0.0);
                         for smp in 0..sm.samples {
-                            normals_into(&mut xi, ctx.key, g, n, rng::DOMAIN_SMOOTHING, smp);
+                            rng::normals_into(
+                                &mut xi,
+                                ctx.key,
+                                g as u32,
+                                n as u32,
+                                rng::DOMAIN_SMOOTHING,
+                                smp,
+                            );
                             for k in 0..d {
                                 point[k] = xa[k] + sh * xi[k];
                             }

@@ -314,21 +314,13 @@ pub fn homogenized_drift<P: Potential + ?Sized>(
     let per_batch = (steps - burn) / batches;
     let mut y = x.to_vec();
     let mut g = vec![0.0; d];
-    let mut z = vec![0.0f64; d.div_ceil(4) * 4];
+    let mut z = vec![0.0f32; d.div_ceil(4) * 4];
     let mut batch_means = vec![vec![0.0; d]; batches as usize];
     for m in 0..burn + per_batch * batches {
-        for b in 0..d.div_ceil(4) {
-            let c = rng::counter(b as u32, 0, 0, rng::DOMAIN_NOISE, m);
-            for (zi, v) in z[4 * b..4 * b + 4]
-                .iter_mut()
-                .zip(rng::normals(rng::philox4x32_10(c, key)))
-            {
-                *zi = v as f64;
-            }
-        }
+        rng::normals_into(&mut z, key, 0, 0, rng::DOMAIN_NOISE, m);
         p.grad(&y, &mut g);
         for k in 0..d {
-            y[k] += -h * g[k] + h / gamma * (x[k] - y[k]) + noise * z[k];
+            y[k] += -h * g[k] + h / gamma * (x[k] - y[k]) + noise * z[k] as f64;
         }
         if m >= burn {
             let bm = &mut batch_means[((m - burn) / per_batch) as usize];

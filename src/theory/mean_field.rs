@@ -102,7 +102,10 @@ impl MeanField1d {
 
     /// `Var_{eta_m}(x)`.
     pub fn variance(&self, lambda: f64, m: f64) -> f64 {
-        let d = self.density(lambda, m);
+        self.variance_of(&self.density(lambda, m))
+    }
+
+    fn variance_of(&self, d: &Density) -> f64 {
         let mean = d.l.mean(self.xs.iter().copied());
         d.l.mean(self.xs.iter().map(|x| (x - mean) * (x - mean)))
     }
@@ -110,21 +113,25 @@ impl MeanField1d {
     /// The free energy (eq. 9) of `eta_m`.
     pub fn free_energy(&self, lambda: f64, m: f64) -> f64 {
         let d = self.density(lambda, m);
+        self.free_energy_of(&d, lambda, self.variance_of(&d))
+    }
+
+    fn free_energy_of(&self, d: &Density, lambda: f64, var: f64) -> f64 {
         // ln eta(x_i) = t_i - ln w_i - ln Z, with ln Z the log of the sum.
         let ln_z = d.l.ln_sum();
-        let mean = d.l.mean(self.xs.iter().copied());
         let entropy_term =
             d.l.mean((0..self.xs.len()).map(|i| d.l.terms[i] - self.ln_w[i] - ln_z));
         let energy = d.l.mean(self.phi.iter().copied());
-        let var = d.l.mean(self.xs.iter().map(|x| (x - mean) * (x - mean)));
         entropy_term / self.beta + energy + 0.5 * lambda * var
     }
 
     fn state(&self, lambda: f64, m: f64) -> State {
-        let slope = self.beta * lambda * self.variance(lambda, m);
+        let d = self.density(lambda, m);
+        let var = self.variance_of(&d);
+        let slope = self.beta * lambda * var;
         State {
             m,
-            free_energy: self.free_energy(lambda, m),
+            free_energy: self.free_energy_of(&d, lambda, var),
             slope,
             stable: slope < 1.0,
         }
