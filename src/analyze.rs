@@ -8,6 +8,7 @@ use crate::BackendArg;
 use anyhow::Context;
 use rayon::prelude::*;
 use serde::Serialize;
+use sgld_swarm::output::folder::{render_atomically, write_atomically};
 use sgld_swarm::potential::{Builtin, Potential};
 use sgld_swarm::theory::effective::{Quadrature, effective};
 use sgld_swarm::theory::mean_field::{MeanField1d, State};
@@ -64,6 +65,11 @@ pub struct AnalyzeArgs {
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendArg,
 }
+
+/// Points per axis of the camel's picture at most.
+const MAX_GRID: usize = 1000;
+/// Values of lambda in the bifurcation diagram at most.
+const MAX_LAMBDAS: usize = 10_000;
 
 fn bad(field: &str, value: impl ToString, allowed: &str) -> anyhow::Error {
     Error::Config(ConfigError {
@@ -154,14 +160,38 @@ pub fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     for &g in &a.gamma {
         finite_positive("--gamma", g)?;
     }
-    if a.grid < 2 {
-        return Err(bad("--grid", a.grid, "must be at least 2"));
+    // Each grid point is a 2-D quadrature (about 1 ms), each lambda a fixed-point
+    // solve: past these limits a picture takes hours.
+    if !(2..=MAX_GRID).contains(&a.grid) {
+        return Err(bad(
+            "--grid",
+            a.grid,
+            &format!("must be from 2 to {MAX_GRID} points per axis"),
+        ));
     }
-    if a.lambdas < 2 {
-        return Err(bad("--lambdas", a.lambdas, "must be at least 2"));
+    if !(2..=MAX_LAMBDAS).contains(&a.lambdas) {
+        return Err(bad(
+            "--lambdas",
+            a.lambdas,
+            &format!("must be from 2 to {MAX_LAMBDAS}"),
+        ));
     }
-    if a.agents > 0 && a.steps < 60 {
-        return Err(bad("--steps", a.steps, "must be at least 60"));
+    if a.agents > 0 && !(60..=u32::MAX as u64).contains(&a.steps) {
+        return Err(bad("--steps", a.steps, "must be from 60 to 4294967295"));
+    }
+    if a.agents as u64 > 1 << 32 {
+        return Err(bad(
+            "--agents",
+            a.agents,
+            "must be at most 2^32 = 4294967296 (the stream's agent index)",
+        ));
+    }
+    if a.agents > 0 {
+        let ensemble = EnsembleConfig::new(1, a.agents, a.steps);
+        let method = MethodConfig::euler("MF-SGLD", 0.01, a.beta).lambda(1.0);
+        sgld_swarm::engine::memory::Footprint::engine(&ensemble, &method, 1, false)
+            .check()
+            .map_err(|e| bad("--agents", a.agents, &e.to_string()))?;
     }
     let p1 = one_d(&a.potential, a.delta)?;
     std::fs::create_dir_all(&a.out).map_err(|source| Error::OutputDir {
@@ -188,17 +218,19 @@ pub fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         phi
     });
     let path = a.out.join("effective-1d.png");
-    plot::effective_1d(
-        &path,
-        &format!(
-            "{}: Phi and its effective potential, beta = {}",
-            p1_name(&p1),
-            a.beta
-        ),
-        &xs,
-        &phi,
-        &curves,
-    )?;
+    render_atomically(&path, |p| {
+        plot::effective_1d(
+            p,
+            &format!(
+                "{}: Phi and its effective potential, beta = {}",
+                p1_name(&p1),
+                a.beta
+            ),
+            &xs,
+            &phi,
+            &curves,
+        )
+    })?;
     println!("wrote {}", path.display());
 
     // 2-D: the six-hump camel and Phi_{beta,gamma}.
@@ -220,25 +252,27 @@ pub fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .map(|x| effective(&camel, x, a.beta, camel_gamma, &quad).map(|e| e.value))
         .collect::<Result<Vec<f64>, _>>()?;
     let path = a.out.join("effective-camel.png");
-    plot::contours_2d(
-        &path,
-        bounds,
-        n,
-        &[
-            plot::Field {
-                title: "six-hump camel: Phi".into(),
-                values: raw,
-            },
-            plot::Field {
-                title: format!(
-                    "Phi_{{beta,gamma}}, beta = {}, gamma = {camel_gamma}",
-                    a.beta
-                ),
-                values: eff,
-            },
-        ],
-        &camel.reference_points(),
-    )?;
+    render_atomically(&path, |p| {
+        plot::contours_2d(
+            p,
+            bounds,
+            n,
+            &[
+                plot::Field {
+                    title: "six-hump camel: Phi".into(),
+                    values: raw,
+                },
+                plot::Field {
+                    title: format!(
+                        "Phi_{{beta,gamma}}, beta = {}, gamma = {camel_gamma}",
+                        a.beta
+                    ),
+                    values: eff,
+                },
+            ],
+            &camel.reference_points(),
+        )
+    })?;
     println!("wrote {}", path.display());
 
     // Mean field: the double well's stationary states against lambda.
@@ -269,22 +303,24 @@ pub fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let path = a.out.join("bifurcation.png");
-    plot::bifurcation(
-        &path,
-        &format!(
-            "double well, beta = {}: stationary states of the mean-field limit",
-            a.beta
-        ),
-        &branches
-            .iter()
-            .map(|b| (b.lambda, b.states.clone()))
-            .collect::<Vec<_>>(),
-        critical,
-        &simulated
-            .iter()
-            .map(|s| (s.lambda, s.mean))
-            .collect::<Vec<_>>(),
-    )?;
+    render_atomically(&path, |p| {
+        plot::bifurcation(
+            p,
+            &format!(
+                "double well, beta = {}: stationary states of the mean-field limit",
+                a.beta
+            ),
+            &branches
+                .iter()
+                .map(|b| (b.lambda, b.states.clone()))
+                .collect::<Vec<_>>(),
+            critical,
+            &simulated
+                .iter()
+                .map(|s| (s.lambda, s.mean))
+                .collect::<Vec<_>>(),
+        )
+    })?;
     println!("wrote {}", path.display());
 
     let report = Report {
@@ -302,11 +338,9 @@ pub fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let path = a.out.join("analysis.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n").map_err(|source| {
-        Error::Write {
-            path: path.clone(),
-            source,
-        }
+    let json = serde_json::to_string_pretty(&report)? + "\n";
+    write_atomically(&path, |w| {
+        w.write_all(json.as_bytes()).map_err(|e| e.to_string())
     })?;
     println!("wrote {}", path.display());
     println!(

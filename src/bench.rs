@@ -87,11 +87,20 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
     use sgld_swarm::nn::loss::EllipsesLoss;
     use sgld_swarm::nn::resnet::{ResNet, Scheme};
     use sgld_swarm::potential::{Draw, Potential};
-    if agents == 0 {
+    let p = 6 * 128 + 6;
+    // The agents' parameters in f32, and a gradient per agent on the CPU.
+    let bytes = (agents as u128).saturating_mul(p as u128 * 8);
+    let mut footprint = sgld_swarm::engine::memory::Footprint::default();
+    footprint.add("parameters and gradients", bytes);
+    if agents == 0 || agents as u64 > u32::MAX as u64 || footprint.check().is_err() {
+        let why = match footprint.check() {
+            Err(e) => e.to_string(),
+            Ok(()) => "must be from 1 to 4294967295 agents".to_string(),
+        };
         bail!(sgld_swarm::Error::Config(sgld_swarm::ConfigError {
             field: "--resnet".into(),
-            value: "0".into(),
-            allowed: "must be at least 1 agent".into(),
+            value: agents.to_string(),
+            allowed: why,
         }));
     }
     let (train, _) = generate(&EllipsesConfig {
@@ -101,7 +110,7 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
         seed: 1,
     })?;
     let loss = EllipsesLoss::new(ResNet::paper(Scheme::Verlet), train, 64)?;
-    let p = loss.dim();
+    debug_assert_eq!(p, loss.dim());
     let thetas: Vec<f32> = (0..agents * p)
         .map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0)
         .collect();
@@ -159,6 +168,31 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Fails now, not after measuring, if `path` cannot be written: a folder, or a
+/// file in a folder that does not exist or cannot be written.
+fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
+    let fail = |why: String| {
+        anyhow::Error::from(sgld_swarm::Error::Config(sgld_swarm::ConfigError {
+            field: "--json".into(),
+            value: path.display().to_string(),
+            allowed: why,
+        }))
+    };
+    if path.is_dir() {
+        return Err(fail("must be a file, not a folder".into()));
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| fail(format!("cannot be written: {e}")))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if !(args.seconds.is_finite() && args.seconds > 0.0) {
         bail!(sgld_swarm::Error::Config(sgld_swarm::ConfigError {
@@ -166,6 +200,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             value: args.seconds.to_string(),
             allowed: "must be a finite number > 0".into(),
         }));
+    }
+    if let Some(path) = &args.json {
+        check_writable(path)?;
     }
     if let Some(agents) = args.resnet {
         return bench_resnet(&args, agents);
@@ -184,6 +221,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             (100, 1000, 1000),
             (1000, 1000, 1000),
         ];
+        let smallest = ladder[0].0 * ladder[0].1 * ladder[0].2;
+        if max < smallest {
+            bail!(sgld_swarm::Error::Config(sgld_swarm::ConfigError {
+                field: "--max-size".into(),
+                value: max.to_string(),
+                allowed: format!("must be at least {smallest}, the ladder's smallest R x N x d"),
+            }));
+        }
         ladder
             .into_iter()
             .filter(|&(r, n, d)| r * n * d <= max)
@@ -307,9 +352,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     println!("{}, {} threads", report.device, report.threads);
     if let Some(path) = args.json {
-        let text = serde_json::to_string_pretty(&report)?;
-        std::fs::write(&path, text + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
+        let text = serde_json::to_string_pretty(&report)? + "\n";
+        sgld_swarm::output::folder::write_atomically(&path, |w| {
+            w.write_all(text.as_bytes()).map_err(|e| e.to_string())
+        })?;
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -257,27 +257,34 @@ impl MethodConfig {
     }
 
     /// The file-name form of the name: lower case, every run of characters other
-    /// than a-z and 0-9 replaced by `-`.
+    /// than a-z and 0-9 replaced by `-`, no `-` at either end.
     pub fn slug(&self) -> String {
         slug(&self.name)
     }
 }
 
-/// Lower case, every run of characters other than a-z and 0-9 replaced by `-`.
+/// Lower case, every run of characters other than a-z and 0-9 replaced by `-`,
+/// with no `-` at either end (`"MF-SGLD (lambda = 2)"` gives `mf-sgld-lambda-2`).
 pub fn slug(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut in_run = false;
     for c in name.chars().flat_map(char::to_lowercase) {
         if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            if in_run && !out.is_empty() {
+                out.push('-');
+            }
             out.push(c);
             in_run = false;
-        } else if !in_run {
-            out.push('-');
+        } else {
             in_run = true;
         }
     }
     out
 }
+
+/// The longest slug a method may have: its files are `trajectories-<slug>.npy`
+/// and their temporary twins, within the 255 bytes most file systems allow.
+pub const MAX_SLUG_LEN: usize = 200;
 
 // ---------------------------------------------------------------------------
 // Validation
@@ -290,11 +297,60 @@ fn err(field: impl Into<String>, value: impl ToString, allowed: impl Into<String
     }
 }
 
-fn positive(field: &str, v: f64) -> Result<(), ConfigError> {
-    if v.is_finite() && v > 0.0 {
+/// A number as a person reads it in an error: `1e308`, not 309 digits.
+pub(crate) fn num(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 || !v.is_finite() || (1e-4..1e7).contains(&a) {
+        v.to_string()
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// The largest magnitude the engines can hold: they compute in f32.
+const F32_MAX: f64 = f32::MAX as f64;
+/// The smallest positive normal f32: a parameter below it rounds to a subnormal
+/// or to 0 in the engines.
+const F32_MIN_POSITIVE: f64 = f32::MIN_POSITIVE as f64;
+
+/// A parameter that must be > 0 and survive the engines' conversion to f32.
+pub(crate) fn positive(field: &str, v: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && (F32_MIN_POSITIVE..=F32_MAX).contains(&v) {
         Ok(())
     } else {
-        Err(err(field, v, "must be a finite number > 0"))
+        Err(err(
+            field,
+            num(v),
+            "must be a number > 0 between 1.2e-38 and 3.4e38 (the engines compute in f32)",
+        ))
+    }
+}
+
+/// A number the engines hold in f32 (any sign).
+fn in_f32_range(field: &str, v: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && v.abs() <= F32_MAX {
+        Ok(())
+    } else {
+        Err(err(
+            field,
+            num(v),
+            "must be a finite number of magnitude at most 3.4e38 (the engines compute in f32)",
+        ))
+    }
+}
+
+/// A quantity derived from several fields (named in `fields`) that the engines
+/// hold in f32.
+fn derived_in_f32(fields: &str, what: &str, v: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && v.abs() <= F32_MAX {
+        Ok(())
+    } else {
+        Err(err(
+            fields,
+            format!("{what} = {v:e}"),
+            "must stay below 3.4e38 in magnitude (the engines compute in f32): \
+             change one of these fields",
+        ))
     }
 }
 
@@ -343,8 +399,8 @@ impl ProblemConfig {
                     format!("must have dim = {d} entries"),
                 ));
             }
-            if let Some(k) = s.iter().position(|v| !v.is_finite()) {
-                return Err(err(format!("problem.shift[{k}]"), s[k], "must be finite"));
+            for (k, &v) in s.iter().enumerate() {
+                in_f32_range(&format!("problem.shift[{k}]"), v)?;
             }
         }
         Ok(())
@@ -386,11 +442,14 @@ impl EnsembleConfig {
         }
         match self.init {
             Init::Uniform { lo, hi } => {
-                if !(lo.is_finite() && hi.is_finite()) || lo > hi {
+                let in_range = |v: f64| v.is_finite() && v.abs() <= F32_MAX;
+                // The engines draw lo + (hi - lo) u in f32, so the width must fit too.
+                if !(in_range(lo) && in_range(hi) && in_range(hi - lo)) || lo > hi {
                     return Err(err(
                         "ensemble.init.uniform",
-                        format!("[{lo}, {hi}]"),
-                        "must be two finite numbers [lo, hi] with lo <= hi",
+                        format!("[{}, {}]", num(lo), num(hi)),
+                        "must be two finite numbers [lo, hi] with lo <= hi and hi - lo at \
+                         most 3.4e38 (the engines compute in f32)",
                     ));
                 }
             }
@@ -406,15 +465,43 @@ impl MethodConfig {
         if self.name.trim().is_empty() {
             return Err(err(f("name"), "\"\"", "must be a non-empty name"));
         }
-        positive(&f("dt"), self.dt)?;
-        positive(&f("beta"), self.beta)?;
-        if !(self.lambda.is_finite() && self.lambda >= 0.0) {
+        if self.name.chars().any(char::is_control) {
             return Err(err(
-                f("lambda"),
-                self.lambda,
-                "must be a finite number >= 0",
+                f("name"),
+                format!("{:?}", self.name),
+                "must not contain control characters (newline, tab, NUL, ...)",
             ));
         }
+        let slug = self.slug();
+        if slug.is_empty() {
+            return Err(err(
+                f("name"),
+                format!("{:?}", self.name),
+                "must contain a letter a-z or a digit (file names are made of them)",
+            ));
+        }
+        if slug.len() > MAX_SLUG_LEN {
+            return Err(err(
+                f("name"),
+                format!("a name of {} characters", self.name.chars().count()),
+                format!(
+                    "its file-name form must be at most {MAX_SLUG_LEN} characters (it has {})",
+                    slug.len()
+                ),
+            ));
+        }
+        positive(&f("dt"), self.dt)?;
+        positive(&f("beta"), self.beta)?;
+        if !(self.lambda.is_finite() && self.lambda >= 0.0 && self.lambda <= F32_MAX) {
+            return Err(err(
+                f("lambda"),
+                num(self.lambda),
+                "must be a finite number >= 0, at most 3.4e38 (the engines compute in f32)",
+            ));
+        }
+        // What the engines derive from the fields, in f32 (engine::StepConstants).
+        let fields = |names: &str| format!("method[{index}].{{{names}}}");
+        derived_in_f32(&fields("dt, lambda"), "dt lambda", self.dt * self.lambda)?;
         if let Scheme::Homogenized {
             eps,
             gamma,
@@ -427,6 +514,16 @@ impl MethodConfig {
             if inner_steps == 0 {
                 return Err(err(f("inner_steps"), 0, "must be >= 1"));
             }
+            let delta = self.dt / inner_steps as f64;
+            let all = fields("dt, inner_steps, eps, beta, gamma");
+            derived_in_f32(&all, "the inner step dt / (inner_steps eps)", delta / eps)?;
+            derived_in_f32(
+                &all,
+                "the inner noise sqrt(2 dt / (inner_steps beta eps))",
+                (2.0 * delta / (self.beta * eps)).sqrt(),
+            )?;
+            derived_in_f32(&all, "dt / (inner_steps eps gamma)", delta / eps / gamma)?;
+            derived_in_f32(&all, "dt / gamma", self.dt / gamma)?;
             if burn_in == 0 {
                 return Err(err(f("burn_in"), 0, "must be >= 1 (the paper uses 1)"));
             }
@@ -438,6 +535,13 @@ impl MethodConfig {
                     "must be at most 2^28",
                 ));
             }
+        }
+        if !matches!(self.scheme, Scheme::Homogenized { .. }) {
+            derived_in_f32(
+                &fields("dt, beta"),
+                "the noise size sqrt(2 dt / beta)",
+                (2.0 * self.dt / self.beta).sqrt(),
+            )?;
         }
         if let Scheme::Smoothed {
             h,
@@ -470,6 +574,21 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.problem.validate()?;
         self.ensemble.validate()?;
+        // Whether the machine has the memory is checked before running
+        // (engine::memory); an array that no machine can address is invalid.
+        let e = &self.ensemble;
+        let len = e.runs as u128 * e.agents as u128 * self.problem.dim as u128;
+        let max = isize::MAX as u128 / 4;
+        if len > max {
+            return Err(err(
+                "problem.dim",
+                self.problem.dim,
+                format!(
+                    "runs x agents x dim = {len} positions is more than this machine can \
+                     address ({max})"
+                ),
+            ));
+        }
         if self.methods.is_empty() {
             return Err(err("method", "none", "give at least one [[method]] table"));
         }
@@ -495,18 +614,7 @@ impl Config {
 
     /// Parses and validates a TOML document; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, Error> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let (line, column) = match e.span() {
-                Some(span) => line_col(text, span.start),
-                None => (0, 0),
-            };
-            Error::Toml {
-                origin: origin.to_string(),
-                line,
-                column,
-                message: e.message().trim().replace('\n', " "),
-            }
-        })?;
+        let raw: RawConfig = parse_toml(text, origin)?;
         let config = raw.into_config()?;
         config.validate()?;
         Ok(config)
@@ -526,6 +634,33 @@ impl Config {
         let raw = RawConfig::from_config(self);
         toml::to_string_pretty(&raw).expect("a config always serialises")
     }
+}
+
+/// Deserializes a TOML document; an error names its line, column and the field
+/// it is in (`method[1].dt: invalid type: ...`).
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    origin: &str,
+) -> Result<T, Error> {
+    let located = |e: toml::de::Error, field: Option<String>| {
+        let (line, column) = e.span().map_or((0, 0), |span| line_col(text, span.start));
+        let message = e.message().trim().replace('\n', " ");
+        Error::Toml {
+            origin: origin.to_string(),
+            line,
+            column,
+            message: match field {
+                Some(field) => format!("{field}: {message}"),
+                None => message,
+            },
+        }
+    };
+    let de = toml::Deserializer::parse(text).map_err(|e| located(e, None))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = (path != ".").then_some(path);
+        located(e.into_inner(), field)
+    })
 }
 
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -562,7 +697,7 @@ struct RawProblem {
 }
 
 #[derive(Debug, Deserialize, Serialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a number > 0, or a list of dim numbers > 0")]
 enum ScalarOrList {
     Scalar(f64),
     List(Vec<f64>),
@@ -583,11 +718,46 @@ struct RawEnsemble {
 
 /// A seed is any u64; TOML integers stop at 2^63 - 1, so larger seeds are written
 /// as decimal strings.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Serialize)]
 #[serde(untagged)]
 enum RawSeed {
     Int(i64),
     Text(String),
+}
+
+const SEED_ALLOWED: &str =
+    "must be an integer from 0 to 18446744073709551615 (above 2^63 - 1 as a string)";
+
+impl<'de> Deserialize<'de> for RawSeed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = RawSeed;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(SEED_ALLOWED)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawSeed, E> {
+                Ok(RawSeed::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawSeed, E> {
+                Ok(RawSeed::from_u64(v))
+            }
+            fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<RawSeed, E> {
+                u64::try_from(v)
+                    .map(RawSeed::from_u64)
+                    .map_err(|_| E::custom(format!("{v}: {SEED_ALLOWED}")))
+            }
+            fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<RawSeed, E> {
+                u64::try_from(v)
+                    .map(RawSeed::from_u64)
+                    .map_err(|_| E::custom(format!("{v}: {SEED_ALLOWED}")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawSeed, E> {
+                Ok(RawSeed::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 impl Default for RawSeed {
@@ -618,10 +788,12 @@ impl RawSeed {
     }
 }
 
+/// A list, not a fixed-size array: serde would read `[lo, hi]` out of a longer
+/// list and drop the rest, so the length is checked by hand.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "lowercase")]
 enum RawInit {
-    Uniform([f64; 2]),
+    Uniform(Vec<f64>),
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -662,11 +834,31 @@ pub fn default_record_every(steps: u64) -> u64 {
     steps.div_ceil(200).max(1)
 }
 
-fn int_at_least<T: TryFrom<i64>>(field: &str, v: i64, min: i64) -> Result<T, ConfigError> {
-    if v < min {
-        return Err(err(field, v, format!("must be an integer >= {min}")));
-    }
-    T::try_from(v).map_err(|_| err(field, v, "is too large for this machine"))
+/// The integer types of the configuration, with the largest value each holds.
+trait IntField: TryFrom<i64> {
+    const MAX: u64;
+}
+impl IntField for u32 {
+    const MAX: u64 = u32::MAX as u64;
+}
+impl IntField for u64 {
+    const MAX: u64 = u64::MAX;
+}
+impl IntField for usize {
+    const MAX: u64 = usize::MAX as u64;
+}
+
+fn int_at_least<T: IntField>(field: &str, v: i64, min: i64) -> Result<T, ConfigError> {
+    T::try_from(v).ok().filter(|_| v >= min).ok_or_else(|| {
+        err(
+            field,
+            v,
+            format!(
+                "must be an integer from {min} to {}",
+                T::MAX.min(i64::MAX as u64)
+            ),
+        )
+    })
 }
 
 impl RawConfig {
@@ -726,7 +918,14 @@ impl RawConfig {
             Some(v) => int_at_least("ensemble.record_every", v, 1)?,
             None => default_record_every(steps),
         };
-        let RawInit::Uniform([lo, hi]) = e.init;
+        let RawInit::Uniform(bounds) = e.init;
+        let [lo, hi] = bounds[..] else {
+            return Err(err(
+                "ensemble.init.uniform",
+                format!("a list of {} numbers", bounds.len()),
+                "must be exactly two numbers [lo, hi]",
+            ));
+        };
         let ensemble = EnsembleConfig {
             runs: int_at_least("ensemble.runs", e.runs, 1)?,
             agents: int_at_least("ensemble.agents", e.agents, 1)?,
@@ -773,7 +972,7 @@ impl RawConfig {
                 steps: c.ensemble.steps as i64,
                 seed: RawSeed::from_u64(c.ensemble.seed),
                 record_every: Some(c.ensemble.record_every as i64),
-                init: RawInit::Uniform([lo, hi]),
+                init: RawInit::Uniform(vec![lo, hi]),
             },
             method: c
                 .methods
@@ -833,13 +1032,20 @@ impl RawConfig {
 /// A method from one `[[method]]` table of a TOML file (for experiments with
 /// their own file layout), checked as `method[index]`.
 pub fn method_from_table(table: toml::Table, index: usize) -> Result<MethodConfig, Error> {
-    let raw: RawMethod = table.try_into().map_err(|e: toml::de::Error| {
-        Error::Config(err(
-            format!("method[{index}]"),
-            "(table)",
-            e.message().trim().replace('\n', " "),
-        ))
-    })?;
+    let raw: RawMethod =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                format!("method[{index}]")
+            } else {
+                format!("method[{index}].{path}")
+            };
+            Error::Config(err(
+                field,
+                "(as given)",
+                e.into_inner().message().trim().replace('\n', " "),
+            ))
+        })?;
     let m = raw.into_method(index)?;
     m.validate(index)?;
     Ok(m)
@@ -957,8 +1163,10 @@ mod tests {
     #[test]
     fn slugs() {
         assert_eq!(slug("MF-HOM-SGLD"), "mf-hom-sgld");
-        assert_eq!(slug("MF-SGLD (lambda = 2)"), "mf-sgld-lambda-2-");
+        assert_eq!(slug("MF-SGLD (lambda = 2)"), "mf-sgld-lambda-2");
         assert_eq!(slug("a__b"), "a-b");
+        assert_eq!(slug("(x)"), "x");
+        assert_eq!(slug("!!"), "");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::config::{EnsembleConfig, Init, MethodConfig, ProblemConfig};
 use crate::diagnostics::History;
 use crate::engine::cpu::CpuPath;
+use crate::engine::memory::Footprint;
 use crate::engine::{CpuEngine, Engine};
 use crate::error::{ConfigError, Error, Result};
 use crate::gpu::{GpuContext, engine::GpuEngine, potential::GpuPotential};
@@ -115,6 +116,8 @@ impl Ensemble {
         problem.validate()?;
         ensemble.validate()?;
         method.validate(0)?;
+        // Before the potential (its shift has dim entries) or anything else exists.
+        Footprint::engine(ensemble, method, problem.dim, options.keep_trajectories).check()?;
         let builtin = Builtin::from_problem(problem);
         let (gpu, note) = Self::choose_gpu(options.backend)?;
         match gpu {
@@ -136,14 +139,7 @@ impl Ensemble {
     ) -> Result<Self> {
         ensemble.validate()?;
         method.validate(0)?;
-        if potential.dim() == 0 {
-            return Err(ConfigError {
-                field: "potential.dim()".into(),
-                value: "0".into(),
-                allowed: "must be at least 1".into(),
-            }
-            .into());
-        }
+        Self::check_potential(&potential, ensemble, method, options)?;
         let note = match options.backend {
             Backend::Gpu => {
                 return Err(Error::Backend(
@@ -215,6 +211,7 @@ impl Ensemble {
     ) -> Result<Self> {
         ensemble.validate()?;
         method.validate(0)?;
+        Self::check_potential(&potential, ensemble, method, options)?;
         if potential.stochastic() {
             return Err(Error::Backend(format!(
                 "{} has a minibatch gradient, which the GPU kernels do not draw yet; \
@@ -228,6 +225,26 @@ impl Ensemble {
             Some(ctx) => Self::on_gpu(ctx, potential, gp, ensemble, method, options),
             None => Self::on_cpu(potential, ensemble, method, options, note),
         }
+    }
+
+    /// A user's potential: a dimension, consistent parameters, and memory for
+    /// the ensemble it is to run.
+    fn check_potential<P: Potential>(
+        potential: &P,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        options: Options,
+    ) -> Result<()> {
+        if potential.dim() == 0 {
+            return Err(ConfigError {
+                field: "potential.dim()".into(),
+                value: "0".into(),
+                allowed: "must be at least 1".into(),
+            }
+            .into());
+        }
+        potential.check()?;
+        Footprint::engine(ensemble, method, potential.dim(), options.keep_trajectories).check()
     }
 
     /// The GPU context the backend asks for, or why there is none.

@@ -64,6 +64,18 @@ pub enum Error {
     )]
     Alloc { what: String, bytes: u128 },
 
+    #[error(
+        "the run needs {:.2} GiB of memory ({parts}) and this machine has {:.2} GiB \
+         available; reduce runs, agents or dim (or raise record_every)",
+        *needed as f64 / (1u64 << 30) as f64,
+        *available as f64 / (1u64 << 30) as f64
+    )]
+    Memory {
+        needed: u128,
+        available: u128,
+        parts: String,
+    },
+
     #[error("{0}")]
     Backend(String),
 
@@ -85,9 +97,30 @@ impl Error {
                 | Error::Read { .. }
                 | Error::OutputDir { .. }
                 | Error::Alloc { .. }
+                | Error::Memory { .. }
                 | Error::Backend(_)
                 | Error::Gpu(crate::gpu::GpuError::NoAdapter(_))
         )
+    }
+}
+
+impl Error {
+    /// Whether writing an output failed (exit status 3 in the CLI): the run
+    /// itself went through, its outputs did not all reach the disk.
+    pub fn is_write_error(&self) -> bool {
+        matches!(self, Error::Write { .. } | Error::Output { .. })
+    }
+
+    /// The command line's exit status for this error: 2 for bad input, 3 for a
+    /// failed write, 1 for anything else.
+    pub fn exit_code(&self) -> u8 {
+        if self.is_input_error() {
+            2
+        } else if self.is_write_error() {
+            3
+        } else {
+            1
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::diagnostics::History;
+use crate::engine::memory::Footprint;
 use crate::ensemble::{Ensemble, Options};
 use crate::error::{Error, Result};
 use ndarray::{Array3, Array4};
@@ -32,7 +33,8 @@ impl Progress for Silent {}
 pub struct MethodResult {
     pub name: String,
     pub slug: String,
-    /// Steps done (fewer than configured if it diverged).
+    /// Steps done; for a method that diverged, the step its error names (the
+    /// first whose positions were not finite).
     pub steps: u64,
     pub elapsed_s: f64,
     /// Agents x coordinates x inner steps per second.
@@ -67,7 +69,40 @@ impl ExperimentResult {
     }
 }
 
-/// Runs every method of `config` (validated here). Errors that stop everything
+/// The host memory `config` needs at its peak: the largest method's engine,
+/// plus the final positions (and for 2-D problems the trajectories) of every
+/// method, which are all kept for the outputs. Sizes are checked before the
+/// potential or anything else is built.
+pub fn footprint(config: &Config) -> Result<Footprint> {
+    config.validate()?;
+    let e = &config.ensemble;
+    let d = config.problem.dim;
+    let keep_2d = d == 2 && trajectory_bytes(config) <= TRAJECTORY_BUDGET;
+    let mut peak = Footprint::default();
+    for m in &config.methods {
+        let f = Footprint::engine(e, m, d, keep_2d);
+        if f.total() > peak.total() {
+            peak = f;
+        }
+    }
+    let len = e.runs as u128 * e.agents as u128 * d as u128;
+    let methods = config.methods.len() as u128;
+    peak.add("every method's final positions", methods * len * 4);
+    if keep_2d {
+        peak.add(
+            "every method's trajectories",
+            methods * trajectory_bytes(config) as u128,
+        );
+    }
+    Ok(peak)
+}
+
+fn trajectory_bytes(config: &Config) -> f64 {
+    let e = &config.ensemble;
+    (e.steps / e.record_every + 2) as f64 * (e.runs as f64 * e.agents as f64 * 2.0 * 4.0)
+}
+
+/// Runs every method of `config` (validated here, and its memory checked). Errors that stop everything
 /// (a bad config, an allocation that fails, no backend) come back as `Err`;
 /// divergences are kept in each [`MethodResult`].
 pub fn run(
@@ -75,13 +110,11 @@ pub fn run(
     options: Options,
     progress: &mut dyn Progress,
 ) -> Result<ExperimentResult> {
-    config.validate()?;
+    footprint(config)?.check()?;
     let mut notes = Vec::new();
-    let e = &config.ensemble;
     // 2-D problems keep their trajectories for the paths plot, unless they would
     // take more memory than is reasonable to hold.
-    let trajectory_bytes =
-        (e.steps / e.record_every + 2) as f64 * (e.runs * e.agents * 2 * 4) as f64;
+    let trajectory_bytes = trajectory_bytes(config);
     let keep_2d = config.problem.dim == 2 && trajectory_bytes <= TRAJECTORY_BUDGET;
     if config.problem.dim == 2 && !keep_2d && !options.keep_trajectories {
         notes.push(format!(
@@ -114,11 +147,13 @@ pub fn run(
         }
         progress.start(index, count, &method.name, steps);
         let mut error = None;
+        let mut steps_done = None;
         while e.step() < steps {
             match e.advance(piece.min(steps - e.step())) {
                 Ok(()) => progress.advance(e.step()),
-                Err(err @ Error::Diverged { .. }) => {
+                Err(err @ Error::Diverged { step, .. }) => {
                     error = Some(err.to_string());
+                    steps_done = Some(step);
                     break;
                 }
                 Err(other) => return Err(other),
@@ -130,7 +165,7 @@ pub fn run(
         methods.push(MethodResult {
             slug: method.slug(),
             name: method.name.clone(),
-            steps: e.step(),
+            steps: steps_done.unwrap_or(e.step()),
             elapsed_s,
             units_per_s: if elapsed_s > 0.0 {
                 units / elapsed_s

@@ -112,7 +112,7 @@ fn main() -> ExitCode {
             match e.downcast_ref::<Error>() {
                 Some(err) => {
                     eprintln!("error: {err}");
-                    ExitCode::from(if err.is_input_error() { 2 } else { 1 })
+                    ExitCode::from(err.exit_code())
                 }
                 None => {
                     eprintln!("error: {e:#}");
@@ -241,20 +241,29 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return run_fig3(&args, text, &origin);
     }
     let config = load_config(&args, &text, &origin)?;
-    output::prepare_dir(&args.out)?;
+    experiment::footprint(&config)?.check()?;
     let options = Options {
         backend: args.backend.into(),
         ..Options::default()
     };
-    let result = experiment::run(&config, options, &mut Bars { bar: None })?;
+    let result = in_output_dir(&args.out, || {
+        experiment::run(&config, options, &mut Bars { bar: None })
+    })?;
     for note in &result.notes {
         eprintln!("note: {note}");
     }
     print_table(&result);
     let written = output::write_all(&args.out, &result)?;
-    println!("\nwrote:");
-    for p in written {
-        println!("  {}", p.display());
+    print_written(&written);
+    for m in result.methods.iter().filter(|m| m.error.is_some()) {
+        eprintln!(
+            "note: {} diverged at step {}: no positions-{}.npy (its positions are not finite); \
+             its statistics in summary.json are those of step {}",
+            m.name,
+            m.steps,
+            m.slug,
+            m.history.steps().last().copied().unwrap_or(0)
+        );
     }
     let errors = result.errors();
     for e in &errors {
@@ -265,6 +274,35 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Creates the output folder, runs `compute`, and removes the folder again if
+/// this call created it and `compute` failed before anything was written there.
+fn in_output_dir<T>(
+    dir: &std::path::Path,
+    compute: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    let existed = dir.exists();
+    output::prepare_dir(dir)?;
+    compute().inspect_err(|_| {
+        if !existed {
+            // Only an empty folder is removed.
+            let _ = std::fs::remove_dir(dir);
+        }
+    })
+}
+
+fn print_written(written: &output::Written) {
+    if !written.removed.is_empty() {
+        println!("\nremoved (an earlier run's outputs in this folder):");
+        for p in &written.removed {
+            println!("  {}", p.display());
+        }
+    }
+    println!("\nwrote:");
+    for p in &written.files {
+        println!("  {}", p.display());
+    }
 }
 
 /// The paper's Figure 3: trains the ResNet with each method and writes its
@@ -301,23 +339,24 @@ fn run_fig3(args: &RunArgs, text: String, origin: &str) -> anyhow::Result<ExitCo
         }
         cfg.runs = runs;
     }
-    output::prepare_dir(&args.out)?;
     let style = ProgressStyle::with_template("{prefix:<30} {bar:30} {pos}/{len} epochs {elapsed}")
         .expect("a valid template");
     let mut bar: Option<(usize, ProgressBar)> = None;
     let names: Vec<String> = cfg.methods.iter().map(|(m, _)| m.name.clone()).collect();
-    let result = fig3::run(&cfg, args.backend.into(), &mut |i, epoch| {
-        if bar.as_ref().is_none_or(|(j, _)| *j != i) {
-            if let Some((_, b)) = bar.take() {
-                b.finish();
+    let result = in_output_dir(&args.out, || {
+        fig3::run(&cfg, args.backend.into(), &mut |i, epoch| {
+            if bar.as_ref().is_none_or(|(j, _)| *j != i) {
+                if let Some((_, b)) = bar.take() {
+                    b.finish();
+                }
+                let b = ProgressBar::new(cfg.epochs).with_style(style.clone());
+                b.set_prefix(names[i].clone());
+                bar = Some((i, b));
             }
-            let b = ProgressBar::new(cfg.epochs).with_style(style.clone());
-            b.set_prefix(names[i].clone());
-            bar = Some((i, b));
-        }
-        if let Some((_, b)) = &bar {
-            b.set_position(epoch);
-        }
+            if let Some((_, b)) = &bar {
+                b.set_position(epoch);
+            }
+        })
     })?;
     if let Some((_, b)) = bar.take() {
         b.finish();
@@ -343,10 +382,7 @@ fn run_fig3(args: &RunArgs, text: String, origin: &str) -> anyhow::Result<ExitCo
         );
     }
     let written = fig3::write_outputs(&args.out, &result)?;
-    println!("\nwrote:");
-    for p in written {
-        println!("  {}", p.display());
-    }
+    print_written(&written);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,6 +2,7 @@
 //! (later) a GPU engine computing the same update rule with the same random stream.
 
 pub mod cpu;
+pub mod memory;
 
 pub use cpu::CpuEngine;
 

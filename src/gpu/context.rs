@@ -76,9 +76,23 @@ impl GpuContext {
             wgpu::DeviceType::Cpu => 4,
         });
         let Some(adapter) = adapters.into_iter().next() else {
-            let filter = wanted.map_or(String::new(), |w| {
+            // Say which variable ruled the adapters out, if one did.
+            let mut filter = wanted.map_or(String::new(), |w| {
                 format!(" whose name contains {w:?} (WGPU_ADAPTER_NAME)")
             });
+            if let Ok(v) = std::env::var("WGPU_BACKEND") {
+                filter.push_str(&if backends.is_empty() {
+                    format!(
+                        " for WGPU_BACKEND = {v:?}, which names no backend (allowed: vulkan, \
+                         metal, dx12, gl, comma-separated; or unset it)"
+                    )
+                } else {
+                    format!(
+                        " on the backends WGPU_BACKEND = {v:?} allows (unset it to try every \
+                         backend)"
+                    )
+                });
+            }
             return Err(GpuError::NoAdapter(filter));
         };
         let info = adapter.get_info();

@@ -105,17 +105,7 @@ pub fn is_fig3(text: &str) -> bool {
 
 impl Fig3Config {
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map_or((0, 0), |s| crate::config::line_col(text, s.start));
-            Error::Toml {
-                origin: origin.to_string(),
-                line,
-                column,
-                message: e.message().trim().replace('\n', " "),
-            }
-        })?;
+        let raw: RawFile = crate::config::parse_toml(text, origin)?;
         let batch = count("data.batch", raw.data.batch)?;
         let data = EllipsesConfig {
             train: count("data.train", raw.data.train)?,
@@ -131,12 +121,14 @@ impl Fig3Config {
             ));
         }
         let h = raw.network.h;
-        if !(h.is_finite() && h > 0.0) {
-            return Err(bad("network.h", h, "must be a finite number > 0"));
-        }
+        crate::config::positive("network.h", h)?;
         let init = raw.ensemble.init;
-        if !(init.is_finite() && init >= 0.0) {
-            return Err(bad("ensemble.init", init, "must be a finite number >= 0"));
+        if !(init.is_finite() && (0.0..=f32::MAX as f64).contains(&init)) {
+            return Err(bad(
+                "ensemble.init",
+                init,
+                "must be a number >= 0, at most 3.4e38 (the engines compute in f32)",
+            ));
         }
         let epochs = count("ensemble.epochs", raw.ensemble.epochs)? as u64;
         let record_every = match raw.ensemble.record_every {
@@ -388,18 +380,13 @@ fn scheme_name(s: Scheme) -> &'static str {
 /// Writes `summary.json`, `history.csv`, `positions-<slug>.npy`, `config.toml`
 /// and `probability.png` (each method's best agent's probability of class 1
 /// over [`MAP_BOX`], the training box drawn) into `dir`, which exists.
-pub fn write_outputs(dir: &std::path::Path, r: &Fig3Result) -> Result<Vec<std::path::PathBuf>> {
+///
+/// The folder is kept describing one run as [`crate::output::folder`] says:
+/// every file atomic, `summary.json` last, an earlier run's files replaced.
+pub fn write_outputs(dir: &std::path::Path, r: &Fig3Result) -> Result<crate::output::Written> {
     use ndarray_npy::WriteNpyExt;
     let cfg = &r.config;
-    let write = |name: &str, bytes: &[u8]| -> Result<std::path::PathBuf> {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(path)
-    };
-    let mut written = Vec::new();
+    let mut folder = crate::output::OutputFolder::begin(dir)?;
     let methods: Vec<(&Fig3Method, &MethodConfig)> = r
         .methods
         .iter()
@@ -438,7 +425,6 @@ pub fn write_outputs(dir: &std::path::Path, r: &Fig3Result) -> Result<Vec<std::p
         path: dir.join("summary.json"),
         message: e.to_string(),
     })?;
-    written.push(write("summary.json", (json + "\n").as_bytes())?);
     let mut csv = String::from(
         "method,network,epoch,step,best_loss,train_accuracy,test_accuracy,ensemble_test_accuracy\n",
     );
@@ -446,7 +432,7 @@ pub fn write_outputs(dir: &std::path::Path, r: &Fig3Result) -> Result<Vec<std::p
         for h in &m.history {
             csv.push_str(&format!(
                 "{},{},{},{},{},{},{},{}\n",
-                m.name,
+                crate::output::csv_field(&m.name),
                 scheme_name(m.network),
                 h.epoch,
                 h.step,
@@ -457,22 +443,13 @@ pub fn write_outputs(dir: &std::path::Path, r: &Fig3Result) -> Result<Vec<std::p
             ));
         }
     }
-    written.push(write("history.csv", csv.as_bytes())?);
+    folder.write_bytes("history.csv", csv.as_bytes())?;
     for (m, mc) in &methods {
-        let path = dir.join(format!("positions-{}.npy", mc.slug()));
-        let file = std::fs::File::create(&path).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
+        folder.write(&format!("positions-{}.npy", mc.slug()), |w| {
+            m.positions.write_npy(w).map_err(|e| e.to_string())
         })?;
-        m.positions
-            .write_npy(std::io::BufWriter::new(file))
-            .map_err(|e| Error::Output {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-        written.push(path);
     }
-    written.push(write("config.toml", cfg.text.as_bytes())?);
+    folder.write_bytes("config.toml", cfg.text.as_bytes())?;
     // The maps: p(class 1) of each method's best agent on a grid.
     const NX: usize = 120;
     const NY: usize = 160;
@@ -506,8 +483,8 @@ pub fn write_outputs(dir: &std::path::Path, r: &Fig3Result) -> Result<Vec<std::p
             crate::plot::Field { title, values }
         })
         .collect();
-    let path = dir.join("probability.png");
-    crate::plot::probability_maps(&path, MAP_BOX, (NX, NY), &panels, &r.train)?;
-    written.push(path);
-    Ok(written)
+    folder.render("probability.png", |path| {
+        crate::plot::probability_maps(path, MAP_BOX, (NX, NY), &panels, &r.train)
+    })?;
+    folder.finish((json + "\n").as_bytes())
 }

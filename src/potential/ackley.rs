@@ -20,6 +20,10 @@ impl Potential for Ackley {
         self.shift.as_slice().len()
     }
 
+    fn check(&self) -> Result<(), crate::error::ConfigError> {
+        self.shift.check("ackley", self.dim())
+    }
+
     fn value(&self, x: &[f64]) -> f64 {
         let d = x.len() as f64;
         let (mut s2, mut sc) = (0.0, 0.0);

@@ -22,6 +22,10 @@ impl Potential for DoubleWell {
         self.shift.as_slice().len()
     }
 
+    fn check(&self) -> Result<(), crate::error::ConfigError> {
+        self.shift.check("double-well", self.dim())
+    }
+
     fn value(&self, x: &[f64]) -> f64 {
         (0..x.len())
             .map(|k| {

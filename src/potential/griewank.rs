@@ -19,6 +19,10 @@ impl Potential for Griewank {
         self.shift.as_slice().len()
     }
 
+    fn check(&self) -> Result<(), crate::error::ConfigError> {
+        self.shift.check("griewank", self.dim())
+    }
+
     fn value(&self, x: &[f64]) -> f64 {
         let mut s = 0.0;
         let mut p = 1.0;

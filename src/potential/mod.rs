@@ -133,6 +133,15 @@ pub trait Potential: Send + Sync {
     fn name(&self) -> String {
         "custom".to_string()
     }
+
+    /// Checks the potential's own parameters (their lengths against
+    /// [`Potential::dim`], their signs, the f32 range the engines need). The
+    /// ensemble calls it before running, so a potential built with inconsistent
+    /// parameters is an error naming them, not a panic in a worker thread. The
+    /// default accepts everything.
+    fn check(&self) -> Result<(), crate::error::ConfigError> {
+        Ok(())
+    }
 }
 
 impl<P: Potential + ?Sized> Potential for Box<P> {
@@ -171,6 +180,9 @@ impl<P: Potential + ?Sized> Potential for Box<P> {
     }
     fn name(&self) -> String {
         (**self).name()
+    }
+    fn check(&self) -> Result<(), crate::error::ConfigError> {
+        (**self).check()
     }
 }
 
@@ -213,6 +225,29 @@ impl Shift {
     /// The point `p + s`.
     pub fn moved(&self, p: &[f64]) -> Vec<f64> {
         p.iter().zip(&self.s64).map(|(a, b)| a + b).collect()
+    }
+
+    /// Checks that the shift has `dim` entries in the f32 range; `potential`
+    /// names the potential in the error.
+    pub fn check(&self, potential: &str, dim: usize) -> Result<(), crate::error::ConfigError> {
+        let s = self.as_slice();
+        if s.len() != dim {
+            return Err(crate::error::ConfigError {
+                field: format!("{potential}: shift"),
+                value: format!("{} entries", s.len()),
+                allowed: format!("must have dim = {dim} entries"),
+            });
+        }
+        for (k, &v) in s.iter().enumerate() {
+            if !(v.is_finite() && v.abs() <= f32::MAX as f64) {
+                return Err(crate::error::ConfigError {
+                    field: format!("{potential}: shift[{k}]"),
+                    value: v.to_string(),
+                    allowed: "must be finite, of magnitude at most 3.4e38".into(),
+                });
+            }
+        }
+        Ok(())
     }
 
     pub fn as_slice(&self) -> &[f64] {
@@ -313,6 +348,9 @@ impl Potential for Builtin {
     }
     fn name(&self) -> String {
         with_builtin!(self, p => p.name())
+    }
+    fn check(&self) -> Result<(), crate::error::ConfigError> {
+        with_builtin!(self, p => p.check())
     }
 }
 

@@ -26,6 +26,13 @@ impl Potential for Quadratic {
         self.a.len()
     }
 
+    fn check(&self) -> Result<(), crate::error::ConfigError> {
+        for (k, &a) in self.a.iter().enumerate() {
+            crate::config::positive(&format!("quadratic: a[{k}]"), a)?;
+        }
+        self.shift.check("quadratic", self.dim())
+    }
+
     fn value(&self, x: &[f64]) -> f64 {
         (0..x.len())
             .map(|k| {

@@ -20,6 +20,10 @@ impl Potential for Rastrigin {
         self.shift.as_slice().len()
     }
 
+    fn check(&self) -> Result<(), crate::error::ConfigError> {
+        self.shift.check("rastrigin", self.dim())
+    }
+
     fn value(&self, x: &[f64]) -> f64 {
         10.0 * x.len() as f64
             + (0..x.len())

@@ -19,6 +19,17 @@ impl Potential for Rosenbrock {
         self.shift.as_slice().len()
     }
 
+    fn check(&self) -> Result<(), crate::error::ConfigError> {
+        if self.dim() < 2 {
+            return Err(crate::error::ConfigError {
+                field: "rosenbrock: dim".into(),
+                value: self.dim().to_string(),
+                allowed: "must be >= 2".into(),
+            });
+        }
+        self.shift.check("rosenbrock", self.dim())
+    }
+
     fn value(&self, x: &[f64]) -> f64 {
         (0..x.len().saturating_sub(1))
             .map(|k| {

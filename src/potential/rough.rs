@@ -36,6 +36,11 @@ impl Potential for Rough {
         self.shift.as_slice().len()
     }
 
+    fn check(&self) -> Result<(), crate::error::ConfigError> {
+        crate::config::positive("rough: delta", self.delta)?;
+        self.shift.check("rough", self.dim())
+    }
+
     fn value(&self, x: &[f64]) -> f64 {
         (0..x.len())
             .map(|k| {

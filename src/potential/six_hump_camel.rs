@@ -25,6 +25,10 @@ impl Potential for SixHumpCamel {
         2
     }
 
+    fn check(&self) -> Result<(), crate::error::ConfigError> {
+        self.shift.check("six-hump-camel", 2)
+    }
+
     fn value(&self, x: &[f64]) -> f64 {
         let (a, b) = (self.shift.at(0, x[0]), self.shift.at(1, x[1]));
         let a2 = a * a;

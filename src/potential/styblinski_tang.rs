@@ -22,6 +22,10 @@ impl Potential for StyblinskiTang {
         self.shift.as_slice().len()
     }
 
+    fn check(&self) -> Result<(), crate::error::ConfigError> {
+        self.shift.check("styblinski-tang", self.dim())
+    }
+
     fn value(&self, x: &[f64]) -> f64 {
         0.5 * (0..x.len())
             .map(|k| {

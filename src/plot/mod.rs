@@ -5,13 +5,16 @@
 
 use crate::error::{Error, Result};
 use crate::experiment::ExperimentResult;
+use crate::output::OutputFolder;
 use crate::potential::{Builtin, Potential};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Once;
 
-const FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+mod markers;
+
+const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
 
 fn register_font() {
@@ -41,19 +44,20 @@ fn plot_err(path: &Path) -> impl Fn(String) -> Error + '_ {
     }
 }
 
-/// Writes `distance.png`, and `paths.png` for 2-D problems; returns their paths.
-pub fn write_plots(dir: &Path, r: &ExperimentResult) -> Result<Vec<PathBuf>> {
+/// Writes `distance.png`, and `paths.png` for 2-D problems, into `folder`.
+pub fn write_plots(folder: &mut OutputFolder, r: &ExperimentResult) -> Result<()> {
     register_font();
-    let mut written = Vec::new();
-    let path = dir.join("distance.png");
-    distance_plot(&path, r).map_err(plot_err(&path))?;
-    written.push(path);
+    let final_path = folder.path("distance.png");
+    folder.render("distance.png", |p| {
+        distance_plot(p, r).map_err(plot_err(&final_path))
+    })?;
     if r.config.problem.dim == 2 {
-        let path = dir.join("paths.png");
-        paths_plot(&path, r).map_err(plot_err(&path))?;
-        written.push(path);
+        let final_path = folder.path("paths.png");
+        folder.render("paths.png", |p| {
+            paths_plot(p, r).map_err(plot_err(&final_path))
+        })?;
     }
-    Ok(written)
+    Ok(())
 }
 
 /// Median over runs of `best` (solid) and `worst` (dotted) against the step, log scale.
@@ -224,21 +228,15 @@ fn paths_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), Stri
                         color.mix(0.8).stroke_width(1),
                     )))
                     .map_err(|x| e(&x))?;
-                if let Some(&(sx, sy)) = pts.first() {
+                if let Some(&start) = pts.first() {
                     // A "+" where the agent starts, as in the paper.
-                    let (dx, dy) = (0.012 * (x1 - x0), 0.012 * (y1 - y0));
-                    chart
-                        .draw_series([
-                            PathElement::new(
-                                vec![(sx - dx, sy), (sx + dx, sy)],
-                                BLACK.stroke_width(2),
-                            ),
-                            PathElement::new(
-                                vec![(sx, sy - dy), (sx, sy + dy)],
-                                BLACK.stroke_width(2),
-                            ),
-                        ])
-                        .map_err(|x| e(&x))?;
+                    markers::mark(
+                        &mut chart,
+                        &[start],
+                        markers::PLUS,
+                        5,
+                        BLACK.stroke_width(2),
+                    )?;
                 }
             }
         }
@@ -256,21 +254,8 @@ fn star_marks<DB: DrawingBackend>(
     >,
     points: &[Vec<f64>],
 ) -> std::result::Result<(), String> {
-    let style = (FAMILY, 34)
-        .into_font()
-        .color(&RED)
-        .pos(plotters::style::text_anchor::Pos::new(
-            plotters::style::text_anchor::HPos::Center,
-            plotters::style::text_anchor::VPos::Center,
-        ));
-    chart
-        .draw_series(
-            points
-                .iter()
-                .map(|p| Text::new("*", (p[0], p[1]), style.clone())),
-        )
-        .map(|_| ())
-        .map_err(|x| x.to_string())
+    let points: Vec<(f64, f64)> = points.iter().map(|p| (p[0], p[1])).collect();
+    markers::mark(chart, &points, markers::ASTERISK, 9, RED.stroke_width(3))
 }
 
 /// The series' legend, boxed, at `position`.

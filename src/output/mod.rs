@@ -1,6 +1,11 @@
 //! What a run leaves in its output folder (DESIGN section 5): `summary.json`,
 //! `history.csv`, `positions-<slug>.npy`, `trajectories-<slug>.npy` (2-D), the
-//! configuration it ran, and the plots.
+//! configuration it ran, and the plots. [`folder`] says how the folder is kept
+//! describing one run.
+
+pub mod folder;
+
+pub use folder::{OutputFolder, Written};
 
 use crate::diagnostics::{OverRuns, STAT_NAMES};
 use crate::error::{Error, Result};
@@ -10,8 +15,8 @@ use ndarray_npy::WriteNpyExt;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
 /// Creates `dir` and checks that files can be written there, before any time is
 /// spent computing what would go in it.
@@ -43,74 +48,57 @@ struct Summary<'a> {
 struct MethodSummary<'a> {
     name: &'a str,
     slug: &'a str,
+    /// Steps done; for a method that diverged, the step its error names.
     steps: u64,
     elapsed_s: f64,
     units_per_s: f64,
+    /// The step of the last record, which `final` describes.
+    final_step: u64,
     /// Statistics over runs at the last recorded step.
     #[serde(rename = "final")]
     last: BTreeMap<&'static str, OverRuns>,
+    /// The positions file; none for a method that diverged (its positions are
+    /// not finite and mix steps).
+    positions: Option<String>,
     error: Option<&'a str>,
 }
 
-fn writer(path: &Path) -> Result<BufWriter<fs::File>> {
-    fs::File::create(path)
-        .map(BufWriter::new)
-        .map_err(|source| Error::Write {
-            path: path.to_path_buf(),
-            source,
-        })
+fn positions_file(slug: &str) -> String {
+    format!("positions-{slug}.npy")
 }
 
-fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    }
+fn npy(
+    a: &impl WriteNpyExt,
+) -> impl FnOnce(&mut dyn Write) -> std::result::Result<(), String> + '_ {
+    move |w| a.write_npy(w).map_err(|e| e.to_string())
 }
 
-/// Writes everything into `dir` (which [`prepare_dir`] has checked) and returns the
-/// paths written.
-pub fn write_all(dir: &Path, result: &ExperimentResult) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-
-    let path = dir.join("config.toml");
-    fs::write(&path, result.config.to_toml()).map_err(io_err(&path))?;
-    written.push(path);
-
-    let path = dir.join("summary.json");
-    write_summary(&path, result)?;
-    written.push(path);
-
-    let path = dir.join("history.csv");
-    write_history(&path, result)?;
-    written.push(path);
-
+/// Writes everything into `dir` (which [`prepare_dir`] has checked), replacing
+/// what an earlier run of this tool left there (see [`folder`]), `summary.json`
+/// last.
+pub fn write_all(dir: &Path, result: &ExperimentResult) -> Result<Written> {
+    let mut folder = OutputFolder::begin(dir)?;
+    folder.write_bytes("config.toml", result.config.to_toml().as_bytes())?;
+    folder.write("history.csv", |w| {
+        write_history(w, result).map_err(|e| e.to_string())
+    })?;
     for m in &result.methods {
-        let path = dir.join(format!("positions-{}.npy", m.slug));
-        let mut w = writer(&path)?;
-        m.positions.write_npy(&mut w).map_err(|e| Error::Output {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        w.flush().map_err(io_err(&path))?;
-        written.push(path);
+        if m.error.is_none() {
+            folder.write(&positions_file(&m.slug), npy(&m.positions))?;
+        }
         if let Some(t) = &m.trajectories {
-            let path = dir.join(format!("trajectories-{}.npy", m.slug));
-            let mut w = writer(&path)?;
-            t.write_npy(&mut w).map_err(|e| Error::Output {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-            w.flush().map_err(io_err(&path))?;
-            written.push(path);
+            folder.write(&format!("trajectories-{}.npy", m.slug), npy(t))?;
         }
     }
-
-    written.extend(plot::write_plots(dir, result)?);
-    Ok(written)
+    plot::write_plots(&mut folder, result)?;
+    let summary = summary_json(result).map_err(|e| Error::Output {
+        path: folder.path(folder::SUMMARY),
+        message: e.to_string(),
+    })?;
+    folder.finish(&summary)
 }
 
-fn write_summary(path: &Path, r: &ExperimentResult) -> Result<()> {
+fn summary_json(r: &ExperimentResult) -> serde_json::Result<Vec<u8>> {
     let summary = Summary {
         backend: &r.backend,
         device: &r.device,
@@ -130,47 +118,47 @@ fn write_summary(path: &Path, r: &ExperimentResult) -> Result<()> {
                     steps: m.steps,
                     elapsed_s: m.elapsed_s,
                     units_per_s: m.units_per_s,
+                    final_step: m.history.steps()[last],
                     last: STAT_NAMES
                         .iter()
                         .map(|&s| (s, m.history.over_runs(last, s)))
                         .collect(),
+                    positions: m.error.is_none().then(|| positions_file(&m.slug)),
                     error: m.error.as_deref(),
                 }
             })
             .collect(),
     };
-    let mut w = writer(path)?;
-    serde_json::to_writer_pretty(&mut w, &summary).map_err(|e| Error::Output {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    w.write_all(b"\n").map_err(io_err(path))?;
-    w.flush().map_err(io_err(path))
+    let mut bytes = serde_json::to_vec_pretty(&summary)?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
-fn write_history(path: &Path, r: &ExperimentResult) -> Result<()> {
-    let mut w = writer(path)?;
-    let e = io_err(path);
+/// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+pub(crate) fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
+    }
+}
+
+fn write_history(w: &mut dyn Write, r: &ExperimentResult) -> std::io::Result<()> {
     let mut header = String::from("method,step");
     for s in STAT_NAMES {
         header.push_str(&format!(",{s}_median,{s}_min,{s}_max"));
     }
-    writeln!(w, "{header}").map_err(&e)?;
+    writeln!(w, "{header}")?;
     for m in &r.methods {
-        // A name with a comma or quote is quoted as CSV requires.
-        let name = if m.name.contains([',', '"']) {
-            format!("\"{}\"", m.name.replace('"', "\"\""))
-        } else {
-            m.name.clone()
-        };
+        let name = csv_field(&m.name);
         for (i, step) in m.history.steps().iter().enumerate() {
             let mut line = format!("{name},{step}");
             for s in STAT_NAMES {
                 let o = m.history.over_runs(i, s);
                 line.push_str(&format!(",{},{},{}", o.median, o.min, o.max));
             }
-            writeln!(w, "{line}").map_err(&e)?;
+            writeln!(w, "{line}")?;
         }
     }
-    w.flush().map_err(&e)
+    Ok(())
 }

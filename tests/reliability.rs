@@ -1,0 +1,436 @@
+//! Bad and extreme input, and the state an output folder is left in: every case
+//! here once panicked, aborted, ran on silently wrong input or left a folder that
+//! mixed two runs. Each must be a one-line error with its exit status (2 for
+//! input, 3 for a failed write), and a folder with `summary.json` must describe
+//! exactly one run.
+
+use ndarray::Array3;
+use ndarray_npy::ReadNpyExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sgld-swarm"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// A 2-D quadratic with two methods: small, quick, and writes trajectories.
+const BASE: &str = r#"
+[problem]
+potential = "quadratic"
+dim = 2
+
+[ensemble]
+runs = 2
+agents = 3
+steps = 6
+seed = 1
+record_every = 2
+init = { uniform = [-2.0, 2.0] }
+
+[[method]]
+name = "SGLD"
+scheme = "euler"
+dt = 0.01
+beta = 1.0
+
+[[method]]
+name = "MF-HOM-SGLD"
+scheme = "homogenized"
+dt = 0.01
+beta = 1.0
+lambda = 1.0
+eps = 0.1
+gamma = 0.1
+inner_steps = 4
+"#;
+
+fn with(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "{from}");
+    BASE.replacen(from, to, 1)
+}
+
+/// Runs `config` into `dir/out` and returns the output.
+fn run_config(dir: &Path, config: &str, extra: &[&str]) -> Output {
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = dir.join("out");
+    let mut args = vec![
+        "run",
+        "--config",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// Exit status 2 and one line naming everything in `expect`, no panic.
+fn input_error(o: &Output, expect: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "exit status for {expect:?}: {err}"
+    );
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "not one line: {err:?}");
+    for e in expect {
+        assert!(lines[0].contains(e), "{:?} lacks {e:?}", lines[0]);
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn config_error(config: &str, expect: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_config(dir.path(), config, &[]);
+    input_error(&o, expect);
+    assert!(
+        !dir.path().join("out").exists(),
+        "a refused config left an output folder behind"
+    );
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A fixed-length list of another length is an error, not cut to size.
+#[test]
+fn init_bounds_must_be_exactly_two_numbers() {
+    for bad in ["[-2.0, 0.0, 2.0]", "[1.0]", "[]"] {
+        config_error(
+            &with("[-2.0, 2.0]", bad),
+            &["ensemble.init.uniform", "exactly two numbers"],
+        );
+    }
+}
+
+/// Values that are finite in f64 but not in the engines' f32 are refused by
+/// name, instead of running into "diverged ... try a smaller dt".
+#[test]
+fn values_outside_f32_are_refused_by_name() {
+    let shifted = with("dim = 2", "dim = 2\nshift = [1e300, 0.0]");
+    let curved = with("dim = 2", "dim = 2\na = 1e308");
+    let hom_dt_1e30 = with(
+        "dt = 0.01\nbeta = 1.0\nlambda",
+        "dt = 1e30\nbeta = 1.0\nlambda",
+    );
+    for (config, field) in [
+        (
+            with("[-2.0, 2.0]", "[-1e300, 1e300]"),
+            "ensemble.init.uniform",
+        ),
+        (
+            with("[-2.0, 2.0]", "[-3e38, 3e38]"),
+            "ensemble.init.uniform",
+        ),
+        (shifted, "problem.shift[0]"),
+        (curved, "problem.a"),
+        (with("dt = 0.01", "dt = 1e308"), "method[0].dt"),
+        (with("beta = 1.0", "beta = 1e-320"), "method[0].beta"),
+        (with("lambda = 1.0", "lambda = 1e300"), "method[1].lambda"),
+        // Each field in range, what the engines derive from them not: dt lambda,
+        // and the inner step dt / (M eps).
+        (
+            hom_dt_1e30.replacen("lambda = 1.0", "lambda = 1e30", 1),
+            "method[1].{dt, lambda}",
+        ),
+        (
+            hom_dt_1e30.replacen("eps = 0.1", "eps = 1e-30", 1),
+            "method[1].{dt, inner_steps, eps",
+        ),
+    ] {
+        config_error(&config, &[field, "f32"]);
+    }
+}
+
+/// TOML type errors name the field and what it takes.
+#[test]
+fn type_errors_name_the_field() {
+    config_error(
+        &with("seed = 1", "seed = 18446744073709551616"),
+        &["ensemble.seed", "18446744073709551615"],
+    );
+    config_error(
+        &with("dim = 2", "dim = 2\na = \"x\""),
+        &["problem.a", "a number > 0, or a list"],
+    );
+    config_error(&with("dt = 0.01", "dt = \"x\""), &["method[0].dt", "f64"]);
+    config_error(
+        &with("inner_steps = 4", "inner_steps = 4294967296"),
+        &["method[1].inner_steps", "4294967295"],
+    );
+}
+
+/// Names that would break `history.csv` or a file name are refused up front.
+#[test]
+fn method_names_that_break_files_are_refused() {
+    for (name, why) in [
+        ("SG\nLD", "control characters"),
+        ("SG\u{0}LD", "control characters"),
+        ("!!!", "a letter a-z or a digit"),
+    ] {
+        let escaped = name.replace('\n', "\\n").replace('\u{0}', "\\u0000");
+        config_error(
+            &with("name = \"SGLD\"", &format!("name = \"{escaped}\"")),
+            &["method[0].name", why],
+        );
+    }
+    let long = "x".repeat(300);
+    config_error(
+        &with("name = \"SGLD\"", &format!("name = \"{long}\"")),
+        &["method[0].name", "at most 200"],
+    );
+}
+
+/// A name that ends in `)` gives a file name without a trailing dash, and a
+/// name with a comma is quoted in `history.csv`.
+#[test]
+fn odd_names_give_clean_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = with("name = \"SGLD\"", "name = \"SGLD (plain, x)\"");
+    let o = run_config(dir.path(), &config, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out");
+    assert!(
+        out.join("positions-sgld-plain-x.npy").exists(),
+        "{:?}",
+        names_in(&out)
+    );
+    let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    assert!(csv.contains("\n\"SGLD (plain, x)\",0,"), "{csv}");
+}
+
+/// Sizes past the machine's memory are refused before anything is allocated,
+/// with the numbers, and leave no output folder.
+#[test]
+fn runs_larger_than_memory_are_refused_with_numbers() {
+    // Two arrays of 15 GB (X and Y): more than any CI machine has free.
+    let big = with("runs = 2", "runs = 1000")
+        .replacen("agents = 3", "agents = 1000", 1)
+        .replacen("dim = 2", "dim = 3750", 1);
+    config_error(
+        &big,
+        &["GiB", "positions X", "fast variable Y", "available"],
+    );
+    // Past the address space: once a panic in building the potential's shift.
+    config_error(
+        &with("dim = 2", "dim = 9223372036854775807"),
+        &["problem.dim", "more than this machine can address"],
+    );
+    let single = with("runs = 2", "runs = 1")
+        .replacen("agents = 3", "agents = 1", 1)
+        .replacen("dim = 2", "dim = 4000000000", 1);
+    config_error(&single, &["GiB"]);
+}
+
+/// A method that diverges: summary.json names the step of its error, says which
+/// step its statistics are from, and no positions file of non-finite values is
+/// written; the other method's outputs are whole. Exit status 1.
+#[test]
+fn a_diverged_method_is_reported_consistently() {
+    let dir = tempfile::tempdir().unwrap();
+    // dt a = 2e4 on the quadratic: |1 - dt a| >> 1, so SGLD overflows within a
+    // few dozen steps; the homogenized method is tamed and finishes.
+    let config = with("dt = 0.01", "dt = 20.0")
+        .replacen("dim = 2", "dim = 2\na = 1000.0", 1)
+        .replacen("steps = 6", "steps = 60", 1)
+        .replacen("record_every = 2", "record_every = 7", 1)
+        .replacen(
+            "inner_steps = 4",
+            "inner_steps = 4\ntaming = \"coordinate\"",
+            1,
+        );
+    let o = run_config(dir.path(), &config, &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let out = dir.path().join("out");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let sgld = &summary["methods"][0];
+    let message = sgld["error"].as_str().expect("SGLD diverged");
+    let steps = sgld["steps"].as_u64().unwrap();
+    assert!(
+        message.contains(&format!("at step {steps} ")),
+        "{message} vs steps {steps}"
+    );
+    let final_step = sgld["final_step"].as_u64().unwrap();
+    assert!(
+        final_step < steps && final_step % 7 == 0,
+        "final_step {final_step}"
+    );
+    assert!(sgld["positions"].is_null());
+    assert!(!out.join("positions-sgld.npy").exists());
+    // The statistics are those of the last history row of the method.
+    let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    let last = csv
+        .lines()
+        .filter(|l| l.starts_with("SGLD,"))
+        .last()
+        .unwrap();
+    assert!(last.starts_with(&format!("SGLD,{final_step},")), "{last}");
+    let best: f64 = last.split(',').nth(2).unwrap().parse().unwrap();
+    assert_eq!(best, sgld["final"]["best"]["median"].as_f64().unwrap());
+    let other = &summary["methods"][1];
+    assert!(other["error"].is_null());
+    assert_eq!(other["positions"], "positions-mf-hom-sgld.npy");
+    let x = Array3::<f32>::read_npy(
+        std::fs::File::open(out.join("positions-mf-hom-sgld.npy")).unwrap(),
+    )
+    .unwrap();
+    assert!(x.iter().all(|v| v.is_finite()));
+}
+
+/// A second run into a folder replaces the first run's files of this tool
+/// (those it does not write again are removed and listed) and leaves other
+/// files alone.
+#[test]
+fn a_new_run_replaces_an_earlier_runs_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_config(dir.path(), BASE, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out");
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    // 3-D, one method of another name: no paths.png, no trajectories.
+    let other = with("dim = 2", "dim = 3").replacen("name = \"SGLD\"", "name = \"Plain\"", 1);
+    let o = run_config(dir.path(), &other, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let names = names_in(&out);
+    assert_eq!(
+        names,
+        [
+            "config.toml",
+            "distance.png",
+            "history.csv",
+            "notes.txt",
+            "positions-mf-hom-sgld.npy",
+            "positions-plain.npy",
+            "summary.json",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for gone in ["positions-sgld.npy", "trajectories-sgld.npy", "paths.png"] {
+        assert!(
+            stdout.contains(gone),
+            "{gone} not listed as removed: {stdout}"
+        );
+    }
+}
+
+/// A write that fails part-way is an error of its own (exit 3, naming the
+/// file), and the folder then holds no summary.json claiming a complete run.
+#[test]
+fn a_failed_write_is_exit_3_and_leaves_no_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_config(dir.path(), BASE, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out");
+    std::fs::remove_file(out.join("history.csv")).unwrap();
+    std::fs::create_dir(out.join("history.csv")).unwrap();
+    let o = run_config(dir.path(), BASE, &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("history.csv"), "{err}");
+    assert!(!out.join("summary.json").exists());
+    assert!(
+        !names_in(&out).iter().any(|n| n.starts_with(".partial-")),
+        "{:?}",
+        names_in(&out)
+    );
+}
+
+/// The command line's own flags: sizes and counts that once panicked or
+/// aborted, and outputs checked before measuring.
+#[test]
+fn bench_and_analyze_flags_are_checked() {
+    input_error(&run(&["bench", "--size", "1x1x4000000000"]), &["GiB"]);
+    input_error(
+        &run(&["bench", "--resnet", "1000000000"]),
+        &["--resnet", "GiB"],
+    );
+    input_error(
+        &run(&["bench", "--resnet", "18446744073709551615"]),
+        &["--resnet"],
+    );
+    input_error(
+        &run(&["bench", "--ladder", "--max-size", "0"]),
+        &["--max-size", "10000"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    input_error(
+        &run(&[
+            "bench",
+            "--json",
+            dir.path().to_str().unwrap(),
+            "--seconds",
+            "30",
+        ]),
+        &["--json", "folder"],
+    );
+    input_error(
+        &run(&["analyze", "--lambdas", "18446744073709551615"]),
+        &["--lambdas"],
+    );
+    input_error(&run(&["analyze", "--grid", "100000"]), &["--grid"]);
+    input_error(&run(&["analyze", "--grid", "4294967296"]), &["--grid"]);
+    input_error(&run(&["analyze", "--agents", "5000000000"]), &["--agents"]);
+}
+
+/// When WGPU_BACKEND rules every adapter out, the message says so.
+#[test]
+fn an_adapter_ruled_out_by_wgpu_backend_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.toml"), BASE).unwrap();
+    for value in ["vlkn", "dx12"] {
+        let o = bin()
+            .args(["run", "--backend", "gpu", "--config"])
+            .arg(dir.path().join("c.toml"))
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .env("WGPU_BACKEND", value)
+            .output()
+            .unwrap();
+        input_error(&o, &["no GPU adapter", "WGPU_BACKEND", value]);
+    }
+}
+
+/// The library checks a potential's own parameters before running.
+#[test]
+fn inconsistent_potentials_are_errors_not_panics() {
+    use sgld_swarm::potential::{Quadratic, Rough, Shift, SixHumpCamel};
+    use sgld_swarm::{Backend, Ensemble, EnsembleConfig, MethodConfig, Options};
+    let e = EnsembleConfig::new(1, 4, 3);
+    let m = MethodConfig::euler("SGLD", 0.01, 1.0);
+    let cpu = Options {
+        backend: Backend::Cpu,
+        ..Options::default()
+    };
+    let message = |r: sgld_swarm::Result<Ensemble>| match r {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e.to_string(),
+    };
+    let q = Quadratic::new(vec![1.0; 3], Shift::zero(2));
+    assert!(message(Ensemble::with_potential(q, &e, &m, cpu)).contains("quadratic: shift"));
+    let c = SixHumpCamel::new(Shift::zero(1));
+    assert!(message(Ensemble::with_potential(c, &e, &m, cpu)).contains("six-hump-camel: shift"));
+    let r = Rough::new(-1.0, Shift::zero(2));
+    assert!(message(Ensemble::with_potential(r, &e, &m, cpu)).contains("rough: delta"));
+    let q = Quadratic::new(vec![1.0, -2.0], Shift::zero(2));
+    assert!(message(Ensemble::with_potential(q, &e, &m, cpu)).contains("quadratic: a[1]"));
+}
