@@ -3,6 +3,7 @@
 //!
 //! `cargo run --release --example custom_potential`
 
+use sgld_swarm::diagnostics::Stat;
 use sgld_swarm::potential::Potential;
 use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Options, Taming};
 
@@ -96,8 +97,8 @@ fn main() -> Result<(), sgld_swarm::Error> {
             Ensemble::with_potential(potential.clone(), &ensemble, &method, Options::default())?;
         e.run()?;
         let last = e.history().len() - 1;
-        let best = e.history().over_runs(last, "best");
-        let median = e.history().over_runs(last, "median");
+        let best = e.history().over_runs(last, Stat::Best).unwrap();
+        let median = e.history().over_runs(last, Stat::Median).unwrap();
         println!(
             "{:<12} best agent {:.3}, median agent {:.3} from x* (medians over {} runs)",
             method.name, best.median, median.median, ensemble.runs

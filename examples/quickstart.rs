@@ -3,6 +3,7 @@
 //! `cargo run --release --example quickstart`
 
 use ndarray::{Array3, Axis};
+use sgld_swarm::diagnostics::Stat;
 use sgld_swarm::potential::{Potential, Rough, Shift};
 use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Options, Taming};
 
@@ -35,7 +36,7 @@ fn main() -> Result<(), sgld_swarm::Error> {
         println!("run {r}: best agent at distance {best:.3} from x* = 0");
     }
     let last = swarm.history().len() - 1;
-    let best = swarm.history().over_runs(last, "best");
+    let best = swarm.history().over_runs(last, Stat::Best).unwrap();
     println!(
         "median over runs of the best distance: {:.3} (min {:.3}, max {:.3}); {:.2e} units/s",
         best.median,

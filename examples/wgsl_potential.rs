@@ -4,6 +4,7 @@
 //!
 //! `cargo run --release --example wgsl_potential`
 
+use sgld_swarm::diagnostics::Stat;
 use sgld_swarm::potential::Potential;
 use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Options, Taming};
 
@@ -75,8 +76,8 @@ fn main() -> Result<(), sgld_swarm::Error> {
          (medians over {} runs)",
         method.name,
         e.device(),
-        e.history().over_runs(last, "best").median,
-        e.history().over_runs(last, "median").median,
+        e.history().over_runs(last, Stat::Best).unwrap().median,
+        e.history().over_runs(last, Stat::Median).unwrap().median,
         ensemble.runs
     );
     Ok(())

@@ -14,7 +14,7 @@ pub struct Config {
     pub methods: Vec<MethodConfig>,
 }
 
-/// The potential and its dimension (DESIGN section 4).
+/// The potential and its dimension (docs/DESIGN.md section 4).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProblemConfig {
     pub potential: PotentialKind,
@@ -84,14 +84,14 @@ pub struct EnsembleConfig {
     pub init: Init,
 }
 
-/// Initial positions, drawn from stream domain 1 (DESIGN section 3).
+/// Initial positions, drawn from stream domain 1 (docs/DESIGN.md section 3).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Init {
     /// Uniform on `[lo, hi]^d`.
     Uniform { lo: f64, hi: f64 },
 }
 
-/// The discretisation (DESIGN section 2).
+/// The discretisation (docs/DESIGN.md section 2).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub enum Scheme {
     /// Euler-Maruyama: SGLD (`lambda = 0`) and MF-SGLD (paper eq. 1 and 5).
@@ -140,7 +140,7 @@ impl Scheme {
     }
 }
 
-/// How the gradient step is tamed (DESIGN section 2).
+/// How the gradient step is tamed (docs/DESIGN.md section 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Taming {
     /// `h g`: plain Euler, the paper's scheme.
@@ -321,7 +321,7 @@ pub(crate) fn positive(field: &str, v: f64) -> Result<(), ConfigError> {
         Err(err(
             field,
             num(v),
-            "must be a number > 0 between 1.2e-38 and 3.4e38 (the engines compute in f32)",
+            "must be a finite number > 0, between 1.2e-38 and 3.4e38 (the engines compute in f32)",
         ))
     }
 }
@@ -850,14 +850,12 @@ impl IntField for usize {
 
 fn int_at_least<T: IntField>(field: &str, v: i64, min: i64) -> Result<T, ConfigError> {
     T::try_from(v).ok().filter(|_| v >= min).ok_or_else(|| {
-        err(
-            field,
-            v,
-            format!(
-                "must be an integer from {min} to {}",
-                T::MAX.min(i64::MAX as u64)
-            ),
-        )
+        let allowed = if T::MAX >= i64::MAX as u64 {
+            format!("must be an integer >= {min}")
+        } else {
+            format!("must be an integer >= {min}, at most {}", T::MAX)
+        };
+        err(field, v, allowed)
     })
 }
 

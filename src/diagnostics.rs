@@ -1,4 +1,4 @@
-//! Per-run statistics of an ensemble (DESIGN section 5) and their history over the
+//! Per-run statistics of an ensemble (docs/DESIGN.md section 5) and their history over the
 //! recorded steps.
 
 use crate::potential::Potential;
@@ -20,18 +20,68 @@ pub struct RunStats {
     pub spread: f64,
 }
 
-/// The statistics by name, in the order of the outputs' columns.
-pub const STAT_NAMES: [&str; 5] = ["best", "worst", "median", "best_phi", "spread"];
+/// One of the per-run statistics of [`RunStats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stat {
+    /// `min_i dist(X_i)`.
+    Best,
+    /// `max_i dist(X_i)`.
+    Worst,
+    /// `median_i dist(X_i)`.
+    Median,
+    /// `min_i Phi(X_i)`.
+    BestPhi,
+    /// `max_i ||X_i - m_r||`.
+    Spread,
+}
+
+impl Stat {
+    /// Every statistic, in the order of the outputs' columns.
+    pub const ALL: [Stat; 5] = [
+        Stat::Best,
+        Stat::Worst,
+        Stat::Median,
+        Stat::BestPhi,
+        Stat::Spread,
+    ];
+
+    /// The name in `history.csv` and `summary.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stat::Best => "best",
+            Stat::Worst => "worst",
+            Stat::Median => "median",
+            Stat::BestPhi => "best_phi",
+            Stat::Spread => "spread",
+        }
+    }
+}
+
+impl std::str::FromStr for Stat {
+    type Err = crate::error::ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Stat::ALL
+            .into_iter()
+            .find(|stat| stat.name() == s)
+            .ok_or_else(|| crate::error::ConfigError {
+                field: "statistic".into(),
+                value: format!("{s:?}"),
+                allowed: format!("must be one of {}", Stat::ALL.map(Stat::name).join(", ")),
+            })
+    }
+}
 
 impl RunStats {
-    pub fn get(&self, name: &str) -> f64 {
-        match name {
-            "best" => self.best,
-            "worst" => self.worst,
-            "median" => self.median,
-            "best_phi" => self.best_phi,
-            "spread" => self.spread,
-            _ => panic!("unknown statistic {name}"),
+    /// The value of `stat`.
+    pub fn get(&self, stat: Stat) -> f64 {
+        match stat {
+            Stat::Best => self.best,
+            Stat::Worst => self.worst,
+            Stat::Median => self.median,
+            Stat::BestPhi => self.best_phi,
+            Stat::Spread => self.spread,
         }
     }
 }
@@ -160,21 +210,27 @@ impl History {
         self.steps.is_empty()
     }
 
-    /// The statistics of every run at record `i`.
-    pub fn at(&self, i: usize) -> &[RunStats] {
-        &self.stats[i * self.runs..(i + 1) * self.runs]
+    /// The statistics of every run at record `i` (`None` past the last record).
+    pub fn at(&self, i: usize) -> Option<&[RunStats]> {
+        self.stats.get(i * self.runs..(i + 1) * self.runs)
     }
 
-    /// Median, min and max over runs of statistic `name` at record `i`.
-    pub fn over_runs(&self, i: usize, name: &str) -> OverRuns {
-        let mut v: Vec<f64> = self.at(i).iter().map(|s| s.get(name)).collect();
+    /// Median, min and max over runs of `stat` at record `i` (`None` past the
+    /// last record).
+    pub fn over_runs(&self, i: usize, stat: Stat) -> Option<OverRuns> {
+        let mut v: Vec<f64> = self.at(i)?.iter().map(|s| s.get(stat)).collect();
         let min = v.iter().copied().fold(f64::INFINITY, f64::min);
         let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        OverRuns {
+        Some(OverRuns {
             median: median(&mut v),
             min,
             max,
-        }
+        })
+    }
+
+    /// [`History::over_runs`] at the last record (`None` before any record).
+    pub fn last(&self, stat: Stat) -> Option<OverRuns> {
+        self.over_runs(self.len().checked_sub(1)?, stat)
     }
 
     /// Positions at each record (`[records][R][N][d]` flattened), when they were kept.
@@ -201,5 +257,25 @@ mod tests {
         // Distances from (1, 0): 0, sqrt(5), sqrt(5).
         assert_eq!(s.spread, 5f64.sqrt());
         assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
+
+    #[test]
+    fn accessors_are_total() {
+        let mut h = History::new(2);
+        assert!(h.last(Stat::Best).is_none());
+        let s = RunStats {
+            best: 1.0,
+            worst: 2.0,
+            median: 1.5,
+            best_phi: 0.0,
+            spread: 3.0,
+        };
+        h.push(0, vec![s, RunStats { best: 3.0, ..s }], None);
+        assert_eq!(h.last(Stat::Best).unwrap().max, 3.0);
+        assert!(h.over_runs(1, Stat::Best).is_none());
+        assert!(h.at(1).is_none());
+        assert_eq!("best_phi".parse::<Stat>().unwrap(), Stat::BestPhi);
+        let e = "bset".parse::<Stat>().unwrap_err().to_string();
+        assert!(e.contains("\"bset\"") && e.contains("best_phi"), "{e}");
     }
 }

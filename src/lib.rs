@@ -1,7 +1,7 @@
 //! `sgld-swarm`: large ensembles of weakly interacting Langevin agents, after
 //! Kantas, Parpas and Pavliotis, "The sharp, the flat and the shallow" (2019).
 //!
-//! Four methods are one update rule with switches (DESIGN section 2):
+//! Four methods are one update rule with switches (docs/DESIGN.md section 2):
 //!
 //! | method      | [`Scheme`]                | `lambda` |
 //! |-------------|---------------------------|----------|

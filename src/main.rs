@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use sgld_swarm::config::Config;
-use sgld_swarm::diagnostics::STAT_NAMES;
+use sgld_swarm::diagnostics::Stat;
 use sgld_swarm::experiment::{self, Progress};
 use sgld_swarm::{Backend, Error, Options, output, presets};
 use std::path::PathBuf;
@@ -413,21 +413,18 @@ fn print_table(r: &experiment::ExperimentResult) {
         "{:<22} {:>7} {:>8} {:>9}",
         "method", "steps", "time", "units/s"
     );
-    for s in STAT_NAMES {
+    for s in Stat::ALL.map(Stat::name) {
         header.push_str(&format!(" {s:>10}"));
     }
     println!("{header}");
     for m in &r.methods {
-        let last = m.history.len() - 1;
         let mut line = format!(
             "{:<22} {:>7} {:>7.2}s {:>9.2e}",
             m.name, m.steps, m.elapsed_s, m.units_per_s
         );
-        for s in STAT_NAMES {
-            line.push_str(&format!(
-                " {:>10}",
-                num(m.history.over_runs(last, s).median)
-            ));
+        for s in Stat::ALL {
+            let median = m.history.last(s).map_or(f64::NAN, |o| o.median);
+            line.push_str(&format!(" {:>10}", num(median)));
         }
         if m.error.is_some() {
             line.push_str("  DIVERGED");

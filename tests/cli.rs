@@ -337,11 +337,12 @@ fn bad_ensemble_fields() {
         &replace("[-1.0, 1.0]", "[-inf, 1.0]"),
         &["ensemble.init.uniform", "-inf", "finite"],
     );
-    // Fits the index space (2^32 agents) but not any memory: 2^32 x 2^20 coordinates.
+    // Fits the index space (2^32 agents) but not any memory: 2^32 x 2^20
+    // coordinates, refused with the memory it needs before anything is allocated.
     bad_config(
         &replace("runs = 2\nagents = 4", "runs = 65536\nagents = 65536")
             .replace("dim = 3", "dim = 1048576"),
-        &["cannot allocate", "GiB", "reduce runs, agents or dim"],
+        &["the run needs", "GiB", "reduce runs, agents or dim"],
     );
 }
 

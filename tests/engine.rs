@@ -415,6 +415,6 @@ fn impossible_sizes_are_errors() {
     )
     .err()
     .expect("16 PiB cannot be allocated");
-    assert!(matches!(err, Error::Alloc { .. }), "{err}");
+    assert!(matches!(err, Error::Memory { .. }), "{err}");
     assert!(err.to_string().contains("GiB"), "{err}");
 }

@@ -292,14 +292,14 @@ fn assert_same_stats(
     gpu: &sgld_swarm::diagnostics::History,
     what: &str,
 ) {
-    use sgld_swarm::diagnostics::STAT_NAMES;
+    use sgld_swarm::diagnostics::Stat;
     for i in 0..cpu.len() {
-        for (r, (c, g)) in cpu.at(i).iter().zip(gpu.at(i)).enumerate() {
-            for name in STAT_NAMES {
+        for (r, (c, g)) in cpu.at(i).unwrap().iter().zip(gpu.at(i).unwrap()).enumerate() {
+            for name in Stat::ALL {
                 let (a, b) = (c.get(name), g.get(name));
                 assert!(
                     (a - b).abs() <= 5e-4 * (1.0 + a.abs()),
-                    "{what}: record {i} (step {}), run {r}, {name}: CPU {a}, GPU {b}",
+                    "{what}: record {i} (step {}), run {r}, {name:?}: CPU {a}, GPU {b}",
                     cpu.steps()[i]
                 );
             }

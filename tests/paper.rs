@@ -1,6 +1,7 @@
 //! The paper's qualitative findings, reproduced at reduced size: they guard the
 //! science against a change that keeps every unit test green but breaks a method.
 
+use sgld_swarm::diagnostics::Stat;
 use sgld_swarm::experiment::{self, Silent};
 use sgld_swarm::{Backend, Options, presets};
 
@@ -25,7 +26,7 @@ fn figure_2_ordering_of_the_methods() {
         .map(|m| {
             (
                 m.name.clone(),
-                m.history.over_runs(m.history.len() - 1, "best").median,
+                m.history.last(Stat::Best).unwrap().median,
             )
         })
         .collect();
@@ -50,7 +51,7 @@ fn figure_1_consensus_with_strong_interaction() {
     let r = experiment::run(&config, Options::default(), &mut Silent).unwrap();
     let spread = |name: &str| {
         let m = r.methods.iter().find(|m| m.name == name).unwrap();
-        m.history.at(m.history.len() - 1)[0].spread
+        m.history.at(m.history.len() - 1).unwrap()[0].spread
     };
     assert!(spread("MF-HOM-SGLD lambda=10") < 0.25 * spread("HOM-SGLD"));
     assert!(spread("MF-SGLD lambda=10") < 0.25 * spread("SGLD"));
@@ -60,5 +61,5 @@ fn figure_1_consensus_with_strong_interaction() {
         .iter()
         .find(|m| m.name == "MF-SGLD lambda=10")
         .unwrap();
-    assert!(m.history.at(m.history.len() - 1)[0].median < 0.3);
+    assert!(m.history.at(m.history.len() - 1).unwrap()[0].median < 0.3);
 }

@@ -265,7 +265,7 @@ fn mean_field_spread_contracts_at_a_plus_lambda() {
     let h = e.history();
     let want = (1.0 - (a + lambda) * dt).powi(steps as i32);
     for r in 0..3 {
-        let ratio = h.at(h.len() - 1)[r].spread / h.at(0)[r].spread;
+        let ratio = h.at(h.len() - 1).unwrap()[r].spread / h.at(0).unwrap()[r].spread;
         // Noise sd sqrt(2 dt / beta) = 1.4e-6 per step against a spread of ~0.1 at
         // the end, and ~50 f32 roundings of 6e-8: 1e-4 relative covers both.
         assert!(

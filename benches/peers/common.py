@@ -1,4 +1,4 @@
-"""What the peers share: the method's constants (DESIGN section 2), the size
+"""What the peers share: the method's constants (docs/DESIGN.md section 2), the size
 ladder of `sgld-swarm bench`, the timing loop and the statistical check against
 the library. Each peer module supplies a `Peer` with `start`, `steps`, `sync`
 and `positions`; nothing here imports NumPy's rivals.
@@ -33,7 +33,7 @@ CHECK_CONFIG = os.path.join(HERE, "check.toml")
 
 @dataclass(frozen=True)
 class Method:
-    """One method of DESIGN section 2 with the constants the update uses."""
+    """One method of docs/DESIGN.md section 2 with the constants the update uses."""
 
     name: str
     homogenized: bool

@@ -1,4 +1,4 @@
-"""The homogenized and Euler schemes of DESIGN section 2 on the rough potential,
+"""The homogenized and Euler schemes of docs/DESIGN.md section 2 on the rough potential,
 written as a JAX user would: float32 arrays of shape (R, N, d), the inner steps
 in `lax.fori_loop`, the outer steps in another, all under one `jit`; the noise
 from `jax.random` with a key folded in per step (JAX's default generator).

@@ -1,4 +1,4 @@
-"""The homogenized and Euler schemes of DESIGN section 2 on the rough potential,
+"""The homogenized and Euler schemes of docs/DESIGN.md section 2 on the rough potential,
 written as a NumPy user would: float32 arrays of shape (R, N, d), one array
 expression per line, NumPy's own normal generator.
 
@@ -22,7 +22,7 @@ def grad_rough(x):
 
 
 def tame(g, h, taming):
-    """T_h(g) of DESIGN section 2."""
+    """T_h(g) of docs/DESIGN.md section 2."""
     hg = h * g
     if taming == "coordinate":
         return hg / (1.0 + np.abs(hg))

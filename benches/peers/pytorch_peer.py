@@ -1,4 +1,4 @@
-"""The homogenized and Euler schemes of DESIGN section 2 on the rough potential,
+"""The homogenized and Euler schemes of docs/DESIGN.md section 2 on the rough potential,
 written as a PyTorch user would: float32 tensors of shape (R, N, d) on the GPU
 when there is one, `torch.randn` for the noise. Two variants: eager, and the
 inner step through `torch.compile` (one fused kernel per inner step, dynamic
@@ -32,7 +32,7 @@ def tame(g, h: float, taming: str):
 
 
 def inner_step(x, y, h: float, h_gamma: float, noise: float, taming: str):
-    """Y(n, m+1) from Y(n, m) (DESIGN section 2)."""
+    """Y(n, m+1) from Y(n, m) (docs/DESIGN.md section 2)."""
     return y - tame(grad_rough(y), h, taming) + h_gamma * (x - y) + noise * torch.randn_like(y)
 
 

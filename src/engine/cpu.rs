@@ -1,4 +1,4 @@
-//! The CPU reference engine: the update rule of DESIGN section 2 in f32, parallel
+//! The CPU reference engine: the update rule of docs/DESIGN.md section 2 in f32, parallel
 //! over agents with rayon, written to be read beside the GPU step kernels.
 //!
 //! Two paths compute the same numbers. Separable potentials with `none` or

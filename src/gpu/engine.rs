@@ -1,4 +1,4 @@
-//! The GPU engine: the update rule of DESIGN section 2 in WGSL, with the same
+//! The GPU engine: the update rule of docs/DESIGN.md section 2 in WGSL, with the same
 //! random stream as the CPU engine. Separable potentials with `none` or
 //! `coordinate` taming run `shaders/step_block.wgsl` (an invocation per block of 4
 //! coordinates of an agent); everything else runs `shaders/step_agent.wgsl` (an

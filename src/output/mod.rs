@@ -1,4 +1,4 @@
-//! What a run leaves in its output folder (DESIGN section 5): `summary.json`,
+//! What a run leaves in its output folder (docs/DESIGN.md section 5): `summary.json`,
 //! `history.csv`, `positions-<slug>.npy`, `trajectories-<slug>.npy` (2-D), the
 //! configuration it ran, and the plots. [`folder`] says how the folder is kept
 //! describing one run.
@@ -7,7 +7,7 @@ pub mod folder;
 
 pub use folder::{OutputFolder, Written};
 
-use crate::diagnostics::{OverRuns, STAT_NAMES};
+use crate::diagnostics::{OverRuns, Stat};
 use crate::error::{Error, Result};
 use crate::experiment::ExperimentResult;
 use crate::plot;
@@ -119,9 +119,9 @@ fn summary_json(r: &ExperimentResult) -> serde_json::Result<Vec<u8>> {
                     elapsed_s: m.elapsed_s,
                     units_per_s: m.units_per_s,
                     final_step: m.history.steps()[last],
-                    last: STAT_NAMES
-                        .iter()
-                        .map(|&s| (s, m.history.over_runs(last, s)))
+                    last: Stat::ALL
+                        .into_iter()
+                        .filter_map(|s| Some((s.name(), m.history.over_runs(last, s)?)))
                         .collect(),
                     positions: m.error.is_none().then(|| positions_file(&m.slug)),
                     error: m.error.as_deref(),
@@ -145,7 +145,7 @@ pub(crate) fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
 
 fn write_history(w: &mut dyn Write, r: &ExperimentResult) -> std::io::Result<()> {
     let mut header = String::from("method,step");
-    for s in STAT_NAMES {
+    for s in Stat::ALL.map(Stat::name) {
         header.push_str(&format!(",{s}_median,{s}_min,{s}_max"));
     }
     writeln!(w, "{header}")?;
@@ -153,8 +153,10 @@ fn write_history(w: &mut dyn Write, r: &ExperimentResult) -> std::io::Result<()>
         let name = csv_field(&m.name);
         for (i, step) in m.history.steps().iter().enumerate() {
             let mut line = format!("{name},{step}");
-            for s in STAT_NAMES {
-                let o = m.history.over_runs(i, s);
+            for s in Stat::ALL {
+                let Some(o) = m.history.over_runs(i, s) else {
+                    continue;
+                };
                 line.push_str(&format!(",{},{},{}", o.median, o.min, o.max));
             }
             writeln!(w, "{line}")?;

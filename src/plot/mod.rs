@@ -3,6 +3,7 @@
 //! contours of Phi (Figure 1). Text uses the DejaVu Sans font shipped in
 //! `assets/fonts`, so no system font library is needed.
 
+use crate::diagnostics::Stat;
 use crate::error::{Error, Result};
 use crate::experiment::ExperimentResult;
 use crate::output::OutputFolder;
@@ -69,13 +70,13 @@ fn distance_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), S
         .iter()
         .map(|m| {
             let h = &m.history;
-            let pick = |stat: &str| -> Vec<(f64, f64)> {
+            let pick = |stat: Stat| -> Vec<(f64, f64)> {
                 (0..h.len())
-                    .map(|i| (h.steps()[i] as f64, h.over_runs(i, stat).median))
+                    .filter_map(|i| Some((h.steps()[i] as f64, h.over_runs(i, stat)?.median)))
                     .filter(|(_, v)| v.is_finite() && *v > 0.0)
                     .collect()
             };
-            (m.name.clone(), pick("best"), pick("worst"))
+            (m.name.clone(), pick(Stat::Best), pick(Stat::Worst))
         })
         .collect();
     let all = series.iter().flat_map(|(_, b, w)| b.iter().chain(w));

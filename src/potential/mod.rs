@@ -1,4 +1,4 @@
-//! Potentials `Phi`: value, gradient, separability and reference points (DESIGN
+//! Potentials `Phi`: value, gradient, separability and reference points (docs/DESIGN.md
 //! section 4). The built-ins live one per file and mirror
 //! `shaders/potentials/<name>.wgsl`; users implement [`Potential`] for their own.
 #![allow(

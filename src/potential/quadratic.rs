@@ -1,4 +1,4 @@
-//! `0.5 sum_k a_k x_k^2`: the potential with closed-form statistics (DESIGN section 8).
+//! `0.5 sum_k a_k x_k^2`: the potential with closed-form statistics (docs/DESIGN.md section 8).
 
 use super::{Potential, Shift, separable_grad_f32};
 

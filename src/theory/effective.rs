@@ -272,7 +272,7 @@ impl Window {
     }
 }
 
-/// The drift `(x - mean Y) / gamma` of HOM-SGLD's inner loop (DESIGN section 2)
+/// The drift `(x - mean Y) / gamma` of HOM-SGLD's inner loop (docs/DESIGN.md section 2)
 /// run for `steps` inner steps with X held fixed at `x`: the simulated
 /// counterpart of [`Effective::grad`] in the small-eps limit. Returns the drift
 /// and its standard error (from 20 batch means). The first tenth of the steps is
