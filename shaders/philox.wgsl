@@ -1,4 +1,4 @@
-// Philox4x32-10 and the stream maps of DESIGN section 3.
+// Philox4x32-10 and the stream maps of docs/DESIGN.md section 3.
 // Keep in sync with src/rng.rs: every function here has a twin there.
 //!include fastmath
 
@@ -7,9 +7,8 @@ const PHILOX_M1: u32 = 0xCD9E8D57u;
 const PHILOX_W0: u32 = 0x9E3779B9u;
 const PHILOX_W1: u32 = 0xBB67AE85u;
 
-const DOMAIN_NOISE: u32 = 0u;
-const DOMAIN_INIT: u32 = 1u;
-const DOMAIN_SMOOTHING: u32 = 3u;
+// DOMAIN_NOISE, DOMAIN_INIT, ...: generated from rng::Domain.
+//!include stream_domains
 
 //!include mulhilo
 

@@ -8,7 +8,6 @@
 // The network's depth; the host replaces this line with the network's.
 const LAYERS: u32 = 128u;
 const WG: u32 = 64u;
-const DOMAIN_MINIBATCH: u32 = 2u;
 
 // Keep in sync with NetParams in src/gpu/resnet.rs.
 struct NetParams {

@@ -30,11 +30,13 @@ pub struct Options {
     /// Keep the positions at every recorded step (for trajectories).
     pub keep_trajectories: bool,
     /// Force the CPU engine's agent path (for checks; the default picks the fastest).
+    #[doc(hidden)]
     pub cpu_path: CpuPath,
     /// Keep each of the GPU engine's buffers under this many bytes (default: the
     /// device's storage-binding limit), splitting the ensemble into groups of
     /// whole runs and, if one run is larger, runs into parts of whole
-    /// 256-agent tiles.
+    /// 256-agent tiles. For tests of that split.
+    #[doc(hidden)]
     pub gpu_max_binding: Option<u64>,
 }
 

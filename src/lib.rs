@@ -31,12 +31,14 @@ pub mod config;
 pub mod diagnostics;
 pub mod engine;
 pub mod ensemble;
+pub mod env;
 pub mod error;
 pub mod experiment;
 pub mod fastmath;
 pub mod gpu;
 pub mod nn;
 pub mod output;
+#[cfg(feature = "plots")]
 pub mod plot;
 pub mod potential;
 pub mod presets;

@@ -1,5 +1,5 @@
 //! Counter-based random numbers: Philox4x32-10 and the stream contract of
-//! DESIGN section 3. Every draw is addressed by (seed, domain, run, agent, step,
+//! docs/DESIGN.md section 3. Every draw is addressed by (seed, domain, run, agent, step,
 //! inner step, coordinate), so any engine, thread count or chunking draws the same
 //! numbers. Mirrors `shaders/philox.wgsl`.
 
@@ -13,13 +13,70 @@ pub const PHILOX_M1: u32 = 0xCD9E_8D57;
 pub const PHILOX_W0: u32 = 0x9E37_79B9;
 pub const PHILOX_W1: u32 = 0xBB67_AE85;
 
-/// Stream domains (the top 4 bits of counter word 3).
-pub const DOMAIN_NOISE: u32 = 0;
-pub const DOMAIN_INIT: u32 = 1;
-pub const DOMAIN_MINIBATCH: u32 = 2;
-pub const DOMAIN_SMOOTHING: u32 = 3;
-/// The [`PhiloxRng`] streams, kept apart from the engines' draws.
-pub const DOMAIN_USER: u32 = 15;
+/// The stream domains: the top 4 bits of counter word 3 (docs/DESIGN.md
+/// section 3). This enum is the one list of them: the WGSL kernels receive its
+/// values as the constants of [`Domain::wgsl`] (`DOMAIN_NOISE`, ...), composed in
+/// by `src/gpu/shader.rs`, and hold no domain number of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Domain {
+    /// Langevin noise (`sub` = the inner step, 0 for Euler steps).
+    Noise = 0,
+    /// Initial positions (step 0, `sub` 0).
+    Init = 1,
+    /// Minibatch indices of stochastic gradients (`sub` = inner step or
+    /// perturbation).
+    Minibatch = 2,
+    /// Perturbations of the smoothed scheme (`sub` = sample).
+    Smoothing = 3,
+    /// The ellipses data set of Figure 3.
+    Data = 4,
+    /// The [`PhiloxRng`] streams, kept apart from the engines' draws.
+    User = 15,
+}
+
+impl Domain {
+    /// Every domain.
+    pub const ALL: [Domain; 6] = [
+        Domain::Noise,
+        Domain::Init,
+        Domain::Minibatch,
+        Domain::Smoothing,
+        Domain::Data,
+        Domain::User,
+    ];
+
+    /// The WGSL constant's name.
+    pub fn wgsl_name(self) -> &'static str {
+        match self {
+            Domain::Noise => "DOMAIN_NOISE",
+            Domain::Init => "DOMAIN_INIT",
+            Domain::Minibatch => "DOMAIN_MINIBATCH",
+            Domain::Smoothing => "DOMAIN_SMOOTHING",
+            Domain::Data => "DOMAIN_DATA",
+            Domain::User => "DOMAIN_USER",
+        }
+    }
+
+    /// The WGSL module `stream_domains`: one `const` per domain.
+    pub fn wgsl() -> String {
+        Domain::ALL
+            .iter()
+            .map(|d| format!("const {}: u32 = {}u;\n", d.wgsl_name(), *d as u32))
+            .collect()
+    }
+}
+
+/// [`Domain::Noise`] as a counter field.
+pub const DOMAIN_NOISE: u32 = Domain::Noise as u32;
+/// [`Domain::Init`] as a counter field.
+pub const DOMAIN_INIT: u32 = Domain::Init as u32;
+/// [`Domain::Minibatch`] as a counter field.
+pub const DOMAIN_MINIBATCH: u32 = Domain::Minibatch as u32;
+/// [`Domain::Smoothing`] as a counter field.
+pub const DOMAIN_SMOOTHING: u32 = Domain::Smoothing as u32;
+/// [`Domain::User`] as a counter field.
+pub const DOMAIN_USER: u32 = Domain::User as u32;
 
 /// Largest `sub` index that fits below the domain bits.
 pub const SUB_MAX: u32 = (1 << 28) - 1;
@@ -103,7 +160,7 @@ pub fn counter_word3(domain: u32, sub: u32) -> u32 {
 
 /// `u(x) = (f32(x >> 8) + 0.5) * 2^-24`, in (0, 1]. Exact for `x < 2^31`; above,
 /// the half rounds to even in f32 (the same on every IEEE device), so the top
-/// words give 1.0. DESIGN section 3 says "(0, 1), exact", which holds for the
+/// words give 1.0. docs/DESIGN.md section 3 says "(0, 1), exact", which holds for the
 /// lower half only.
 #[inline(always)]
 pub fn uniform(x: u32) -> f32 {
@@ -241,7 +298,7 @@ mod tests {
     use rand_core::Rng;
 
     // Known answers from Random123 (`kat_vectors`, philox4x32_10 lines), as quoted
-    // in DESIGN section 3.
+    // in docs/DESIGN.md section 3.
     #[test]
     fn random123_known_answers() {
         assert_eq!(

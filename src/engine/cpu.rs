@@ -19,6 +19,7 @@ use super::{
 };
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
+use crate::env::Var;
 use crate::error::{Error, Result};
 use crate::potential::{Draw, Potential};
 use crate::rng;
@@ -86,8 +87,8 @@ impl Simd {
 
     /// The level `SGLD_SWARM_SIMD` names (`auto`, `portable`, `avx2`, `avx512`), or
     /// the best one when it is unset.
-    pub fn from_env() -> Result<Self> {
-        let Ok(v) = std::env::var("SGLD_SWARM_SIMD") else {
+    pub fn selected() -> Result<Self> {
+        let Some(v) = Var::Simd.get() else {
             return Ok(Self::best());
         };
         if v == "auto" {
@@ -96,13 +97,7 @@ impl Simd {
         let level = Self::ALL
             .into_iter()
             .find(|s| s.name() == v)
-            .ok_or_else(|| {
-                Error::Config(crate::error::ConfigError {
-                    field: "SGLD_SWARM_SIMD".into(),
-                    value: format!("{v:?}"),
-                    allowed: "must be one of auto, portable, avx2, avx512".into(),
-                })
-            })?;
+            .ok_or_else(|| Var::Simd.invalid(&v, "must be one of auto, portable, avx2, avx512"))?;
         if !level.supported() {
             return Err(Error::Backend(format!(
                 "SGLD_SWARM_SIMD = {v:?}: this CPU does not support it (best: {})",
@@ -187,7 +182,7 @@ impl<P: Potential> CpuEngine<P> {
             potential.separable() && !potential.stochastic() && consts.taming != Taming::Norm;
         let lanes = match path {
             CpuPath::Agent => None,
-            CpuPath::Auto => lanes_apply.then(Simd::from_env).transpose()?,
+            CpuPath::Auto => lanes_apply.then(Simd::selected).transpose()?,
             CpuPath::Lanes(level) => {
                 if !level.supported() {
                     return Err(Error::Backend(format!(

@@ -2,6 +2,7 @@
 //! failure turned into a [`GpuError`].
 
 use super::Binding;
+use crate::env::Var;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -57,13 +58,13 @@ impl GpuContext {
     }
 
     async fn new_async() -> Result<Self, GpuError> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+        let instance = wgpu::Instance::new(crate::env::wgpu_instance_descriptor());
+        let backend_var = Var::WgpuBackend.get();
+        let backends = backend_var
+            .as_deref()
+            .map_or(wgpu::Backends::all(), wgpu::Backends::from_comma_list);
         let mut adapters = instance.enumerate_adapters(backends).await;
-        let wanted = std::env::var("WGPU_ADAPTER_NAME")
-            .ok()
-            .map(|s| s.to_lowercase());
+        let wanted = Var::WgpuAdapterName.get().map(|s| s.to_lowercase());
         if let Some(w) = &wanted {
             adapters.retain(|a| a.get_info().name.to_lowercase().contains(w));
         }
@@ -80,7 +81,7 @@ impl GpuContext {
             let mut filter = wanted.map_or(String::new(), |w| {
                 format!(" whose name contains {w:?} (WGPU_ADAPTER_NAME)")
             });
-            if let Ok(v) = std::env::var("WGPU_BACKEND") {
+            if let Some(v) = backend_var {
                 filter.push_str(&if backends.is_empty() {
                     format!(
                         " for WGPU_BACKEND = {v:?}, which names no backend (allowed: vulkan, \

@@ -17,6 +17,7 @@ use crate::diagnostics::{History, RunStats, run_stats};
 use crate::engine::{
     Engine, Schedule, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
 };
+use crate::env::Var;
 use crate::error::{Error, Result};
 use crate::potential::Potential;
 use crate::rng;
@@ -221,50 +222,25 @@ struct Tuning {
 }
 
 impl Tuning {
-    fn from_env(ctx: &GpuContext) -> Result<Self> {
-        let bad = |field: &str, value: String, allowed: &str| {
-            Error::Config(crate::error::ConfigError {
-                field: field.into(),
-                value,
-                allowed: allowed.into(),
-            })
-        };
-        let workgroup = match std::env::var("SGLD_SWARM_GPU_WORKGROUP") {
-            Err(_) => WORKGROUP,
-            Ok(v) => match v.trim().parse::<u32>() {
+    fn selected(ctx: &GpuContext) -> Result<Self> {
+        let workgroup = match Var::GpuWorkgroup.get() {
+            None => WORKGROUP,
+            Some(v) => match v.trim().parse::<u32>() {
                 Ok(n @ (32 | 64 | 128 | 256)) => n,
-                _ => {
-                    return Err(bad(
-                        "SGLD_SWARM_GPU_WORKGROUP",
-                        format!("{v:?}"),
-                        "must be 32, 64, 128 or 256",
-                    ));
-                }
+                _ => return Err(Var::GpuWorkgroup.invalid(&v, "must be 32, 64, 128 or 256")),
             },
         };
-        let int64 = match std::env::var("SGLD_SWARM_GPU_INT64").as_deref() {
-            Err(_) | Ok("1") => ctx.int64,
-            Ok("0") => false,
-            Ok(v) => {
-                return Err(bad(
-                    "SGLD_SWARM_GPU_INT64",
-                    format!("{v:?}"),
-                    "must be 0 or 1",
-                ));
-            }
+        let int64 = match Var::GpuInt64.get().as_deref() {
+            None | Some("1") => ctx.int64,
+            Some("0") => false,
+            Some(v) => return Err(Var::GpuInt64.invalid(v, "must be 0 or 1")),
         };
-        let checks = match std::env::var("SGLD_SWARM_GPU_CHECKS").as_deref() {
+        let checks = match Var::GpuChecks.get().as_deref() {
             // Loop bounding off by default: 7% faster on an H200 (docs/PERFORMANCE.md).
-            Err(_) | Ok("bounds") => Checks::Bounds,
-            Ok("all") => Checks::All,
-            Ok("none") => Checks::None,
-            Ok(v) => {
-                return Err(bad(
-                    "SGLD_SWARM_GPU_CHECKS",
-                    format!("{v:?}"),
-                    "must be all, bounds or none",
-                ));
-            }
+            None | Some("bounds") => Checks::Bounds,
+            Some("all") => Checks::All,
+            Some("none") => Checks::None,
+            Some(v) => return Err(Var::GpuChecks.invalid(v, "must be all, bounds or none")),
         };
         Ok(Self {
             workgroup,
@@ -313,7 +289,7 @@ impl<P: Potential> GpuEngine<P> {
         } else {
             "step_agent"
         };
-        let tuning = Tuning::from_env(&ctx)?;
+        let tuning = Tuning::selected(&ctx)?;
         let opts = shader::Options {
             potential: Some(&gp.choice),
             int64: tuning.int64,

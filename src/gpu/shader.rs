@@ -173,13 +173,23 @@ impl Composed {
     }
 }
 
+/// The module `stream_domains`, generated from [`crate::rng::Domain`] so that no
+/// shader holds a domain number of its own.
+static STREAM_DOMAINS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(crate::rng::Domain::wgsl);
+
 fn source_of(name: &str) -> Option<&'static str> {
+    if name == "stream_domains" {
+        return Some(STREAM_DOMAINS.as_str());
+    }
     SOURCES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
 }
 
 fn file_name(name: &str) -> String {
     // A user's module is named by its label.
-    if name.starts_with('<') {
+    if name == "stream_domains" {
+        "<stream domains, generated from rng::Domain>".to_string()
+    } else if name.starts_with('<') {
         name.to_string()
     } else {
         format!("shaders/{name}.wgsl")
@@ -407,6 +417,71 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every `.wgsl` file under `shaders/` is registered in [`SOURCES`] under its
+    /// path, and every registered module is a file there: a shader that nothing
+    /// composes, or a registration left behind, fails here.
+    #[test]
+    fn every_shader_file_is_registered() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+        let mut on_disk = Vec::new();
+        for sub in ["", "potentials"] {
+            for entry in std::fs::read_dir(root.join(sub)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "wgsl") {
+                    let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+                    on_disk.push(if sub.is_empty() {
+                        stem
+                    } else {
+                        format!("{sub}/{stem}")
+                    });
+                }
+            }
+        }
+        on_disk.sort();
+        let mut registered: Vec<String> = SOURCES.iter().map(|(n, _)| n.to_string()).collect();
+        registered.sort();
+        assert_eq!(on_disk, registered, "shaders/ on disk against SOURCES");
+        for (name, text) in SOURCES {
+            let file = std::fs::read_to_string(root.join(format!("{name}.wgsl"))).unwrap();
+            assert_eq!(&file, text, "{name}: SOURCES holds another file's text");
+        }
+    }
+
+    /// Stream domains reach the shaders only through the generated module: no
+    /// shader defines a domain constant or passes a literal domain number.
+    #[test]
+    fn shaders_hold_no_domain_numbers() {
+        for (name, text) in SOURCES {
+            for (i, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                assert!(
+                    !code.contains("const DOMAIN_"),
+                    "shaders/{name}.wgsl:{}: defines a domain; use rng::Domain",
+                    i + 1
+                );
+                if let Some(arg) = code.split("counter_word3(").nth(1) {
+                    assert!(
+                        !arg.trim_start().starts_with(|c: char| c.is_ascii_digit()),
+                        "shaders/{name}.wgsl:{}: a literal domain number",
+                        i + 1
+                    );
+                }
+            }
+        }
+        let generated = crate::rng::Domain::wgsl();
+        for d in crate::rng::Domain::ALL {
+            let line = format!("const {}: u32 = {}u;", d.wgsl_name(), d as u32);
+            assert!(generated.contains(&line), "{generated}");
+        }
+        // And the kernels that draw see them.
+        assert!(
+            compose("dump")
+                .unwrap()
+                .source
+                .contains("const DOMAIN_NOISE: u32 = 0u;")
+        );
     }
 
     #[test]

@@ -6,9 +6,8 @@
 use crate::error::{ConfigError, Error, Result};
 use crate::rng;
 
-/// Stream domain of the data set's draws (DESIGN section 3 reserves domains
-/// above 3; this one is taken here).
-pub const DOMAIN_DATA: u32 = 4;
+/// Stream domain of the data set's draws ([`crate::rng::Domain::Data`]).
+pub const DOMAIN_DATA: u32 = crate::rng::Domain::Data as u32;
 
 /// Semi-axes (x, y) of the inner ellipse: `(x / 0.5)^2 + (y / 1)^2 < 1` is class 0.
 pub const INNER: (f64, f64) = (0.5, 1.0);

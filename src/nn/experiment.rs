@@ -450,6 +450,16 @@ pub fn write_outputs(dir: &std::path::Path, r: &Fig3Result) -> Result<crate::out
         })?;
     }
     folder.write_bytes("config.toml", cfg.text.as_bytes())?;
+    #[cfg(feature = "plots")]
+    write_probability_maps(&mut folder, r)?;
+    folder.finish((json + "\n").as_bytes())
+}
+
+/// `probability.png`: p(class 1) of each method's best agent on a grid over
+/// [`MAP_BOX`], the training box drawn.
+#[cfg(feature = "plots")]
+fn write_probability_maps(folder: &mut crate::output::OutputFolder, r: &Fig3Result) -> Result<()> {
+    let cfg = &r.config;
     // The maps: p(class 1) of each method's best agent on a grid.
     const NX: usize = 120;
     const NY: usize = 160;
@@ -485,6 +495,5 @@ pub fn write_outputs(dir: &std::path::Path, r: &Fig3Result) -> Result<crate::out
         .collect();
     folder.render("probability.png", |path| {
         crate::plot::probability_maps(path, MAP_BOX, (NX, NY), &panels, &r.train)
-    })?;
-    folder.finish((json + "\n").as_bytes())
+    })
 }

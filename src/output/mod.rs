@@ -10,7 +10,6 @@ pub use folder::{OutputFolder, Written};
 use crate::diagnostics::{OverRuns, Stat};
 use crate::error::{Error, Result};
 use crate::experiment::ExperimentResult;
-use crate::plot;
 use ndarray_npy::WriteNpyExt;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -90,7 +89,8 @@ pub fn write_all(dir: &Path, result: &ExperimentResult) -> Result<Written> {
             folder.write(&format!("trajectories-{}.npy", m.slug), npy(t))?;
         }
     }
-    plot::write_plots(&mut folder, result)?;
+    #[cfg(feature = "plots")]
+    crate::plot::write_plots(&mut folder, result)?;
     let summary = summary_json(result).map_err(|e| Error::Output {
         path: folder.path(folder::SUMMARY),
         message: e.to_string(),

@@ -1,0 +1,307 @@
+//! Configuration: the typed description of an experiment (this file), its
+//! validation (`validate.rs`: the one place where bad input becomes a clear
+//! error naming the field, the value and what is allowed; nothing downstream
+//! re-validates) and its TOML form (`toml_form.rs`).
+
+mod toml_form;
+mod validate;
+
+pub(crate) use toml_form::parse_toml;
+pub use toml_form::{default_record_every, method_from_table};
+pub(crate) use validate::positive;
+
+use serde::Serialize;
+
+/// A whole experiment: one problem, one ensemble shape, one or more methods.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    pub problem: ProblemConfig,
+    pub ensemble: EnsembleConfig,
+    pub methods: Vec<MethodConfig>,
+}
+
+/// The potential and its dimension (docs/DESIGN.md section 4).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProblemConfig {
+    pub potential: PotentialKind,
+    pub dim: usize,
+    /// Translate the potential: `Phi(x - shift)`.
+    pub shift: Option<Vec<f64>>,
+}
+
+/// The built-in potentials with their parameters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum PotentialKind {
+    SixHumpCamel,
+    /// `delta`: the scale of the oscillation (paper: 0.01).
+    Rough {
+        delta: f64,
+    },
+    Rastrigin,
+    Ackley,
+    Rosenbrock,
+    StyblinskiTang,
+    Griewank,
+    /// `a`: one curvature, or one per coordinate.
+    Quadratic {
+        a: Vec<f64>,
+    },
+    DoubleWell,
+}
+
+/// The names accepted in `problem.potential`.
+pub const POTENTIAL_NAMES: [&str; 9] = [
+    "six-hump-camel",
+    "rough",
+    "rastrigin",
+    "ackley",
+    "rosenbrock",
+    "styblinski-tang",
+    "griewank",
+    "quadratic",
+    "double-well",
+];
+
+impl PotentialKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            PotentialKind::SixHumpCamel => "six-hump-camel",
+            PotentialKind::Rough { .. } => "rough",
+            PotentialKind::Rastrigin => "rastrigin",
+            PotentialKind::Ackley => "ackley",
+            PotentialKind::Rosenbrock => "rosenbrock",
+            PotentialKind::StyblinskiTang => "styblinski-tang",
+            PotentialKind::Griewank => "griewank",
+            PotentialKind::Quadratic { .. } => "quadratic",
+            PotentialKind::DoubleWell => "double-well",
+        }
+    }
+}
+
+/// The ensemble: R runs of N agents, how long, from where, and what to record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnsembleConfig {
+    pub runs: usize,
+    pub agents: usize,
+    pub steps: u64,
+    pub seed: u64,
+    /// Diagnostics are recorded at step 0, every `record_every` steps, and at the end.
+    pub record_every: u64,
+    pub init: Init,
+}
+
+/// Initial positions, drawn from stream domain 1 (docs/DESIGN.md section 3).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Init {
+    /// Uniform on `[lo, hi]^d`.
+    Uniform { lo: f64, hi: f64 },
+}
+
+/// The discretisation (docs/DESIGN.md section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Scheme {
+    /// Euler-Maruyama: SGLD (`lambda = 0`) and MF-SGLD (paper eq. 1 and 5).
+    Euler,
+    /// The heterogeneous multiscale scheme of the paper's Algorithm 1 (eq. 13-15):
+    /// HOM-SGLD (`lambda = 0`) and MF-HOM-SGLD.
+    Homogenized {
+        /// `eps`: the time-scale separation of the fast variable Y.
+        eps: f64,
+        /// `gamma`: the width of the coupling between X and Y (eq. 11).
+        gamma: f64,
+        /// `M`: inner steps whose Y iterates are averaged; `delta = dt / M`.
+        inner_steps: u32,
+        /// `m'`: the first averaged iterate (the paper uses 1).
+        burn_in: u32,
+    },
+    /// Direct smoothing (the paper's section 2, eq. 2-4): an Euler step with the
+    /// gradient replaced by `(1/S) sum_s grad Phi(X + sqrt(h_n) xi_s)`, the
+    /// `xi_s` from stream domain 3 (`sub = s`), and the continuation
+    /// `h_n = max(h_min, h h_factor^n)` ("start with a very smooth model and
+    /// gradually decrease h").
+    Smoothed {
+        /// `h`: the Gaussian kernel's variance at step 0.
+        h: f64,
+        /// `S`: perturbed gradients averaged per step.
+        samples: u32,
+        /// The factor applied to `h` every outer step (1: constant).
+        h_factor: f64,
+        /// The floor `h` does not decrease below.
+        h_min: f64,
+    },
+}
+
+impl Scheme {
+    /// Inner steps per outer step: `L = burn_in + M - 1`, or 1 for Euler and
+    /// smoothed steps.
+    pub fn inner_len(&self) -> u32 {
+        match self {
+            Scheme::Euler | Scheme::Smoothed { .. } => 1,
+            Scheme::Homogenized {
+                inner_steps,
+                burn_in,
+                ..
+            } => burn_in + inner_steps - 1,
+        }
+    }
+}
+
+/// How the gradient step is tamed (docs/DESIGN.md section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Taming {
+    /// `h g`: plain Euler, the paper's scheme.
+    None,
+    /// `h g_k / (1 + h |g_k|)` (TULAc).
+    Coordinate,
+    /// `h g / (1 + h ||g||)` (TULA).
+    Norm,
+}
+
+impl Taming {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Taming::None => "none",
+            Taming::Coordinate => "coordinate",
+            Taming::Norm => "norm",
+        }
+    }
+}
+
+/// One method: a scheme with its step size, temperature and interaction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MethodConfig {
+    pub name: String,
+    pub scheme: Scheme,
+    /// `dt`: the outer step (the paper's Delta).
+    pub dt: f64,
+    /// `beta`: the inverse temperature.
+    pub beta: f64,
+    /// `lambda`: the strength of the pull to the run's empirical mean (0 = none).
+    pub lambda: f64,
+    pub taming: Taming,
+}
+
+impl MethodConfig {
+    /// An Euler method (SGLD, or MF-SGLD with [`MethodConfig::lambda`]).
+    pub fn euler(name: &str, dt: f64, beta: f64) -> Self {
+        Self {
+            name: name.to_string(),
+            scheme: Scheme::Euler,
+            dt,
+            beta,
+            lambda: 0.0,
+            taming: Taming::None,
+        }
+    }
+
+    /// A homogenized method (HOM-SGLD, or MF-HOM-SGLD with [`MethodConfig::lambda`]),
+    /// with `burn_in = 1` as in the paper.
+    pub fn homogenized(
+        name: &str,
+        dt: f64,
+        beta: f64,
+        eps: f64,
+        gamma: f64,
+        inner_steps: u32,
+    ) -> Self {
+        Self {
+            name: name.to_string(),
+            scheme: Scheme::Homogenized {
+                eps,
+                gamma,
+                inner_steps,
+                burn_in: 1,
+            },
+            dt,
+            beta,
+            lambda: 0.0,
+            taming: Taming::None,
+        }
+    }
+
+    /// A smoothed method (the paper's section 2) with kernel variance `h` and `S =
+    /// samples` perturbed gradients per step; `h` stays constant unless
+    /// [`MethodConfig::continuation`] is set.
+    pub fn smoothed(name: &str, dt: f64, beta: f64, h: f64, samples: u32) -> Self {
+        Self {
+            name: name.to_string(),
+            scheme: Scheme::Smoothed {
+                h,
+                samples,
+                h_factor: 1.0,
+                h_min: 0.0,
+            },
+            dt,
+            beta,
+            lambda: 0.0,
+            taming: Taming::None,
+        }
+    }
+
+    /// For a smoothed method: `h` shrinks by `h_factor` every step down to `h_min`.
+    pub fn continuation(mut self, h_factor: f64, h_min: f64) -> Self {
+        if let Scheme::Smoothed {
+            h_factor: f,
+            h_min: m,
+            ..
+        } = &mut self.scheme
+        {
+            *f = h_factor;
+            *m = h_min;
+        }
+        self
+    }
+
+    pub fn lambda(mut self, lambda: f64) -> Self {
+        self.lambda = lambda;
+        self
+    }
+
+    pub fn taming(mut self, taming: Taming) -> Self {
+        self.taming = taming;
+        self
+    }
+
+    /// The file-name form of the name: lower case, every run of characters other
+    /// than a-z and 0-9 replaced by `-`, no `-` at either end.
+    pub fn slug(&self) -> String {
+        slug(&self.name)
+    }
+}
+
+/// Lower case, every run of characters other than a-z and 0-9 replaced by `-`,
+/// with no `-` at either end (`"MF-SGLD (lambda = 2)"` gives `mf-sgld-lambda-2`).
+pub fn slug(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_run = false;
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            if in_run && !out.is_empty() {
+                out.push('-');
+            }
+            out.push(c);
+            in_run = false;
+        } else {
+            in_run = true;
+        }
+    }
+    out
+}
+
+/// The longest slug a method may have: its files are `trajectories-<slug>.npy`
+/// and their temporary twins, within the 255 bytes most file systems allow.
+pub const MAX_SLUG_LEN: usize = 200;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("MF-HOM-SGLD"), "mf-hom-sgld");
+        assert_eq!(slug("MF-SGLD (lambda = 2)"), "mf-sgld-lambda-2");
+        assert_eq!(slug("a__b"), "a-b");
+        assert_eq!(slug("(x)"), "x");
+        assert_eq!(slug("!!"), "");
+    }
+}
