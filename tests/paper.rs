@@ -23,12 +23,7 @@ fn figure_2_ordering_of_the_methods() {
     let best: Vec<(String, f64)> = r
         .methods
         .iter()
-        .map(|m| {
-            (
-                m.name.clone(),
-                m.history.last(Stat::Best).unwrap().median,
-            )
-        })
+        .map(|m| (m.name.clone(), m.history.last(Stat::Best).unwrap().median))
         .collect();
     let get = |name: &str| best.iter().find(|(n, _)| n == name).unwrap().1;
     let order = ["MF-HOM-SGLD", "MF-SGLD", "HOM-SGLD", "SGLD"];
@@ -44,11 +39,16 @@ fn figure_2_ordering_of_the_methods() {
 }
 
 /// Figure 1: with lambda = 10 the mean-field agents reach consensus (small spread)
-/// where the non-interacting ones stay spread over several minima.
+/// where the non-interacting ones stay spread over several minima. On the CPU
+/// engine, as the test above, so that every machine checks the same numbers.
 #[test]
 fn figure_1_consensus_with_strong_interaction() {
     let config = presets::preset("fig1-camel").unwrap().unwrap();
-    let r = experiment::run(&config, Options::default(), &mut Silent).unwrap();
+    let options = Options {
+        backend: Backend::Cpu,
+        ..Options::default()
+    };
+    let r = experiment::run(&config, options, &mut Silent).unwrap();
     let spread = |name: &str| {
         let m = r.methods.iter().find(|m| m.name == name).unwrap();
         m.history.at(m.history.len() - 1).unwrap()[0].spread

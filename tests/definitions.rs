@@ -1,0 +1,369 @@
+//! The update rules of DESIGN section 2, written out here from their definitions
+//! with the random stream of DESIGN section 3 (key from the seed, counter
+//! `[k / 4, g, n, (domain << 28) | sub]`, uniforms `(f32(w >> 8) + 0.5) 2^-24`,
+//! Box-Muller pairs), and compared bit for bit with the CPU engine on both of its
+//! paths (the lane path of separable potentials and the agent path).
+//!
+//! The f32 operations are those of `src/engine/cpu.rs`, in its order (no fused
+//! multiply-add anywhere), and the step constants are computed in f64 and rounded
+//! once, as `StepConstants::new` does; so any difference, even of one ulp, is a
+//! change of the scheme or of the stream, which is what these tests pin. The
+//! special functions of Box-Muller (`ln`, `sincos`) are the crate's
+//! `fastmath` ones, which the contract lets each implementation choose.
+#![allow(
+    clippy::needless_range_loop,
+    reason = "coordinates index several arrays"
+)]
+
+use sgld_swarm::config::{EnsembleConfig, MethodConfig, Scheme, Taming};
+use sgld_swarm::engine::cpu::{CpuPath, Simd};
+use sgld_swarm::potential::{Potential, Quadratic, Rosenbrock, Rough, Shift};
+use sgld_swarm::{Backend, Ensemble, Options, fastmath, rng};
+
+/// A seed above 2^32, so that both key words matter.
+const SEED: u64 = 0x0000_0007_9E37_79B9;
+const RUNS: usize = 2;
+/// 5 agents x 2 blocks x 2 runs = 20 lane jobs: one full group of 16 and a partial one.
+const AGENTS: usize = 5;
+const STEPS: u64 = 4;
+const BOX: (f64, f64) = (-2.0, 2.0);
+
+/// Key from the seed: low word first.
+fn key() -> [u32; 2] {
+    [SEED as u32, (SEED >> 32) as u32]
+}
+
+/// The uniform of a Philox word.
+fn uniform(w: u32) -> f32 {
+    ((w >> 8) as f32 + 0.5) * (1.0 / 16_777_216.0)
+}
+
+/// The standard normals of global agent `g`, outer step `n`, in `domain` with
+/// `sub`, for coordinates `0..d`: word `j` of the block at counter
+/// `[k / 4, g, n, (domain << 28) | sub]` belongs to coordinate `4 (k / 4) + j`;
+/// words (0, 1) and (2, 3) make Box-Muller pairs `(rho cos theta, rho sin theta)`.
+fn normals(g: usize, n: u64, domain: u32, sub: u32, d: usize) -> Vec<f32> {
+    let mut z = vec![0.0f32; d];
+    for k in 0..d {
+        let b = k / 4;
+        let w = rng::philox4x32_10([b as u32, g as u32, n as u32, (domain << 28) | sub], key());
+        let j = k % 4;
+        let (a, bb) = (j & !1, j | 1);
+        let rho = (-2.0 * fastmath::ln(uniform(w[a]))).sqrt();
+        let (s, c) = fastmath::sincos(core::f32::consts::TAU * uniform(w[bb]));
+        z[k] = if j % 2 == 0 { rho * c } else { rho * s };
+    }
+    z
+}
+
+/// Initial positions from stream domain 1: `X_k = lo + (hi - lo) u_k`, `u_k` from
+/// word `k % 4` of counter `[k / 4, g, 0, 1 << 28]`.
+fn initial(d: usize) -> Vec<f32> {
+    let (lo, width) = (BOX.0 as f32, (BOX.1 - BOX.0) as f32);
+    let mut x = vec![0.0f32; RUNS * AGENTS * d];
+    for g in 0..RUNS * AGENTS {
+        for k in 0..d {
+            let w = rng::philox4x32_10([(k / 4) as u32, g as u32, 0, 1 << 28], key());
+            x[g * d + k] = lo + width * uniform(w[k % 4]);
+        }
+    }
+    x
+}
+
+/// `m_r(n)`: the mean over the agents of each run (not over all runs), summed in
+/// f64 in agent order and rounded once.
+fn run_means(x: &[f32], d: usize) -> Vec<f32> {
+    let mut means = vec![0.0f32; RUNS * d];
+    for r in 0..RUNS {
+        for k in 0..d {
+            let mut s = 0.0f64;
+            for i in 0..AGENTS {
+                s += x[(r * AGENTS + i) * d + k] as f64;
+            }
+            means[r * d + k] = (s / AGENTS as f64) as f32;
+        }
+    }
+    means
+}
+
+/// `T_h(g)` of DESIGN section 2.
+fn tame(taming: Taming, h: f32, g: &[f32]) -> Vec<f32> {
+    match taming {
+        Taming::None => g.iter().map(|&v| h * v).collect(),
+        Taming::Coordinate => g
+            .iter()
+            .map(|&v| {
+                let hg = h * v;
+                hg / (1.0 + hg.abs())
+            })
+            .collect(),
+        Taming::Norm => {
+            let norm = g.iter().map(|v| v * v).sum::<f32>().sqrt();
+            g.iter().map(|&v| h * v / (1.0 + h * norm)).collect()
+        }
+    }
+}
+
+/// The gradient the definition uses, `grad Phi` in f32.
+type Grad<'a> = &'a dyn Fn(&[f32], &mut [f32]);
+
+/// The homogenized scheme of DESIGN section 2, from `x` (and `Y(0, 0) = X(0)`),
+/// returning `X(n)` for `n = 1..=STEPS`:
+///
+/// ```text
+/// delta = dt / M, L = burn_in + M - 1, h = delta / eps
+/// Y_i(n, 0) = Y_i(n-1, L)
+/// Y_i(n, m+1) = Y_i(n, m) - T_h(grad Phi(Y_i(n, m))) + (h/gamma) (X_i(n) - Y_i(n, m))
+///               + sqrt(2 delta / (beta eps)) Z_i(n, m)          (Z: domain 0, sub = m)
+/// Ybar_i(n) = (1/M) sum_{j = burn_in..L} Y_i(n, j)
+/// X_i(n+1) = X_i(n) - (dt/gamma) (X_i(n) - Ybar_i(n)) - dt lambda (X_i(n) - m_r(n))
+/// ```
+fn homogenized(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f32>> {
+    let Scheme::Homogenized {
+        eps,
+        gamma,
+        inner_steps,
+        burn_in,
+    } = m.scheme
+    else {
+        panic!("{} is not homogenized", m.name);
+    };
+    let delta = m.dt / inner_steps as f64;
+    let h64 = delta / eps;
+    let h = h64 as f32;
+    let noise = (2.0 * delta / (m.beta * eps)).sqrt() as f32;
+    let h_over_gamma = (h64 / gamma) as f32;
+    let dt_over_gamma = (m.dt / gamma) as f32;
+    let inv_m = (1.0 / inner_steps as f64) as f32;
+    let lambda_dt = (m.dt * m.lambda) as f32;
+    let inner_len = burn_in + inner_steps - 1;
+
+    let mut x = x0.to_vec();
+    let mut y = x0.to_vec();
+    let mut out = Vec::new();
+    let mut gr = vec![0.0f32; d];
+    for n in 0..STEPS {
+        let means = run_means(&x, d);
+        for g in 0..RUNS * AGENTS {
+            let r = g / AGENTS;
+            let xa = &mut x[g * d..(g + 1) * d];
+            let ya = &mut y[g * d..(g + 1) * d];
+            let mut sum = vec![0.0f32; d];
+            for sub in 0..inner_len {
+                let z = normals(g, n, 0, sub, d);
+                grad(ya, &mut gr);
+                let t = tame(m.taming, h, &gr);
+                for k in 0..d {
+                    let yv = ya[k];
+                    ya[k] = yv - t[k] + h_over_gamma * (xa[k] - yv) + noise * z[k];
+                    // Iterate j = sub + 1 is averaged from j = burn_in on.
+                    if sub + 1 >= burn_in {
+                        sum[k] += ya[k];
+                    }
+                }
+            }
+            for k in 0..d {
+                let xv = xa[k];
+                xa[k] = xv
+                    - dt_over_gamma * (xv - sum[k] * inv_m)
+                    - lambda_dt * (xv - means[r * d + k]);
+            }
+        }
+        out.push(x.clone());
+    }
+    out
+}
+
+/// The Euler scheme of DESIGN section 2, returning `X(n)` for `n = 1..=STEPS`:
+///
+/// ```text
+/// X_i(n+1) = X_i(n) - T_dt(grad Phi(X_i(n))) - dt lambda (X_i(n) - m_r(n))
+///            + sqrt(2 dt / beta) Z_i(n, 0)                       (Z: domain 0, sub = 0)
+/// ```
+fn euler(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f32>> {
+    assert_eq!(m.scheme, Scheme::Euler);
+    let h = m.dt as f32;
+    let noise = (2.0 * m.dt / m.beta).sqrt() as f32;
+    let lambda_dt = (m.dt * m.lambda) as f32;
+    let mut x = x0.to_vec();
+    let mut out = Vec::new();
+    let mut gr = vec![0.0f32; d];
+    for n in 0..STEPS {
+        let means = run_means(&x, d);
+        for g in 0..RUNS * AGENTS {
+            let r = g / AGENTS;
+            let xa = &mut x[g * d..(g + 1) * d];
+            let z = normals(g, n, 0, 0, d);
+            grad(xa, &mut gr);
+            let t = tame(m.taming, h, &gr);
+            for k in 0..d {
+                let xv = xa[k];
+                xa[k] = xv - t[k] - lambda_dt * (xv - means[r * d + k]) + noise * z[k];
+            }
+        }
+        out.push(x.clone());
+    }
+    out
+}
+
+/// Which engine paths to compare with: the agent path always, and the lane path
+/// compiled for every instruction set this CPU has when the lane path applies
+/// (separable potential, taming `none` or `coordinate`).
+fn paths(lanes_apply: bool) -> Vec<CpuPath> {
+    let mut p = vec![CpuPath::Agent, CpuPath::Auto];
+    if lanes_apply {
+        for level in Simd::ALL {
+            if level.supported() {
+                p.push(CpuPath::Lanes(level));
+            } else {
+                eprintln!("SKIPPED: {} instructions (not on this CPU)", level.name());
+            }
+        }
+    }
+    p
+}
+
+/// Runs the engine on `potential` step by step and compares `X(n)` after each step
+/// with `want[n - 1]`, bit for bit (tolerance 0 ulp: same operations, same order).
+fn compare<P: Potential + Clone + 'static>(
+    potential: &P,
+    m: &MethodConfig,
+    lanes_apply: bool,
+    want: &[Vec<f32>],
+) {
+    let d = potential.dim();
+    let e = EnsembleConfig::new(RUNS, AGENTS, STEPS)
+        .seed(SEED)
+        .init_uniform(BOX.0, BOX.1)
+        .record_every(1);
+    let x0 = initial(d);
+    for path in paths(lanes_apply) {
+        let options = Options {
+            backend: Backend::Cpu,
+            cpu_path: path,
+            ..Options::default()
+        };
+        let mut ens = Ensemble::with_potential(potential.clone(), &e, m, options).unwrap();
+        let what = format!(
+            "{} on {} ({path:?}, {})",
+            m.name,
+            potential.name(),
+            ens.device()
+        );
+        // The path asked for is the path taken.
+        let on_lanes = ens.device().contains("lane path");
+        match path {
+            CpuPath::Agent => assert!(!on_lanes, "{what}"),
+            CpuPath::Lanes(_) => assert!(on_lanes, "{what}"),
+            CpuPath::Auto => assert_eq!(on_lanes, lanes_apply, "{what}"),
+        }
+        assert_bits(&flat(&ens), &x0, &format!("{what}, initial positions"));
+        for (n, w) in want.iter().enumerate() {
+            ens.advance(1).unwrap();
+            assert_bits(&flat(&ens), w, &format!("{what}, X({})", n + 1));
+        }
+    }
+}
+
+fn flat(ens: &Ensemble) -> Vec<f32> {
+    ens.positions().unwrap().iter().copied().collect()
+}
+
+fn assert_bits(got: &[f32], want: &[f32], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        assert!(
+            a.to_bits() == b.to_bits(),
+            "{what}: index {i} (agent {}, coordinate {}): engine {a:e}, definition {b:e}, \
+             tolerance 0 ulp (bit for bit)",
+            i / (want.len() / (RUNS * AGENTS)),
+            i % (want.len() / (RUNS * AGENTS)),
+        );
+    }
+}
+
+/// `burn_in = 3`, `M = 4` (so `L = 6`, the last 4 iterates averaged), `lambda > 0`:
+/// the fast variable's noise is `sqrt(2 delta / (beta eps))` (0.158 here, not
+/// `sqrt(2 dt / (beta eps))` = 0.316), the inner steps draw stream slots
+/// `sub = m` (0..6), Y carries over from one outer step to the next, the mean is
+/// each run's own, and the gradient of every inner step is tamed.
+fn homogenized_method(name: &str, taming: Taming) -> MethodConfig {
+    let mut m = MethodConfig::homogenized(name, 0.005, 2.0, 0.05, 0.1, 4)
+        .lambda(3.0)
+        .taming(taming);
+    if let Scheme::Homogenized { burn_in, .. } = &mut m.scheme {
+        *burn_in = 3;
+    }
+    m
+}
+
+/// The homogenized scheme (MF-HOM-SGLD, burn_in = 3, coordinate and norm taming)
+/// is its definition, bit for bit, after each of 4 outer steps, on the lane path
+/// and the agent path: a separable quadratic whose gradient is written out here
+/// (`a_k (x_k - s_k)`, with `h a |y|` up to 0.2, so coordinate taming changes the
+/// step by up to 20%), the rough potential (whose gradients of 1e2 to 1e3 make
+/// taming dominate), and the non-separable Rosenbrock (agent path only).
+#[test]
+fn homogenized_steps_are_their_definition() {
+    let d = 5;
+    let x0 = initial(d);
+    let a = [0.5, 1.0, 2.0, 4.0, 3.0];
+    let s = [0.25, -0.5, 0.0, 1.0, -1.0];
+    let quad = Quadratic::new(a.to_vec(), Shift::new(s.to_vec()));
+    let quad_grad = |x: &[f32], g: &mut [f32]| {
+        for k in 0..x.len() {
+            g[k] = a[k] as f32 * (x[k] - s[k] as f32);
+        }
+    };
+    let rough = Rough::new(0.01, Shift::new(s.to_vec()));
+    let rough_grad = |x: &[f32], g: &mut [f32]| rough.grad_f32(x, g);
+    let rosen = Rosenbrock::new(Shift::new(s[..3].to_vec()));
+    let rosen_grad = |x: &[f32], g: &mut [f32]| rosen.grad_f32(x, g);
+    let x0_3 = initial(3);
+
+    for taming in [Taming::Coordinate, Taming::Norm] {
+        let m = homogenized_method(&format!("MF-HOM-SGLD {}", taming.name()), taming);
+        // The lane path takes `none` and `coordinate` taming only.
+        let lanes = taming != Taming::Norm;
+        compare(&quad, &m, lanes, &homogenized(&m, &quad_grad, &x0, d));
+        compare(&rough, &m, lanes, &homogenized(&m, &rough_grad, &x0, d));
+        compare(&rosen, &m, false, &homogenized(&m, &rosen_grad, &x0_3, 3));
+    }
+}
+
+/// The Euler scheme with interaction (MF-SGLD) is its definition, bit for bit:
+/// norm taming (`dt g / (1 + dt ||g||)`, agent path) on the rough potential and on
+/// Rosenbrock, and coordinate taming on the quadratic on both paths.
+#[test]
+fn euler_steps_are_their_definition() {
+    let d = 5;
+    let x0 = initial(d);
+    let s = [0.25, -0.5, 0.0, 1.0, -1.0];
+    let rough = Rough::new(0.01, Shift::new(s.to_vec()));
+    let rough_grad = |x: &[f32], g: &mut [f32]| rough.grad_f32(x, g);
+    let rosen = Rosenbrock::new(Shift::new(s[..3].to_vec()));
+    let rosen_grad = |x: &[f32], g: &mut [f32]| rosen.grad_f32(x, g);
+    let a = [0.5, 1.0, 2.0, 4.0, 3.0];
+    let quad = Quadratic::new(a.to_vec(), Shift::new(s.to_vec()));
+    let quad_grad = |x: &[f32], g: &mut [f32]| {
+        for k in 0..x.len() {
+            g[k] = a[k] as f32 * (x[k] - s[k] as f32);
+        }
+    };
+
+    let norm = MethodConfig::euler("MF-SGLD norm", 0.01, 2.0)
+        .lambda(3.0)
+        .taming(Taming::Norm);
+    compare(&rough, &norm, false, &euler(&norm, &rough_grad, &x0, d));
+    compare(
+        &rosen,
+        &norm,
+        false,
+        &euler(&norm, &rosen_grad, &initial(3), 3),
+    );
+    // dt = 0.05: dt a |y| reaches 0.6, so coordinate taming matters.
+    let coord = MethodConfig::euler("MF-SGLD coordinate", 0.05, 2.0)
+        .lambda(3.0)
+        .taming(Taming::Coordinate);
+    compare(&quad, &coord, true, &euler(&coord, &quad_grad, &x0, d));
+}
