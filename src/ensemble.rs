@@ -5,7 +5,7 @@ use crate::config::{EnsembleConfig, Init, MethodConfig, ProblemConfig};
 use crate::diagnostics::History;
 use crate::engine::cpu::CpuPath;
 use crate::engine::memory::Footprint;
-use crate::engine::{CpuEngine, Engine};
+use crate::engine::{CpuEngine, Driver, Engine, Schedule, Shape};
 use crate::error::{ConfigError, Error, Result};
 use crate::gpu::{GpuContext, engine::GpuEngine, potential::GpuPotential};
 use crate::potential::{Builtin, Potential};
@@ -101,7 +101,7 @@ pub struct Ensemble {
     ensemble: EnsembleConfig,
     method: MethodConfig,
     dim: usize,
-    engine: Box<dyn Engine>,
+    driver: Driver,
     elapsed: Duration,
     note: Option<String>,
 }
@@ -188,13 +188,7 @@ impl Ensemble {
                     method,
                     options.keep_trajectories,
                 )?;
-                Ok(Self::assemble(
-                    ensemble,
-                    method,
-                    dim,
-                    Box::new(engine),
-                    None,
-                ))
+                Self::assemble(ensemble, method, dim, Box::new(engine), options, None)
             }
             None => Self::on_cpu(loss, ensemble, method, options, note),
         }
@@ -295,13 +289,7 @@ impl Ensemble {
             options.keep_trajectories,
             options.gpu_max_binding,
         )?;
-        Ok(Self::assemble(
-            ensemble,
-            method,
-            dim,
-            Box::new(engine),
-            None,
-        ))
+        Self::assemble(ensemble, method, dim, Box::new(engine), options, None)
     }
 
     fn on_cpu<P: Potential + 'static>(
@@ -319,61 +307,71 @@ impl Ensemble {
             options.keep_trajectories,
             options.cpu_path,
         )?;
-        Ok(Self::assemble(
-            ensemble,
-            method,
-            dim,
-            Box::new(engine),
-            note,
-        ))
+        Self::assemble(ensemble, method, dim, Box::new(engine), options, note)
     }
 
+    /// Puts `engine` under a [`Driver`], which records step 0.
     fn assemble(
         ensemble: &EnsembleConfig,
         method: &MethodConfig,
         dim: usize,
         engine: Box<dyn Engine>,
+        options: Options,
         note: Option<String>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self> {
+        let shape = Shape {
+            runs: ensemble.runs,
+            agents: ensemble.agents,
+            dim,
+        };
+        let schedule = Schedule {
+            record_every: ensemble.record_every,
+            final_step: ensemble.steps,
+        };
+        // Step 0, every multiple of record_every, and the final step.
+        let records = ensemble.steps / ensemble.record_every + 2;
+        let snapshots = options.keep_trajectories.then_some(records);
+        let driver = Driver::new(engine, &method.name, shape, schedule, snapshots)?;
+        Ok(Self {
             ensemble: ensemble.clone(),
             method: method.clone(),
             dim,
-            engine,
+            driver,
             elapsed: Duration::ZERO,
             note,
-        }
+        })
     }
 
-    /// Advances `steps` outer steps (recording on the way).
+    /// Advances `steps` outer steps (recording on the way). After a divergence
+    /// the ensemble is stopped: see [`Driver::advance`].
     pub fn advance(&mut self, steps: u64) -> Result<()> {
         let t = Instant::now();
-        let r = self.engine.advance(steps);
+        let r = self.driver.advance(steps);
         self.elapsed += t.elapsed();
         r
     }
 
     /// Advances to the configured number of steps.
     pub fn run(&mut self) -> Result<()> {
-        let left = self.ensemble.steps.saturating_sub(self.engine.step());
+        let left = self.ensemble.steps.saturating_sub(self.driver.step());
         self.advance(left)
     }
 
     /// Outer steps done.
     pub fn step(&self) -> u64 {
-        self.engine.step()
+        self.driver.step()
     }
 
     /// Positions `X` as `[runs, agents, dim]` (read back from the GPU, which can fail).
     pub fn positions(&self) -> Result<Array3<f32>> {
         let shape = (self.ensemble.runs, self.ensemble.agents, self.dim);
-        Ok(Array3::from_shape_vec(shape, self.engine.positions()?)
+        Ok(Array3::from_shape_vec(shape, self.driver.positions()?)
             .expect("engine positions have the ensemble's shape"))
     }
 
     /// Positions at every recorded step, `[records, runs, agents, dim]`, if kept.
     pub fn trajectories(&self) -> Option<ndarray::Array4<f32>> {
-        let snaps = self.engine.history().snapshots();
+        let snaps = self.driver.history().snapshots();
         if snaps.is_empty() {
             return None;
         }
@@ -391,7 +389,7 @@ impl Ensemble {
     }
 
     pub fn history(&self) -> &History {
-        self.engine.history()
+        self.driver.history()
     }
 
     pub fn method(&self) -> &MethodConfig {
@@ -419,11 +417,11 @@ impl Ensemble {
 
     /// `"cpu"` or `"gpu"`.
     pub fn backend(&self) -> &'static str {
-        self.engine.backend()
+        self.driver.backend()
     }
 
     pub fn device(&self) -> String {
-        self.engine.device()
+        self.driver.device()
     }
 
     /// Why the backend differs from the one asked for, if it does.

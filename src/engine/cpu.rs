@@ -15,7 +15,7 @@
 )]
 
 use super::{
-    Engine, Schedule, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
+    BadValue, Engine, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
 };
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
@@ -111,7 +111,6 @@ impl Simd {
 /// The CPU engine for potential `P`.
 pub struct CpuEngine<P: Potential> {
     potential: P,
-    method: MethodConfig,
     consts: StepConstants,
     shape: Shape,
     key: [u32; 2],
@@ -122,10 +121,7 @@ pub struct CpuEngine<P: Potential> {
     means: Vec<f32>,
     /// Their f64 sums, kept so that the step loop allocates nothing.
     mean_sums: Vec<f64>,
-    step: u64,
-    schedule: Schedule,
     keep_snapshots: bool,
-    history: History,
     /// `Some(level)` on the lane path, `None` on the agent path.
     lanes: Option<Simd>,
 }
@@ -171,12 +167,6 @@ impl<P: Potential> CpuEngine<P> {
         } else {
             Vec::new()
         };
-        let mut history = History::new(shape.runs);
-        if keep_snapshots {
-            // Step 0, every multiple of record_every, and the final step.
-            let records = ensemble.steps / ensemble.record_every + 2;
-            history.reserve_snapshots(records, len)?;
-        }
         initial_positions(&mut x, shape, &ensemble.init, ensemble.seed);
         let lanes_apply =
             potential.separable() && !potential.stochastic() && consts.taming != Taming::Norm;
@@ -195,7 +185,6 @@ impl<P: Potential> CpuEngine<P> {
         };
         let mut engine = Self {
             potential,
-            method: method.clone(),
             consts,
             shape,
             key: rng::key_from_seed(ensemble.seed),
@@ -203,28 +192,14 @@ impl<P: Potential> CpuEngine<P> {
             x,
             mean_sums: vec![0.0; means.len()],
             means,
-            step: 0,
-            schedule: Schedule {
-                record_every: ensemble.record_every,
-                final_step: ensemble.steps,
-            },
             keep_snapshots,
-            history,
             lanes,
         };
         if engine.consts.homogenized {
             // Y(0, 0) = X(0).
             engine.y.copy_from_slice(&engine.x);
         }
-        engine.record();
         Ok(engine)
-    }
-
-    fn record(&mut self) {
-        let s = self.shape;
-        let stats = run_stats(&self.potential, &self.x, s.runs, s.agents, s.dim);
-        let snapshot = self.keep_snapshots.then_some(&self.x[..]);
-        self.history.push(self.step, stats, snapshot);
     }
 
     /// `m_r(n)`: the mean over agents of each run, summed in f64 in agent order.
@@ -294,39 +269,30 @@ impl<P: Potential> CpuEngine<P> {
 }
 
 impl<P: Potential> Engine for CpuEngine<P> {
-    fn advance(&mut self, steps: u64) -> Result<()> {
-        let end = self.schedule.end(self.step, steps)?;
-        // With interaction the run means change every step.
-        let max_len = if self.means.is_empty() { u64::MAX } else { 1 };
-        while self.step < end {
-            let seg_end = self.schedule.segment_end(self.step, end, max_len);
-            if let Some((step, g, value)) = self.segment(self.step, seg_end) {
-                return Err(Error::Diverged {
-                    method: self.method.name.clone(),
-                    run: g / self.shape.agents,
-                    agent: g % self.shape.agents,
-                    step,
-                    value,
-                });
-            }
-            self.step = seg_end;
-            if self.schedule.records_at(self.step) {
-                self.record();
-            }
-        }
-        Ok(())
+    fn segment(&mut self, n0: u64, n1: u64) -> Result<Option<BadValue>> {
+        Ok(
+            CpuEngine::segment(self, n0, n1).map(|(step, agent, value)| BadValue {
+                step,
+                agent,
+                value,
+            }),
+        )
     }
 
-    fn step(&self) -> u64 {
-        self.step
+    fn max_segment(&self) -> u64 {
+        // With interaction the run means change every step.
+        if self.means.is_empty() { u64::MAX } else { 1 }
+    }
+
+    fn record(&mut self, step: u64, history: &mut History) -> Result<()> {
+        let s = self.shape;
+        let stats = run_stats(&self.potential, &self.x, s.runs, s.agents, s.dim);
+        history.push(step, stats, self.keep_snapshots.then_some(&self.x[..]));
+        Ok(())
     }
 
     fn positions(&self) -> Result<Vec<f32>> {
         Ok(self.x.clone())
-    }
-
-    fn history(&self) -> &History {
-        &self.history
     }
 
     fn backend(&self) -> &'static str {

@@ -2,7 +2,10 @@
 //! (later) a GPU engine computing the same update rule with the same random stream.
 
 pub mod cpu;
+mod driver;
 pub mod memory;
+
+pub use driver::Driver;
 
 pub use cpu::CpuEngine;
 
@@ -37,23 +40,44 @@ impl Shape {
     }
 }
 
-/// What an engine does: advance outer steps, and say where the agents are and what
-/// was recorded on the way.
-pub trait Engine: Send {
-    /// Advances `steps` outer steps, recording diagnostics at every multiple of the
-    /// record interval and at the ensemble's final step. A divergence stops it with
-    /// [`Error::Diverged`].
-    fn advance(&mut self, steps: u64) -> Result<()>;
+/// A value that counts as a divergence, met by an engine in a segment: the first
+/// one by `(step, agent)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BadValue {
+    /// The step whose positions hold it (`n0 < step <= n1` of the segment).
+    pub step: u64,
+    /// The global agent index `r N + i`.
+    pub agent: usize,
+    /// The value (NaN, infinite, or above [`DIVERGENCE_LIMIT`] in magnitude).
+    pub value: f32,
+}
 
-    /// Outer steps done so far.
-    fn step(&self) -> u64;
+/// What an engine does for the [`Driver`], which owns the schedule, the records,
+/// the history and the divergence report: advance segments of steps, record, and
+/// read its positions.
+pub trait Engine: Send {
+    /// Advances every agent from step `n0` to step `n1`. The driver never asks
+    /// for more than [`Engine::max_segment`] steps, nor past a record. A bad
+    /// value ends the segment's work and comes back; the positions are then
+    /// unspecified.
+    fn segment(&mut self, n0: u64, n1: u64) -> Result<Option<BadValue>>;
+
+    /// The longest segment the engine takes at once.
+    fn max_segment(&self) -> u64;
+
+    /// Records the statistics (and, when kept, the positions) at `step` into
+    /// `history`, or keeps them on the device until [`Engine::flush`].
+    fn record(&mut self, step: u64, history: &mut History) -> Result<()>;
+
+    /// Moves records kept on the device into `history`.
+    fn flush(&mut self, history: &mut History) -> Result<()> {
+        let _ = history;
+        Ok(())
+    }
 
     /// Positions `X`, `[runs][agents][dim]` flattened (read back from the device
     /// on the GPU, which can fail).
     fn positions(&self) -> Result<Vec<f32>>;
-
-    /// The diagnostics recorded so far.
-    fn history(&self) -> &History;
 
     /// `"cpu"` or `"gpu"`.
     fn backend(&self) -> &'static str;

@@ -15,7 +15,7 @@ use super::{Binding, Checks, GpuContext, GpuError, grid, shader};
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, RunStats, run_stats};
 use crate::engine::{
-    Engine, Schedule, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
+    BadValue, Engine, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
 };
 use crate::env::Var;
 use crate::error::{Error, Result};
@@ -186,14 +186,10 @@ struct Part {
 pub struct GpuEngine<P: Potential> {
     ctx: Arc<GpuContext>,
     potential: P,
-    method: MethodConfig,
     consts: StepConstants,
     shape: Shape,
     key: [u32; 2],
-    step: u64,
-    schedule: Schedule,
     keep_snapshots: bool,
-    history: History,
     block_kernel: bool,
     tuning: Tuning,
     pipelines: Pipelines,
@@ -276,10 +272,6 @@ impl<P: Potential> GpuEngine<P> {
         let len = check_size(shape, 1)?;
         let mut x0 = try_alloc(len, "the positions X")?;
         initial_positions(&mut x0, shape, &ensemble.init, ensemble.seed);
-        let mut history = History::new(shape.runs);
-        if keep_snapshots {
-            history.reserve_snapshots(ensemble.steps / ensemble.record_every + 2, len)?;
-        }
 
         let block_kernel = potential.separable() && consts.taming != Taming::Norm;
         let interacting = method.lambda > 0.0;
@@ -722,20 +714,13 @@ impl<P: Potential> GpuEngine<P> {
             groups.push(group);
         }
 
-        let mut engine = Self {
+        let engine = Self {
             ctx,
             potential,
-            method: method.clone(),
             consts,
             shape,
             key: rng::key_from_seed(ensemble.seed),
-            step: 0,
-            schedule: Schedule {
-                record_every: ensemble.record_every,
-                final_step: ensemble.steps,
-            },
             keep_snapshots,
-            history,
             block_kernel,
             tuning,
             pipelines,
@@ -745,8 +730,6 @@ impl<P: Potential> GpuEngine<P> {
             ref_count,
             pending: Vec::new(),
         };
-        engine.record(Some(&x0))?;
-        engine.flush_records()?;
         Ok(engine)
     }
 
@@ -870,25 +853,21 @@ impl<P: Potential> GpuEngine<P> {
         Ok(x)
     }
 
-    /// Records the current step. With device diagnostics the statistics are
-    /// computed on the GPU and kept there until [`Self::flush_records`]; otherwise
-    /// (a user's WGSL potential) on the host from the positions read back. `x` is
-    /// the current positions if the caller has them.
-    fn record(&mut self, x: Option<&[f32]>) -> Result<()> {
+    /// Records `step` (the positions now). With device diagnostics the
+    /// statistics are computed on the GPU and kept there until
+    /// [`Self::flush_records`]; otherwise (a user's WGSL potential) on the host
+    /// from the positions read back into `history`.
+    fn record_at(&mut self, step: u64, history: &mut History) -> Result<()> {
         let (runs, agents) = (self.shape.runs as u32, self.shape.agents as u32);
         if self.pipelines.diag.is_none() {
-            let x = match x {
-                Some(x) => x.to_vec(),
-                None => self.read_x()?,
-            };
+            let x = self.read_x()?;
             let s = self.shape;
             let stats = run_stats(&self.potential, &x, s.runs, s.agents, s.dim);
-            self.history
-                .push(self.step, stats, self.keep_snapshots.then_some(&x[..]));
+            history.push(step, stats, self.keep_snapshots.then_some(&x[..]));
             return Ok(());
         }
         if self.pending.len() as u64 == self.records_cap {
-            self.flush_records()?;
+            self.flush_records(history)?;
         }
         let slot = self.pending.len() as u32;
         let ctx = self.ctx.clone();
@@ -942,19 +921,16 @@ impl<P: Potential> GpuEngine<P> {
             ctx.queue.submit([enc.finish()]);
         })?;
         let snapshot = if self.keep_snapshots {
-            Some(match x {
-                Some(x) => x.to_vec(),
-                None => self.read_x()?,
-            })
+            Some(self.read_x()?)
         } else {
             None
         };
-        self.pending.push((self.step, snapshot));
+        self.pending.push((step, snapshot));
         Ok(())
     }
 
     /// Reads back the records kept on the device into the history.
-    fn flush_records(&mut self) -> Result<()> {
+    fn flush_records(&mut self, history: &mut History) -> Result<()> {
         let Some(records) = &self.records else {
             return Ok(());
         };
@@ -979,7 +955,7 @@ impl<P: Potential> GpuEngine<P> {
                     }
                 })
                 .collect();
-            self.history.push(step, stats, snapshot.as_deref());
+            history.push(step, stats, snapshot.as_deref());
         }
         Ok(())
     }
@@ -991,62 +967,55 @@ impl<P: Potential> GpuEngine<P> {
 }
 
 impl<P: Potential> Engine for GpuEngine<P> {
-    fn advance(&mut self, steps: u64) -> Result<()> {
-        let end = self.schedule.end(self.step, steps)?;
-        while self.step < end {
-            let seg_end = self.schedule.segment_end(self.step, end, BATCH);
-            if let Some(step) = self.batch(self.step, seg_end)? {
-                self.flush_records()?;
-                // The earliest (step, agent), as the CPU engine names it; the value
-                // shown is that agent's first bad coordinate at the end of the batch.
-                let mut first: Option<(u64, usize)> = None;
-                for part in self.groups.iter().flat_map(|g| &g.parts) {
-                    let bytes = self
-                        .ctx
-                        .read_buffer(&part.bad_steps, (part.agents * 4) as u64)?;
-                    let steps: &[u32] = bytemuck::cast_slice(&bytes);
-                    for (i, &s) in steps.iter().enumerate() {
-                        let here = (s as u64, part.agent_base as usize + i);
-                        if s != u32::MAX && first.is_none_or(|f| here < f) {
-                            first = Some(here);
-                        }
-                    }
+    fn segment(&mut self, n0: u64, n1: u64) -> Result<Option<BadValue>> {
+        let Some(step) = self.batch(n0, n1)? else {
+            return Ok(None);
+        };
+        // The earliest (step, agent), as the CPU engine names it; the value shown
+        // is that agent's first bad coordinate at the end of the batch.
+        let mut first: Option<(u64, usize)> = None;
+        for part in self.groups.iter().flat_map(|g| &g.parts) {
+            let bytes = self
+                .ctx
+                .read_buffer(&part.bad_steps, (part.agents * 4) as u64)?;
+            let steps: &[u32] = bytemuck::cast_slice(&bytes);
+            for (i, &s) in steps.iter().enumerate() {
+                let here = (s as u64, part.agent_base as usize + i);
+                if s != u32::MAX && first.is_none_or(|f| here < f) {
+                    first = Some(here);
                 }
-                let g = first.map_or(0, |(_, g)| g);
-                debug_assert_eq!(first.map(|(s, _)| s), Some(step));
-                let x = self.read_x()?;
-                let d = self.shape.dim;
-                let value = x[g * d..(g + 1) * d]
-                    .iter()
-                    .copied()
-                    .find(|&v| is_bad(v))
-                    .unwrap_or(f32::NAN);
-                return Err(Error::Diverged {
-                    method: self.method.name.clone(),
-                    run: g / self.shape.agents,
-                    agent: g % self.shape.agents,
-                    step,
-                    value,
-                });
-            }
-            self.step = seg_end;
-            if self.schedule.records_at(self.step) {
-                self.record(None)?;
             }
         }
-        self.flush_records()
+        let g = first.map_or(0, |(_, g)| g);
+        debug_assert_eq!(first.map(|(s, _)| s), Some(step));
+        let x = self.read_x()?;
+        let d = self.shape.dim;
+        let value = x[g * d..(g + 1) * d]
+            .iter()
+            .copied()
+            .find(|&v| is_bad(v))
+            .unwrap_or(f32::NAN);
+        Ok(Some(BadValue {
+            step,
+            agent: g,
+            value,
+        }))
     }
 
-    fn step(&self) -> u64 {
-        self.step
+    fn max_segment(&self) -> u64 {
+        BATCH
+    }
+
+    fn record(&mut self, step: u64, history: &mut History) -> Result<()> {
+        self.record_at(step, history)
+    }
+
+    fn flush(&mut self, history: &mut History) -> Result<()> {
+        self.flush_records(history)
     }
 
     fn positions(&self) -> Result<Vec<f32>> {
         self.read_x()
-    }
-
-    fn history(&self) -> &History {
-        &self.history
     }
 
     fn backend(&self) -> &'static str {

@@ -14,7 +14,7 @@ use super::{Binding, GpuContext, GpuError, grid, shader};
 use crate::config::{EnsembleConfig, MethodConfig, Scheme, Taming};
 use crate::diagnostics::{History, run_stats};
 use crate::engine::{
-    Engine, Schedule, Shape, StepConstants, check_size, initial_positions, is_bad,
+    BadValue, Engine, Shape, StepConstants, check_size, initial_positions, is_bad,
 };
 use crate::error::{Error, Result};
 use crate::nn::loss::EllipsesLoss;
@@ -67,14 +67,10 @@ const BATCH: u64 = 16;
 pub struct GpuNetEngine {
     ctx: Arc<GpuContext>,
     loss: EllipsesLoss,
-    method: MethodConfig,
     consts: StepConstants,
     shape: Shape,
     key: [u32; 2],
-    step: u64,
-    schedule: Schedule,
     keep_snapshots: bool,
-    history: History,
     grad: wgpu::ComputePipeline,
     update: wgpu::ComputePipeline,
     mean: Option<[wgpu::ComputePipeline; 2]>,
@@ -301,20 +297,13 @@ impl GpuNetEngine {
             x,
         ) = built;
         let kgroups = p.div_ceil(64) as u64;
-        let mut engine = Self {
+        let engine = Self {
             ctx: ctx.clone(),
             loss,
-            method: method.clone(),
             consts,
             shape,
             key: rng::key_from_seed(ensemble.seed),
-            step: 0,
-            schedule: Schedule {
-                record_every: ensemble.record_every,
-                final_step: ensemble.steps,
-            },
             keep_snapshots,
-            history: History::new(shape.runs),
             grad,
             update,
             mean,
@@ -334,7 +323,6 @@ impl GpuNetEngine {
             ),
             grid_final: grid((shape.runs * p) as u32, 64, max_dim),
         };
-        engine.record(&x0);
         Ok(engine)
     }
 
@@ -460,56 +448,36 @@ impl GpuNetEngine {
         )?;
         Ok(bytemuck::cast_slice(&bytes).to_vec())
     }
-
-    fn record(&mut self, x: &[f32]) {
-        let s = self.shape;
-        let stats = run_stats(&self.loss, x, s.runs, s.agents, s.dim);
-        self.history
-            .push(self.step, stats, self.keep_snapshots.then_some(x));
-    }
 }
 
 impl Engine for GpuNetEngine {
-    fn advance(&mut self, steps: u64) -> Result<()> {
-        let end = self.schedule.end(self.step, steps)?;
-        while self.step < end {
-            let seg_end = self.schedule.segment_end(self.step, end, BATCH);
-            self.batch(self.step, seg_end)?;
-            let done = self.step;
-            self.step = seg_end;
-            if self.schedule.records_at(self.step) || self.step == end {
-                let x = self.read_x()?;
-                // Checked where positions are read back: the step named is the
-                // last of the stretch in which the value went bad.
-                let d = self.shape.dim;
-                if let Some(i) = x.iter().position(|&v| is_bad(v)) {
-                    let g = i / d;
-                    return Err(Error::Diverged {
-                        method: self.method.name.clone(),
-                        run: g / self.shape.agents,
-                        agent: g % self.shape.agents,
-                        step: self.step.max(done + 1),
-                        value: x[i],
-                    });
-                }
-                if self.schedule.records_at(self.step) {
-                    self.record(&x);
-                }
-            }
-        }
-        Ok(())
+    fn segment(&mut self, n0: u64, n1: u64) -> Result<Option<BadValue>> {
+        self.batch(n0, n1)?;
+        // Checked on the positions read back after the batch: the step named is
+        // the last of the batch in which the value went bad.
+        let x = self.read_x()?;
+        let d = self.shape.dim;
+        Ok(x.iter().position(|&v| is_bad(v)).map(|i| BadValue {
+            step: n1,
+            agent: i / d,
+            value: x[i],
+        }))
     }
 
-    fn step(&self) -> u64 {
-        self.step
+    fn max_segment(&self) -> u64 {
+        BATCH
+    }
+
+    fn record(&mut self, step: u64, history: &mut History) -> Result<()> {
+        let x = self.read_x()?;
+        let s = self.shape;
+        let stats = run_stats(&self.loss, &x, s.runs, s.agents, s.dim);
+        history.push(step, stats, self.keep_snapshots.then_some(&x[..]));
+        Ok(())
     }
 
     fn positions(&self) -> Result<Vec<f32>> {
         self.read_x()
-    }
-
-    fn history(&self) -> &History {
-        &self.history
     }
 
     fn backend(&self) -> &'static str {

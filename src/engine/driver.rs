@@ -1,0 +1,119 @@
+//! The one stepping loop: every engine advances through it. The driver owns the
+//! schedule (segments up to the next record or the final step), the records and
+//! the history, divergence detection's report, and the state after a divergence;
+//! engines only advance segments, record and read back (the [`Engine`] trait).
+//! Observers, stopping rules, schedules and checkpoints plug in here.
+
+use super::{BadValue, Engine, Schedule, Shape};
+use crate::diagnostics::History;
+use crate::error::{Error, Result};
+
+/// An engine driven from step 0 through its records.
+pub struct Driver {
+    engine: Box<dyn Engine>,
+    method: String,
+    shape: Shape,
+    schedule: Schedule,
+    step: u64,
+    history: History,
+    /// The divergence that stopped the ensemble, repeated by every later call.
+    diverged: Option<BadValue>,
+}
+
+impl Driver {
+    /// Drives `engine` (at step 0) for the method called `method`, recording at
+    /// every multiple of `record_every` and at `final_step`; records step 0 now.
+    /// `snapshots`: positions at each record are kept (`records` of them).
+    pub(crate) fn new(
+        engine: Box<dyn Engine>,
+        method: &str,
+        shape: Shape,
+        schedule: Schedule,
+        snapshots: Option<u64>,
+    ) -> Result<Self> {
+        let mut history = History::new(shape.runs);
+        if let Some(records) = snapshots {
+            let len = shape.len().unwrap_or(usize::MAX);
+            history.reserve_snapshots(records, len)?;
+        }
+        let mut driver = Self {
+            engine,
+            method: method.to_string(),
+            shape,
+            schedule,
+            step: 0,
+            history,
+            diverged: None,
+        };
+        driver.engine.record(0, &mut driver.history)?;
+        driver.engine.flush(&mut driver.history)?;
+        Ok(driver)
+    }
+
+    /// Advances `steps` outer steps in segments, recording at every multiple of
+    /// the record interval and at the final step. A divergence stops the
+    /// ensemble: the error names the method, run, agent and the first step whose
+    /// positions were bad; [`Driver::step`] stays at the start of the segment in
+    /// which it happened, the positions are unspecified, the records before it
+    /// are kept, and every later call returns the same error.
+    pub fn advance(&mut self, steps: u64) -> Result<()> {
+        if let Some(bad) = self.diverged {
+            return Err(self.diverged_error(bad));
+        }
+        let end = self.schedule.end(self.step, steps)?;
+        let max_len = self.engine.max_segment().max(1);
+        while self.step < end {
+            let seg_end = self.schedule.segment_end(self.step, end, max_len);
+            if let Some(bad) = self.engine.segment(self.step, seg_end)? {
+                self.engine.flush(&mut self.history)?;
+                self.diverged = Some(bad);
+                return Err(self.diverged_error(bad));
+            }
+            self.step = seg_end;
+            if self.schedule.records_at(self.step) {
+                self.engine.record(self.step, &mut self.history)?;
+            }
+        }
+        self.engine.flush(&mut self.history)
+    }
+
+    fn diverged_error(&self, bad: BadValue) -> Error {
+        Error::Diverged {
+            method: self.method.clone(),
+            run: bad.agent / self.shape.agents,
+            agent: bad.agent % self.shape.agents,
+            step: bad.step,
+            value: bad.value,
+        }
+    }
+
+    /// Outer steps done.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The divergence that stopped the ensemble, if one did.
+    pub fn divergence(&self) -> Option<BadValue> {
+        self.diverged
+    }
+
+    /// The diagnostics recorded so far.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The engine's positions.
+    pub fn positions(&self) -> Result<Vec<f32>> {
+        self.engine.positions()
+    }
+
+    /// `"cpu"` or `"gpu"`.
+    pub fn backend(&self) -> &'static str {
+        self.engine.backend()
+    }
+
+    /// The device, in words.
+    pub fn device(&self) -> String {
+        self.engine.device()
+    }
+}
