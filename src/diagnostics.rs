@@ -94,12 +94,14 @@ pub struct OverRuns {
     pub max: f64,
 }
 
-/// The median of a non-empty slice (the mean of the two middle values for an even
-/// length); NaN sorts last.
+/// The median of a slice (the mean of the two middle values for an even length;
+/// NaN for an empty one); NaN sorts last.
 pub fn median(values: &mut [f64]) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
     let n = values.len();
-    if n % 2 == 1 {
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
         values[n / 2]
     } else {
         0.5 * (values[n / 2 - 1] + values[n / 2])
@@ -212,7 +214,8 @@ impl History {
 
     /// The statistics of every run at record `i` (`None` past the last record).
     pub fn at(&self, i: usize) -> Option<&[RunStats]> {
-        self.stats.get(i * self.runs..(i + 1) * self.runs)
+        let start = i.checked_mul(self.runs)?;
+        self.stats.get(start..start.checked_add(self.runs)?)
     }
 
     /// Median, min and max over runs of `stat` at record `i` (`None` past the
@@ -274,6 +277,11 @@ mod tests {
         assert_eq!(h.last(Stat::Best).unwrap().max, 3.0);
         assert!(h.over_runs(1, Stat::Best).is_none());
         assert!(h.at(1).is_none());
+        assert!(h.over_runs(usize::MAX, Stat::Best).is_none());
+        assert!(median(&mut []).is_nan());
+        let mut empty = History::new(0);
+        empty.push(0, Vec::new(), None);
+        assert!(empty.last(Stat::Best).unwrap().median.is_nan());
         assert_eq!("best_phi".parse::<Stat>().unwrap(), Stat::BestPhi);
         let e = "bset".parse::<Stat>().unwrap_err().to_string();
         assert!(e.contains("\"bset\"") && e.contains("best_phi"), "{e}");

@@ -260,9 +260,12 @@ impl Ensemble {
                         ctx.info.name
                     )),
                 ),
-                Err(crate::gpu::GpuError::NoAdapter(_)) => {
-                    (None, Some("no GPU adapter: running on the CPU".to_string()))
-                }
+                Err(crate::gpu::GpuError::NoAdapter(filter)) => (
+                    None,
+                    // The filter names WGPU_BACKEND or WGPU_ADAPTER_NAME when one of
+                    // them ruled the adapters out.
+                    Some(format!("no GPU adapter{filter}: running on the CPU")),
+                ),
                 Err(e) => (
                     None,
                     Some(format!("the GPU cannot be used ({e}): running on the CPU")),

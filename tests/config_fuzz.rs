@@ -31,11 +31,16 @@ impl Doc {
             ("[problem]".into(), String::new()),
             ("potential".into(), format!("\"{}\"", self.potential)),
             ("dim".into(), self.dim.to_string()),
+            (
+                "shift".into(),
+                format!("[{}]", vec!["0.5"; self.dim as usize].join(", ")),
+            ),
             ("[ensemble]".into(), String::new()),
             ("runs".into(), self.runs.to_string()),
             ("agents".into(), self.agents.to_string()),
             ("steps".into(), self.steps.to_string()),
             ("seed".into(), self.seed.to_string()),
+            ("record_every".into(), "3".into()),
             (
                 "init".into(),
                 format!(
@@ -194,6 +199,27 @@ fn mutation() -> impl Strategy<Value = (&'static str, &'static str, &'static str
         ("lambda", "nan", "method[0].lambda"),
         ("lambda", "1e39", "method[0].lambda"),
         ("taming", "\"hard\"", "method[0].taming"),
+        ("shift", "[1.0]", "problem.shift"),
+        ("shift", "[1e39, 0.0, 0.0, 0.0, 0.0, 0.0]", "problem.shift"),
+        ("shift", "\"left\"", "problem.shift"),
+        ("record_every", "0", "ensemble.record_every"),
+        ("record_every", "-2", "ensemble.record_every"),
+        ("delta", "-0.5", "problem.delta"),
+        ("a", "[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]", "problem.a"),
+        ("eps", "0.0", "method[0].eps"),
+        ("gamma", "-1.0", "method[0].gamma"),
+        ("inner_steps", "0", "method[0].inner_steps"),
+        ("inner_steps", "268435456", "method[0].inner_steps"),
+        ("burn_in", "0", "method[0].burn_in"),
+        ("h", "0.0", "method[0].h"),
+        ("samples", "0", "method[0].samples"),
+        ("samples", "268435457", "method[0].samples"),
+        // A second method whose file name is the first's.
+        (
+            "append",
+            "[[method]]\nname = \"m!\"\nscheme = \"euler\"\ndt = 0.1\nbeta = 1.0\n",
+            "method[1].name",
+        ),
         ("colour", "\"red\"", "colour"),
     ])
 }
@@ -235,7 +261,37 @@ fn holds_invariants(c: &Config) -> Result<(), String> {
             if !(pos_ok(eps) && pos_ok(gamma) && inner_steps >= 1 && burn_in >= 1) {
                 return Err(format!("scheme {:?}", m.scheme));
             }
+            if burn_in as u64 + inner_steps as u64 - 1 >= 1 << 28 {
+                return Err("past the stream's 28-bit inner index".into());
+            }
+            let delta = m.dt / inner_steps as f64;
+            if !(f32_ok(delta / eps) && f32_ok((2.0 * delta / (m.beta * eps)).sqrt())) {
+                return Err("inner step or noise past f32".into());
+            }
         }
+        if m.slug().len() > 200 || !f32_ok(m.dt * m.lambda) {
+            return Err(format!("method {m:?}"));
+        }
+    }
+    for (i, m) in c.methods.iter().enumerate() {
+        if c.methods[..i].iter().any(|o| o.slug() == m.slug()) {
+            return Err(format!("two methods write {}", m.slug()));
+        }
+    }
+    if let Some(s) = &c.problem.shift {
+        if s.len() != c.problem.dim || !s.iter().all(|&v| f32_ok(v)) {
+            return Err("shift".into());
+        }
+    }
+    match &c.problem.potential {
+        PotentialKind::Quadratic { a } => {
+            let lengths = a.len() == 1 || a.len() == c.problem.dim;
+            if !lengths || !a.iter().all(|&v| pos_ok(v)) {
+                return Err("quadratic a".into());
+            }
+        }
+        PotentialKind::Rough { delta } if !pos_ok(*delta) => return Err("rough delta".into()),
+        _ => {}
     }
     Ok(())
 }
@@ -258,11 +314,23 @@ proptest! {
     #[test]
     fn one_broken_field_is_refused_by_name(d in doc(), (key, bad, field) in mutation()) {
         let mut lines = d.lines();
+        // A key the document lacks goes into its own table.
+        let table_end = |lines: &[(String, String)], after: &str| {
+            lines.iter().position(|(k, _)| k == after).map_or(lines.len(), |i| i + 1)
+        };
         match lines.iter_mut().find(|(k, _)| k == key) {
             Some(line) => line.1 = bad.to_string(),
-            None => lines.insert(lines.len() - 1, (key.to_string(), bad.to_string())),
+            None if key == "append" => {}
+            None if ["delta", "a"].contains(&key) => {
+                let at = table_end(&lines, "dim");
+                lines.insert(at, (key.to_string(), bad.to_string()));
+            }
+            None => lines.push((key.to_string(), bad.to_string())),
         }
-        let text = Doc::render(&lines);
+        let mut text = Doc::render(&lines);
+        if key == "append" {
+            text.push_str(bad);
+        }
         match Config::from_toml_str(&text, "mutated") {
             Ok(c) => return Err(TestCaseError::fail(format!("accepted {c:?} from\n{text}"))),
             Err(e) => prop_assert!(e.to_string().contains(field), "{} does not name {}\n{}", e, field, text),

@@ -93,10 +93,24 @@ fn input_error(o: &Output, expect: &[&str]) {
 
 fn config_error(config: &str, expect: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let o = run_config(dir.path(), config, &[]);
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    // A nested output folder: none of it may be left behind.
+    let out = dir.path().join("nest").join("out");
+    let o = run(&[
+        "run",
+        "--config",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--steps",
+        "1",
+    ]);
     input_error(&o, expect);
     assert!(
-        !dir.path().join("out").exists(),
+        !dir.path().join("nest").exists(),
         "a refused config left an output folder behind"
     );
 }
@@ -174,7 +188,7 @@ fn type_errors_name_the_field() {
     config_error(&with("dt = 0.01", "dt = \"x\""), &["method[0].dt", "f64"]);
     config_error(
         &with("inner_steps = 4", "inner_steps = 4294967296"),
-        &["method[1].inner_steps", "4294967295"],
+        &["method[1].inner_steps", "at most 268435455"],
     );
 }
 
@@ -221,8 +235,8 @@ fn odd_names_give_clean_files() {
 /// with the numbers, and leave no output folder.
 #[test]
 fn runs_larger_than_memory_are_refused_with_numbers() {
-    // Two arrays of 15 GB (X and Y): more than any CI machine has free.
-    let big = with("runs = 2", "runs = 1000")
+    // Two arrays of 1.5 TB (X and Y): more than any machine this runs on has.
+    let big = with("runs = 2", "runs = 100000")
         .replacen("agents = 3", "agents = 1000", 1)
         .replacen("dim = 2", "dim = 3750", 1);
     config_error(
@@ -390,6 +404,83 @@ fn bench_and_analyze_flags_are_checked() {
     input_error(&run(&["analyze", "--grid", "100000"]), &["--grid"]);
     input_error(&run(&["analyze", "--grid", "4294967296"]), &["--grid"]);
     input_error(&run(&["analyze", "--agents", "5000000000"]), &["--agents"]);
+    input_error(
+        &run(&["bench", "--seconds", "1e300"]),
+        &["--seconds", "1.000e300", "86400"],
+    );
+    input_error(
+        &run(&["analyze", "--beta", "1e300"]),
+        &["--beta", "1.000e300"],
+    );
+    input_error(&run(&["analyze", "--beta", "1e-39"]), &["--beta"]);
+    input_error(
+        &run(&["analyze", "--lambda-factor", "1e308"]),
+        &["--lambda-factor"],
+    );
+    input_error(&run(&["analyze", "--x-max", "1e300"]), &["--x-max"]);
+    let o = run(&["bench", "--size", "1x4294967297x1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("2^32"), "{}", stderr(&o));
+}
+
+/// The Figure 3 file: sizes, steps, names, seeds and ranges checked up front
+/// (these once panicked, aborted, ran for minutes or wrote nonsense with exit 0).
+#[test]
+fn figure_3_files_are_checked_up_front() {
+    let preset = include_str!("../presets/fig3-ellipses.toml");
+    let edit = |from: &str, to: &str| {
+        assert!(preset.contains(from), "{from}");
+        preset.replacen(from, to, 1)
+    };
+    for (config, expect) in [
+        (
+            edit("layers = 128", "layers = 9223372036854775807"),
+            vec!["network.layers"],
+        ),
+        (
+            edit("layers = 128", "layers = 100000000"),
+            vec!["network.layers"],
+        ),
+        (
+            edit("train = 500", "train = 1000000000"),
+            vec!["GiB", "data sets"],
+        ),
+        (
+            edit("epochs = 60", "epochs = 1844674407370955162"),
+            vec!["ensemble.epochs", "4294967295"],
+        ),
+        (
+            edit("noise = 0.0", "noise = 1e300"),
+            vec!["data.noise", "1e300"],
+        ),
+        (
+            edit("init = 1.0", "init = 3e38"),
+            vec!["ensemble.init", "3e38"],
+        ),
+        (
+            edit("name = \"HOM-SGLD\"", "name = \"sgld\""),
+            vec!["method[1].name", "must differ"],
+        ),
+    ] {
+        config_error(&config, &expect);
+    }
+    // Seeds as in the main config: any u64, above 2^63 - 1 as a string.
+    let dir = tempfile::tempdir().unwrap();
+    let config = edit("seed = 3", "seed = \"18446744073709551615\"").replacen(
+        "epochs = 60",
+        "epochs = 1",
+        1,
+    );
+    let o = run_config(dir.path(), &config, &["--runs", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The written config.toml has the overrides applied.
+    let written = std::fs::read_to_string(dir.path().join("out").join("config.toml")).unwrap();
+    let table: toml::Table = written.parse().unwrap();
+    assert_eq!(table["ensemble"]["runs"].as_integer(), Some(1));
+    assert_eq!(
+        table["ensemble"]["seed"].as_str(),
+        Some("18446744073709551615")
+    );
 }
 
 /// When WGPU_BACKEND rules every adapter out, the message says so.
@@ -408,6 +499,21 @@ fn an_adapter_ruled_out_by_wgpu_backend_is_named() {
             .unwrap();
         input_error(&o, &["no GPU adapter", "WGPU_BACKEND", value]);
     }
+    // Under --backend auto the note that sends the run to the CPU names it too.
+    let o = bin()
+        .args(["run", "--backend", "auto", "--config"])
+        .arg(dir.path().join("c.toml"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .env("WGPU_BACKEND", "vlkn")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("WGPU_BACKEND = \"vlkn\""),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// The library checks a potential's own parameters before running.

@@ -6,9 +6,9 @@
 mod toml_form;
 mod validate;
 
-pub(crate) use toml_form::parse_toml;
+pub(crate) use toml_form::{RawSeed, parse_toml};
 pub use toml_form::{default_record_every, method_from_table};
-pub(crate) use validate::positive;
+pub(crate) use validate::{num, positive};
 
 use serde::Serialize;
 

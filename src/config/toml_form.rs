@@ -115,7 +115,7 @@ struct RawEnsemble {
 /// as decimal strings.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-enum RawSeed {
+pub(crate) enum RawSeed {
     Int(i64),
     Text(String),
 }
@@ -169,12 +169,13 @@ impl RawSeed {
         }
     }
 
-    fn to_u64(&self) -> Result<u64, ConfigError> {
+    /// The seed, `field` naming it in errors.
+    pub(crate) fn to_u64(&self, field: &str) -> Result<u64, ConfigError> {
         match self {
-            RawSeed::Int(v) => int_at_least("ensemble.seed", *v, 0),
+            RawSeed::Int(v) => int_at_least(field, *v, 0),
             RawSeed::Text(t) => t.trim().parse::<u64>().map_err(|_| {
                 err(
-                    "ensemble.seed",
+                    field,
                     format!("{t:?}"),
                     "must be an integer from 0 to 18446744073709551615 (larger than 2^63 - 1 as a string)",
                 )
@@ -241,6 +242,21 @@ impl IntField for u64 {
 }
 impl IntField for usize {
     const MAX: u64 = usize::MAX as u64;
+}
+
+/// A count that becomes the `sub` field of the stream counter (28 bits): from 1
+/// to `max`. (`burn_in + inner_steps - 1` is checked against the same limit in
+/// validation.)
+fn stream_index(field: &str, v: i64, max: i64) -> Result<u32, ConfigError> {
+    if (1..=max).contains(&v) {
+        Ok(v as u32)
+    } else {
+        Err(err(
+            field,
+            v,
+            format!("must be an integer >= 1, at most {max} (the stream's 28-bit index)"),
+        ))
+    }
 }
 
 fn int_at_least<T: IntField>(field: &str, v: i64, min: i64) -> Result<T, ConfigError> {
@@ -323,7 +339,7 @@ impl RawConfig {
             runs: int_at_least("ensemble.runs", e.runs, 1)?,
             agents: int_at_least("ensemble.agents", e.agents, 1)?,
             steps,
-            seed: e.seed.to_u64()?,
+            seed: e.seed.to_u64("ensemble.seed")?,
             record_every,
             init: Init::Uniform { lo, hi },
         };
@@ -500,7 +516,7 @@ impl RawMethod {
                     h: self.h.ok_or_else(|| {
                         err(f("h"), "(missing)", "is required by scheme = \"smoothed\"")
                     })?,
-                    samples: int_at_least(&f("samples"), samples, 1)?,
+                    samples: stream_index(&f("samples"), samples, crate::rng::SUB_MAX as i64 + 1)?,
                     h_factor: self.h_factor.unwrap_or(1.0),
                     h_min: self.h_min.unwrap_or(0.0),
                 }
@@ -526,8 +542,16 @@ impl RawMethod {
                 Scheme::Homogenized {
                     eps: need("eps", self.eps)?,
                     gamma: need("gamma", self.gamma)?,
-                    inner_steps: int_at_least(&f("inner_steps"), inner, 1)?,
-                    burn_in: int_at_least(&f("burn_in"), self.burn_in.unwrap_or(1), 1)?,
+                    inner_steps: stream_index(
+                        &f("inner_steps"),
+                        inner,
+                        crate::rng::SUB_MAX as i64,
+                    )?,
+                    burn_in: stream_index(
+                        &f("burn_in"),
+                        self.burn_in.unwrap_or(1),
+                        crate::rng::SUB_MAX as i64,
+                    )?,
                 }
             }
             other => {

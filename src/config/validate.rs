@@ -79,6 +79,16 @@ impl ProblemConfig {
         if d == 0 {
             return Err(err("problem.dim", 0, "must be >= 1"));
         }
+        // One agent's coordinates must be addressable, before anything is sized
+        // by dim (the shift, the curvatures); the whole ensemble is checked in
+        // Config::validate.
+        if d as u128 > isize::MAX as u128 / 4 {
+            return Err(err(
+                "problem.dim",
+                d,
+                format!("is more than this machine can address ({})", isize::MAX / 4),
+            ));
+        }
         match &self.potential {
             PotentialKind::SixHumpCamel if d != 2 => {
                 return Err(err(

@@ -76,11 +76,13 @@ pub fn generate(cfg: &EllipsesConfig) -> Result<(Dataset, Dataset)> {
     if cfg.test == 0 {
         return Err(bad("data.test", "0".into(), "must be at least 1"));
     }
-    if !(cfg.noise.is_finite() && cfg.noise >= 0.0) {
+    // The ellipses' axes are a few units long: past 100 the noise leaves no
+    // structure to learn, and the points' f32 images lose it too.
+    if !(cfg.noise.is_finite() && (0.0..=100.0).contains(&cfg.noise)) {
         return Err(bad(
             "data.noise",
-            cfg.noise.to_string(),
-            "must be a finite number >= 0",
+            crate::config::num(cfg.noise),
+            "must be a number from 0 to 100",
         ));
     }
     let total = cfg.train + cfg.test;

@@ -9,7 +9,7 @@
 use super::data::{Dataset, EllipsesConfig, generate};
 use super::loss::EllipsesLoss;
 use super::resnet::{ResNet, Scheme};
-use crate::config::{MethodConfig, method_from_table};
+use crate::config::{MethodConfig, RawSeed, method_from_table};
 use crate::error::{ConfigError, Error, Result};
 use crate::potential::Potential;
 use crate::{Backend, Ensemble, EnsembleConfig, Options};
@@ -57,7 +57,7 @@ struct RawData {
     #[serde(default)]
     noise: f64,
     #[serde(default)]
-    seed: u64,
+    seed: RawSeed,
     batch: i64,
 }
 
@@ -76,7 +76,7 @@ struct RawEnsemble {
     epochs: i64,
     record_every: Option<i64>,
     #[serde(default)]
-    seed: u64,
+    seed: RawSeed,
     init: f64,
 }
 
@@ -96,12 +96,46 @@ fn count(field: &str, v: i64) -> Result<usize> {
     }
 }
 
-/// Whether a TOML text is a Figure 3 experiment (it has a `[network]` table).
+/// Whether a TOML text is a Figure 3 experiment (it has a `[network]` table),
+/// also when it does not parse, so that its errors are this layout's.
 pub fn is_fig3(text: &str) -> bool {
-    text.parse::<toml::Table>()
-        .map(|t| t.contains_key("network"))
-        .unwrap_or(false)
+    match text.parse::<toml::Table>() {
+        Ok(t) => t.contains_key("network"),
+        Err(_) => text.lines().any(|l| l.trim() == "[network]"),
+    }
 }
+
+/// `text` (a Figure 3 file) with `[ensemble]`'s epochs, record interval, seed
+/// and runs set to these values (comments are not kept).
+pub fn with_overrides(
+    text: &str,
+    epochs: u64,
+    record_every: u64,
+    seed: u64,
+    runs: usize,
+) -> String {
+    let Ok(mut table) = text.parse::<toml::Table>() else {
+        return text.to_string();
+    };
+    if let Some(toml::Value::Table(e)) = table.get_mut("ensemble") {
+        let int = |v: u64| toml::Value::Integer(v.min(i64::MAX as u64) as i64);
+        e.insert("epochs".into(), int(epochs));
+        e.insert("record_every".into(), int(record_every));
+        e.insert(
+            "seed".into(),
+            match i64::try_from(seed) {
+                Ok(s) => toml::Value::Integer(s),
+                Err(_) => toml::Value::String(seed.to_string()),
+            },
+        );
+        e.insert("runs".into(), int(runs as u64));
+    }
+    toml::to_string(&table).unwrap_or_else(|_| text.to_string())
+}
+
+/// Layers at most: the network has `6 layers + 6` parameters per agent, and the
+/// GPU kernels index them in u32.
+pub const MAX_LAYERS: usize = 1 << 20;
 
 impl Fig3Config {
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
@@ -111,7 +145,7 @@ impl Fig3Config {
             train: count("data.train", raw.data.train)?,
             test: count("data.test", raw.data.test)?,
             noise: raw.data.noise,
-            seed: raw.data.seed,
+            seed: raw.data.seed.to_u64("data.seed")?,
         };
         if batch > data.train {
             return Err(bad(
@@ -123,11 +157,12 @@ impl Fig3Config {
         let h = raw.network.h;
         crate::config::positive("network.h", h)?;
         let init = raw.ensemble.init;
-        if !(init.is_finite() && (0.0..=f32::MAX as f64).contains(&init)) {
+        // The engines draw in [-init, init] in f32: its width must be finite too.
+        if !(init.is_finite() && (0.0..=f32::MAX as f64 / 2.0).contains(&init)) {
             return Err(bad(
                 "ensemble.init",
-                init,
-                "must be a number >= 0, at most 3.4e38 (the engines compute in f32)",
+                crate::config::num(init),
+                "must be a number >= 0, at most 1.7e38 (the engines compute in f32)",
             ));
         }
         let epochs = count("ensemble.epochs", raw.ensemble.epochs)? as u64;
@@ -169,18 +204,88 @@ impl Fig3Config {
             agents: count("ensemble.agents", raw.ensemble.agents)?,
             epochs,
             record_every,
-            seed: raw.ensemble.seed,
+            seed: raw.ensemble.seed.to_u64("ensemble.seed")?,
             init,
             methods,
             text: text.to_string(),
         };
-        // The data set's own checks (noise, sizes).
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks what the file's fields give together (again after the command
+    /// line's overrides): sizes, steps, names, and the memory the run needs.
+    pub fn validate(&self) -> Result<()> {
+        // The data set's own checks (noise, sizes), on a data set of two points.
         generate(&EllipsesConfig {
             train: 1,
             test: 1,
-            ..cfg.data
+            ..self.data
         })?;
-        Ok(cfg)
+        let total = self.data.train as u64 + self.data.test as u64;
+        if total > 1 << 30 {
+            return Err(bad("data.train + data.test", total, "must be at most 2^30"));
+        }
+        if self.layers > MAX_LAYERS {
+            return Err(bad(
+                "network.layers",
+                self.layers,
+                format!("must be at most {MAX_LAYERS}"),
+            ));
+        }
+        if self.runs as u64 * self.agents as u64 > 1 << 32 {
+            return Err(bad(
+                "ensemble.runs x ensemble.agents",
+                format!("{} x {}", self.runs, self.agents),
+                "must be at most 2^32 = 4294967296 agents in all",
+            ));
+        }
+        for (i, (m, _)) in self.methods.iter().enumerate() {
+            let steps = self.epochs.checked_mul(self.steps_per_epoch(m));
+            if steps.is_none_or(|s| s > u32::MAX as u64) {
+                return Err(bad(
+                    "ensemble.epochs",
+                    self.epochs,
+                    format!(
+                        "times the {} outer steps per epoch of method[{i}] must be at most \
+                         4294967295 steps",
+                        self.steps_per_epoch(m)
+                    ),
+                ));
+            }
+            if let Some(j) = self.methods[..i]
+                .iter()
+                .position(|(o, _)| o.slug() == m.slug())
+            {
+                return Err(bad(
+                    &format!("method[{i}].name"),
+                    format!("{:?}", m.name),
+                    format!(
+                        "must differ from method[{j}].name {:?} after lower-casing and \
+                         replacing non-alphanumerics (both give the file name {:?})",
+                        self.methods[j].0.name,
+                        m.slug()
+                    ),
+                ));
+            }
+        }
+        self.footprint().check()
+    }
+
+    /// The host memory the run needs at its peak: the data sets (and the loss's
+    /// copy of the training set), one method's X and Y, every method's final
+    /// positions.
+    pub fn footprint(&self) -> crate::engine::memory::Footprint {
+        let params = (6 * self.layers as u128 + 6) * self.runs as u128 * self.agents as u128;
+        let samples = self.data.train as u128 * 2 + self.data.test as u128;
+        let mut f = crate::engine::memory::Footprint::default();
+        f.add("data sets", samples * 24)
+            .add("positions X and Y", params * 8)
+            .add(
+                "every method's final positions",
+                params * 4 * self.methods.len() as u128,
+            );
+        f
     }
 
     /// Outer steps of `method` in one epoch.

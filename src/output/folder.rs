@@ -77,11 +77,16 @@ pub fn render_atomically(path: &Path, render: impl FnOnce(&Path) -> Result<()>) 
         },
         other => other,
     };
+    let io = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     let result = render(&partial).map_err(renamed).and_then(|()| {
-        fs::rename(&partial, path).map_err(|source| Error::Write {
-            path: path.to_path_buf(),
-            source,
-        })
+        // Synced before the rename, as every other file.
+        fs::File::open(&partial)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
+        fs::rename(&partial, path).map_err(io)
     });
     if result.is_err() {
         let _ = fs::remove_file(&partial);

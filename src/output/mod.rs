@@ -57,7 +57,7 @@ struct MethodSummary<'a> {
     #[serde(rename = "final")]
     last: BTreeMap<&'static str, OverRuns>,
     /// The positions file; none for a method that diverged (its positions are
-    /// not finite and mix steps).
+    /// not finite or beyond 1e20, and mix steps).
     positions: Option<String>,
     error: Option<&'a str>,
 }

@@ -15,6 +15,9 @@ use std::sync::Once;
 
 mod markers;
 
+/// Methods shown in `paths.png` at most.
+pub const MAX_PANELS: usize = 30;
+
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
 
@@ -185,13 +188,16 @@ fn paths_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), Stri
     let vmax = vt.iter().copied().fold(0.0f64, f64::max).max(1e-12);
     const BANDS: f64 = 14.0;
 
-    let n = r.methods.len();
+    // A panel of 460 x 460 pixels per method, the first MAX_PANELS of them: the
+    // image (3 bytes a pixel) stays under 20 MB however many methods there are.
+    let shown = &r.methods[..r.methods.len().min(MAX_PANELS)];
+    let n = shown.len();
     let cols = n.clamp(1, 3);
     let rows = n.div_ceil(cols);
     let root = BitMapBackend::new(path, (cols as u32 * 460, rows as u32 * 460)).into_drawing_area();
     root.fill(&WHITE).map_err(|x| e(&x))?;
     let panels = root.split_evenly((rows, cols));
-    for (m, area) in r.methods.iter().zip(panels.iter()) {
+    for (m, area) in shown.iter().zip(panels.iter()) {
         let mut chart = ChartBuilder::on(area)
             .caption(&m.name, (FAMILY, 18))
             .margin(8)

@@ -147,13 +147,27 @@ pub fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         if v.is_finite() && v > 0.0 {
             Ok(())
         } else {
-            Err(bad(field, v, "must be a finite number > 0"))
+            Err(bad(field, crate::num(v), "must be a finite number > 0"))
         }
     };
-    finite_positive("--beta", a.beta)?;
+    // The ranges in which the pictures mean something and the f32 simulations
+    // and f64 quadratures hold their numbers (beta Phi stays far inside f64's
+    // exponent range over the pictures' boxes).
+    let in_range = |field: &str, v: f64, lo: f64, hi: f64| {
+        if v.is_finite() && (lo..=hi).contains(&v) {
+            Ok(())
+        } else {
+            Err(bad(
+                field,
+                crate::num(v),
+                &format!("must be a number from {lo:e} to {hi:e}"),
+            ))
+        }
+    };
+    in_range("--beta", a.beta, 1e-3, 1e4)?;
+    in_range("--x-max", a.x_max, 1e-3, 1e3)?;
+    in_range("--lambda-factor", a.lambda_factor, 1e-3, 1e3)?;
     finite_positive("--delta", a.delta)?;
-    finite_positive("--x-max", a.x_max)?;
-    finite_positive("--lambda-factor", a.lambda_factor)?;
     if a.gamma.is_empty() {
         return Err(bad("--gamma", "(none)", "must list at least one gamma"));
     }

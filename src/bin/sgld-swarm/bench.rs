@@ -55,6 +55,12 @@ fn parse_size(s: &str) -> Result<(usize, usize, usize), String> {
         .map(|p| p.parse::<usize>().ok().filter(|&v| v > 0))
         .collect::<Option<_>>()
         .ok_or_else(bad)?;
+    // The global agent index r N + i is a u32 word of the stream's counter.
+    if v[0] as u128 * v[1] as u128 > 1 << 32 {
+        return Err(format!(
+            "{s:?}: RUNS x AGENTS must be at most 2^32 = 4294967296 agents in all"
+        ));
+    }
     Ok((v[0], v[1], v[2]))
 }
 
@@ -194,11 +200,12 @@ fn check_writable(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    if !(args.seconds.is_finite() && args.seconds > 0.0) {
+    // A day per size at most: longer would also run past the stream's 2^32 steps.
+    if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 86_400.0) {
         bail!(sgld_swarm::Error::Config(sgld_swarm::ConfigError {
             field: "--seconds".into(),
-            value: args.seconds.to_string(),
-            allowed: "must be a finite number > 0".into(),
+            value: crate::num(args.seconds),
+            allowed: "must be a number of seconds > 0, at most 86400".into(),
         }));
     }
     if let Some(path) = &args.json {
@@ -312,7 +319,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             calib += 1;
         }
         let per_step = t.elapsed().as_secs_f64() / calib as f64;
-        let steps = ((args.seconds / per_step).ceil() as u64).max(1);
+        // Within the stream's 2^32 steps however fast a step is.
+        let steps = ((args.seconds / per_step).ceil() as u64).clamp(1, u32::MAX as u64 - e.step());
         let t = Instant::now();
         e.advance(steps)?;
         let seconds = t.elapsed().as_secs_f64();

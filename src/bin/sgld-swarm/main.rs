@@ -257,8 +257,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     print_written(&written);
     for m in result.methods.iter().filter(|m| m.error.is_some()) {
         eprintln!(
-            "note: {} diverged at step {}: no positions-{}.npy (its positions are not finite); \
-             its statistics in summary.json are those of step {}",
+            "note: {} diverged at step {}: no positions-{}.npy (its positions are not finite \
+             or beyond 1e20); its statistics in summary.json are those of step {}",
             m.name,
             m.steps,
             m.slug,
@@ -282,12 +282,16 @@ fn in_output_dir<T>(
     dir: &std::path::Path,
     compute: impl FnOnce() -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let existed = dir.exists();
+    // The folders this call creates, deepest first.
+    let created: Vec<&std::path::Path> = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .collect();
     output::prepare_dir(dir)?;
     compute().inspect_err(|_| {
-        if !existed {
+        for d in &created {
             // Only an empty folder is removed.
-            let _ = std::fs::remove_dir(dir);
+            let _ = std::fs::remove_dir(d);
         }
     })
 }
@@ -338,6 +342,12 @@ fn run_fig3(args: &RunArgs, text: String, origin: &str) -> anyhow::Result<ExitCo
             return Err(bad("--runs", "0".into(), "must be >= 1").into());
         }
         cfg.runs = runs;
+    }
+    if args.steps.is_some() || args.seed.is_some() || args.runs.is_some() {
+        cfg.validate()?;
+        // config.toml says what ran: the file with the overrides applied.
+        cfg.text =
+            fig3::with_overrides(&cfg.text, cfg.epochs, cfg.record_every, cfg.seed, cfg.runs);
     }
     let style = ProgressStyle::with_template("{prefix:<30} {bar:30} {pos}/{len} epochs {elapsed}")
         .expect("a valid template");
