@@ -261,7 +261,7 @@ fn holds_invariants(c: &Config) -> Result<(), String> {
             if !(pos_ok(eps) && pos_ok(gamma) && inner_steps >= 1 && burn_in >= 1) {
                 return Err(format!("scheme {:?}", m.scheme));
             }
-            if burn_in as u64 + inner_steps as u64 - 1 >= 1 << 28 {
+            if burn_in as u64 + inner_steps as u64 > 1 << 28 {
                 return Err("past the stream's 28-bit inner index".into());
             }
             let delta = m.dt / inner_steps as f64;

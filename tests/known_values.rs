@@ -401,8 +401,8 @@ fn global_minima_location_value_and_stationarity() {
             assert_close(p.value(m), k.min_value, &format!("{what}: Phi"));
             // At a minimiser known to 1 ulp the gradient is |H| ulp |x| <= 1e-13.
             let g = grad64(&p, m);
-            for i in 0..m.len() {
-                assert_close(g[i], 0.0, &format!("{what}: d/dx_{i}"));
+            for (i, gi) in g.iter().enumerate() {
+                assert_close(*gi, 0.0, &format!("{what}: d/dx_{i}"));
             }
             check_f32(&p, m, &vec![0.0; m.len()], &what);
             assert!(p.distance(m) <= 1e-12, "{what}: distance {}", p.distance(m));

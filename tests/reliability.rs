@@ -286,18 +286,14 @@ fn a_diverged_method_is_reported_consistently() {
     );
     let final_step = sgld["final_step"].as_u64().unwrap();
     assert!(
-        final_step < steps && final_step % 7 == 0,
+        final_step < steps && final_step.is_multiple_of(7),
         "final_step {final_step}"
     );
     assert!(sgld["positions"].is_null());
     assert!(!out.join("positions-sgld.npy").exists());
     // The statistics are those of the last history row of the method.
     let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
-    let last = csv
-        .lines()
-        .filter(|l| l.starts_with("SGLD,"))
-        .last()
-        .unwrap();
+    let last = csv.lines().rfind(|l| l.starts_with("SGLD,")).unwrap();
     assert!(last.starts_with(&format!("SGLD,{final_step},")), "{last}");
     let best: f64 = last.split(',').nth(2).unwrap().parse().unwrap();
     assert_eq!(best, sgld["final"]["best"]["median"].as_f64().unwrap());
