@@ -13,7 +13,7 @@
 
 use sgld_swarm::nn::data::{EllipsesConfig, generate};
 use sgld_swarm::nn::loss::EllipsesLoss;
-use sgld_swarm::nn::resnet::{ResNet, Scheme};
+use sgld_swarm::nn::resnet::{Integrator, ResNet};
 use sgld_swarm::{Backend, Ensemble, EnsembleConfig, MethodConfig, Options};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         noise: 0.0,
         seed: 1,
     })?;
-    let net = ResNet::paper(Scheme::Verlet);
+    let net = ResNet::paper(Integrator::Verlet);
     let loss = EllipsesLoss::new(net, train, 50)?;
     let steps = std::env::var("STEPS")
         .ok()

@@ -1,4 +1,4 @@
-// Keep in sync with DiagParams in src/gpu/engine.rs.
+// Keep in sync with DiagParams in src/engine/gpu.rs.
 struct DiagParams {
     // Runs of the group, and N.
     runs: u32,

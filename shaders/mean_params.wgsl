@@ -1,4 +1,4 @@
-// Keep in sync with MeanParams in src/gpu/engine.rs.
+// Keep in sync with MeanParams in src/engine/gpu.rs.
 struct MeanParams {
     // Runs of the group (whole runs that share means and diagnostics).
     runs: u32,

@@ -6,7 +6,7 @@
 // engine's agent path (src/engine/cpu.rs).
 //!include philox
 
-// Keep in sync with NetStep in src/gpu/net_engine.rs.
+// Keep in sync with NetStep in src/engine/gpu_net.rs.
 struct NetStep {
     key: vec2<u32>,
     n: u32,
@@ -16,10 +16,10 @@ struct NetStep {
     dim: u32,
     blocks: u32,
     jobs: u32,
-    h: f32,
+    grad_step: f32,
     noise: f32,
     lambda_dt: f32,
-    h_over_gamma: f32,
+    y_pull: f32,
     dt_over_gamma: f32,
     inv_m: f32,
     burn_in: u32,
@@ -55,14 +55,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
         let i = g * ps.dim + k;
         let mean = select(0.0, means[r * ps.dim + k], ps.interacting != 0u);
-        let hg = ps.h * grads[i];
+        let hg = ps.grad_step * grads[i];
         let tamed = select(hg, hg / (1.0 + abs(hg)), ps.taming == 1u);
         if ps.mode == 0u {
             let xv = xs[i];
             xs[i] = xv - tamed - ps.lambda_dt * (xv - mean) + ps.noise * z[w];
         } else if ps.mode == 1u {
             let yv = ys[i];
-            let yn = yv - tamed + ps.h_over_gamma * (xs[i] - yv) + ps.noise * z[w];
+            let yn = yv - tamed + ps.y_pull * (xs[i] - yv) + ps.noise * z[w];
             ys[i] = yn;
             sums[i] = select(sums[i], 0.0, ps.m == 0u) + select(0.0, yn, ps.m + 1u >= ps.burn_in);
         } else {

@@ -19,7 +19,7 @@ struct NetParams {
     train: u32,
     // 1: Verlet (Hamiltonian) network, 0: forward Euler.
     verlet: u32,
-    h: f32,
+    layer_step: f32,
     agent_base: u32,
     _pad0: u32,
     _pad1: u32,
@@ -75,7 +75,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     let p_count = 6u * LAYERS + 6u;
     let base = a * p_count;
-    let h = np.h;
+    let h = np.layer_step;
     var ys: array<vec2<f32>, LAYERS + 1u>;
     var zs: array<vec2<f32>, LAYERS>;
     var tu: array<vec2<f32>, LAYERS>;

@@ -82,11 +82,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             for (var mi = 0u; mi < params.inner_len; mi++) {
                 noise(&z, g, n, DOMAIN_NOISE, mi);
                 potential_grad(&y, &grad);
-                tame_all(params.h, &grad);
+                tame_all(params.grad_step, &grad);
                 let averaged = mi + 1u >= params.burn_in;
                 for (var k = 0u; k < DIM; k++) {
                     let yv = y[k];
-                    let yn = yv - grad[k] + params.h_over_gamma * (x[k] - yv) + params.noise * z[k];
+                    let yn = yv - grad[k] + params.y_pull * (x[k] - yv) + params.noise * z[k];
                     y[k] = yn;
                     sum[k] += select(0.0, yn, averaged);
                 }
@@ -107,7 +107,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 for (var smp = 0u; smp < params.samples; smp++) {
                     noise(&xi, g, n, DOMAIN_SMOOTHING, smp);
                     for (var k = 0u; k < DIM; k++) {
-                        point[k] = x[k] + params.sqrt_h * xi[k];
+                        point[k] = x[k] + params.sqrt_variance * xi[k];
                     }
                     potential_grad(&point, &gs);
                     for (var k = 0u; k < DIM; k++) {
@@ -118,7 +118,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                     grad[k] = grad[k] * params.inv_s;
                 }
             }
-            tame_all(params.h, &grad);
+            tame_all(params.grad_step, &grad);
             for (var k = 0u; k < DIM; k++) {
                 let xv = x[k];
                 x[k] = xv - grad[k] - params.lambda_dt * (xv - m[k]) + params.noise * z[k];

@@ -62,9 +62,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 let words = philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_NOISE, m)), params.key);
                 let z = normals4(words);
                 let gr = vec4<f32>(grad_coord(c0, ys.x), grad_coord(c1, ys.y), grad_coord(c2, ys.z), grad_coord(c3, ys.w));
-                let hg = params.h * gr;
+                let hg = params.grad_step * gr;
                 let tamed = select(hg, hg / (1.0 + abs(hg)), coordinate);
-                ys = ys - tamed + params.h_over_gamma * (xs - ys) + params.noise * z;
+                ys = ys - tamed + params.y_pull * (xs - ys) + params.noise * z;
                 sum += select(vec4<f32>(0.0), ys, m + 1u >= params.burn_in);
             }
             xs = xs - params.dt_over_gamma * (xs - sum * params.inv_m) - params.lambda_dt * (xs - ms);
@@ -79,12 +79,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 gr = vec4<f32>(0.0);
                 for (var smp = 0u; smp < params.samples; smp++) {
                     let xi = normals4(philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_SMOOTHING, smp)), params.key));
-                    let p = xs + params.sqrt_h * xi;
+                    let p = xs + params.sqrt_variance * xi;
                     gr += vec4<f32>(grad_coord(c0, p.x), grad_coord(c1, p.y), grad_coord(c2, p.z), grad_coord(c3, p.w));
                 }
                 gr = gr * params.inv_s;
             }
-            let hg = params.h * gr;
+            let hg = params.grad_step * gr;
             let tamed = select(hg, hg / (1.0 + abs(hg)), coordinate);
             xs = xs - tamed - params.lambda_dt * (xs - ms) + params.noise * z;
         }

@@ -1,5 +1,5 @@
 // The parameters of one dispatch of a step kernel. Keep in sync with StepParams
-// in src/gpu/engine.rs (96 bytes; each dispatch's copy at a 256-byte stride).
+// in src/engine/gpu.rs (96 bytes; each dispatch's copy at a 256-byte stride).
 
 struct StepParams {
     key: vec2<u32>,
@@ -11,10 +11,10 @@ struct StepParams {
     blocks: u32,
     // Invocations with work: agents x blocks (block kernel) or agents (agent kernel).
     jobs: u32,
-    h: f32,
+    grad_step: f32,
     noise: f32,
     lambda_dt: f32,
-    h_over_gamma: f32,
+    y_pull: f32,
     dt_over_gamma: f32,
     inv_m: f32,
     inner_len: u32,
@@ -29,7 +29,7 @@ struct StepParams {
     // Smoothed schemes: perturbed gradients per step (0: not smoothed), the
     // perturbation's scale sqrt(h_n) at this dispatch's steps, and 1 / samples.
     samples: u32,
-    sqrt_h: f32,
+    sqrt_variance: f32,
     inv_s: f32,
     _pad: u32,
 }

@@ -4,10 +4,11 @@
 use crate::config::{EnsembleConfig, Init, MethodConfig, ProblemConfig};
 use crate::diagnostics::History;
 use crate::engine::cpu::CpuPath;
+use crate::engine::gpu::GpuEngine;
 use crate::engine::memory::Footprint;
 use crate::engine::{CpuEngine, Driver, Engine, Schedule, Shape};
 use crate::error::{ConfigError, Error, Result};
-use crate::gpu::{GpuContext, engine::GpuEngine, potential::GpuPotential};
+use crate::gpu::{GpuContext, potential::GpuPotential};
 use crate::potential::{Builtin, Potential};
 use crate::with_builtin;
 use ndarray::Array3;
@@ -181,7 +182,7 @@ impl Ensemble {
         match gpu {
             Some(ctx) => {
                 let dim = loss.dim();
-                let engine = crate::gpu::net_engine::GpuNetEngine::new(
+                let engine = crate::engine::gpu_net::GpuNetEngine::new(
                     ctx,
                     loss,
                     ensemble,

@@ -662,7 +662,7 @@ fn resnet_gradient_matches_the_cpu() {
     use sgld_swarm::gpu::resnet::ResNetGrad;
     use sgld_swarm::nn::data::{EllipsesConfig, generate};
     use sgld_swarm::nn::loss::EllipsesLoss;
-    use sgld_swarm::nn::resnet::{ResNet, Scheme};
+    use sgld_swarm::nn::resnet::{Integrator, ResNet};
     use sgld_swarm::potential::{Draw, Potential};
     let Some(ctx) = context() else { return };
     let ctx = std::sync::Arc::new(ctx);
@@ -673,7 +673,7 @@ fn resnet_gradient_matches_the_cpu() {
         seed: 4,
     })
     .unwrap();
-    for scheme in [Scheme::Verlet, Scheme::Euler] {
+    for scheme in [Integrator::Verlet, Integrator::Euler] {
         let loss = EllipsesLoss::new(ResNet::paper(scheme), train.clone(), 100).unwrap();
         let p = loss.dim();
         let mut r = sgld_swarm::rng::PhiloxRng::new(5, 0);
@@ -760,7 +760,7 @@ fn own_gradient_scales(
 fn network_training_matches_the_cpu() {
     use sgld_swarm::nn::data::{EllipsesConfig, generate};
     use sgld_swarm::nn::loss::EllipsesLoss;
-    use sgld_swarm::nn::resnet::{ResNet, Scheme};
+    use sgld_swarm::nn::resnet::{Integrator, ResNet};
     use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Taming};
     let Some(_ctx) = context() else { return };
     let (train, _) = generate(&EllipsesConfig {
@@ -774,12 +774,12 @@ fn network_training_matches_the_cpu() {
         .seed(8)
         .record_every(1)
         .init_uniform(-1.0, 1.0);
-    for scheme in [Scheme::Verlet, Scheme::Euler] {
+    for scheme in [Integrator::Verlet, Integrator::Euler] {
         let loss = EllipsesLoss::new(
             ResNet {
                 scheme,
                 layers: 16,
-                h: 0.4,
+                layer_step: 0.4,
             },
             train.clone(),
             40,
@@ -824,7 +824,7 @@ fn network_training_matches_the_cpu() {
         }
     }
     // What the network's GPU engine does not run is refused on the GPU, by name.
-    let loss = EllipsesLoss::new(ResNet::paper(Scheme::Verlet), train, 10).unwrap();
+    let loss = EllipsesLoss::new(ResNet::paper(Integrator::Verlet), train, 10).unwrap();
     for (m, what) in [
         (
             MethodConfig::euler("SGLD norm", 0.1, 1e4).taming(Taming::Norm),

@@ -3,6 +3,8 @@
 
 pub mod cpu;
 mod driver;
+pub mod gpu;
+pub mod gpu_net;
 pub mod memory;
 
 pub use driver::Driver;
@@ -137,14 +139,15 @@ pub fn is_bad(v: f32) -> bool {
 /// GPU kernels receive the same values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepConstants {
-    /// Euler: the gradient step `dt`. Homogenized: the inner step `h = delta / eps`.
-    pub h: f32,
+    /// The gradient step: Euler `dt`; homogenized, the inner step
+    /// `delta / eps = dt / (M eps)`.
+    pub grad_step: f32,
     /// Euler: `sqrt(2 dt / beta)`. Homogenized: `sqrt(2 delta / (beta eps))`.
     pub noise: f32,
     /// `dt * lambda`.
     pub lambda_dt: f32,
-    /// Homogenized: `h / gamma`, the pull of Y towards X.
-    pub h_over_gamma: f32,
+    /// Homogenized: `grad_step / gamma`, the pull of Y towards X.
+    pub y_pull: f32,
     /// Homogenized: `dt / gamma`, the pull of X towards the average of Y.
     pub dt_over_gamma: f32,
     /// Homogenized: `1 / M`.
@@ -163,26 +166,30 @@ pub struct StepConstants {
 /// paper's eq. 2-4).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Smoothing {
-    pub h: f64,
+    /// The kernel's variance at step 0 (the config's and the paper's `h`).
+    pub variance: f64,
+    /// `S`, the perturbed gradients averaged per step.
     pub samples: u32,
-    pub h_factor: f64,
-    pub h_min: f64,
+    /// The factor applied to the variance every outer step (`h_factor`).
+    pub variance_factor: f64,
+    /// The floor of the variance (`h_min`).
+    pub variance_min: f64,
     /// `1 / S` in f32, the factor of the summed gradients.
     pub inv_s: f32,
 }
 
 impl Smoothing {
-    /// `sqrt(h_n)`, `h_n = max(h_min, h h_factor^n)`: computed in f64 and rounded
-    /// once, so both engines perturb by the same f32.
-    pub fn sqrt_h(&self, n: u64) -> f32 {
-        (self.h * self.h_factor.powf(n as f64))
-            .max(self.h_min)
+    /// `sqrt(v_n)`, `v_n = max(h_min, h h_factor^n)` the variance at step `n`:
+    /// computed in f64 and rounded once, so both engines perturb by the same f32.
+    pub fn sqrt_variance(&self, n: u64) -> f32 {
+        (self.variance * self.variance_factor.powf(n as f64))
+            .max(self.variance_min)
             .sqrt() as f32
     }
 
-    /// Whether `h` is the same at every step.
+    /// Whether the variance is the same at every step.
     pub fn constant(&self) -> bool {
-        self.h_factor == 1.0
+        self.variance_factor == 1.0
     }
 }
 
@@ -190,10 +197,10 @@ impl StepConstants {
     pub fn new(m: &MethodConfig) -> Self {
         let lambda_dt = (m.dt * m.lambda) as f32;
         let euler = Self {
-            h: m.dt as f32,
+            grad_step: m.dt as f32,
             noise: (2.0 * m.dt / m.beta).sqrt() as f32,
             lambda_dt,
-            h_over_gamma: 0.0,
+            y_pull: 0.0,
             dt_over_gamma: 0.0,
             inv_m: 0.0,
             inner_len: 1,
@@ -211,10 +218,10 @@ impl StepConstants {
                 h_min,
             } => Self {
                 smoothing: Some(Smoothing {
-                    h,
+                    variance: h,
                     samples,
-                    h_factor,
-                    h_min,
+                    variance_factor: h_factor,
+                    variance_min: h_min,
                     inv_s: (1.0 / samples as f64) as f32,
                 }),
                 ..euler
@@ -226,12 +233,12 @@ impl StepConstants {
                 burn_in,
             } => {
                 let delta = m.dt / inner_steps as f64;
-                let h = delta / eps;
+                let grad_step = delta / eps;
                 Self {
-                    h: h as f32,
+                    grad_step: grad_step as f32,
                     noise: (2.0 * delta / (m.beta * eps)).sqrt() as f32,
                     lambda_dt,
-                    h_over_gamma: (h / gamma) as f32,
+                    y_pull: (grad_step / gamma) as f32,
                     dt_over_gamma: (m.dt / gamma) as f32,
                     inv_m: (1.0 / inner_steps as f64) as f32,
                     inner_len: m.scheme.inner_len(),

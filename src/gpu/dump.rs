@@ -34,7 +34,7 @@ pub fn dump(
 ) -> Result<Dump, GpuError> {
     let composed = shader::compose_opts(
         "dump",
-        &shader::Options {
+        &shader::ComposeOptions {
             potential: None,
             int64,
             ..Default::default()

@@ -4,9 +4,7 @@
 
 pub mod context;
 pub mod dump;
-pub mod engine;
 pub mod grad_check;
-pub mod net_engine;
 pub mod potential;
 pub mod resnet;
 pub mod shader;

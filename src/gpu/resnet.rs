@@ -5,7 +5,7 @@
 
 use super::{Binding, GpuContext, GpuError, grid, shader};
 use crate::nn::loss::EllipsesLoss;
-use crate::nn::resnet::Scheme;
+use crate::nn::resnet::Integrator;
 use crate::potential::Draw;
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ pub(crate) struct NetParams {
     pub batch: u32,
     pub train: u32,
     pub verlet: u32,
-    pub h: f32,
+    pub layer_step: f32,
     pub agent_base: u32,
     pub _pad: [u32; 2],
 }
@@ -34,8 +34,8 @@ impl NetParams {
             agents,
             batch: loss.batch as u32,
             train: loss.train.len() as u32,
-            verlet: (loss.net.scheme == Scheme::Verlet) as u32,
-            h: loss.net.h as f32,
+            verlet: (loss.net.scheme == Integrator::Verlet) as u32,
+            layer_step: loss.net.layer_step as f32,
             agent_base: draw.agent,
             _pad: [0; 2],
         }
@@ -50,7 +50,7 @@ pub(crate) fn grad_pipeline(
 ) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout, wgpu::Buffer), GpuError> {
     let composed = shader::compose_opts(
         "resnet_grad",
-        &shader::Options {
+        &shader::ComposeOptions {
             int64: ctx.int64,
             ..Default::default()
         },

@@ -198,7 +198,7 @@ fn file_name(name: &str) -> String {
 
 /// How a kernel is composed: its potential, and which `mulhilo`.
 #[derive(Debug, Clone, Default)]
-pub struct Options<'a> {
+pub struct ComposeOptions<'a> {
     pub potential: Option<&'a PotentialChoice>,
     /// Use 64-bit integers (the adapter must have `SHADER_INT64`).
     pub int64: bool,
@@ -209,7 +209,7 @@ pub struct Options<'a> {
 
 /// Module `name` with its includes pasted in (each once), portable `mulhilo`.
 pub fn compose(name: &str) -> Result<Composed, ShaderError> {
-    compose_opts(name, &Options::default())
+    compose_opts(name, &ComposeOptions::default())
 }
 
 /// Kernel `name` composed with a potential, portable `mulhilo`.
@@ -217,15 +217,15 @@ pub fn compose_with(
     name: &str,
     potential: Option<&PotentialChoice>,
 ) -> Result<Composed, ShaderError> {
-    let opts = Options {
+    let opts = ComposeOptions {
         potential,
-        ..Options::default()
+        ..ComposeOptions::default()
     };
     compose_opts(name, &opts)
 }
 
 /// Kernel `name` composed as `opts` say.
-pub fn compose_opts(name: &str, opts: &Options) -> Result<Composed, ShaderError> {
+pub fn compose_opts(name: &str, opts: &ComposeOptions) -> Result<Composed, ShaderError> {
     let mut out = Composed {
         source: String::new(),
         origin: Vec::new(),
@@ -253,7 +253,7 @@ fn compose_into(
     out: &mut Composed,
     seen: &mut Vec<String>,
     from: Option<(&str, u32)>,
-    opts: &Options,
+    opts: &ComposeOptions,
 ) -> Result<(), ShaderError> {
     let name = match (name, opts.potential) {
         ("potential", Some(p)) => p.module.as_str(),
@@ -367,10 +367,10 @@ pub fn validate_user_potential(choice: &PotentialChoice) -> Result<(), ShaderErr
             continue;
         }
         for int64 in [false, true] {
-            let opts = Options {
+            let opts = ComposeOptions {
                 potential: Some(choice),
                 int64,
-                ..Options::default()
+                ..ComposeOptions::default()
             };
             compose_opts(kernel, &opts)?.validate()?;
         }

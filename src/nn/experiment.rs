@@ -8,7 +8,7 @@
 
 use super::data::{Dataset, EllipsesConfig, generate};
 use super::loss::EllipsesLoss;
-use super::resnet::{ResNet, Scheme};
+use super::resnet::{Integrator, ResNet};
 use crate::config::{MethodConfig, RawSeed, method_from_table};
 use crate::error::{ConfigError, Error, Result};
 use crate::potential::Potential;
@@ -24,7 +24,7 @@ pub struct Fig3Config {
     /// Samples per minibatch.
     pub batch: usize,
     pub layers: usize,
-    pub h: f64,
+    pub layer_step: f64,
     pub runs: usize,
     pub agents: usize,
     /// Training length: an epoch is `train / batch` minibatch gradients (an
@@ -35,7 +35,7 @@ pub struct Fig3Config {
     pub seed: u64,
     /// Initial weights are uniform in `[-init, init]`.
     pub init: f64,
-    pub methods: Vec<(MethodConfig, Scheme)>,
+    pub methods: Vec<(MethodConfig, Integrator)>,
     /// The file's text, written beside the outputs.
     pub text: String,
 }
@@ -176,8 +176,8 @@ impl Fig3Config {
         let mut methods = Vec::new();
         for (i, mut table) in raw.method.into_iter().enumerate() {
             let scheme = match table.remove("network") {
-                Some(toml::Value::String(s)) if s == "verlet" => Scheme::Verlet,
-                Some(toml::Value::String(s)) if s == "euler" => Scheme::Euler,
+                Some(toml::Value::String(s)) if s == "verlet" => Integrator::Verlet,
+                Some(toml::Value::String(s)) if s == "euler" => Integrator::Euler,
                 Some(v) => {
                     return Err(bad(
                         &format!("method[{i}].network"),
@@ -199,7 +199,7 @@ impl Fig3Config {
             data,
             batch,
             layers: count("network.layers", raw.network.layers)?,
-            h,
+            layer_step: h,
             runs: count("ensemble.runs", raw.ensemble.runs)?,
             agents: count("ensemble.agents", raw.ensemble.agents)?,
             epochs,
@@ -311,7 +311,7 @@ pub struct Record {
 /// What a method's training produced.
 pub struct Fig3Method {
     pub name: String,
-    pub network: Scheme,
+    pub network: Integrator,
     pub history: Vec<Record>,
     /// `[runs, agents, parameters]`.
     pub positions: Array3<f32>,
@@ -343,7 +343,7 @@ pub fn run(
         let net = ResNet {
             scheme: *scheme,
             layers: cfg.layers,
-            h: cfg.h,
+            layer_step: cfg.layer_step,
         };
         let loss = EllipsesLoss::new(net, train.clone(), cfg.batch)?;
         let per_epoch = cfg.steps_per_epoch(method);
@@ -475,10 +475,10 @@ struct MethodSummary<'a> {
     final_record: &'a Record,
 }
 
-fn scheme_name(s: Scheme) -> &'static str {
+fn scheme_name(s: Integrator) -> &'static str {
     match s {
-        Scheme::Verlet => "verlet",
-        Scheme::Euler => "euler",
+        Integrator::Verlet => "verlet",
+        Integrator::Euler => "euler",
     }
 }
 
@@ -507,7 +507,7 @@ pub fn write_outputs(dir: &std::path::Path, r: &Fig3Result) -> Result<crate::out
         },
         network: NetworkSummary {
             layers: cfg.layers,
-            h: cfg.h,
+            h: cfg.layer_step,
             parameters: 6 * cfg.layers + 6,
         },
         runs: cfg.runs,
@@ -576,7 +576,7 @@ fn write_probability_maps(folder: &mut crate::output::OutputFolder, r: &Fig3Resu
             let net = ResNet {
                 scheme: m.network,
                 layers: cfg.layers,
-                h: cfg.h,
+                layer_step: cfg.layer_step,
             };
             let values = (0..NX * NY)
                 .map(|c| {

@@ -130,8 +130,8 @@ impl Potential for EllipsesLoss {
         format!(
             "resnet-{}-{}-ellipses",
             match self.net.scheme {
-                super::resnet::Scheme::Euler => "euler",
-                super::resnet::Scheme::Verlet => "verlet",
+                super::resnet::Integrator::Euler => "euler",
+                super::resnet::Integrator::Verlet => "verlet",
             },
             self.net.layers
         )
@@ -142,7 +142,7 @@ impl Potential for EllipsesLoss {
 mod tests {
     use super::*;
     use crate::nn::data::{EllipsesConfig, generate};
-    use crate::nn::resnet::Scheme;
+    use crate::nn::resnet::Integrator;
     use crate::{Backend, Ensemble, EnsembleConfig, MethodConfig, Options};
 
     fn data() -> (Dataset, Dataset) {
@@ -163,11 +163,11 @@ mod tests {
         let (train, test) = data();
         let majority = test.y.iter().filter(|&&y| y == 1).count() as f64 / test.len() as f64;
         assert!((majority - 2.0 / 3.0).abs() < 0.05, "{majority}");
-        for scheme in [Scheme::Verlet, Scheme::Euler] {
+        for scheme in [Integrator::Verlet, Integrator::Euler] {
             let net = ResNet {
                 scheme,
                 layers: 16,
-                h: 0.4,
+                layer_step: 0.4,
             };
             let loss = EllipsesLoss::new(net, train.clone(), 50).unwrap();
             let e = EnsembleConfig::new(1, 4, 1200)
@@ -194,7 +194,7 @@ mod tests {
     #[test]
     fn minibatches_are_addressed() {
         let (train, _) = data();
-        let loss = EllipsesLoss::new(ResNet::paper(Scheme::Euler), train, 37).unwrap();
+        let loss = EllipsesLoss::new(ResNet::paper(Integrator::Euler), train, 37).unwrap();
         let draw = Draw {
             key: [1, 2],
             agent: 5,
@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn bad_input_is_named() {
         let (train, _) = data();
-        let net = ResNet::paper(Scheme::Verlet);
+        let net = ResNet::paper(Integrator::Verlet);
         let e = EllipsesLoss::new(net, train.clone(), 301)
             .unwrap_err()
             .to_string();

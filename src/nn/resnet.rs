@@ -5,9 +5,9 @@
 //! softmax classifier: `6 L + 6` parameters, 774 for the paper's network.
 //!
 //! Two discretizations of the same ODE:
-//! - [`Scheme::Euler`] (forward Euler, the paper's Figure 3d):
+//! - [`Integrator::Euler`] (forward Euler, the paper's Figure 3d):
 //!   `Y_{j+1} = Y_j + h tanh(K_j Y_j + b_j)`, `Y_0 = x`;
-//! - [`Scheme::Verlet`] (the Hamiltonian network):
+//! - [`Integrator::Verlet`] (the Hamiltonian network):
 //!   `Z_{j+1/2} = Z_{j-1/2} - h tanh(K_j^T Y_j + b_j)`,
 //!   `Y_{j+1} = Y_j + h tanh(K_j Z_{j+1/2} + b_j)`, `Y_0 = x`, `Z_{-1/2} = 0`.
 //!
@@ -20,9 +20,10 @@
 
 use crate::error::{ConfigError, Error, Result};
 
-/// The discretization of the network's ODE.
+/// The discretization of the network's ODE (the method's discretization is
+/// [`crate::config::Scheme`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
+pub enum Integrator {
     Euler,
     Verlet,
 }
@@ -30,9 +31,9 @@ pub enum Scheme {
 /// A network's shape: its scheme, depth and step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ResNet {
-    pub scheme: Scheme,
+    pub scheme: Integrator,
     pub layers: usize,
-    pub h: f64,
+    pub layer_step: f64,
 }
 
 type V2 = [f64; 2];
@@ -59,11 +60,11 @@ struct Trace {
 
 impl ResNet {
     /// The paper's network: 128 layers, h = 0.05.
-    pub fn paper(scheme: Scheme) -> Self {
+    pub fn paper(scheme: Integrator) -> Self {
         Self {
             scheme,
             layers: 128,
-            h: 0.05,
+            layer_step: 0.05,
         }
     }
 
@@ -84,10 +85,10 @@ impl ResNet {
         if self.layers == 0 {
             return Err(bad("layers", "0".into(), "must be at least 1".into()));
         }
-        if !(self.h.is_finite() && self.h > 0.0) {
+        if !(self.layer_step.is_finite() && self.layer_step > 0.0) {
             return Err(bad(
                 "h",
-                self.h.to_string(),
+                self.layer_step.to_string(),
                 "must be a finite number > 0".into(),
             ));
         }
@@ -107,7 +108,7 @@ impl ResNet {
 
     fn forward(&self, theta: &[f64], x: V2) -> Trace {
         let l = self.layers;
-        let h = self.h;
+        let h = self.layer_step;
         let mut t = Trace {
             y: Vec::with_capacity(l + 1),
             z: Vec::new(),
@@ -121,13 +122,13 @@ impl ResNet {
             let b = &theta[6 * j + 4..6 * j + 6];
             let y = t.y[j];
             match self.scheme {
-                Scheme::Euler => {
+                Integrator::Euler => {
                     let a = mat(k, y);
                     let s = [(a[0] + b[0]).tanh(), (a[1] + b[1]).tanh()];
                     t.tu.push(s);
                     t.y.push([y[0] + h * s[0], y[1] + h * s[1]]);
                 }
-                Scheme::Verlet => {
+                Integrator::Verlet => {
                     let u = mat_t(k, y);
                     let su = [(u[0] + b[0]).tanh(), (u[1] + b[1]).tanh()];
                     z = [z[0] - h * su[0], z[1] - h * su[1]];
@@ -167,7 +168,7 @@ impl ResNet {
         mut grad: Option<&mut [f64]>,
     ) -> f64 {
         let l = self.layers;
-        let h = self.h;
+        let h = self.layer_step;
         if let Some(g) = grad.as_deref_mut() {
             g.fill(0.0);
         }
@@ -200,7 +201,7 @@ impl ResNet {
                 let k = &theta[6 * j..6 * j + 4];
                 let gk = &mut g[6 * j..6 * j + 6];
                 match self.scheme {
-                    Scheme::Euler => {
+                    Integrator::Euler => {
                         // Y_{j+1} = Y_j + h tanh(K_j Y_j + b_j).
                         let s = t.tu[j];
                         let da = [
@@ -217,7 +218,7 @@ impl ResNet {
                         let back = mat_t(k, da);
                         gy = [gy[0] + back[0], gy[1] + back[1]];
                     }
-                    Scheme::Verlet => {
+                    Integrator::Verlet => {
                         // Y_{j+1} = Y_j + h tanh(K_j Z_{j+1/2} + b_j).
                         let sv = t.tv[j];
                         let dv = [
@@ -282,11 +283,11 @@ mod tests {
     /// 1e-6 relative tolerance (of the gradient's largest entry).
     #[test]
     fn gradient_matches_finite_differences() {
-        for scheme in [Scheme::Euler, Scheme::Verlet] {
+        for scheme in [Integrator::Euler, Integrator::Verlet] {
             let net = ResNet {
                 scheme,
                 layers: 24,
-                h: 0.1,
+                layer_step: 0.1,
             };
             let mut r = PhiloxRng::new(11, scheme as u32);
             let theta: Vec<f64> = (0..net.params()).map(|_| 0.5 * normal(&mut r)).collect();
@@ -319,8 +320,8 @@ mod tests {
 
     #[test]
     fn paper_network_has_774_parameters() {
-        assert_eq!(ResNet::paper(Scheme::Verlet).params(), 774);
-        let net = ResNet::paper(Scheme::Euler);
+        assert_eq!(ResNet::paper(Integrator::Verlet).params(), 774);
+        let net = ResNet::paper(Integrator::Euler);
         let e = net.check(&[0.0; 10]).unwrap_err().to_string();
         assert!(e.contains("parameters") && e.contains("774"), "{e}");
         let theta = vec![0.0; 774];

@@ -91,7 +91,7 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
     use rayon::prelude::*;
     use sgld_swarm::nn::data::{EllipsesConfig, generate};
     use sgld_swarm::nn::loss::EllipsesLoss;
-    use sgld_swarm::nn::resnet::{ResNet, Scheme};
+    use sgld_swarm::nn::resnet::{Integrator, ResNet};
     use sgld_swarm::potential::{Draw, Potential};
     let p = 6 * 128 + 6;
     // The agents' parameters in f32, and a gradient per agent on the CPU.
@@ -115,7 +115,7 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
         noise: 0.0,
         seed: 1,
     })?;
-    let loss = EllipsesLoss::new(ResNet::paper(Scheme::Verlet), train, 64)?;
+    let loss = EllipsesLoss::new(ResNet::paper(Integrator::Verlet), train, 64)?;
     debug_assert_eq!(p, loss.dim());
     let thetas: Vec<f32> = (0..agents * p)
         .map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0)

@@ -10,8 +10,6 @@
 //! with its own buffers; the stream is addressed by the global agent index and
 //! the mean reduction sums tile by tile, so the split changes no number.
 
-use super::potential::GpuPotential;
-use super::{Binding, Checks, GpuContext, GpuError, grid, shader};
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, RunStats, run_stats};
 use crate::engine::{
@@ -19,57 +17,18 @@ use crate::engine::{
 };
 use crate::env::Var;
 use crate::error::{Error, Result};
+use crate::gpu::potential::GpuPotential;
+use crate::gpu::{Binding, Checks, GpuContext, GpuError, grid, shader};
 use crate::potential::Potential;
 use crate::rng;
+mod pipelines;
+mod records;
+mod step;
+
+use pipelines::Pipelines;
+use records::{DiagParams, GroupDiag, RECORDS_CAP, sort_stages};
 use std::sync::Arc;
-
-/// Keep in sync with `StepParams` in shaders/step_params.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct StepParams {
-    key: [u32; 2],
-    n0: u32,
-    n_steps: u32,
-    agents: u32,
-    dim: u32,
-    blocks: u32,
-    jobs: u32,
-    h: f32,
-    noise: f32,
-    lambda_dt: f32,
-    h_over_gamma: f32,
-    dt_over_gamma: f32,
-    inv_m: f32,
-    inner_len: u32,
-    burn_in: u32,
-    homogenized: u32,
-    taming: u32,
-    interacting: u32,
-    agent_base: u32,
-    samples: u32,
-    sqrt_h: f32,
-    inv_s: f32,
-    _pad: u32,
-}
-const _: () = assert!(std::mem::size_of::<StepParams>() == 96);
-
-/// Keep in sync with `DiagParams` in shaders/diag_params.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct DiagParams {
-    runs: u32,
-    agents: u32,
-    pow2: u32,
-    ref_count: u32,
-    record_base: u32,
-    agent_offset: u32,
-    part_agents: u32,
-    _pad: u32,
-}
-const _: () = assert!(std::mem::size_of::<DiagParams>() == 32);
-
-/// Records kept on the device between readbacks (each `runs x 5` f32).
-const RECORDS_CAP: u64 = 256;
+use step::{StepParams, Tuning};
 
 /// Keep in sync with `MeanParams` in shaders/mean_params.wgsl.
 #[repr(C)]
@@ -94,61 +53,6 @@ const PARAMS_STRIDE: u64 = 256;
 /// that no single dispatch runs long enough to trip a driver's watchdog.
 const BATCH: u64 = 64;
 const WORKGROUP: u32 = 64;
-
-/// The pipelines, built once per engine and shared by its groups.
-struct Pipelines {
-    step: wgpu::ComputePipeline,
-    step_layout: wgpu::BindGroupLayout,
-    /// Mean reduction (for interaction and the spread): pipelines and layouts.
-    mean: Option<[(wgpu::ComputePipeline, wgpu::BindGroupLayout); 2]>,
-    /// Diagnostics on the device (`diag_agent`, `diag_run`, `sort_stage`,
-    /// `diag_median`), for built-ins.
-    diag: Option<[(wgpu::ComputePipeline, wgpu::BindGroupLayout); 4]>,
-    /// The bitonic sort's stages, one parameter block each.
-    sort_stages: u32,
-    interacting: bool,
-}
-
-/// A group's bind groups and grids for the per-run diagnostics (`diag_run`, the
-/// sort, `diag_median`).
-struct GroupDiag {
-    run_bind: wgpu::BindGroup,
-    sort_bind: wgpu::BindGroup,
-    median_bind: wgpu::BindGroup,
-    run_grid: (u32, u32),
-    sort_grid: (u32, u32),
-    median_grid: (u32, u32),
-    pow2: u32,
-}
-
-/// Keep in sync with `Stage` in shaders/sort_stage.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct SortStage {
-    size: u32,
-    stride: u32,
-    _pad: [u32; 2],
-}
-const _: () = assert!(std::mem::size_of::<SortStage>() == 16);
-
-/// The (size, stride) stages of a bitonic sort of `pow2` elements, in order.
-fn sort_stages(pow2: u64) -> Vec<SortStage> {
-    let mut stages = Vec::new();
-    let mut size = 2;
-    while size <= pow2 {
-        let mut stride = size / 2;
-        while stride > 0 {
-            stages.push(SortStage {
-                size: size as u32,
-                stride: stride as u32,
-                _pad: [0; 2],
-            });
-            stride /= 2;
-        }
-        size *= 2;
-    }
-    stages
-}
 
 /// Whole runs that share their run means, mean partials and diagnostics. Their
 /// positions are one part, or several parts of whole 256-agent tiles when one run
@@ -202,50 +106,6 @@ pub struct GpuEngine<P: Potential> {
     pending: Vec<(u64, Option<Vec<f32>>)>,
 }
 
-/// Settings of the step kernels that change speed, never results (up to the
-/// rounding of the portable and 64-bit Philox paths, which give the same bits).
-/// Read from the environment so that a benchmark can compare them:
-/// `SGLD_SWARM_GPU_WORKGROUP` (32, 64, 128 or 256; default 64) and
-/// `SGLD_SWARM_GPU_INT64` (`0` forces the portable 16-bit Philox multiply on an
-/// adapter that has 64-bit integers; default `1`: use them where there are) and
-/// `SGLD_SWARM_GPU_CHECKS` (`all`, `bounds` or `none`: wgpu's run-time checks in
-/// the built-in step kernels, see [`Checks`]; default `bounds`).
-#[derive(Debug, Clone, Copy)]
-struct Tuning {
-    workgroup: u32,
-    int64: bool,
-    checks: Checks,
-}
-
-impl Tuning {
-    fn selected(ctx: &GpuContext) -> Result<Self> {
-        let workgroup = match Var::GpuWorkgroup.get() {
-            None => WORKGROUP,
-            Some(v) => match v.trim().parse::<u32>() {
-                Ok(n @ (32 | 64 | 128 | 256)) => n,
-                _ => return Err(Var::GpuWorkgroup.invalid(&v, "must be 32, 64, 128 or 256")),
-            },
-        };
-        let int64 = match Var::GpuInt64.get().as_deref() {
-            None | Some("1") => ctx.int64,
-            Some("0") => false,
-            Some(v) => return Err(Var::GpuInt64.invalid(v, "must be 0 or 1")),
-        };
-        let checks = match Var::GpuChecks.get().as_deref() {
-            // Loop bounding off by default: 7% faster on an H200 (docs/PERFORMANCE.md).
-            None | Some("bounds") => Checks::Bounds,
-            Some("all") => Checks::All,
-            Some("none") => Checks::None,
-            Some(v) => return Err(Var::GpuChecks.invalid(v, "must be all, bounds or none")),
-        };
-        Ok(Self {
-            workgroup,
-            int64,
-            checks,
-        })
-    }
-}
-
 fn gib(bytes: u64) -> f64 {
     bytes as f64 / (1u64 << 30) as f64
 }
@@ -282,7 +142,7 @@ impl<P: Potential> GpuEngine<P> {
             "step_agent"
         };
         let tuning = Tuning::selected(&ctx)?;
-        let opts = shader::Options {
+        let opts = shader::ComposeOptions {
             potential: Some(&gp.choice),
             int64: tuning.int64,
             workgroup: tuning.workgroup,
@@ -337,82 +197,17 @@ impl<P: Potential> GpuEngine<P> {
 
         let device = &ctx.device;
         let pipelines = ctx.scoped(|| {
-            use Binding::*;
-            // A user's module keeps every check.
-            let checks = if gp.choice.source.is_some() {
-                Checks::All
-            } else {
-                tuning.checks
-            };
-            let (step, step_layout) = ctx.pipeline_checked(
+            Pipelines::build(
+                &ctx,
+                &gp,
+                tuning,
                 kernel,
-                &composed.source,
-                &[
-                    Uniform,
-                    StorageRead,
-                    UniformDynamic(std::mem::size_of::<StepParams>() as u64),
-                    StorageReadWrite,
-                    StorageReadWrite,
-                    StorageRead,
-                    StorageReadWrite,
-                    StorageReadWrite,
-                ],
-                checks,
-            );
-            let mean = (interacting || device_diag).then(|| {
-                ["mean_partial", "mean_final"].map(|name| {
-                    let src = shader::compose(name).expect("the built-in kernels compose");
-                    ctx.pipeline(name, &src.source, &[Uniform, StorageRead, StorageReadWrite])
-                })
-            });
-            let diag = device_diag.then(|| {
-                let agent = shader::compose_opts("diag_agent", &opts)
-                    .expect("the built-in kernels compose");
-                let run = shader::compose("diag_run").expect("the built-in kernels compose");
-                [
-                    ctx.pipeline(
-                        "diag_agent",
-                        &agent.source,
-                        &[
-                            Uniform,
-                            StorageRead,
-                            Uniform,
-                            StorageRead,
-                            StorageRead,
-                            StorageRead,
-                            StorageReadWrite,
-                        ],
-                    ),
-                    ctx.pipeline(
-                        "diag_run",
-                        &run.source,
-                        &[Uniform, StorageRead, StorageReadWrite, StorageReadWrite],
-                    ),
-                    ctx.pipeline(
-                        "sort_stage",
-                        &shader::compose("sort_stage")
-                            .expect("the built-in kernels compose")
-                            .source,
-                        &[Uniform, UniformDynamic(16), StorageReadWrite],
-                    ),
-                    ctx.pipeline(
-                        "diag_median",
-                        &shader::compose("diag_median")
-                            .expect("the built-in kernels compose")
-                            .source,
-                        &[Uniform, StorageRead, StorageReadWrite],
-                    ),
-                ]
-            });
-            let sort_stages = sort_stages(pow2).len() as u32;
-            Pipelines {
-                step,
-                step_layout,
-                mean,
-                diag,
-                sort_stages,
+                &composed,
+                &opts,
                 interacting,
-            }
+                device_diag,
+                pow2,
+            )
         })?;
 
         let init = |label, contents: &[u8], usage| ctx.buffer_init(label, contents, usage);
@@ -498,7 +293,7 @@ impl<P: Potential> GpuEngine<P> {
             })
         };
         let bind = |label, layout, bufs: &[(&wgpu::Buffer, Option<u64>)]| {
-            super::bind_group(device, label, layout, bufs)
+            crate::gpu::bind_group(device, label, layout, bufs)
         };
         fn whole(b: &wgpu::Buffer) -> (&wgpu::Buffer, Option<u64>) {
             (b, None)
@@ -733,113 +528,6 @@ impl<P: Potential> GpuEngine<P> {
         Ok(engine)
     }
 
-    fn step_params(&self, part: &Part, n0: u64, n_steps: u64) -> StepParams {
-        let c = &self.consts;
-        StepParams {
-            key: self.key,
-            n0: n0 as u32,
-            n_steps: n_steps as u32,
-            agents: self.shape.agents as u32,
-            dim: self.shape.dim as u32,
-            blocks: self.shape.dim.div_ceil(4) as u32,
-            jobs: part.jobs,
-            h: c.h,
-            noise: c.noise,
-            lambda_dt: c.lambda_dt,
-            h_over_gamma: c.h_over_gamma,
-            dt_over_gamma: c.dt_over_gamma,
-            inv_m: c.inv_m,
-            inner_len: c.inner_len,
-            burn_in: c.burn_in,
-            homogenized: c.homogenized as u32,
-            taming: match c.taming {
-                Taming::None => 0,
-                Taming::Coordinate => 1,
-                Taming::Norm => 2,
-            },
-            interacting: self.pipelines.interacting as u32,
-            agent_base: part.agent_base,
-            samples: c.smoothing.map_or(0, |s| s.samples),
-            sqrt_h: c.smoothing.map_or(0.0, |s| s.sqrt_h(n0)),
-            inv_s: c.smoothing.map_or(0.0, |s| s.inv_s),
-            _pad: 0,
-        }
-    }
-
-    /// Runs steps `n0..n1` (at most `BATCH` dispatches per part) in one submit and
-    /// returns the first step after which a position was bad, if any.
-    fn batch(&mut self, n0: u64, n1: u64) -> Result<Option<u64>> {
-        // One step per dispatch with interaction (the means change every step) or
-        // a smoothing scale that changes every step, else one fused dispatch.
-        let varying = self.consts.smoothing.is_some_and(|s| !s.constant());
-        let dispatches: Vec<(u64, u64)> = if self.pipelines.interacting || varying {
-            (n0..n1).map(|n| (n, 1)).collect()
-        } else {
-            vec![(n0, n1 - n0)]
-        };
-        let ctx = self.ctx.clone();
-        ctx.scoped(|| {
-            let mut enc = ctx.device.create_command_encoder(&Default::default());
-            for group in &self.groups {
-                for part in &group.parts {
-                    let mut blocks = vec![0u8; (PARAMS_STRIDE as usize) * dispatches.len()];
-                    for (i, &(n, k)) in dispatches.iter().enumerate() {
-                        let p = self.step_params(part, n, k);
-                        let at = i * PARAMS_STRIDE as usize;
-                        blocks[at..at + std::mem::size_of::<StepParams>()]
-                            .copy_from_slice(bytemuck::bytes_of(&p));
-                    }
-                    ctx.queue.write_buffer(&part.params, 0, &blocks);
-                }
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                for i in 0..dispatches.len() {
-                    if self.pipelines.interacting {
-                        self.encode_means(&mut pass, group);
-                    }
-                    pass.set_pipeline(&self.pipelines.step);
-                    for part in &group.parts {
-                        pass.set_bind_group(
-                            0,
-                            &part.step_bind,
-                            &[(i as u64 * PARAMS_STRIDE) as u32],
-                        );
-                        pass.dispatch_workgroups(part.step_grid.0, part.step_grid.1, 1);
-                    }
-                }
-            }
-            ctx.queue.submit([enc.finish()]);
-        })?;
-        let mut first_bad: Option<u64> = None;
-        for part in self.groups.iter().flat_map(|g| &g.parts) {
-            let status = ctx.read_buffer(&part.status, 4)?;
-            let s = u32::from_le_bytes([status[0], status[1], status[2], status[3]]);
-            if s != u32::MAX {
-                first_bad = Some(first_bad.map_or(s as u64, |b| b.min(s as u64)));
-            }
-        }
-        Ok(first_bad)
-    }
-
-    /// The run means of a group's positions now: the first pass over each part,
-    /// then the second over the group.
-    fn encode_means(&self, pass: &mut wgpu::ComputePass<'_>, group: &Group) {
-        let (Some([(partial, _), (finish, _)]), Some((final_bind, final_grid))) =
-            (&self.pipelines.mean, &group.mean_final)
-        else {
-            return;
-        };
-        pass.set_pipeline(partial);
-        for part in &group.parts {
-            if let Some((b, g)) = &part.mean_partial {
-                pass.set_bind_group(0, b, &[]);
-                pass.dispatch_workgroups(g.0, g.1, 1);
-            }
-        }
-        pass.set_pipeline(finish);
-        pass.set_bind_group(0, final_bind, &[]);
-        pass.dispatch_workgroups(final_grid.0, final_grid.1, 1);
-    }
-
     fn read_x(&self) -> Result<Vec<f32>> {
         let d = self.shape.dim;
         let mut x = Vec::with_capacity(self.shape.runs * self.shape.agents * d);
@@ -851,113 +539,6 @@ impl<P: Potential> GpuEngine<P> {
             x.extend_from_slice(bytemuck::cast_slice(&bytes));
         }
         Ok(x)
-    }
-
-    /// Records `step` (the positions now). With device diagnostics the
-    /// statistics are computed on the GPU and kept there until
-    /// [`Self::flush_records`]; otherwise (a user's WGSL potential) on the host
-    /// from the positions read back into `history`.
-    fn record_at(&mut self, step: u64, history: &mut History) -> Result<()> {
-        let (runs, agents) = (self.shape.runs as u32, self.shape.agents as u32);
-        if self.pipelines.diag.is_none() {
-            let x = self.read_x()?;
-            let s = self.shape;
-            let stats = run_stats(&self.potential, &x, s.runs, s.agents, s.dim);
-            history.push(step, stats, self.keep_snapshots.then_some(&x[..]));
-            return Ok(());
-        }
-        if self.pending.len() as u64 == self.records_cap {
-            self.flush_records(history)?;
-        }
-        let slot = self.pending.len() as u32;
-        let ctx = self.ctx.clone();
-        let Some(diag) = &self.pipelines.diag else {
-            unreachable!("device diagnostics have their pipelines")
-        };
-        ctx.scoped(|| {
-            let mut enc = ctx.device.create_command_encoder(&Default::default());
-            for group in &self.groups {
-                let Some(d) = &group.diag else {
-                    continue;
-                };
-                for part in &group.parts {
-                    let Some((params, _, _)) = &part.diag_agent else {
-                        continue;
-                    };
-                    let p = DiagParams {
-                        runs: group.runs.len() as u32,
-                        agents,
-                        pow2: d.pow2,
-                        ref_count: self.ref_count,
-                        record_base: slot * runs + group.runs.start as u32,
-                        agent_offset: part.group_offset as u32,
-                        part_agents: part.agents as u32,
-                        _pad: 0,
-                    };
-                    ctx.queue.write_buffer(params, 0, bytemuck::bytes_of(&p));
-                }
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                // The run means of the positions now, for the spread.
-                self.encode_means(&mut pass, group);
-                pass.set_pipeline(&diag[0].0);
-                for part in &group.parts {
-                    if let Some((_, b, g)) = &part.diag_agent {
-                        pass.set_bind_group(0, b, &[]);
-                        pass.dispatch_workgroups(g.0, g.1, 1);
-                    }
-                }
-                pass.set_pipeline(&diag[1].0);
-                pass.set_bind_group(0, &d.run_bind, &[]);
-                pass.dispatch_workgroups(d.run_grid.0, d.run_grid.1, 1);
-                pass.set_pipeline(&diag[2].0);
-                for s in 0..self.pipelines.sort_stages {
-                    pass.set_bind_group(0, &d.sort_bind, &[(s as u64 * PARAMS_STRIDE) as u32]);
-                    pass.dispatch_workgroups(d.sort_grid.0, d.sort_grid.1, 1);
-                }
-                pass.set_pipeline(&diag[3].0);
-                pass.set_bind_group(0, &d.median_bind, &[]);
-                pass.dispatch_workgroups(d.median_grid.0, d.median_grid.1, 1);
-            }
-            ctx.queue.submit([enc.finish()]);
-        })?;
-        let snapshot = if self.keep_snapshots {
-            Some(self.read_x()?)
-        } else {
-            None
-        };
-        self.pending.push((step, snapshot));
-        Ok(())
-    }
-
-    /// Reads back the records kept on the device into the history.
-    fn flush_records(&mut self, history: &mut History) -> Result<()> {
-        let Some(records) = &self.records else {
-            return Ok(());
-        };
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let runs = self.shape.runs;
-        let bytes = self
-            .ctx
-            .read_buffer(records, (self.pending.len() * runs * 5 * 4) as u64)?;
-        let values: &[f32] = bytemuck::cast_slice(&bytes);
-        for (i, (step, snapshot)) in std::mem::take(&mut self.pending).into_iter().enumerate() {
-            let stats = (0..runs)
-                .map(|r| {
-                    let v = &values[(i * runs + r) * 5..(i * runs + r + 1) * 5];
-                    RunStats {
-                        best: v[0] as f64,
-                        worst: v[1] as f64,
-                        median: v[2] as f64,
-                        best_phi: v[3] as f64,
-                        spread: v[4] as f64,
-                    }
-                })
-                .collect();
-            history.push(step, stats, snapshot.as_deref());
-        }
-        Ok(())
     }
 
     /// How many parts the ensemble's positions are split into.

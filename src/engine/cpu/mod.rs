@@ -25,8 +25,9 @@ use crate::potential::{Draw, Potential};
 use crate::rng;
 use rayon::prelude::*;
 
-/// Blocks of 4 coordinates advanced together on the lane path.
-const LANES: usize = 16;
+mod lanes;
+
+use lanes::dispatch_lanes;
 
 /// Which of the two paths an engine uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,244 +356,6 @@ impl Tame for CoordinateTaming {
     }
 }
 
-/// `level` has been checked with [`Simd::supported`] when the engine was built.
-fn dispatch_lanes<P: Potential>(
-    level: Simd,
-    ctx: &Ctx<P>,
-    x: &mut [f32],
-    y: &mut [f32],
-    first: usize,
-    n0: u64,
-    n1: u64,
-) -> Bad {
-    match level {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the engine checked that the CPU has AVX-512F.
-        Simd::Avx512 => unsafe { lanes_avx512(ctx, x, y, first, n0, n1) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the engine checked that the CPU has AVX2.
-        Simd::Avx2 => unsafe { lanes_avx2(ctx, x, y, first, n0, n1) },
-        _ => lanes_portable(ctx, x, y, first, n0, n1),
-    }
-}
-
-/// The lane path compiled for AVX2 (8 f32 lanes per instruction instead of 4).
-/// FMA stays off, so no multiply-add is fused and the bits equal the portable
-/// build's.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn lanes_avx2<P: Potential>(
-    ctx: &Ctx<P>,
-    x: &mut [f32],
-    y: &mut [f32],
-    first: usize,
-    n0: u64,
-    n1: u64,
-) -> Bad {
-    lanes_portable(ctx, x, y, first, n0, n1)
-}
-
-/// The lane path compiled for AVX-512F (16 lanes, a whole lane group per register).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn lanes_avx512<P: Potential>(
-    ctx: &Ctx<P>,
-    x: &mut [f32],
-    y: &mut [f32],
-    first: usize,
-    n0: u64,
-    n1: u64,
-) -> Bad {
-    lanes_portable(ctx, x, y, first, n0, n1)
-}
-
-#[inline(always)]
-fn lanes_portable<P: Potential>(
-    ctx: &Ctx<P>,
-    x: &mut [f32],
-    y: &mut [f32],
-    first: usize,
-    n0: u64,
-    n1: u64,
-) -> Bad {
-    match (ctx.c.taming, ctx.c.homogenized) {
-        (Taming::Coordinate, true) => {
-            lanes_path::<P, CoordinateTaming, true>(ctx, x, y, first, n0, n1)
-        }
-        (Taming::Coordinate, false) => {
-            lanes_path::<P, CoordinateTaming, false>(ctx, x, y, first, n0, n1)
-        }
-        (_, true) => lanes_path::<P, NoTaming, true>(ctx, x, y, first, n0, n1),
-        (_, false) => lanes_path::<P, NoTaming, false>(ctx, x, y, first, n0, n1),
-    }
-}
-
-/// The lane path over a chunk of agents starting at global agent `first`.
-#[inline(always)]
-fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
-    ctx: &Ctx<P>,
-    x: &mut [f32],
-    y: &mut [f32],
-    first: usize,
-    n0: u64,
-    n1: u64,
-) -> Bad {
-    let (d, n_agents) = (ctx.shape.dim, ctx.shape.agents);
-    let blocks = d.div_ceil(4);
-    let jobs = (x.len() / d) * blocks;
-    let c = ctx.c;
-    let mut bad: Bad = None;
-    for group in (0..jobs).step_by(LANES) {
-        // Gather: lane l owns block b of local agent a.
-        let mut c0 = [0u32; LANES];
-        let mut c1 = [0u32; LANES];
-        let mut idx = [[usize::MAX; LANES]; 4];
-        let mut xs = [[0.0f32; LANES]; 4];
-        let mut ys = [[0.0f32; LANES]; 4];
-        let mut ms = [[0.0f32; LANES]; 4];
-        let mut k0 = [[0.0f32; LANES]; 4];
-        let mut k1 = [[0.0f32; LANES]; 4];
-        for l in 0..LANES {
-            let j = group + l;
-            if j >= jobs {
-                continue;
-            }
-            let (a, b) = (j / blocks, j % blocks);
-            let g = first + a;
-            c0[l] = b as u32;
-            c1[l] = g as u32;
-            for w in 0..4 {
-                let k = 4 * b + w;
-                if k < d {
-                    let i = a * d + k;
-                    idx[w][l] = i;
-                    xs[w][l] = x[i];
-                    if HOM {
-                        ys[w][l] = y[i];
-                    }
-                    if !ctx.means.is_empty() {
-                        ms[w][l] = ctx.means[(g / n_agents) * d + k];
-                    }
-                    [k0[w][l], k1[w][l]] = ctx.p.coord_consts(k);
-                }
-            }
-        }
-
-        let mut group_bad: Bad = None;
-        for n in n0..n1 {
-            if HOM {
-                let mut sum = [[0.0f32; LANES]; 4];
-                for m in 0..c.inner_len {
-                    let words = rng::philox4x32_10_lanes(
-                        &c0,
-                        &c1,
-                        n as u32,
-                        rng::counter_word3(rng::DOMAIN_NOISE, m),
-                        ctx.key,
-                    );
-                    let z = rng::normals_lanes(&words);
-                    let averaged = m + 1 >= c.burn_in;
-                    for w in 0..4 {
-                        for l in 0..LANES {
-                            let yv = ys[w][l];
-                            let g = ctx.p.grad_coord([k0[w][l], k1[w][l]], yv);
-                            let yn = yv - T::tame(c.h, g)
-                                + c.h_over_gamma * (xs[w][l] - yv)
-                                + c.noise * z[w][l];
-                            ys[w][l] = yn;
-                            sum[w][l] += if averaged { yn } else { 0.0 };
-                        }
-                    }
-                }
-                for w in 0..4 {
-                    for l in 0..LANES {
-                        let xv = xs[w][l];
-                        xs[w][l] = xv
-                            - c.dt_over_gamma * (xv - sum[w][l] * c.inv_m)
-                            - c.lambda_dt * (xv - ms[w][l]);
-                    }
-                }
-            } else {
-                let words = rng::philox4x32_10_lanes(
-                    &c0,
-                    &c1,
-                    n as u32,
-                    rng::counter_word3(rng::DOMAIN_NOISE, 0),
-                    ctx.key,
-                );
-                let z = rng::normals_lanes(&words);
-                let mut gr = [[0.0f32; LANES]; 4];
-                match c.smoothing {
-                    None => {
-                        for w in 0..4 {
-                            for l in 0..LANES {
-                                gr[w][l] = ctx.p.grad_coord([k0[w][l], k1[w][l]], xs[w][l]);
-                            }
-                        }
-                    }
-                    Some(sm) => {
-                        // As the agent path: perturbed gradients summed in s order.
-                        let sh = sm.sqrt_h(n);
-                        for smp in 0..sm.samples {
-                            let words = rng::philox4x32_10_lanes(
-                                &c0,
-                                &c1,
-                                n as u32,
-                                rng::counter_word3(rng::DOMAIN_SMOOTHING, smp),
-                                ctx.key,
-                            );
-                            let xi = rng::normals_lanes(&words);
-                            for w in 0..4 {
-                                for l in 0..LANES {
-                                    let p = xs[w][l] + sh * xi[w][l];
-                                    gr[w][l] += ctx.p.grad_coord([k0[w][l], k1[w][l]], p);
-                                }
-                            }
-                        }
-                        for row in gr.iter_mut() {
-                            for v in row.iter_mut() {
-                                *v *= sm.inv_s;
-                            }
-                        }
-                    }
-                }
-                for w in 0..4 {
-                    for l in 0..LANES {
-                        let xv = xs[w][l];
-                        xs[w][l] = xv - T::tame(c.h, gr[w][l]) - c.lambda_dt * (xv - ms[w][l])
-                            + c.noise * z[w][l];
-                    }
-                }
-            }
-            if group_bad.is_none() {
-                for w in 0..4 {
-                    for l in 0..LANES {
-                        if idx[w][l] != usize::MAX && is_bad(xs[w][l]) {
-                            let here = Some((n + 1, first + idx[w][l] / d, xs[w][l]));
-                            group_bad = earliest(group_bad, here);
-                        }
-                    }
-                }
-            }
-        }
-        bad = earliest(bad, group_bad);
-
-        // Scatter.
-        for w in 0..4 {
-            for l in 0..LANES {
-                let i = idx[w][l];
-                if i != usize::MAX {
-                    x[i] = xs[w][l];
-                    if HOM {
-                        y[i] = ys[w][l];
-                    }
-                }
-            }
-        }
-    }
-    bad
-}
-
 /// `T_h(g)` in place for a whole gradient.
 fn tame_all(taming: Taming, h: f32, g: &mut [f32]) {
     match taming {
@@ -665,11 +428,11 @@ fn agents_path<P: Potential>(
                 for m in 0..c.inner_len {
                     noise(&mut z, ctx.key, g, n, m);
                     grad_at(ya, &mut grad, n, m);
-                    tame_all(c.taming, c.h, &mut grad);
+                    tame_all(c.taming, c.grad_step, &mut grad);
                     let averaged = m + 1 >= c.burn_in;
                     for k in 0..d {
                         let yv = ya[k];
-                        let yn = yv - grad[k] + c.h_over_gamma * (xa[k] - yv) + c.noise * z[k];
+                        let yn = yv - grad[k] + c.y_pull * (xa[k] - yv) + c.noise * z[k];
                         ya[k] = yn;
                         sum[k] += if averaged { yn } else { 0.0 };
                     }
@@ -686,7 +449,7 @@ fn agents_path<P: Potential>(
                     None => grad_at(xa, &mut grad, n, 0),
                     Some(sm) => {
                         // g = (1/S) sum_s grad Phi(X + sqrt(h_n) xi_s), summed in s order.
-                        let sh = sm.sqrt_h(n);
+                        let sh = sm.sqrt_variance(n);
                         grad.fill(0.0);
                         for smp in 0..sm.samples {
                             rng::normals_into(
@@ -708,7 +471,7 @@ fn agents_path<P: Potential>(
                         grad.iter_mut().for_each(|v| *v *= sm.inv_s);
                     }
                 }
-                tame_all(c.taming, c.h, &mut grad);
+                tame_all(c.taming, c.grad_step, &mut grad);
                 for k in 0..d {
                     let xv = xa[k];
                     xa[k] = xv - grad[k] - c.lambda_dt * (xv - mean[k]) + c.noise * z[k];

@@ -8,15 +8,15 @@
 //! read back at records, where the diagnostics and the divergence check run on
 //! the host.
 
-use super::engine::MeanParams;
-use super::resnet::{NetParams, grad_pipeline};
-use super::{Binding, GpuContext, GpuError, grid, shader};
+use super::gpu::MeanParams;
 use crate::config::{EnsembleConfig, MethodConfig, Scheme, Taming};
 use crate::diagnostics::{History, run_stats};
 use crate::engine::{
     BadValue, Engine, Shape, StepConstants, check_size, initial_positions, is_bad,
 };
 use crate::error::{Error, Result};
+use crate::gpu::resnet::{NetParams, grad_pipeline};
+use crate::gpu::{Binding, GpuContext, GpuError, grid, shader};
 use crate::nn::loss::EllipsesLoss;
 use crate::potential::{Draw, Potential};
 use crate::rng;
@@ -34,10 +34,10 @@ struct NetStep {
     dim: u32,
     blocks: u32,
     jobs: u32,
-    h: f32,
+    grad_step: f32,
     noise: f32,
     lambda_dt: f32,
-    h_over_gamma: f32,
+    y_pull: f32,
     dt_over_gamma: f32,
     inv_m: f32,
     burn_in: u32,
@@ -137,7 +137,7 @@ impl GpuNetEngine {
         let (grad, grad_layout, data) = grad_pipeline(&ctx, &loss)?;
         let update_src = shader::compose_opts(
             "net_update",
-            &shader::Options {
+            &shader::ComposeOptions {
                 int64: ctx.int64,
                 ..Default::default()
             },
@@ -215,7 +215,7 @@ impl GpuNetEngine {
             let grad_params = uniform("net params", STRIDE * steps_per_batch_dispatches);
             let step_params = uniform("net steps", STRIDE * steps_per_batch_dispatches);
             let bind = |label, layout, entries: &[(&wgpu::Buffer, Option<u64>)]| {
-                super::bind_group(device, label, layout, entries)
+                crate::gpu::bind_group(device, label, layout, entries)
             };
             let np = Some(std::mem::size_of::<NetParams>() as u64);
             let grad_of = |theta| {
@@ -338,10 +338,10 @@ impl GpuNetEngine {
             dim: p,
             blocks: p.div_ceil(4),
             jobs: (self.shape.runs * self.shape.agents) as u32 * p.div_ceil(4),
-            h: c.h,
+            grad_step: c.grad_step,
             noise: c.noise,
             lambda_dt: c.lambda_dt,
-            h_over_gamma: c.h_over_gamma,
+            y_pull: c.y_pull,
             dt_over_gamma: c.dt_over_gamma,
             inv_m: c.inv_m,
             burn_in: c.burn_in,
