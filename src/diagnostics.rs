@@ -89,8 +89,11 @@ impl RunStats {
 /// The median, minimum and maximum of one statistic over runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct OverRuns {
+    /// The median over runs (the mean of the two middle values for an even `R`).
     pub median: f64,
+    /// The smallest value over runs (NaN values are skipped).
     pub min: f64,
+    /// The largest value over runs (NaN values are skipped).
     pub max: f64,
 }
 
@@ -170,6 +173,7 @@ pub struct History {
 }
 
 impl History {
+    /// An empty history for an ensemble of `runs` runs.
     pub fn new(runs: usize) -> Self {
         Self {
             runs,
@@ -204,10 +208,12 @@ impl History {
         &self.steps
     }
 
+    /// The number of records so far.
     pub fn len(&self) -> usize {
         self.steps.len()
     }
 
+    /// Whether nothing has been recorded yet.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }

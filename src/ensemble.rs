@@ -20,13 +20,17 @@ pub enum Backend {
     /// A GPU when there is one, otherwise the CPU (and [`Ensemble::backend_note`] says so).
     #[default]
     Auto,
+    /// The CPU engine (rayon threads, SIMD lanes where the potential allows).
     Cpu,
+    /// The GPU engine (wgpu), on any adapter including a software one; an error
+    /// if there is no adapter.
     Gpu,
 }
 
 /// How to build an ensemble, beyond its configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
+    /// Which engine runs the ensemble (default [`Backend::Auto`]).
     pub backend: Backend,
     /// Keep the positions at every recorded step (for trajectories).
     pub keep_trajectories: bool,
@@ -66,16 +70,20 @@ impl EnsembleConfig {
         }
     }
 
+    /// Sets the seed, the Philox key of every random number.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }
 
+    /// Records the diagnostics every `every` outer steps (besides step 0 and the
+    /// final step).
     pub fn record_every(mut self, every: u64) -> Self {
         self.record_every = every;
         self
     }
 
+    /// Starts every coordinate uniform on `[lo, hi]`.
     pub fn init_uniform(mut self, lo: f64, hi: f64) -> Self {
         self.init = Init::Uniform { lo, hi };
         self
@@ -392,18 +400,22 @@ impl Ensemble {
         )
     }
 
+    /// The diagnostics recorded so far, per run and record.
     pub fn history(&self) -> &History {
         self.driver.history()
     }
 
+    /// The method this ensemble runs.
     pub fn method(&self) -> &MethodConfig {
         &self.method
     }
 
+    /// The ensemble's shape, steps, seed, record interval and initial positions.
     pub fn config(&self) -> &EnsembleConfig {
         &self.ensemble
     }
 
+    /// The dimension `d` of every agent (the potential's).
     pub fn dim(&self) -> usize {
         self.dim
     }
@@ -424,6 +436,8 @@ impl Ensemble {
         self.driver.backend()
     }
 
+    /// The device and engine settings in words: the CPU model, threads and path,
+    /// or the GPU adapter, kernel and tuning.
     pub fn device(&self) -> String {
         self.driver.device()
     }

@@ -15,55 +15,93 @@ pub struct ConfigError {
     pub allowed: String,
 }
 
+/// Every error the library returns; its message says what happened and, for input
+/// errors, what to change.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A configuration field, potential parameter or environment variable has a
+    /// value that is not allowed; found by validation before anything runs.
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
 
+    /// A TOML document does not parse or has a field of the wrong type or name.
     #[error("{origin}:{line}:{column}: {message}")]
     Toml {
+        /// Where the document came from: its file path, or a name such as
+        /// `preset <name>`.
         origin: String,
+        /// The 1-based line of the error (0 when the parser gives no position).
         line: usize,
+        /// The 1-based column of the error (0 when the parser gives no position).
         column: usize,
+        /// The parser's message, prefixed by the field path (`method[1].dt: ...`)
+        /// when the error is inside a field.
         message: String,
     },
 
+    /// An input file (a configuration) cannot be read.
     #[error("cannot read {}: {source}", path.display())]
     Read {
+        /// The file that could not be read.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
 
+    /// The output folder cannot be created (checked before a run starts).
     #[error("cannot write to the output folder {}: {source}", path.display())]
     OutputDir {
+        /// The folder that could not be created.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
 
+    /// An output file cannot be created, synced, renamed into place, or an old
+    /// output removed.
     #[error("cannot write {}: {source}", path.display())]
     Write {
+        /// The output file (its final name, not the `.partial-` one).
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
 
+    /// A position became NaN or exceeded `1e20` (`DIVERGENCE_LIMIT`) in
+    /// magnitude after an outer step (DESIGN section 2.5); the ensemble stops and
+    /// every later `advance` returns this error again.
     #[error(
         "{method} diverged in run {run} at step {step} (agent {agent}: a position is {value}); \
          try a smaller dt, or taming = \"coordinate\""
     )]
     Diverged {
+        /// The name of the method that diverged.
         method: String,
+        /// The run `r` holding the bad value, in `0..R`.
         run: usize,
+        /// The agent `i` within that run, in `0..N`.
         agent: usize,
+        /// The earliest outer step `n` whose positions hold the bad value.
         step: u64,
+        /// The offending coordinate value (NaN, infinite or beyond `1e20`).
         value: f32,
     },
 
+    /// An array cannot be allocated, or the positions `R N d` are too many to
+    /// index on this machine.
     #[error(
         "cannot allocate {what}: {bytes} bytes ({:.2} GiB); reduce runs, agents or dim",
         *bytes as f64 / (1u64 << 30) as f64
     )]
-    Alloc { what: String, bytes: u128 },
+    Alloc {
+        /// What was to be allocated (the positions, the records, ...).
+        what: String,
+        /// The size asked for, in bytes.
+        bytes: u128,
+    },
 
+    /// The run's host memory, counted before anything is allocated
+    /// (`engine::memory::Footprint`), exceeds what the machine has available.
     #[error(
         "the run needs {:.2} GiB of memory ({parts}) and this machine has {:.2} GiB \
          available; reduce runs, agents or dim (or raise record_every)",
@@ -71,19 +109,34 @@ pub enum Error {
         *available as f64 / (1u64 << 30) as f64
     )]
     Memory {
+        /// The bytes the run needs, all parts together.
         needed: u128,
+        /// The bytes available (`MemAvailable` on Linux).
         available: u128,
+        /// The nonzero parts of `needed`, named and in GiB, comma-separated.
         parts: String,
     },
 
+    /// The chosen backend cannot run the request: a Rust potential or a
+    /// stochastic one on the GPU, a SIMD level the CPU lacks, a network method the
+    /// GPU engine does not have, or more than 2^32 steps. The message says which.
     #[error("{0}")]
     Backend(String),
 
+    /// The GPU failed: no adapter, no device, a shader that does not validate, out
+    /// of memory, a failed read-back or a lost device.
     #[error("{0}")]
     Gpu(#[from] crate::gpu::GpuError),
 
+    /// Encoding an output (a PNG, `summary.json`, an array) failed, with a
+    /// message rather than an I/O error.
     #[error("cannot write {}: {message}", path.display())]
-    Output { path: PathBuf, message: String },
+    Output {
+        /// The output file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl Error {
@@ -124,4 +177,5 @@ impl Error {
     }
 }
 
+/// The library's result type, with [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

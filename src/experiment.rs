@@ -31,15 +31,23 @@ impl Progress for Silent {}
 
 /// What one method produced.
 pub struct MethodResult {
+    /// The method's name, as in its `[[method]]` table.
     pub name: String,
+    /// The file-name form of the name ([`crate::config::MethodConfig::slug`]),
+    /// used in `positions-<slug>.npy` and `trajectories-<slug>.npy`.
     pub slug: String,
     /// Steps done; for a method that diverged, the step its error names (the
-    /// first whose positions were not finite).
+    /// first whose positions were not finite or beyond 1e20).
     pub steps: u64,
+    /// Wall-clock seconds spent advancing (not building the engine or reading
+    /// positions back).
     pub elapsed_s: f64,
     /// Agents x coordinates x inner steps per second.
     pub units_per_s: f64,
+    /// The diagnostics at every record up to the last step done.
     pub history: History,
+    /// The final positions `X`, `[R, N, d]`; for a method that diverged, the
+    /// positions when it stopped (not written to disk).
     pub positions: Array3<f32>,
     /// `[records, R, N, d]`, kept for 2-D problems.
     pub trajectories: Option<Array4<f32>>,
@@ -49,13 +57,18 @@ pub struct MethodResult {
 
 /// What a whole configuration produced.
 pub struct ExperimentResult {
+    /// The configuration that ran (written back as `config.toml`).
     pub config: Config,
+    /// The engine that ran every method: `"cpu"` or `"gpu"`.
     pub backend: String,
+    /// The device and engine settings in words (CPU model and threads, or GPU
+    /// adapter and kernel).
     pub device: String,
     /// Why the backend differs from the one asked for, if it does.
     pub backend_note: Option<String>,
     /// What was left out, and why (for the user to see).
     pub notes: Vec<String>,
+    /// One result per method, in the configuration's order.
     pub methods: Vec<MethodResult>,
 }
 

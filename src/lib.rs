@@ -27,6 +27,8 @@
 //! `separable`, `coord_consts` and `grad_coord`, which let the CPU engine
 //! vectorise over agents. See `examples/custom_potential.rs`.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod diagnostics;
 pub mod engine;

@@ -9,8 +9,12 @@ use rand_core::{SeedableRng, TryRng};
 
 /// Philox multipliers and Weyl key increments (Salmon et al., SC11, table 2).
 pub const PHILOX_M0: u32 = 0xD251_1F53;
+/// The second multiplier, applied to counter word 2 in every round (`PHILOX_M0`
+/// takes word 0).
 pub const PHILOX_M1: u32 = 0xCD9E_8D57;
+/// The increment added to key word 0 before rounds 2 to 10 (the golden ratio).
 pub const PHILOX_W0: u32 = 0x9E37_79B9;
+/// The increment added to key word 1 before rounds 2 to 10 (`sqrt(3) - 1`).
 pub const PHILOX_W1: u32 = 0xBB67_AE85;
 
 /// The stream domains: the top 4 bits of counter word 3 (docs/DESIGN.md

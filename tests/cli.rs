@@ -5,19 +5,9 @@
 use ndarray::{Array3, Array4};
 use ndarray_npy::ReadNpyExt;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sgld-swarm"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+mod common;
+use common::{bin, input_error, run, stderr};
 
 const BASE: &str = r#"
 [problem]
@@ -231,22 +221,7 @@ fn bad_config(text: &str, expect: &[&str]) {
         "--out",
         out.to_str().unwrap(),
     ]);
-    check_error(&o, expect);
-}
-
-fn check_error(o: &Output, expect: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "exit status for {expect:?}: {err}"
-    );
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "not one line: {err:?}");
-    for e in expect {
-        assert!(lines[0].contains(e), "{:?} lacks {e:?}", lines[0]);
-    }
-    assert!(!err.contains("panicked"), "{err}");
+    input_error(&o, expect);
 }
 
 fn replace(from: &str, to: &str) -> String {
@@ -419,7 +394,7 @@ fn bad_files_and_folders() {
     );
     // A missing file.
     let o = run(&["run", "--config", "/nonexistent/sgld.toml"]);
-    check_error(&o, &["cannot read /nonexistent/sgld.toml", "No such file"]);
+    input_error(&o, &["cannot read /nonexistent/sgld.toml", "No such file"]);
     // An output folder that cannot be created: below a regular file.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("file");
@@ -432,15 +407,15 @@ fn bad_files_and_folders() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    check_error(&o, &["cannot write", out.to_str().unwrap()]);
+    input_error(&o, &["cannot write", out.to_str().unwrap()]);
     // An unknown preset.
     let o = run(&["run", "--preset", "fig9"]);
-    check_error(&o, &["--preset", "fig9", "fig1-camel"]);
+    input_error(&o, &["--preset", "fig9", "fig1-camel"]);
     // Overrides are checked like the file.
     let o = run(&["run", "--preset", "fig1-camel", "--steps", "0"]);
-    check_error(&o, &["ensemble.steps", "0"]);
+    input_error(&o, &["ensemble.steps", "0"]);
     let o = run(&["run", "--preset", "fig1-camel", "--runs", "0"]);
-    check_error(&o, &["ensemble.runs", "0"]);
+    input_error(&o, &["ensemble.runs", "0"]);
 }
 
 /// `--backend gpu` runs on the GPU when there is an adapter (lavapipe in CI), and
@@ -471,7 +446,7 @@ fn gpu_backend_runs_or_says_how_to_get_one() {
         }
         Err(_) => {
             eprintln!("SKIPPED: no GPU adapter; checking the error instead");
-            check_error(
+            input_error(
                 &o,
                 &["no GPU adapter", "mesa-vulkan-drivers", "--backend cpu"],
             );

@@ -7,19 +7,10 @@
 use ndarray::Array3;
 use ndarray_npy::ReadNpyExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sgld-swarm"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+mod common;
+use common::{bin, input_error, run, stderr};
 
 /// A 2-D quadratic with two methods: small, quick, and writes trajectories.
 const BASE: &str = r#"
@@ -73,22 +64,6 @@ fn run_config(dir: &Path, config: &str, extra: &[&str]) -> Output {
     ];
     args.extend_from_slice(extra);
     run(&args)
-}
-
-/// Exit status 2 and one line naming everything in `expect`, no panic.
-fn input_error(o: &Output, expect: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "exit status for {expect:?}: {err}"
-    );
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "not one line: {err:?}");
-    for e in expect {
-        assert!(lines[0].contains(e), "{:?} lacks {e:?}", lines[0]);
-    }
-    assert!(!err.contains("panicked"), "{err}");
 }
 
 fn config_error(config: &str, expect: &[&str]) {

@@ -15,15 +15,24 @@ use serde::Serialize;
 /// A whole experiment: one problem, one ensemble shape, one or more methods.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Config {
+    /// The potential and its dimension (TOML table `[problem]`).
     pub problem: ProblemConfig,
+    /// Runs, agents, steps, seed, records and initial positions (TOML table
+    /// `[ensemble]`), shared by every method.
     pub ensemble: EnsembleConfig,
+    /// The methods to run, each from the same initial positions, in the order of
+    /// the `[[method]]` tables; at least one.
     pub methods: Vec<MethodConfig>,
 }
 
 /// The potential and its dimension (docs/DESIGN.md section 4).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProblemConfig {
+    /// The built-in potential `Phi` and its parameters (TOML `problem.potential`,
+    /// one of [`POTENTIAL_NAMES`]).
     pub potential: PotentialKind,
+    /// The dimension `d` of every agent, >= 1 (TOML `problem.dim`); six-hump-camel
+    /// needs 2, rosenbrock at least 2.
     pub dim: usize,
     /// Translate the potential: `Phi(x - shift)`.
     pub shift: Option<Vec<f64>>,
@@ -32,20 +41,33 @@ pub struct ProblemConfig {
 /// The built-in potentials with their parameters.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum PotentialKind {
+    /// `six-hump-camel`: the six-hump camel function, d = 2 only, two global minima.
     SixHumpCamel,
     /// `delta`: the scale of the oscillation (paper: 0.01).
     Rough {
+        /// The oscillation's scale in `sum (y_k sin(y_k / delta) + 0.1 y_k)^2`, > 0
+        /// (TOML `problem.delta`, default 0.01).
         delta: f64,
     },
+    /// `rastrigin`: `10 d + sum (y_k^2 - 10 cos(2 pi y_k))`, minimum 0 at 0.
     Rastrigin,
+    /// `ackley`: the Ackley function, minimum 0 at 0.
     Ackley,
+    /// `rosenbrock`: the Rosenbrock valley, d >= 2, minimum 0 at `(1, ..., 1)`.
     Rosenbrock,
+    /// `styblinski-tang`: `0.5 sum (y_k^4 - 16 y_k^2 + 5 y_k)`, minimum at
+    /// `-2.9035340278` in every coordinate.
     StyblinskiTang,
+    /// `griewank`: `1 + sum y_k^2 / 4000 - prod cos(y_k / sqrt(k + 1))`, minimum 0 at 0.
     Griewank,
     /// `a`: one curvature, or one per coordinate.
     Quadratic {
+        /// The curvatures `a_k` of `0.5 sum a_k y_k^2`: one value for every
+        /// coordinate or `d` values, each > 0 (TOML `problem.a`, default 1).
         a: Vec<f64>,
     },
+    /// `double-well`: `0.25 sum (y_k^2 - 1)^2`, minima at every sign pattern
+    /// `(+-1, ..., +-1)`.
     DoubleWell,
 }
 
@@ -63,6 +85,7 @@ pub const POTENTIAL_NAMES: [&str; 9] = [
 ];
 
 impl PotentialKind {
+    /// The name written in `problem.potential` (one of [`POTENTIAL_NAMES`]).
     pub fn name(&self) -> &'static str {
         match self {
             PotentialKind::SixHumpCamel => "six-hump-camel",
@@ -81,12 +104,18 @@ impl PotentialKind {
 /// The ensemble: R runs of N agents, how long, from where, and what to record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EnsembleConfig {
+    /// `R`: independent runs, >= 1 (TOML `ensemble.runs`).
     pub runs: usize,
+    /// `N`: agents per run, >= 1, with `R N <= 2^32` (TOML `ensemble.agents`).
     pub agents: usize,
+    /// Outer steps to take, from 1 to `2^32 - 1` (TOML `ensemble.steps`).
     pub steps: u64,
+    /// The Philox key of every random number (TOML `ensemble.seed`, default 0;
+    /// written as a decimal string above `2^63 - 1`).
     pub seed: u64,
     /// Diagnostics are recorded at step 0, every `record_every` steps, and at the end.
     pub record_every: u64,
+    /// Where the agents start (TOML `ensemble.init`).
     pub init: Init,
 }
 
@@ -94,7 +123,12 @@ pub struct EnsembleConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Init {
     /// Uniform on `[lo, hi]^d`.
-    Uniform { lo: f64, hi: f64 },
+    Uniform {
+        /// The lower end, finite (TOML `ensemble.init = { uniform = [lo, hi] }`).
+        lo: f64,
+        /// The upper end, `>= lo`, with `hi - lo` within the f32 range.
+        hi: f64,
+    },
 }
 
 /// The discretisation (docs/DESIGN.md section 2).
@@ -158,6 +192,7 @@ pub enum Taming {
 }
 
 impl Taming {
+    /// The name written in a method's `taming` field: `none`, `coordinate` or `norm`.
     pub fn name(&self) -> &'static str {
         match self {
             Taming::None => "none",
@@ -170,7 +205,11 @@ impl Taming {
 /// One method: a scheme with its step size, temperature and interaction.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MethodConfig {
+    /// The label in outputs and errors (TOML `method.name`); non-empty, no
+    /// control characters, and its [`MethodConfig::slug`] unique within a config.
     pub name: String,
+    /// The discretisation with its own parameters (TOML `method.scheme`: `euler`,
+    /// `homogenized` or `smoothed`).
     pub scheme: Scheme,
     /// `dt`: the outer step (the paper's Delta).
     pub dt: f64,
@@ -178,6 +217,7 @@ pub struct MethodConfig {
     pub beta: f64,
     /// `lambda`: the strength of the pull to the run's empirical mean (0 = none).
     pub lambda: f64,
+    /// How the gradient step is tamed (TOML `method.taming`, default `none`).
     pub taming: Taming,
 }
 
@@ -252,11 +292,14 @@ impl MethodConfig {
         self
     }
 
+    /// Sets the interaction strength `lambda` (> 0 turns SGLD into MF-SGLD,
+    /// HOM-SGLD into MF-HOM-SGLD).
     pub fn lambda(mut self, lambda: f64) -> Self {
         self.lambda = lambda;
         self
     }
 
+    /// Sets the taming of the gradient step.
     pub fn taming(mut self, taming: Taming) -> Self {
         self.taming = taming;
         self

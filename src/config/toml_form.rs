@@ -173,13 +173,10 @@ impl RawSeed {
     pub(crate) fn to_u64(&self, field: &str) -> Result<u64, ConfigError> {
         match self {
             RawSeed::Int(v) => int_at_least(field, *v, 0),
-            RawSeed::Text(t) => t.trim().parse::<u64>().map_err(|_| {
-                err(
-                    field,
-                    format!("{t:?}"),
-                    "must be an integer from 0 to 18446744073709551615 (larger than 2^63 - 1 as a string)",
-                )
-            }),
+            RawSeed::Text(t) => t
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| err(field, format!("{t:?}"), SEED_ALLOWED)),
         }
     }
 }

@@ -74,6 +74,8 @@ fn derived_in_f32(fields: &str, what: &str, v: f64) -> Result<(), ConfigError> {
 }
 
 impl ProblemConfig {
+    /// Checks `dim` (>= 1, addressable, and what the potential needs), the
+    /// potential's parameters and the shift's length and range.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let d = self.dim;
         if d == 0 {
@@ -137,6 +139,8 @@ impl ProblemConfig {
 }
 
 impl EnsembleConfig {
+    /// Checks that runs, agents, steps and `record_every` are >= 1, that `R N` and
+    /// `steps` fit the stream's 32-bit counter words, and that `[lo, hi]` is valid.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.runs == 0 {
             return Err(err("ensemble.runs", 0, "must be >= 1"));

@@ -89,6 +89,9 @@ pub struct GpuNetEngine {
 }
 
 impl GpuNetEngine {
+    /// Builds the engine for `method` on the network's loss, with its initial
+    /// parameters from stream domain 1; `keep_snapshots` keeps the parameters at
+    /// every record. Refuses the smoothed scheme and norm taming.
     pub fn new(
         ctx: Arc<GpuContext>,
         loss: EllipsesLoss,

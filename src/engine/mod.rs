@@ -1,5 +1,7 @@
-//! The engines that advance an ensemble: one trait, a CPU reference engine, and
-//! (later) a GPU engine computing the same update rule with the same random stream.
+//! The engines that advance an ensemble: the narrow [`Engine`] trait, the one
+//! [`Driver`] that runs every engine, the CPU reference engine, the GPU engine and
+//! the network's GPU engine, which compute the same update rule with the same
+//! random stream.
 
 pub mod cpu;
 mod driver;
@@ -19,8 +21,11 @@ use crate::rng;
 /// The shape of an ensemble: `runs x agents x dim`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shape {
+    /// `R`: independent runs.
     pub runs: usize,
+    /// `N`: agents per run.
     pub agents: usize,
+    /// `d`: coordinates per agent.
     pub dim: usize,
 }
 
@@ -30,6 +35,7 @@ impl Shape {
         self.runs.checked_mul(self.agents)?.checked_mul(self.dim)
     }
 
+    /// Whether the ensemble holds no positions (runs, agents or dim is 0).
     pub fn is_empty(&self) -> bool {
         self.len() == Some(0)
     }
@@ -156,7 +162,10 @@ pub struct StepConstants {
     pub inner_len: u32,
     /// First averaged inner iterate `m'`.
     pub burn_in: u32,
+    /// Whether the scheme is homogenized (X moves by the Y average, no gradient
+    /// or noise of its own).
     pub homogenized: bool,
+    /// How the gradient step `grad_step` is tamed (DESIGN section 2.2).
     pub taming: Taming,
     /// Smoothed schemes: the perturbed gradients to average.
     pub smoothing: Option<Smoothing>,
@@ -194,6 +203,8 @@ impl Smoothing {
 }
 
 impl StepConstants {
+    /// Derives the constants of method `m` in f64 and rounds each once to f32
+    /// (DESIGN section 2.1); no engine reads `dt` after this.
     pub fn new(m: &MethodConfig) -> Self {
         let lambda_dt = (m.dt * m.lambda) as f32;
         let euler = Self {

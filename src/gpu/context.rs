@@ -9,30 +9,51 @@ use std::sync::{Arc, Mutex};
 /// What can go wrong on the GPU, as values.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GpuError {
+    /// No adapter was found: none is installed, or `WGPU_BACKEND` / `WGPU_ADAPTER_NAME`
+    /// ruled them all out (the string then names the variable; otherwise it is empty).
     #[error(
         "no GPU adapter found{0}; install a GPU driver, or Mesa's software Vulkan driver \
          (Debian/Ubuntu: apt-get install mesa-vulkan-drivers), or use --backend cpu"
     )]
     NoAdapter(String),
+    /// The chosen adapter refused to open a device with its own features and limits.
     #[error("cannot open the GPU device {adapter}: {message}")]
-    Device { adapter: String, message: String },
+    Device {
+        /// The adapter's name.
+        adapter: String,
+        /// wgpu's reason.
+        message: String,
+    },
+    /// A WGSL module could not be composed or failed naga's validation (file and line
+    /// in the [`ShaderError`](super::shader::ShaderError)).
     #[error("shader {0}")]
     Shader(#[from] super::shader::ShaderError),
+    /// wgpu's validation error scope caught an error while commands were recorded or
+    /// submitted ([`GpuContext::scoped`]).
     #[error("GPU validation error: {0}")]
     Validation(String),
+    /// An allocation failed on the device, or a buffer the run needs exceeds the adapter's
+    /// binding or buffer size limit (the message gives the sizes).
     #[error("the GPU ran out of memory: {0}")]
     OutOfMemory(String),
+    /// Mapping a staging buffer to read results back failed ([`GpuContext::read_buffer`]).
     #[error("cannot read a GPU buffer back: {0}")]
     Map(String),
+    /// The device was lost (driver reset, removal, timeout); the string is wgpu's reason
+    /// and message.
     #[error("the GPU device was lost: {0}")]
     Lost(String),
 }
 
 /// An adapter with its device and queue.
 pub struct GpuContext {
+    /// The logical device that buffers and pipelines are made on.
     pub device: wgpu::Device,
+    /// The device's queue, to which command buffers are submitted.
     pub queue: wgpu::Queue,
+    /// The adapter's name, driver, backend and device type.
     pub info: wgpu::AdapterInfo,
+    /// The limits the device was opened with: all the adapter offers.
     pub limits: wgpu::Limits,
     /// Whether the device has 64-bit integers (the faster Philox multiply).
     pub int64: bool,
@@ -146,7 +167,7 @@ impl GpuContext {
 
     /// [`Self::pipeline`] with the run-time checks chosen; see [`super::Checks`]
     /// for when fewer are allowed.
-    pub fn pipeline_checked(
+    pub(crate) fn pipeline_checked(
         &self,
         label: &str,
         source: &str,

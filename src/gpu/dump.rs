@@ -16,8 +16,11 @@ const _: () = assert!(std::mem::size_of::<DumpParams>() == 32);
 
 /// What the kernel wrote for counters `[base.0 + i, base.1, base.2, base.3]`.
 pub struct Dump {
+    /// The Philox-4x32-10 block of counter `i` under the key, one entry per counter.
     pub words: Vec<[u32; 4]>,
+    /// Each word as the GPU's uniform (`uniform01`), the twin of [`crate::rng::uniform`].
     pub uniforms: Vec<[f32; 4]>,
+    /// The block's four standard normals (Box-Muller), the twin of [`crate::rng::normals`].
     pub normals: Vec<[f32; 4]>,
 }
 

@@ -25,10 +25,13 @@ pub fn grid(count: u32, size: u32, max_per_dim: u32) -> (u32, u32) {
 /// How a kernel uses binding `i` of group 0.
 #[derive(Debug, Clone, Copy)]
 pub enum Binding {
+    /// A uniform buffer bound whole.
     Uniform,
     /// A uniform read at a per-dispatch offset (one parameter block per dispatch).
     UniformDynamic(u64),
+    /// A read-only storage buffer.
     StorageRead,
+    /// A storage buffer the kernel writes.
     StorageReadWrite,
 }
 
@@ -85,7 +88,7 @@ impl Checks {
 
 /// An explicit layout for group 0 (bindings 0, 1, ...), so that a binding the
 /// chosen potential does not read is still part of the layout.
-pub fn pipeline_for(
+pub(crate) fn pipeline_for(
     device: &wgpu::Device,
     label: &str,
     source: &str,

@@ -5,7 +5,10 @@
 use super::shader::{self, PotentialChoice, ShaderError};
 use crate::potential::{Builtin, Potential};
 
+/// A potential as the GPU engine needs it: the WGSL module to compose in and the
+/// contents of its `potential_params` and `coord_consts` bindings.
 pub struct GpuPotential {
+    /// The WGSL module and how the composer includes it (separability, `DIM`, distance).
     pub choice: PotentialChoice,
     /// `potential_params` (x: 1 / delta for rough).
     pub params: [f32; 4],
@@ -35,6 +38,8 @@ impl GpuPotential {
         )
     }
 
+    /// The built-in `b`'s module (`shaders/potentials/<name>.wgsl`), parameters, constants
+    /// and reference points.
     pub fn new(b: &Builtin) -> Self {
         let module = match b {
             Builtin::SixHumpCamel(_) => "six_hump_camel",

@@ -1,7 +1,8 @@
 //! The ResNet's minibatch gradient on the GPU (`shaders/resnet_grad.wgsl`): the
 //! losses and gradients of many parameter vectors at once, a workgroup per
 //! agent. Checked against [`crate::nn::loss::EllipsesLoss`] on the CPU; the
-//! engines do not call it yet (the network trains on the CPU engine).
+//! network's GPU engine (`src/engine/gpu_net.rs`) and `sgld-swarm bench --resnet`
+//! call it.
 
 use super::{Binding, GpuContext, GpuError, grid, shader};
 use crate::nn::loss::EllipsesLoss;
@@ -103,6 +104,8 @@ pub struct ResNetGrad {
 }
 
 impl ResNetGrad {
+    /// Compiles the gradient kernel for `loss`'s network on `ctx` and uploads its
+    /// training set.
     pub fn new(ctx: Arc<GpuContext>, loss: &EllipsesLoss) -> Result<Self, GpuError> {
         let (pipeline, layout, data) = grad_pipeline(&ctx, loss)?;
         Ok(Self {

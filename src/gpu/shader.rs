@@ -131,7 +131,10 @@ pub struct PotentialChoice {
     pub module: String,
     /// A user's module text (`None` for the built-ins).
     pub source: Option<String>,
+    /// Whether the module gives the gradient per coordinate (`grad_coord`), as
+    /// `Potential::separable` says; the composer then adds `potential_grad` (`separable.wgsl`).
     pub separable: bool,
+    /// The dimension `d`, compiled in as `const DIM`.
     pub dim: u32,
     /// Distances by sign pattern (`distance_sign`, the double well) rather than
     /// to listed points (`distance_refs`).
@@ -145,6 +148,7 @@ pub struct ShaderError {
     pub file: String,
     /// 1-based, or 0 when naga gave no location.
     pub line: u32,
+    /// What is wrong: naga's message with its causes, or a missing module's name.
     pub message: String,
 }
 
@@ -156,6 +160,7 @@ impl fmt::Display for ShaderError {
 
 /// Composed WGSL with, for each of its lines, the file and line it came from.
 pub struct Composed {
+    /// The WGSL text to hand to the device.
     pub source: String,
     origin: Vec<(String, u32)>,
 }
@@ -186,8 +191,10 @@ fn source_of(name: &str) -> Option<&'static str> {
 }
 
 fn file_name(name: &str) -> String {
-    // A user's module is named by its label.
-    if name == "stream_domains" {
+    // A user's module is named by its label; the generated parts by what they are.
+    if name == "(prelude)" {
+        "<prelude: DIM and WG>".to_string()
+    } else if name == "stream_domains" {
         "<stream domains, generated from rng::Domain>".to_string()
     } else if name.starts_with('<') {
         name.to_string()
@@ -199,6 +206,8 @@ fn file_name(name: &str) -> String {
 /// How a kernel is composed: its potential, and which `mulhilo`.
 #[derive(Debug, Clone, Default)]
 pub struct ComposeOptions<'a> {
+    /// The potential pasted in for `//!include potential` (and with it `DIM`, `WG`);
+    /// `None` for kernels that use none.
     pub potential: Option<&'a PotentialChoice>,
     /// Use 64-bit integers (the adapter must have `SHADER_INT64`).
     pub int64: bool,

@@ -15,31 +15,40 @@ pub const INNER: (f64, f64) = (0.5, 1.0);
 /// box's inscribed one, `(1, 2)`; points between the inner ellipse and the ring
 /// (the gap) are not used.
 pub const RING_IN: (f64, f64) = (0.7, 1.4);
+/// Semi-axes (x, y) of the outer ellipse, inscribed in the box: points outside it are
+/// not used.
 pub const OUTER: (f64, f64) = (1.0, 2.0);
 
 /// The sizes and noise of a data set.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EllipsesConfig {
+    /// Number of training points, at least 1 (TOML `data.train`).
     pub train: usize,
+    /// Number of test points, at least 1 (TOML `data.test`); at most 2^30 - 1 with `train`.
     pub test: usize,
     /// Standard deviation of the Gaussian jitter added to every point after its
     /// label is fixed (0: none).
     pub noise: f64,
+    /// The seed whose key draws the points (TOML `data.seed`, apart from the ensemble's).
     pub seed: u64,
 }
 
 /// Points and their labels (0 or 1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
+    /// The points `(x, y)` of the plane, jitter included.
     pub x: Vec<[f64; 2]>,
+    /// The label of each point of `x`: 0 inner ellipse, 1 outer ring.
     pub y: Vec<u8>,
 }
 
 impl Dataset {
+    /// The number of points.
     pub fn len(&self) -> usize {
         self.y.len()
     }
 
+    /// Whether the set has no points.
     pub fn is_empty(&self) -> bool {
         self.y.is_empty()
     }
@@ -90,7 +99,7 @@ pub fn generate(cfg: &EllipsesConfig) -> Result<(Dataset, Dataset)> {
         return Err(bad(
             "data.train + data.test",
             total.to_string(),
-            "must be at most 2^30",
+            "must be at most 1073741823 (2^30 - 1)",
         ));
     }
     let key = rng::key_from_seed(cfg.seed);

@@ -20,21 +20,29 @@ use std::time::Instant;
 /// A Figure 3 experiment, checked.
 #[derive(Debug, Clone)]
 pub struct Fig3Config {
+    /// The ellipses data sets' sizes, noise and seed (`[data]`).
     pub data: EllipsesConfig,
     /// Samples per minibatch.
     pub batch: usize,
+    /// The network's depth `L`, 1 to [`MAX_LAYERS`] (`network.layers`).
     pub layers: usize,
+    /// The network's layer step `tau` (`network.h`), > 0.
     pub layer_step: f64,
+    /// Independent ensembles per method (`ensemble.runs`).
     pub runs: usize,
+    /// Agents per run, each a parameter vector of the network (`ensemble.agents`).
     pub agents: usize,
     /// Training length: an epoch is `train / batch` minibatch gradients (an
     /// outer step of the homogenized scheme takes `burn_in + M - 1` of them).
     pub epochs: u64,
     /// Loss and accuracy are recorded every this many epochs, and at the end.
     pub record_every: u64,
+    /// The seed of the engines' stream (`ensemble.seed`): initial weights, noise and
+    /// minibatches; every method starts from the same weights.
     pub seed: u64,
     /// Initial weights are uniform in `[-init, init]`.
     pub init: f64,
+    /// Each `[[method]]` with the network discretization its `network` key names.
     pub methods: Vec<(MethodConfig, Integrator)>,
     /// The file's text, written beside the outputs.
     pub text: String,
@@ -138,6 +146,7 @@ pub fn with_overrides(
 pub const MAX_LAYERS: usize = 1 << 20;
 
 impl Fig3Config {
+    /// Parses and validates a Figure 3 file; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
         let raw: RawFile = crate::config::parse_toml(text, origin)?;
         let batch = count("data.batch", raw.data.batch)?;
@@ -223,8 +232,13 @@ impl Fig3Config {
             ..self.data
         })?;
         let total = self.data.train as u64 + self.data.test as u64;
-        if total > 1 << 30 {
-            return Err(bad("data.train + data.test", total, "must be at most 2^30"));
+        // The data set's limit (nn::data::generate): its indices are u32 words.
+        if total > u32::MAX as u64 / 4 {
+            return Err(bad(
+                "data.train + data.test",
+                total,
+                "must be at most 1073741823 (2^30 - 1)",
+            ));
         }
         if self.layers > MAX_LAYERS {
             return Err(bad(
@@ -298,11 +312,15 @@ impl Fig3Config {
 /// One record of a method's training.
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
+    /// Epochs trained so far, from 0.
     pub epoch: u64,
+    /// Outer steps taken so far: `epoch` times the method's steps per epoch.
     pub step: u64,
     /// The lowest full training loss over all agents, and that agent's accuracies.
     pub best_loss: f64,
+    /// The best agent's fraction of training points classified right, in `[0, 1]`.
     pub train_accuracy: f64,
+    /// The best agent's fraction of test points classified right, in `[0, 1]`.
     pub test_accuracy: f64,
     /// The accuracy on the test set of the class probabilities averaged over all agents.
     pub ensemble_test_accuracy: f64,
@@ -310,22 +328,31 @@ pub struct Record {
 
 /// What a method's training produced.
 pub struct Fig3Method {
+    /// The method's name from its `[[method]]` table.
     pub name: String,
+    /// The network discretization it trained.
     pub network: Integrator,
+    /// A record at epoch 0, every `record_every` epochs, and at the last epoch.
     pub history: Vec<Record>,
     /// `[runs, agents, parameters]`.
     pub positions: Array3<f32>,
     /// The best agent's parameters at the end.
     pub best: Vec<f64>,
+    /// Wall-clock seconds of training, the records' evaluations included.
     pub seconds: f64,
     /// The engine that trained it.
     pub device: String,
 }
 
+/// A whole Figure 3 run: what [`run`] returns and [`write_outputs`] writes.
 pub struct Fig3Result {
+    /// The configuration that ran.
     pub config: Fig3Config,
+    /// The training set every method trained on.
     pub train: Dataset,
+    /// The test set the accuracies are measured on.
     pub test: Dataset,
+    /// One entry per `[[method]]`, in the file's order.
     pub methods: Vec<Fig3Method>,
 }
 
@@ -435,7 +462,8 @@ fn evaluate(
     (record, thetas[b].clone())
 }
 
-/// The extended box of the probability maps: three times the training box.
+/// The extended box of the probability maps: three times the training box in
+/// x, twice in y.
 pub const MAP_BOX: (f64, f64, f64, f64) = (-3.0, 3.0, -4.0, 4.0);
 
 #[derive(Serialize)]

@@ -3,7 +3,8 @@
 //! minibatch drawn with replacement from stream domain 2 for each agent, outer
 //! step and inner step (or smoothing perturbation), as [`Draw`] addresses it.
 //! Every method of the library then trains N parameter vectors per run as it
-//! samples any potential. The gradient runs on the CPU engine's agent path.
+//! samples any potential. The gradient runs on the CPU engine's agent path, and on
+//! the GPU in the network's own engine (`src/engine/gpu_net.rs`).
 
 use super::data::Dataset;
 use super::resnet::ResNet;
@@ -14,12 +15,17 @@ use crate::rng;
 /// The loss of `net` on `train` with minibatches of `batch` samples.
 #[derive(Debug, Clone)]
 pub struct EllipsesLoss {
+    /// The network whose parameters are the potential's coordinates.
     pub net: ResNet,
+    /// The training set the loss averages over and minibatches are drawn from.
     pub train: Dataset,
+    /// Samples per minibatch, 1 to the training set's size.
     pub batch: usize,
 }
 
 impl EllipsesLoss {
+    /// The loss, after checking the network's shape, that `train` is not empty and has
+    /// a label per point, and that `batch` is between 1 and its size.
     pub fn new(net: ResNet, train: Dataset, batch: usize) -> Result<Self> {
         let bad = |field: &str, value: String, allowed: String| {
             Error::Config(ConfigError {

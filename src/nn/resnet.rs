@@ -24,15 +24,20 @@ use crate::error::{ConfigError, Error, Result};
 /// [`crate::config::Scheme`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Integrator {
+    /// Forward Euler, `Y_{j+1} = Y_j + tau tanh(K_j Y_j + b_j)` (TOML `network = "euler"`).
     Euler,
+    /// The Hamiltonian network's leapfrog in `Y` and an auxiliary `Z` (`"verlet"`).
     Verlet,
 }
 
 /// A network's shape: its scheme, depth and step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ResNet {
+    /// How each layer steps the ODE.
     pub scheme: Integrator,
+    /// The number of layers `L`, at least 1 (128 in the paper).
     pub layers: usize,
+    /// The layer step `tau`, finite and > 0 (TOML `network.h`; 0.05 in the paper).
     pub layer_step: f64,
 }
 

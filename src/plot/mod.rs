@@ -350,7 +350,10 @@ pub fn effective_1d(
 /// A 2-D function on an `n x n` grid over `bounds` (x0, x1, y0, y1), row by row
 /// from y0, for [`contours_2d`].
 pub struct Field {
+    /// The panel's caption.
     pub title: String,
+    /// One value per grid cell, x varying fastest (index `j nx + i`); [`probability_maps`]
+    /// takes probabilities in `[0, 1]` on its `nx x ny` grid.
     pub values: Vec<f64>,
 }
 

@@ -4,12 +4,14 @@
 use super::{Potential, Shift};
 use std::f64::consts::TAU;
 
+/// The Ackley function (DESIGN section 4): minimum 0 at `x* = shift`; not separable.
 #[derive(Debug, Clone)]
 pub struct Ackley {
     shift: Shift,
 }
 
 impl Ackley {
+    /// The potential at `x - shift`; its dimension is the shift's length.
     pub fn new(shift: Shift) -> Self {
         Self { shift }
     }

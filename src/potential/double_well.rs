@@ -3,6 +3,8 @@
 
 use super::{Potential, Shift, separable_grad_f32};
 
+/// The double well `0.25 sum (y_k^2 - 1)^2`, `y = x - shift`: minimum 0 at every
+/// `shift + (+-1, ..., +-1)`; separable.
 #[derive(Debug, Clone)]
 pub struct DoubleWell {
     shift: Shift,
@@ -12,6 +14,7 @@ pub struct DoubleWell {
 const LIST_MAX_DIM: usize = 12;
 
 impl DoubleWell {
+    /// The potential at `x - shift`; its dimension is the shift's length.
     pub fn new(shift: Shift) -> Self {
         Self { shift }
     }

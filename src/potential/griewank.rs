@@ -3,12 +3,14 @@
 
 use super::{Potential, Shift};
 
+/// The Griewank function (DESIGN section 4): minimum 0 at `x* = shift`; not separable.
 #[derive(Debug, Clone)]
 pub struct Griewank {
     shift: Shift,
 }
 
 impl Griewank {
+    /// The potential at `x - shift`; its dimension is the shift's length.
     pub fn new(shift: Shift) -> Self {
         Self { shift }
     }

@@ -32,9 +32,14 @@ use crate::config::{PotentialKind, ProblemConfig};
 /// `key`, counter `[j / 4, agent, step, 2 << 28 | sub]` for minibatch entry `j`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Draw {
+    /// The Philox key: the seed's two words, low first (`rng::key_from_seed`).
     pub key: [u32; 2],
+    /// The global agent index `g = r N + i` whose gradient is drawn.
     pub agent: u32,
+    /// The outer step `n` the gradient is taken at.
     pub step: u32,
+    /// Which gradient of the step: 0 for Euler, the inner step `m` when homogenized,
+    /// the perturbation `s` when smoothed (below `2^28`).
     pub sub: u32,
 }
 
@@ -199,25 +204,31 @@ pub struct Shift {
 }
 
 impl Shift {
+    /// The shift `s`, one entry per coordinate; its f32 copy is rounded once here.
     pub fn new(s: Vec<f64>) -> Self {
         let s32 = s.iter().map(|&v| v as f32).collect();
         Self { s64: s, s32 }
     }
 
+    /// No shift in dimension `dim`.
     pub fn zero(dim: usize) -> Self {
         Self::new(vec![0.0; dim])
     }
 
+    /// Coordinate `k` of `x - s` in f64: `x - s_k`.
     #[inline(always)]
     pub fn at(&self, k: usize, x: f64) -> f64 {
         x - self.s64[k]
     }
 
+    /// Coordinate `k` of `x - s` in f32, with the shift rounded to f32.
     #[inline(always)]
     pub fn at_f32(&self, k: usize, x: f32) -> f32 {
         x - self.s32[k]
     }
 
+    /// The shift's coordinate `k` rounded to f32 (the first of the built-ins'
+    /// `coord_consts(k)`).
     pub fn component_f32(&self, k: usize) -> f32 {
         self.s32[k]
     }
@@ -250,6 +261,7 @@ impl Shift {
         Ok(())
     }
 
+    /// The shift's entries in f64, one per coordinate.
     pub fn as_slice(&self) -> &[f64] {
         &self.s64
     }
@@ -259,14 +271,23 @@ impl Shift {
 /// built-in (monomorphised) rather than through dynamic calls.
 #[derive(Debug, Clone)]
 pub enum Builtin {
+    /// `six-hump-camel`, d = 2.
     SixHumpCamel(SixHumpCamel),
+    /// `rough`, the paper's section 6.1 potential with width `delta`.
     Rough(Rough),
+    /// `rastrigin`.
     Rastrigin(Rastrigin),
+    /// `ackley`.
     Ackley(Ackley),
+    /// `rosenbrock`, d >= 2.
     Rosenbrock(Rosenbrock),
+    /// `styblinski-tang`.
     StyblinskiTang(StyblinskiTang),
+    /// `griewank`.
     Griewank(Griewank),
+    /// `quadratic` with curvatures `a_k`.
     Quadratic(Quadratic),
+    /// `double-well`, with a minimum at every sign pattern `(+-1, ..., +-1)`.
     DoubleWell(DoubleWell),
 }
 

@@ -2,6 +2,8 @@
 
 use super::{Potential, Shift, separable_grad_f32};
 
+/// The quadratic `0.5 sum a_k y_k^2`, `y = x - shift`: minimum 0 at `x* = shift`;
+/// separable, with closed-form statistics for tests.
 #[derive(Debug, Clone)]
 pub struct Quadratic {
     a: Vec<f64>,
@@ -16,6 +18,7 @@ impl Quadratic {
         Self { a, a32, shift }
     }
 
+    /// The curvatures `a_k` in f64, one per coordinate.
     pub fn curvatures(&self) -> &[f64] {
         &self.a
     }

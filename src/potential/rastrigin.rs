@@ -4,12 +4,14 @@ use super::{Potential, Shift, separable_grad_f32};
 use crate::fastmath;
 use std::f64::consts::TAU;
 
+/// The Rastrigin function (DESIGN section 4): minimum 0 at `x* = shift`; separable.
 #[derive(Debug, Clone)]
 pub struct Rastrigin {
     shift: Shift,
 }
 
 impl Rastrigin {
+    /// The potential at `x - shift`; its dimension is the shift's length.
     pub fn new(shift: Shift) -> Self {
         Self { shift }
     }

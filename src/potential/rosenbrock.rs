@@ -3,12 +3,15 @@
 
 use super::{Potential, Shift};
 
+/// The Rosenbrock function (d >= 2): minimum 0 at `x* = shift + (1, ..., 1)`; not
+/// separable.
 #[derive(Debug, Clone)]
 pub struct Rosenbrock {
     shift: Shift,
 }
 
 impl Rosenbrock {
+    /// The potential at `x - shift`; its dimension is the shift's length.
     pub fn new(shift: Shift) -> Self {
         Self { shift }
     }

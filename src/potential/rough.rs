@@ -4,6 +4,8 @@
 use super::{Potential, Shift, separable_grad_f32};
 use crate::fastmath;
 
+/// The paper's rough potential `sum (y_k sin(y_k / delta) + 0.1 y_k)^2`, `y = x - shift`:
+/// reference point `x* = shift`, where it is 0; separable, and it needs taming.
 #[derive(Debug, Clone)]
 pub struct Rough {
     delta: f64,
@@ -21,6 +23,7 @@ impl Rough {
         }
     }
 
+    /// The oscillation's scale `delta` in f64, as given to [`Rough::new`].
     pub fn delta(&self) -> f64 {
         self.delta
     }

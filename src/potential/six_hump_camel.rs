@@ -9,12 +9,15 @@ pub const CAMEL_MINIMA: [[f64; 2]; 2] = [
     [-0.089_842_013_100_318_07, 0.712_656_403_020_739_6],
 ];
 
+/// The six-hump camel (d = 2): minimum -1.0316284535 at `shift +- (0.0898420131,
+/// -0.7126564030)`; not separable.
 #[derive(Debug, Clone)]
 pub struct SixHumpCamel {
     shift: Shift,
 }
 
 impl SixHumpCamel {
+    /// The camel at `x - shift`; `shift` must have 2 entries ([`Potential::check`]).
     pub fn new(shift: Shift) -> Self {
         Self { shift }
     }

@@ -48,7 +48,9 @@ impl Default for Quadrature {
 /// `Phi_{beta,gamma}(x)` and its gradient.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Effective {
+    /// `Phi_{beta,gamma}(x)`.
     pub value: f64,
+    /// `grad Phi_{beta,gamma}(x) = (x - E[Y | x]) / gamma`, one entry per coordinate.
     pub grad: Vec<f64>,
 }
 

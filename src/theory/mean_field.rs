@@ -37,6 +37,7 @@ pub struct State {
     pub free_energy: f64,
     /// `beta lambda Var_{eta_m}(x)`: below 1, stable.
     pub slope: f64,
+    /// Whether `slope < 1`: a small shift of the mean shrinks back to `m`.
     pub stable: bool,
 }
 

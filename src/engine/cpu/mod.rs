@@ -54,8 +54,11 @@ pub enum Simd {
 }
 
 impl Simd {
+    /// Every level, narrowest first.
     pub const ALL: [Simd; 3] = [Simd::Portable, Simd::Avx2, Simd::Avx512];
 
+    /// The level's name as `SGLD_SWARM_SIMD` takes it: `portable`, `avx2` or
+    /// `avx512`.
     pub fn name(self) -> &'static str {
         match self {
             Simd::Portable => "portable",
