@@ -1,4 +1,5 @@
-// Keep in sync with DiagParams in src/engine/gpu.rs.
+// The twin of DiagParams in src/engine/gpu/records.rs, whose test compares the
+// two layouts.
 struct DiagParams {
     // Runs of the group, and N.
     runs: u32,

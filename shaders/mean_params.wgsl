@@ -1,4 +1,5 @@
-// Keep in sync with MeanParams in src/engine/gpu.rs.
+// The twin of MeanParams in src/engine/gpu/params.rs, whose test compares the
+// two layouts.
 struct MeanParams {
     // Runs of the group (whole runs that share means and diagnostics).
     runs: u32,

@@ -9,7 +9,7 @@
 const LAYERS: u32 = 128u;
 const WG: u32 = 64u;
 
-// Keep in sync with NetParams in src/gpu/resnet.rs.
+// The twin of NetParams in src/gpu/resnet.rs (layouts compared by a test).
 struct NetParams {
     key: vec2<u32>,
     step: u32,

@@ -9,7 +9,7 @@ struct Stage {
     _pad0: u32,
     _pad1: u32,
 }
-// Keep in sync with SortStage in src/engine/gpu.rs.
+// The twin of SortStage in src/engine/gpu/records.rs (layouts compared by a test).
 
 @group(0) @binding(0) var<uniform> diag: DiagParams;
 @group(0) @binding(1) var<uniform> stage: Stage;

@@ -1,6 +1,6 @@
 // One outer step (or several, without interaction) for any potential and any
 // taming: an invocation owns one agent, with its DIM coordinates in private
-// arrays. Mirrors the agent path of src/engine/cpu.rs.
+// arrays. Mirrors the agent path of src/engine/cpu/mod.rs.
 //!include philox
 //!include step_params
 //!include potential_bindings

@@ -1,7 +1,7 @@
 // One outer step (or several, without interaction) for separable potentials: an
 // invocation owns one block of 4 coordinates of one agent and keeps X, Y and the
 // running sum of Y in registers through all inner steps. Mirrors the lane path of
-// src/engine/cpu.rs.
+// src/engine/cpu/lanes.rs.
 //!include philox
 //!include step_params
 //!include potential_bindings

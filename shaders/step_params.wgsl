@@ -1,5 +1,7 @@
-// The parameters of one dispatch of a step kernel. Keep in sync with StepParams
-// in src/engine/gpu.rs (96 bytes; each dispatch's copy at a 256-byte stride).
+// The parameters of one dispatch of a step kernel (step_agent, step_block) or of
+// the network's update (net_update). The twin of StepParams in
+// src/engine/gpu/params.rs, whose test compares the two layouts (96 bytes; each
+// dispatch's copy at a 256-byte stride).
 
 struct StepParams {
     key: vec2<u32>,
@@ -31,7 +33,10 @@ struct StepParams {
     samples: u32,
     sqrt_variance: f32,
     inv_s: f32,
-    _pad: u32,
+    // The network's update, which runs an outer step as several dispatches
+    // (homogenized: inner step `phase` of Y for phase < inner_len, then the X
+    // update at phase == inner_len); 0 elsewhere.
+    phase: u32,
 }
 
 const DIVERGENCE_LIMIT: f32 = 1e20;

@@ -9,8 +9,8 @@ use crate::engine::memory::Footprint;
 use crate::engine::{CpuEngine, Driver, Engine, Schedule, Shape};
 use crate::error::{ConfigError, Error, Result};
 use crate::gpu::{GpuContext, potential::GpuPotential};
+use crate::potential::with_builtin;
 use crate::potential::{Builtin, Potential};
-use crate::with_builtin;
 use ndarray::Array3;
 use std::time::{Duration, Instant};
 
@@ -190,7 +190,7 @@ impl Ensemble {
         match gpu {
             Some(ctx) => {
                 let dim = loss.dim();
-                let engine = crate::engine::gpu_net::GpuNetEngine::new(
+                let engine = crate::engine::gpu::net::GpuNetEngine::new(
                     ctx,
                     loss,
                     ensemble,

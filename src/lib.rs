@@ -36,6 +36,9 @@ pub mod ensemble;
 pub mod env;
 pub mod error;
 pub mod experiment;
+// The f32 ln and sincos that the stream's normal map and some potentials share
+// with their WGSL twins: public for the definition tests, not part of the API.
+#[doc(hidden)]
 pub mod fastmath;
 pub mod gpu;
 pub mod nn;

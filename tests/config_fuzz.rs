@@ -94,17 +94,7 @@ impl Doc {
 
 fn doc() -> impl Strategy<Value = Doc> {
     (
-        prop::sample::select(vec![
-            "six-hump-camel",
-            "rough",
-            "rastrigin",
-            "ackley",
-            "rosenbrock",
-            "styblinski-tang",
-            "griewank",
-            "quadratic",
-            "double-well",
-        ]),
+        prop::sample::select(sgld_swarm::config::POTENTIAL_NAMES.to_vec()),
         2u64..6,
         (1u64..5, 1u64..9, 1u64..1000, any::<u64>()),
         (-1e6f64..1e6, 0.0f64..1e3),

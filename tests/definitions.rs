@@ -4,7 +4,7 @@
 //! Box-Muller pairs), and compared bit for bit with the CPU engine on both of its
 //! paths (the lane path of separable potentials and the agent path).
 //!
-//! The f32 operations are those of `src/engine/cpu.rs`, in its order (no fused
+//! The f32 operations are those of `src/engine/cpu/` (mod.rs, lanes.rs), in its order (no fused
 //! multiply-add anywhere), and the step constants are computed in f64 and rounded
 //! once, as `StepConstants::new` does; so any difference, even of one ulp, is a
 //! change of the scheme or of the stream, which is what these tests pin. The

@@ -120,26 +120,25 @@ fn potential_gradients_match_the_cpu() {
     use sgld_swarm::config::{PotentialKind, ProblemConfig};
     use sgld_swarm::potential::{Builtin, Potential, f32_gradient_scale};
     let Some(ctx) = context() else { return };
-    let cases = [
-        (PotentialKind::Rough { delta: 0.01 }, 5, 20.0),
-        (PotentialKind::Rough { delta: 0.002 }, 3, 10.0),
+    let cases = covers_every_builtin(vec![
+        (PotentialKind::Rough { delta: 0.01 }, (5, 20.0)),
+        (PotentialKind::Rough { delta: 0.002 }, (3, 10.0)),
         (
             PotentialKind::Quadratic {
                 a: vec![0.5, 2.0, 7.0],
             },
-            3,
-            10.0,
+            (3, 10.0),
         ),
-        (PotentialKind::DoubleWell, 4, 3.0),
-        (PotentialKind::Rastrigin, 6, 5.12),
-        (PotentialKind::StyblinskiTang, 3, 5.0),
-        (PotentialKind::SixHumpCamel, 2, 3.0),
-        (PotentialKind::Rosenbrock, 5, 3.0),
-        (PotentialKind::Ackley, 4, 5.0),
-        (PotentialKind::Griewank, 6, 20.0),
-    ];
+        (PotentialKind::DoubleWell, (4, 3.0)),
+        (PotentialKind::Rastrigin, (6, 5.12)),
+        (PotentialKind::StyblinskiTang, (3, 5.0)),
+        (PotentialKind::SixHumpCamel, (2, 3.0)),
+        (PotentialKind::Rosenbrock, (5, 3.0)),
+        (PotentialKind::Ackley, (4, 5.0)),
+        (PotentialKind::Griewank, (6, 20.0)),
+    ]);
     let ulp = 5.960_464_477_539_063e-8;
-    for (kind, dim, r) in cases {
+    for (kind, (dim, r)) in cases {
         let problem = ProblemConfig {
             potential: kind.clone(),
             dim,
@@ -214,7 +213,7 @@ fn methods() -> Vec<sgld_swarm::MethodConfig> {
 
 fn all_potentials() -> Vec<(sgld_swarm::PotentialKind, usize)> {
     use sgld_swarm::PotentialKind;
-    vec![
+    covers_every_builtin(vec![
         // delta = 0.2 keeps the curvature 2 (x / delta)^2 near 100 on the box; at
         // delta = 0.01 it is 2e4 and any two roundings part within a step (see
         // the statistical test below for that regime).
@@ -232,7 +231,21 @@ fn all_potentials() -> Vec<(sgld_swarm::PotentialKind, usize)> {
         (PotentialKind::Rosenbrock, 3),
         (PotentialKind::Ackley, 5),
         (PotentialKind::Griewank, 6),
-    ]
+    ])
+}
+
+/// Returns `cases` after checking that they name every built-in of the table,
+/// so that a new built-in fails the tests that run them all until it is added.
+fn covers_every_builtin<T>(
+    cases: Vec<(sgld_swarm::PotentialKind, T)>,
+) -> Vec<(sgld_swarm::PotentialKind, T)> {
+    for name in sgld_swarm::config::POTENTIAL_NAMES {
+        assert!(
+            cases.iter().any(|(k, _)| k.name() == name),
+            "the built-in {name:?} is missing from this test's cases"
+        );
+    }
+    cases
 }
 
 /// For every method and every built-in potential, the GPU's positions after a few
@@ -641,6 +654,55 @@ fn divergence_names_the_same_step_and_agent() {
             other => panic!("{}: expected a divergence, got {other:?}", m.name),
         };
         assert_eq!(fail(cpu_options()), fail(gpu_options()), "{}", m.name);
+    }
+}
+
+/// The network's GPU engine reports a divergence as the CPU engine does, from
+/// the same device-side flags as the step kernels: the earliest step and, at
+/// that step, the first agent. The mean-field pull with `lambda dt = 3` doubles
+/// each agent's distance from its run mean every step, and the noise
+/// (`sqrt(2 dt / beta) = 1000`) sets those distances, the same draws on both
+/// engines; the gradient (of order 1, f32 here and f64 there) moves them by
+/// nothing the 2^50-fold growth to the limit of 1e20 could reorder.
+#[test]
+fn network_divergence_names_the_same_step_and_agent() {
+    use sgld_swarm::nn::data::{EllipsesConfig, generate};
+    use sgld_swarm::nn::loss::EllipsesLoss;
+    use sgld_swarm::nn::resnet::{Integrator, ResNet};
+    use sgld_swarm::{Ensemble, EnsembleConfig, Error, MethodConfig};
+    let Some(_ctx) = context() else { return };
+    let (train, _) = generate(&EllipsesConfig {
+        train: 50,
+        test: 1,
+        noise: 0.0,
+        seed: 6,
+    })
+    .unwrap();
+    let net = ResNet {
+        scheme: Integrator::Verlet,
+        layers: 4,
+        layer_step: 0.4,
+    };
+    let loss = EllipsesLoss::new(net, train, 10).unwrap();
+    let e = EnsembleConfig::new(2, 5, 200)
+        .seed(3)
+        .init_uniform(-1.0, 1.0);
+    for m in [
+        MethodConfig::euler("MF-SGLD", 2.0, 4e-6).lambda(1.5),
+        MethodConfig::homogenized("MF-HOM-SGLD", 2.0, 4e-6, 1.0, 10.0, 3).lambda(1.5),
+    ] {
+        let fail = |options| {
+            let mut ens = Ensemble::with_network(loss.clone(), &e, &m, options).unwrap();
+            match ens.run() {
+                Err(Error::Diverged {
+                    run, agent, step, ..
+                }) => (run, agent, step),
+                other => panic!("{}: expected a divergence, got {other:?}", m.name),
+            }
+        };
+        let cpu = fail(cpu_options());
+        assert!(cpu.2 > 16, "{}: diverged at step {} already", m.name, cpu.2);
+        assert_eq!(cpu, fail(gpu_options()), "{}", m.name);
     }
 }
 

@@ -71,18 +71,10 @@ pub enum PotentialKind {
     DoubleWell,
 }
 
-/// The names accepted in `problem.potential`.
-pub const POTENTIAL_NAMES: [&str; 9] = [
-    "six-hump-camel",
-    "rough",
-    "rastrigin",
-    "ackley",
-    "rosenbrock",
-    "styblinski-tang",
-    "griewank",
-    "quadratic",
-    "double-well",
-];
+/// The names accepted in `problem.potential`: those of the table of built-ins
+/// (`src/potential/mod.rs`).
+pub const POTENTIAL_NAMES: [&str; crate::potential::BUILTIN_NAMES.len()] =
+    crate::potential::BUILTIN_NAMES;
 
 impl PotentialKind {
     /// The name written in `problem.potential` (one of [`POTENTIAL_NAMES`]).

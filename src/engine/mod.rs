@@ -6,7 +6,6 @@
 pub mod cpu;
 mod driver;
 pub mod gpu;
-pub mod gpu_net;
 pub mod memory;
 
 pub use driver::Driver;

@@ -3,7 +3,11 @@
 //! to check the GPU's numbers against the CPU's (`dump`, `grad_check`).
 
 pub mod context;
+// Kernels that only the tests use (the stream's words and the WGSL gradients
+// against the CPU's): public for them, not part of the API.
+#[doc(hidden)]
 pub mod dump;
+#[doc(hidden)]
 pub mod grad_check;
 pub mod potential;
 pub mod resnet;

@@ -41,17 +41,6 @@ impl GpuPotential {
     /// The built-in `b`'s module (`shaders/potentials/<name>.wgsl`), parameters, constants
     /// and reference points.
     pub fn new(b: &Builtin) -> Self {
-        let module = match b {
-            Builtin::SixHumpCamel(_) => "six_hump_camel",
-            Builtin::Rough(_) => "rough",
-            Builtin::Rastrigin(_) => "rastrigin",
-            Builtin::Ackley(_) => "ackley",
-            Builtin::Rosenbrock(_) => "rosenbrock",
-            Builtin::StyblinskiTang(_) => "styblinski_tang",
-            Builtin::Griewank(_) => "griewank",
-            Builtin::Quadratic(_) => "quadratic",
-            Builtin::DoubleWell(_) => "double_well",
-        };
         let params = match b {
             Builtin::Rough(r) => [r.inv_delta_f32(), 0.0, 0.0, 0.0],
             _ => [0.0; 4],
@@ -59,7 +48,7 @@ impl GpuPotential {
         let dim = b.dim();
         Self {
             choice: PotentialChoice {
-                module: format!("potentials/{module}"),
+                module: b.module().to_string(),
                 source: None,
                 separable: b.separable(),
                 dim: dim as u32,

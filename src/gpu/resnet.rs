@@ -1,7 +1,7 @@
 //! The ResNet's minibatch gradient on the GPU (`shaders/resnet_grad.wgsl`): the
 //! losses and gradients of many parameter vectors at once, a workgroup per
 //! agent. Checked against [`crate::nn::loss::EllipsesLoss`] on the CPU; the
-//! network's GPU engine (`src/engine/gpu_net.rs`) and `sgld-swarm bench --resnet`
+//! network's GPU engine (`src/engine/gpu/net.rs`) and `sgld-swarm bench --resnet`
 //! call it.
 
 use super::{Binding, GpuContext, GpuError, grid, shader};
@@ -10,7 +10,7 @@ use crate::nn::resnet::Integrator;
 use crate::potential::Draw;
 use std::sync::Arc;
 
-/// Keep in sync with `NetParams` in shaders/resnet_grad.wgsl.
+/// The twin of `NetParams` in shaders/resnet_grad.wgsl (layouts compared by a test).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(crate) struct NetParams {
@@ -182,5 +182,30 @@ impl ResNetGrad {
             bytemuck::cast_slice(&g).to_vec(),
             bytemuck::cast_slice(&l).to_vec(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NetParams;
+    use crate::gpu::shader::{assert_twin, twin_fields};
+
+    #[test]
+    fn net_params_match_their_wgsl_twin() {
+        assert_twin::<NetParams>(
+            "resnet_grad",
+            "NetParams",
+            twin_fields!(
+                NetParams: key,
+                step,
+                sub,
+                agents,
+                batch,
+                train,
+                verlet,
+                layer_step,
+                agent_base
+            ),
+        );
     }
 }

@@ -10,7 +10,9 @@
 
 use std::fmt;
 
-/// Every shared module and kernel, by name (file `shaders/NAME.wgsl`).
+/// Every shared module and kernel, by name (file `shaders/NAME.wgsl`), except
+/// the built-in potentials' modules, which come from the table of built-ins
+/// ([`crate::potential::BUILTIN_NAMES`]); [`source`] looks in both.
 pub const SOURCES: &[(&str, &str)] = &[
     ("philox", include_str!("../../shaders/philox.wgsl")),
     (
@@ -71,42 +73,6 @@ pub const SOURCES: &[(&str, &str)] = &[
     (
         "potential_bindings",
         include_str!("../../shaders/potential_bindings.wgsl"),
-    ),
-    (
-        "potentials/ackley",
-        include_str!("../../shaders/potentials/ackley.wgsl"),
-    ),
-    (
-        "potentials/double_well",
-        include_str!("../../shaders/potentials/double_well.wgsl"),
-    ),
-    (
-        "potentials/griewank",
-        include_str!("../../shaders/potentials/griewank.wgsl"),
-    ),
-    (
-        "potentials/quadratic",
-        include_str!("../../shaders/potentials/quadratic.wgsl"),
-    ),
-    (
-        "potentials/rastrigin",
-        include_str!("../../shaders/potentials/rastrigin.wgsl"),
-    ),
-    (
-        "potentials/rosenbrock",
-        include_str!("../../shaders/potentials/rosenbrock.wgsl"),
-    ),
-    (
-        "potentials/rough",
-        include_str!("../../shaders/potentials/rough.wgsl"),
-    ),
-    (
-        "potentials/six_hump_camel",
-        include_str!("../../shaders/potentials/six_hump_camel.wgsl"),
-    ),
-    (
-        "potentials/styblinski_tang",
-        include_str!("../../shaders/potentials/styblinski_tang.wgsl"),
     ),
 ];
 
@@ -187,7 +153,14 @@ fn source_of(name: &str) -> Option<&'static str> {
     if name == "stream_domains" {
         return Some(STREAM_DOMAINS.as_str());
     }
-    SOURCES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+    all_sources().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
+
+/// [`SOURCES`] and the built-in potentials' modules.
+fn all_sources() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    SOURCES
+        .iter()
+        .chain(crate::potential::BUILTIN_SHADERS.iter())
 }
 
 fn file_name(name: &str) -> String {
@@ -387,9 +360,62 @@ pub fn validate_user_potential(choice: &PotentialChoice) -> Result<(), ShaderErr
     Ok(())
 }
 
+/// The Rust side of a WGSL twin for [`assert_twin`]: each named field with its
+/// offset, in declaration order.
+#[cfg(test)]
+macro_rules! twin_fields {
+    ($t:ty: $($f:ident),* $(,)?) => {
+        vec![$((stringify!($f), std::mem::offset_of!($t, $f))),*]
+    };
+}
+#[cfg(test)]
+pub(crate) use twin_fields;
+
+/// Asserts that the Rust struct `T` and the WGSL struct `wgsl_struct` of the
+/// composed module `module` have the same size and, field by field, the same
+/// names at the same offsets (fields named `_...` are padding and skipped on both
+/// sides). `fields` comes from [`twin_fields!`].
+#[cfg(test)]
+pub(crate) fn assert_twin<T>(module: &str, wgsl_struct: &str, fields: Vec<(&str, usize)>) {
+    let parsed = compose(module)
+        .and_then(|c| c.validate())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (members, span) = parsed
+        .types
+        .iter()
+        .find_map(|(_, t)| match (&t.name, &t.inner) {
+            (Some(n), naga::TypeInner::Struct { members, span }) if n == wgsl_struct => {
+                Some((members, *span))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("shaders/{module}.wgsl has no struct {wgsl_struct}"));
+    assert_eq!(
+        span as usize,
+        std::mem::size_of::<T>(),
+        "{wgsl_struct}: size in WGSL against Rust"
+    );
+    let wgsl: Vec<(&str, usize)> = members
+        .iter()
+        .filter_map(|m| {
+            let name = m.name.as_deref()?;
+            (!name.starts_with('_')).then_some((name, m.offset as usize))
+        })
+        .collect();
+    let rust: Vec<(&str, usize)> = fields
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with('_'))
+        .collect();
+    assert_eq!(
+        wgsl, rust,
+        "{wgsl_struct}: (field, offset) in WGSL against Rust"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gpu::potential::GpuPotential;
 
     /// Every kernel parses and validates, with every potential; this needs no GPU.
     #[test]
@@ -400,61 +426,19 @@ mod tests {
                 .validate()
                 .unwrap_or_else(|e| panic!("{e}"));
         }
-        let modules: Vec<&str> = SOURCES
-            .iter()
-            .filter_map(|(n, _)| n.strip_prefix("potentials/"))
-            .collect();
-        assert_eq!(modules.len(), 9);
         for kernel in POTENTIAL_KERNELS {
-            for m in &modules {
-                let separable = !["ackley", "griewank", "rosenbrock", "six_hump_camel"].contains(m);
-                if *kernel == "step_block" && !separable {
-                    continue;
-                }
-                for dim in [2, 7] {
-                    let p = PotentialChoice {
-                        module: format!("potentials/{m}"),
-                        source: None,
-                        separable,
-                        dim,
-                        sign_distance: *m == "double_well",
-                    };
+            for dim in [2, 7] {
+                for b in crate::potential::testing::every_builtin(dim) {
+                    let p = GpuPotential::new(&b).choice;
+                    if *kernel == "step_block" && !p.separable {
+                        continue;
+                    }
                     compose_with(kernel, Some(&p))
                         .unwrap()
                         .validate()
-                        .unwrap_or_else(|e| panic!("{kernel} with {m}, DIM {dim}: {e}"));
+                        .unwrap_or_else(|e| panic!("{kernel} with {}, DIM {dim}: {e}", p.module));
                 }
             }
-        }
-    }
-
-    /// Every `.wgsl` file under `shaders/` is registered in [`SOURCES`] under its
-    /// path, and every registered module is a file there: a shader that nothing
-    /// composes, or a registration left behind, fails here.
-    #[test]
-    fn every_shader_file_is_registered() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
-        let mut on_disk = Vec::new();
-        for sub in ["", "potentials"] {
-            for entry in std::fs::read_dir(root.join(sub)).unwrap() {
-                let path = entry.unwrap().path();
-                if path.extension().is_some_and(|e| e == "wgsl") {
-                    let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-                    on_disk.push(if sub.is_empty() {
-                        stem
-                    } else {
-                        format!("{sub}/{stem}")
-                    });
-                }
-            }
-        }
-        on_disk.sort();
-        let mut registered: Vec<String> = SOURCES.iter().map(|(n, _)| n.to_string()).collect();
-        registered.sort();
-        assert_eq!(on_disk, registered, "shaders/ on disk against SOURCES");
-        for (name, text) in SOURCES {
-            let file = std::fs::read_to_string(root.join(format!("{name}.wgsl"))).unwrap();
-            assert_eq!(&file, text, "{name}: SOURCES holds another file's text");
         }
     }
 
@@ -462,7 +446,7 @@ mod tests {
     /// shader defines a domain constant or passes a literal domain number.
     #[test]
     fn shaders_hold_no_domain_numbers() {
-        for (name, text) in SOURCES {
+        for (name, text) in all_sources() {
             for (i, line) in text.lines().enumerate() {
                 let code = line.split("//").next().unwrap_or("");
                 assert!(

@@ -4,7 +4,7 @@
 //! step and inner step (or smoothing perturbation), as [`Draw`] addresses it.
 //! Every method of the library then trains N parameter vectors per run as it
 //! samples any potential. The gradient runs on the CPU engine's agent path, and on
-//! the GPU in the network's own engine (`src/engine/gpu_net.rs`).
+//! the GPU in the network's own engine (`src/engine/gpu/net.rs`).
 
 use super::data::Dataset;
 use super::resnet::ResNet;

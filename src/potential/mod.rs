@@ -6,25 +6,73 @@
     reason = "coordinate loops index several arrays, as the WGSL potentials do"
 )]
 
-mod ackley;
-mod double_well;
-mod griewank;
-mod quadratic;
-mod rastrigin;
-mod rosenbrock;
-mod rough;
-mod six_hump_camel;
-mod styblinski_tang;
+/// The table of built-in potentials, one line each: the type, its file stem
+/// (`src/potential/<stem>.rs` and `shaders/potentials/<stem>.wgsl`) and its name
+/// in `problem.potential`. The module declarations, [`Builtin`] (the built-ins as
+/// one type, so that the engines are compiled once per built-in rather than
+/// through dynamic calls), [`BUILTIN_NAMES`], each built-in's WGSL module and its
+/// registration with the shader composer follow from it; tests check that the
+/// configuration parses every name, that the files on disk are those of the
+/// table, and that every test list of all built-ins covers it (docs/DESIGN.md
+/// section 9).
+macro_rules! builtins {
+    ($d:tt $($T:ident $stem:ident $name:literal;)*) => {
+        $(mod $stem; pub use $stem::$T;)*
 
-pub use ackley::Ackley;
-pub use double_well::DoubleWell;
-pub use griewank::Griewank;
-pub use quadratic::Quadratic;
-pub use rastrigin::Rastrigin;
-pub use rosenbrock::Rosenbrock;
-pub use rough::Rough;
-pub use six_hump_camel::SixHumpCamel;
-pub use styblinski_tang::StyblinskiTang;
+        /// A built-in potential, as the configuration builds it.
+        #[derive(Debug, Clone)]
+        pub enum Builtin {
+            $(#[doc = concat!("`", $name, "`")] $T($T),)*
+        }
+
+        /// The names accepted in `problem.potential`, in the table's order.
+        pub const BUILTIN_NAMES: [&str; [$($name),*].len()] = [$($name),*];
+
+        /// Each built-in's WGSL module (`potentials/<stem>`) and its text, for the
+        /// shader composer.
+        pub(crate) const BUILTIN_SHADERS: [(&str, &str); [$($name),*].len()] = [$((
+            concat!("potentials/", stringify!($stem)),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/shaders/potentials/",
+                stringify!($stem),
+                ".wgsl"
+            )),
+        )),*];
+
+        impl Builtin {
+            /// The name in `problem.potential`.
+            pub fn config_name(&self) -> &'static str {
+                match self { $(Builtin::$T(_) => $name,)* }
+            }
+
+            /// The WGSL module of its kernel, `potentials/<stem>`.
+            pub fn module(&self) -> &'static str {
+                match self { $(Builtin::$T(_) => concat!("potentials/", stringify!($stem)),)* }
+            }
+        }
+
+        /// Runs `$body` with `$p` bound to the concrete built-in inside `$b`.
+        macro_rules! with_builtin {
+            ($d b:expr, $d p:ident => $d body:expr) => {
+                match $d b { $($crate::potential::Builtin::$T($d p) => $d body,)* }
+            };
+        }
+        pub(crate) use with_builtin;
+    };
+}
+
+builtins! { $
+    SixHumpCamel six_hump_camel "six-hump-camel";
+    Rough rough "rough";
+    Rastrigin rastrigin "rastrigin";
+    Ackley ackley "ackley";
+    Rosenbrock rosenbrock "rosenbrock";
+    StyblinskiTang styblinski_tang "styblinski-tang";
+    Griewank griewank "griewank";
+    Quadratic quadratic "quadratic";
+    DoubleWell double_well "double-well";
+}
 
 use crate::config::{PotentialKind, ProblemConfig};
 
@@ -267,49 +315,6 @@ impl Shift {
     }
 }
 
-/// The built-in potentials as one type, so that the engines are compiled once per
-/// built-in (monomorphised) rather than through dynamic calls.
-#[derive(Debug, Clone)]
-pub enum Builtin {
-    /// `six-hump-camel`, d = 2.
-    SixHumpCamel(SixHumpCamel),
-    /// `rough`, the paper's section 6.1 potential with width `delta`.
-    Rough(Rough),
-    /// `rastrigin`.
-    Rastrigin(Rastrigin),
-    /// `ackley`.
-    Ackley(Ackley),
-    /// `rosenbrock`, d >= 2.
-    Rosenbrock(Rosenbrock),
-    /// `styblinski-tang`.
-    StyblinskiTang(StyblinskiTang),
-    /// `griewank`.
-    Griewank(Griewank),
-    /// `quadratic` with curvatures `a_k`.
-    Quadratic(Quadratic),
-    /// `double-well`, with a minimum at every sign pattern `(+-1, ..., +-1)`.
-    DoubleWell(DoubleWell),
-}
-
-/// Calls `$body` with `$p` bound to the concrete built-in.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! with_builtin {
-    ($b:expr, $p:ident => $body:expr) => {
-        match $b {
-            $crate::potential::Builtin::SixHumpCamel($p) => $body,
-            $crate::potential::Builtin::Rough($p) => $body,
-            $crate::potential::Builtin::Rastrigin($p) => $body,
-            $crate::potential::Builtin::Ackley($p) => $body,
-            $crate::potential::Builtin::Rosenbrock($p) => $body,
-            $crate::potential::Builtin::StyblinskiTang($p) => $body,
-            $crate::potential::Builtin::Griewank($p) => $body,
-            $crate::potential::Builtin::Quadratic($p) => $body,
-            $crate::potential::Builtin::DoubleWell($p) => $body,
-        }
-    };
-}
-
 impl Builtin {
     /// The built-in a validated problem describes.
     pub fn from_problem(p: &ProblemConfig) -> Self {
@@ -422,7 +427,26 @@ pub fn f32_gradient_scale(p: &dyn Potential, x: &[f64]) -> Vec<f64> {
 
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::Potential;
+    use super::{BUILTIN_NAMES, Builtin, Potential};
+
+    /// Every built-in of the table at dimension `dim` (2 for the six-hump
+    /// camel), through the crate's TOML parser with default parameters.
+    pub fn every_builtin(dim: usize) -> Vec<Builtin> {
+        BUILTIN_NAMES
+            .iter()
+            .map(|name| {
+                let dim = if *name == "six-hump-camel" { 2 } else { dim };
+                let text = format!(
+                    "[problem]\npotential = \"{name}\"\ndim = {dim}\n\
+                     [ensemble]\nruns = 1\nagents = 1\nsteps = 1\ninit = {{ uniform = [-1.0, 1.0] }}\n\
+                     [[method]]\nname = \"SGLD\"\nscheme = \"euler\"\ndt = 0.01\nbeta = 1.0\n"
+                );
+                let config = crate::config::Config::from_toml_str(&text, "the table")
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                Builtin::from_problem(&config.problem)
+            })
+            .collect()
+    }
 
     /// Central differences in f64 with step `h` against `grad`, at `x`. The
     /// truncation error is `h^2/6 |Phi'''|` and the rounding error
@@ -508,5 +532,57 @@ pub(crate) mod testing {
                     .collect()
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BUILTIN_NAMES, BUILTIN_SHADERS, testing::every_builtin};
+    use std::path::Path;
+
+    /// The table, the configuration and the files agree: every name parses to
+    /// the built-in of its line, and `src/potential/` and `shaders/potentials/`
+    /// hold exactly the table's files, so a potential's file that the table
+    /// forgets (or a line whose files are missing) fails here.
+    #[test]
+    fn the_table_the_parser_and_the_files_agree() {
+        for (b, name) in every_builtin(3).iter().zip(BUILTIN_NAMES) {
+            assert_eq!(b.config_name(), name);
+            assert_eq!(crate::config::POTENTIAL_NAMES, BUILTIN_NAMES);
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let stems = |dir: &str, ext: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == ext))
+                .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+                .filter(|s| s != "mod")
+                .collect();
+            v.sort();
+            v
+        };
+        let mut table: Vec<String> = BUILTIN_SHADERS
+            .iter()
+            .map(|(m, _)| m.strip_prefix("potentials/").unwrap().to_string())
+            .collect();
+        table.sort();
+        assert_eq!(
+            stems("src/potential", "rs"),
+            table,
+            "src/potential/ against the table"
+        );
+        assert_eq!(
+            stems("shaders/potentials", "wgsl"),
+            table,
+            "shaders/potentials/ against the table"
+        );
+        for b in every_builtin(3) {
+            assert!(
+                BUILTIN_SHADERS.iter().any(|(m, _)| *m == b.module()),
+                "{}",
+                b.module()
+            );
+        }
     }
 }

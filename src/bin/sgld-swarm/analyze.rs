@@ -220,7 +220,8 @@ pub fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .map(|i| -a.x_max + 2.0 * a.x_max * i as f64 / 800.0)
         .collect();
     let mut curves = Vec::new();
-    let phi = sgld_swarm::with_builtin!(&p1, p => {
+    let phi = {
+        let p = &p1;
         let phi: Vec<f64> = xs.iter().map(|&x| p.value(&[x])).collect();
         for &g in &a.gamma {
             let c = xs
@@ -230,7 +231,7 @@ pub fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             curves.push((format!("gamma = {g}"), c));
         }
         phi
-    });
+    };
     let path = a.out.join("effective-1d.png");
     render_atomically(&path, |p| {
         plot::effective_1d(
@@ -365,7 +366,7 @@ pub fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn p1_name(p: &Builtin) -> String {
-    sgld_swarm::with_builtin!(p, q => q.name())
+    p.name()
 }
 
 /// The long-time mean of one MF-SGLD ensemble started in the right-hand well.

@@ -13,7 +13,7 @@
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, RunStats, run_stats};
 use crate::engine::{
-    BadValue, Engine, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
+    BadValue, Engine, Shape, StepConstants, check_size, initial_positions, try_alloc,
 };
 use crate::env::Var;
 use crate::error::{Error, Result};
@@ -21,34 +21,23 @@ use crate::gpu::potential::GpuPotential;
 use crate::gpu::{Binding, Checks, GpuContext, GpuError, grid, shader};
 use crate::potential::Potential;
 use crate::rng;
+mod divergence;
+pub(crate) mod net;
+mod params;
 mod pipelines;
 mod records;
 mod step;
 
+use divergence::{bad_value, earliest_bad, read_status};
+use params::{MeanParams, PARAMS_STRIDE, StepParams, strided};
 use pipelines::Pipelines;
 use records::{DiagParams, GroupDiag, RECORDS_CAP, sort_stages};
 use std::sync::Arc;
-use step::{StepParams, Tuning};
-
-/// Keep in sync with `MeanParams` in shaders/mean_params.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub(crate) struct MeanParams {
-    pub runs: u32,
-    pub agents: u32,
-    pub dim: u32,
-    pub chunks: u32,
-    pub tile_base: u32,
-    pub part_agents: u32,
-    pub _pad: [u32; 2],
-}
-const _: () = assert!(std::mem::size_of::<MeanParams>() == 32);
+use step::Tuning;
 
 /// Agents per tile of the mean reduction (shaders/mean_partial.wgsl).
 const TILE: usize = 256;
 
-/// Parameter blocks sit at this stride (the largest uniform offset alignment).
-const PARAMS_STRIDE: u64 = 256;
 /// Dispatches encoded per submit; also the most steps one fused dispatch runs, so
 /// that no single dispatch runs long enough to trip a driver's watchdog.
 const BATCH: u64 = 64;
@@ -221,14 +210,7 @@ impl<P: Potential> GpuEngine<P> {
                 shape.runs, ctx.info.name
             ))));
         }
-        let stages: Vec<u8> = sort_stages(pow2)
-            .iter()
-            .flat_map(|s| {
-                let mut block = vec![0u8; PARAMS_STRIDE as usize];
-                block[..16].copy_from_slice(bytemuck::bytes_of(s));
-                block
-            })
-            .collect();
+        let stages = strided(&sort_stages(pow2));
         let (records, refs, stage_buf) = ctx.scoped(|| {
             let records = device_diag.then(|| {
                 device.create_buffer(&wgpu::BufferDescriptor {
@@ -559,28 +541,15 @@ impl<P: Potential> Engine for GpuEngine<P> {
             let bytes = self
                 .ctx
                 .read_buffer(&part.bad_steps, (part.agents * 4) as u64)?;
-            let steps: &[u32] = bytemuck::cast_slice(&bytes);
-            for (i, &s) in steps.iter().enumerate() {
-                let here = (s as u64, part.agent_base as usize + i);
-                if s != u32::MAX && first.is_none_or(|f| here < f) {
-                    first = Some(here);
-                }
-            }
+            earliest_bad(&mut first, bytemuck::cast_slice(&bytes), part.agent_base);
         }
-        let g = first.map_or(0, |(_, g)| g);
         debug_assert_eq!(first.map(|(s, _)| s), Some(step));
-        let x = self.read_x()?;
-        let d = self.shape.dim;
-        let value = x[g * d..(g + 1) * d]
-            .iter()
-            .copied()
-            .find(|&v| is_bad(v))
-            .unwrap_or(f32::NAN);
-        Ok(Some(BadValue {
+        Ok(Some(bad_value(
             step,
-            agent: g,
-            value,
-        }))
+            first,
+            &self.read_x()?,
+            self.shape.dim,
+        )))
     }
 
     fn max_segment(&self) -> u64 {

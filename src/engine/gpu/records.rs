@@ -4,7 +4,7 @@
 
 use super::*;
 
-/// Keep in sync with `DiagParams` in shaders/diag_params.wgsl.
+/// The twin of `DiagParams` in shaders/diag_params.wgsl (layouts compared by a test).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(super) struct DiagParams {
@@ -34,7 +34,7 @@ pub(super) struct GroupDiag {
     pub(super) pow2: u32,
 }
 
-/// Keep in sync with `Stage` in shaders/sort_stage.wgsl.
+/// The twin of `Stage` in shaders/sort_stage.wgsl (layouts compared by a test).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(super) struct SortStage {
@@ -169,5 +169,29 @@ impl<P: Potential> GpuEngine<P> {
             history.push(step, stats, snapshot.as_deref());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DiagParams, SortStage};
+    use crate::gpu::shader::{assert_twin, twin_fields};
+
+    #[test]
+    fn diagnostic_blocks_match_their_wgsl_twins() {
+        assert_twin::<DiagParams>(
+            "diag_run",
+            "DiagParams",
+            twin_fields!(
+                DiagParams: runs,
+                agents,
+                pow2,
+                ref_count,
+                record_base,
+                agent_offset,
+                part_agents
+            ),
+        );
+        assert_twin::<SortStage>("sort_stage", "Stage", twin_fields!(SortStage: size, stride));
     }
 }

@@ -3,36 +3,6 @@
 
 use super::*;
 
-/// Keep in sync with `StepParams` in shaders/step_params.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub(super) struct StepParams {
-    key: [u32; 2],
-    n0: u32,
-    n_steps: u32,
-    agents: u32,
-    dim: u32,
-    blocks: u32,
-    jobs: u32,
-    grad_step: f32,
-    noise: f32,
-    lambda_dt: f32,
-    y_pull: f32,
-    dt_over_gamma: f32,
-    inv_m: f32,
-    inner_len: u32,
-    burn_in: u32,
-    homogenized: u32,
-    taming: u32,
-    interacting: u32,
-    agent_base: u32,
-    samples: u32,
-    sqrt_variance: f32,
-    inv_s: f32,
-    _pad: u32,
-}
-const _: () = assert!(std::mem::size_of::<StepParams>() == 96);
-
 /// Settings of the step kernels that change speed, never results (up to the
 /// rounding of the portable and 64-bit Philox paths, which give the same bits).
 /// Read from the environment so that a benchmark can compare them:
@@ -79,35 +49,18 @@ impl Tuning {
 
 impl<P: Potential> GpuEngine<P> {
     pub(super) fn step_params(&self, part: &Part, n0: u64, n_steps: u64) -> StepParams {
-        let c = &self.consts;
         StepParams {
-            key: self.key,
-            n0: n0 as u32,
-            n_steps: n_steps as u32,
-            agents: self.shape.agents as u32,
-            dim: self.shape.dim as u32,
-            blocks: self.shape.dim.div_ceil(4) as u32,
-            jobs: part.jobs,
-            grad_step: c.grad_step,
-            noise: c.noise,
-            lambda_dt: c.lambda_dt,
-            y_pull: c.y_pull,
-            dt_over_gamma: c.dt_over_gamma,
-            inv_m: c.inv_m,
-            inner_len: c.inner_len,
-            burn_in: c.burn_in,
-            homogenized: c.homogenized as u32,
-            taming: match c.taming {
-                Taming::None => 0,
-                Taming::Coordinate => 1,
-                Taming::Norm => 2,
-            },
             interacting: self.pipelines.interacting as u32,
-            agent_base: part.agent_base,
-            samples: c.smoothing.map_or(0, |s| s.samples),
-            sqrt_variance: c.smoothing.map_or(0.0, |s| s.sqrt_variance(n0)),
-            inv_s: c.smoothing.map_or(0.0, |s| s.inv_s),
-            _pad: 0,
+            ..StepParams::new(
+                &self.consts,
+                self.key,
+                self.shape.agents,
+                self.shape.dim,
+                n0,
+                n_steps,
+                part.agent_base,
+                part.jobs,
+            )
         }
     }
 
@@ -127,14 +80,11 @@ impl<P: Potential> GpuEngine<P> {
             let mut enc = ctx.device.create_command_encoder(&Default::default());
             for group in &self.groups {
                 for part in &group.parts {
-                    let mut blocks = vec![0u8; (PARAMS_STRIDE as usize) * dispatches.len()];
-                    for (i, &(n, k)) in dispatches.iter().enumerate() {
-                        let p = self.step_params(part, n, k);
-                        let at = i * PARAMS_STRIDE as usize;
-                        blocks[at..at + std::mem::size_of::<StepParams>()]
-                            .copy_from_slice(bytemuck::bytes_of(&p));
-                    }
-                    ctx.queue.write_buffer(&part.params, 0, &blocks);
+                    let blocks: Vec<StepParams> = dispatches
+                        .iter()
+                        .map(|&(n, k)| self.step_params(part, n, k))
+                        .collect();
+                    ctx.queue.write_buffer(&part.params, 0, &strided(&blocks));
                 }
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 for i in 0..dispatches.len() {
@@ -156,10 +106,8 @@ impl<P: Potential> GpuEngine<P> {
         })?;
         let mut first_bad: Option<u64> = None;
         for part in self.groups.iter().flat_map(|g| &g.parts) {
-            let status = ctx.read_buffer(&part.status, 4)?;
-            let s = u32::from_le_bytes([status[0], status[1], status[2], status[3]]);
-            if s != u32::MAX {
-                first_bad = Some(first_bad.map_or(s as u64, |b| b.min(s as u64)));
+            if let Some(s) = read_status(&ctx, &part.status)? {
+                first_bad = Some(first_bad.map_or(s, |b| b.min(s)));
             }
         }
         Ok(first_bad)

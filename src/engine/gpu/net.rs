@@ -1,19 +1,19 @@
-//! The GPU engine for the network of Figure 3 ([`EllipsesLoss`]): every step's
-//! minibatch gradients come from `shaders/resnet_grad.wgsl` (a workgroup per
-//! agent) and the update from `shaders/net_update.wgsl` (an invocation per block
-//! of 4 parameters), with the run means of the mean-field methods from the same
-//! two-pass reduction as the main engine. The Euler and homogenized schemes, with
-//! `none` or `coordinate` taming; the same stream and order of operations as the
-//! CPU engine's agent path (the gradient in f32 here, f64 there). Positions are
-//! read back at records, where the diagnostics and the divergence check run on
-//! the host.
+//! The GPU engine for the network of Figure 3 ([`EllipsesLoss`]): the network is
+//! a gradient source. Every step's minibatch gradients come from
+//! `shaders/resnet_grad.wgsl` (a workgroup per agent) and the update from
+//! `shaders/net_update.wgsl` (an invocation per block of 4 parameters), which
+//! reads the general engine's `StepParams`, its taming encoding and its
+//! divergence flags; the run means of the mean-field methods come from the same
+//! two-pass reduction. The Euler and homogenized schemes, with `none` or
+//! `coordinate` taming; the same stream and order of operations as the CPU
+//! engine's agent path (the gradient in f32 here, f64 there). Positions are read
+//! back only at records (diagnostics on the host) and after a divergence.
 
-use super::gpu::MeanParams;
+use super::divergence::{bad_value, earliest_bad, read_status};
+use super::params::{MeanParams, PARAMS_STRIDE, StepParams, strided};
 use crate::config::{EnsembleConfig, MethodConfig, Scheme, Taming};
 use crate::diagnostics::{History, run_stats};
-use crate::engine::{
-    BadValue, Engine, Shape, StepConstants, check_size, initial_positions, is_bad,
-};
+use crate::engine::{BadValue, Engine, Shape, StepConstants, check_size, initial_positions};
 use crate::error::{Error, Result};
 use crate::gpu::resnet::{NetParams, grad_pipeline};
 use crate::gpu::{Binding, GpuContext, GpuError, grid, shader};
@@ -22,43 +22,14 @@ use crate::potential::{Draw, Potential};
 use crate::rng;
 use std::sync::Arc;
 
-/// Keep in sync with `NetStep` in shaders/net_update.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct NetStep {
-    key: [u32; 2],
-    n: u32,
-    m: u32,
-    mode: u32,
-    agents: u32,
-    dim: u32,
-    blocks: u32,
-    jobs: u32,
-    grad_step: f32,
-    noise: f32,
-    lambda_dt: f32,
-    y_pull: f32,
-    dt_over_gamma: f32,
-    inv_m: f32,
-    burn_in: u32,
-    taming: u32,
-    interacting: u32,
-    agent_base: u32,
-    _pad: u32,
-}
-const _: () = assert!(std::mem::size_of::<NetStep>() == 80);
-
-const STRIDE: u64 = 256;
-
 /// One gradient-and-update pair of a batch: outer step `n`; the gradient of Y
 /// (homogenized inner steps) or X with minibatch `sub`, or none (the homogenized
-/// X update); the update's inner step `m` and mode (net_update.wgsl).
+/// X update); the update's `phase` (`StepParams::phase`).
 #[derive(Clone, Copy)]
 struct Dispatch {
     n: u64,
     grad: Option<(bool, u32)>,
-    m: u32,
-    mode: u32,
+    phase: u32,
 }
 /// Outer steps per submit.
 const BATCH: u64 = 16;
@@ -82,6 +53,8 @@ pub struct GpuNetEngine {
     update_bind: wgpu::BindGroup,
     mean_binds: Option<[wgpu::BindGroup; 2]>,
     x: wgpu::Buffer,
+    status: wgpu::Buffer,
+    bad_steps: wgpu::Buffer,
     grid_agents: (u32, u32),
     grid_blocks: (u32, u32),
     grid_partial: (u32, u32),
@@ -156,12 +129,14 @@ impl GpuNetEngine {
                 "net_update",
                 &update_src.source,
                 &[
-                    UniformDynamic(std::mem::size_of::<NetStep>() as u64),
+                    UniformDynamic(std::mem::size_of::<StepParams>() as u64),
                     StorageReadWrite,
                     StorageReadWrite,
                     StorageReadWrite,
                     StorageRead,
                     StorageRead,
+                    StorageReadWrite,
+                    StorageReadWrite,
                 ],
             );
             let mean = interacting.then(|| {
@@ -196,6 +171,12 @@ impl GpuNetEngine {
                 },
             );
             let grads = sized("gradients", len as u64 * 4);
+            let status = ctx.buffer_init("status", bytemuck::bytes_of(&u32::MAX), rw);
+            let bad_steps = ctx.buffer_init(
+                "bad steps",
+                bytemuck::cast_slice(&vec![u32::MAX; agents_total as usize]),
+                rw,
+            );
             let losses = sized("losses", agents_total as u64 * 4);
             let rk = (shape.runs * p) as u64;
             let means = sized("run means", if interacting { rk * 4 } else { 4 });
@@ -215,8 +196,8 @@ impl GpuNetEngine {
                     mapped_at_creation: false,
                 })
             };
-            let grad_params = uniform("net params", STRIDE * steps_per_batch_dispatches);
-            let step_params = uniform("net steps", STRIDE * steps_per_batch_dispatches);
+            let grad_params = uniform("net params", PARAMS_STRIDE * steps_per_batch_dispatches);
+            let step_params = uniform("net steps", PARAMS_STRIDE * steps_per_batch_dispatches);
             let bind = |label, layout, entries: &[(&wgpu::Buffer, Option<u64>)]| {
                 crate::gpu::bind_group(device, label, layout, entries)
             };
@@ -240,12 +221,14 @@ impl GpuNetEngine {
                 "net_update",
                 &update_layout,
                 &[
-                    (&step_params, Some(std::mem::size_of::<NetStep>() as u64)),
+                    (&step_params, Some(std::mem::size_of::<StepParams>() as u64)),
                     (&x, None),
                     (&y, None),
                     (&sums, None),
                     (&grads, None),
                     (&means, None),
+                    (&status, None),
+                    (&bad_steps, None),
                 ],
             );
             let mean_binds = mean.as_ref().map(|[(_, pl), (_, fl)]| {
@@ -286,6 +269,8 @@ impl GpuNetEngine {
                 update_bind,
                 mean_binds,
                 x,
+                status,
+                bad_steps,
             )
         })?;
         let (
@@ -298,6 +283,8 @@ impl GpuNetEngine {
             update_bind,
             mean_binds,
             x,
+            status,
+            bad_steps,
         ) = built;
         let kgroups = p.div_ceil(64) as u64;
         let engine = Self {
@@ -317,6 +304,8 @@ impl GpuNetEngine {
             update_bind,
             mean_binds,
             x,
+            status,
+            bad_steps,
             grid_agents: grid(agents_total, 1, max_dim),
             grid_blocks: grid(jobs, 64, max_dim),
             grid_partial: grid(
@@ -329,34 +318,29 @@ impl GpuNetEngine {
         Ok(engine)
     }
 
-    fn net_step(&self, n: u64, m: u32, mode: u32) -> NetStep {
-        let c = &self.consts;
-        let p = self.shape.dim as u32;
-        NetStep {
-            key: self.key,
-            n: n as u32,
-            m,
-            mode,
-            agents: self.shape.agents as u32,
-            dim: p,
-            blocks: p.div_ceil(4),
-            jobs: (self.shape.runs * self.shape.agents) as u32 * p.div_ceil(4),
-            grad_step: c.grad_step,
-            noise: c.noise,
-            lambda_dt: c.lambda_dt,
-            y_pull: c.y_pull,
-            dt_over_gamma: c.dt_over_gamma,
-            inv_m: c.inv_m,
-            burn_in: c.burn_in,
-            taming: (c.taming == Taming::Coordinate) as u32,
+    /// The update's parameters for outer step `n`, `phase` (net_update.wgsl).
+    fn step_params(&self, n: u64, phase: u32) -> StepParams {
+        let agents = (self.shape.runs * self.shape.agents) as u32;
+        let blocks = self.shape.dim.div_ceil(4) as u32;
+        StepParams {
             interacting: self.mean.is_some() as u32,
-            agent_base: 0,
-            _pad: 0,
+            phase,
+            ..StepParams::new(
+                &self.consts,
+                self.key,
+                self.shape.agents,
+                self.shape.dim,
+                n,
+                1,
+                0,
+                agents * blocks,
+            )
         }
     }
 
-    /// Steps `n0..n1` (at most `BATCH`) in one submit.
-    fn batch(&self, n0: u64, n1: u64) -> Result<()> {
+    /// Steps `n0..n1` (at most `BATCH`) in one submit; the first step after
+    /// which a position was bad, if any.
+    fn batch(&self, n0: u64, n1: u64) -> Result<Option<u64>> {
         let agents = (self.shape.runs * self.shape.agents) as u32;
         let mut plan = Vec::new();
         for n in n0..n1 {
@@ -365,43 +349,43 @@ impl GpuNetEngine {
                     plan.push(Dispatch {
                         n,
                         grad: Some((true, m)),
-                        m,
-                        mode: 1,
+                        phase: m,
                     });
                 }
                 plan.push(Dispatch {
                     n,
                     grad: None,
-                    m: 0,
-                    mode: 2,
+                    phase: self.consts.inner_len,
                 });
             } else {
                 plan.push(Dispatch {
                     n,
                     grad: Some((false, 0)),
-                    m: 0,
-                    mode: 0,
+                    phase: 0,
                 });
             }
         }
-        let mut gp = vec![0u8; STRIDE as usize * plan.len()];
-        let mut sp = vec![0u8; STRIDE as usize * plan.len()];
-        for (i, &Dispatch { n, grad, m, mode }) in plan.iter().enumerate() {
-            let at = i * STRIDE as usize;
-            if let Some((_, sub)) = grad {
-                let draw = Draw {
-                    key: self.key,
-                    agent: 0,
-                    step: n as u32,
-                    sub,
-                };
-                let params = NetParams::new(&self.loss, agents, draw);
-                gp[at..at + std::mem::size_of::<NetParams>()]
-                    .copy_from_slice(bytemuck::bytes_of(&params));
-            }
-            let s = self.net_step(n, m, mode);
-            sp[at..at + std::mem::size_of::<NetStep>()].copy_from_slice(bytemuck::bytes_of(&s));
-        }
+        // Dispatches without a gradient keep a zeroed block they never read.
+        let net_params: Vec<NetParams> = plan
+            .iter()
+            .map(|d| match d.grad {
+                Some((_, sub)) => {
+                    let draw = Draw {
+                        key: self.key,
+                        agent: 0,
+                        step: d.n as u32,
+                        sub,
+                    };
+                    NetParams::new(&self.loss, agents, draw)
+                }
+                None => bytemuck::Zeroable::zeroed(),
+            })
+            .collect();
+        let steps: Vec<StepParams> = plan
+            .iter()
+            .map(|d| self.step_params(d.n, d.phase))
+            .collect();
+        let (gp, sp) = (strided(&net_params), strided(&steps));
         let ctx = &self.ctx;
         ctx.scoped(|| {
             ctx.queue.write_buffer(&self.grad_params, 0, &gp);
@@ -411,7 +395,7 @@ impl GpuNetEngine {
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 let mut last_n = u64::MAX;
                 for (i, &Dispatch { n, grad, .. }) in plan.iter().enumerate() {
-                    let off = (i as u64 * STRIDE) as u32;
+                    let off = (i as u64 * PARAMS_STRIDE) as u32;
                     // The run means at the start of each outer step, from X.
                     if n != last_n {
                         last_n = n;
@@ -441,7 +425,7 @@ impl GpuNetEngine {
             }
             ctx.queue.submit([enc.finish()]);
         })?;
-        Ok(())
+        read_status(ctx, &self.status)
     }
 
     fn read_x(&self) -> Result<Vec<f32>> {
@@ -455,16 +439,19 @@ impl GpuNetEngine {
 
 impl Engine for GpuNetEngine {
     fn segment(&mut self, n0: u64, n1: u64) -> Result<Option<BadValue>> {
-        self.batch(n0, n1)?;
-        // Checked on the positions read back after the batch: the step named is
-        // the last of the batch in which the value went bad.
-        let x = self.read_x()?;
-        let d = self.shape.dim;
-        Ok(x.iter().position(|&v| is_bad(v)).map(|i| BadValue {
-            step: n1,
-            agent: i / d,
-            value: x[i],
-        }))
+        let Some(step) = self.batch(n0, n1)? else {
+            return Ok(None);
+        };
+        let agents = self.shape.runs * self.shape.agents;
+        let bytes = self.ctx.read_buffer(&self.bad_steps, agents as u64 * 4)?;
+        let mut first = None;
+        earliest_bad(&mut first, bytemuck::cast_slice(&bytes), 0);
+        Ok(Some(bad_value(
+            step,
+            first,
+            &self.read_x()?,
+            self.shape.dim,
+        )))
     }
 
     fn max_segment(&self) -> u64 {
