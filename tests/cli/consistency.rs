@@ -1,0 +1,280 @@
+//! The outputs against each other: summary.json and history.csv recomputed from
+//! the positions, the written config.toml reproducing the run, and the fields of
+//! `bench --json` that `benches/compare.py` reads.
+
+use super::*;
+
+/// A 2-D config with several runs and two methods, whose outputs are checked
+/// against each other below.
+const CONSISTENCY: &str = r#"
+[problem]
+potential = "double-well"
+dim = 2
+shift = [0.5, -0.25]
+
+[ensemble]
+runs = 5
+agents = 7
+steps = 12
+seed = 11
+record_every = 5
+init = { uniform = [-2.0, 2.0] }
+
+[[method]]
+name = "SGLD"
+scheme = "euler"
+dt = 0.05
+beta = 3.0
+
+[[method]]
+name = "MF-HOM-SGLD"
+scheme = "homogenized"
+dt = 0.05
+beta = 3.0
+lambda = 2.0
+taming = "coordinate"
+eps = 0.5
+gamma = 0.2
+inner_steps = 4
+burn_in = 2
+"#;
+
+/// The shift of [`CONSISTENCY`].
+const SHIFT: [f64; 2] = [0.5, -0.25];
+
+/// The statistics of DESIGN section 5 for one run of `[agents][2]` positions of
+/// the shifted double well, in f64, written out here: `dist` to the nearest
+/// minimiser (coordinate-wise nearest sign, `sqrt(sum (|x_k - s_k| - 1)^2)`),
+/// `Phi = 0.25 sum ((x_k - s_k)^2 - 1)^2`, and `spread = max_i ||X_i - m_r||`.
+/// Returns best, worst, median, best_phi, spread.
+fn run_statistics(run: ndarray::ArrayView2<f32>) -> [f64; 5] {
+    let n = run.nrows();
+    let mut mean = [0.0f64; 2];
+    for a in run.rows() {
+        mean[0] += a[0] as f64;
+        mean[1] += a[1] as f64;
+    }
+    let mean = mean.map(|s| s / n as f64);
+    let mut dists = Vec::new();
+    let (mut best_phi, mut spread) = (f64::INFINITY, 0.0f64);
+    for a in run.rows() {
+        let y: Vec<f64> = (0..2).map(|k| a[k] as f64 - SHIFT[k]).collect();
+        dists.push(
+            y.iter()
+                .map(|v| (v.abs() - 1.0).powi(2))
+                .sum::<f64>()
+                .sqrt(),
+        );
+        best_phi = best_phi.min(y.iter().map(|v| 0.25 * (v * v - 1.0).powi(2)).sum());
+        let s: f64 = (0..2).map(|k| (a[k] as f64 - mean[k]).powi(2)).sum();
+        spread = spread.max(s.sqrt());
+    }
+    dists.sort_by(f64::total_cmp);
+    let median = if n % 2 == 1 {
+        dists[n / 2]
+    } else {
+        0.5 * (dists[n / 2 - 1] + dists[n / 2])
+    };
+    [dists[0], dists[n - 1], median, best_phi, spread]
+}
+
+/// Median (the middle one; 5 runs), min and max over runs of each statistic.
+fn over_runs(per_run: &[[f64; 5]]) -> [[f64; 3]; 5] {
+    let mut out = [[0.0; 3]; 5];
+    for (s, o) in out.iter_mut().enumerate() {
+        let mut v: Vec<f64> = per_run.iter().map(|r| r[s]).collect();
+        v.sort_by(f64::total_cmp);
+        assert_eq!(v.len() % 2, 1, "the median below is the middle value");
+        *o = [v[v.len() / 2], v[0], v[v.len() - 1]];
+    }
+    out
+}
+
+const STATS: [&str; 5] = ["best", "worst", "median", "best_phi", "spread"];
+
+/// Recomputed and written statistics agree. The CLI computes them in f64 on the
+/// CPU from the same f32 positions, with at most a few dozen f64 operations each
+/// (sums of 2 squares, a mean of 7 agents), so a different order of those
+/// operations moves them by a few units of 2^-53 relative; the files hold the
+/// shortest decimal that reads back as the same f64 (serde_json and `{}`).
+/// 1e-12 of max(|v|, 1) covers that; a wrong record, run or statistic is off by
+/// 1e-3 or more.
+const STATS_TOL: f64 = 1e-12;
+
+fn assert_stat(got: f64, want: f64, what: &str) {
+    let tol = STATS_TOL * want.abs().max(1.0);
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: written {got:e}, recomputed {want:e}, tolerance {tol:e}"
+    );
+}
+
+/// The outputs of one run agree with each other: the final statistics in
+/// summary.json and every row of history.csv equal the statistics recomputed here
+/// (f64, from their definitions) from `positions-*.npy` (the last record) and
+/// `trajectories-*.npy` (every record: steps 0, 5, 10 and the final 12), and
+/// the last trajectory record is the final positions.
+#[test]
+fn summary_and_history_are_the_statistics_of_the_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, CONSISTENCY).unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let methods = summary["methods"].as_array().unwrap();
+    assert_eq!(methods.len(), 2);
+    for m in methods {
+        let (name, slug) = (m["name"].as_str().unwrap(), m["slug"].as_str().unwrap());
+        assert_eq!(m["steps"], 12);
+        let pos = Array3::<f32>::read_npy(
+            std::fs::File::open(out.join(format!("positions-{slug}.npy"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(pos.shape(), &[5, 7, 2]);
+        let traj = Array4::<f32>::read_npy(
+            std::fs::File::open(out.join(format!("trajectories-{slug}.npy"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(traj.shape(), &[4, 5, 7, 2]);
+        assert_eq!(traj.index_axis(ndarray::Axis(0), 3), pos.view());
+
+        let stats_of = |x: ndarray::ArrayView3<f32>| {
+            let per_run: Vec<[f64; 5]> = x.outer_iter().map(run_statistics).collect();
+            over_runs(&per_run)
+        };
+        // summary.json: the final statistics, from positions-*.npy.
+        let last = stats_of(pos.view());
+        for (s, stat) in STATS.iter().enumerate() {
+            for (j, field) in ["median", "min", "max"].iter().enumerate() {
+                assert_stat(
+                    m["final"][stat][field].as_f64().unwrap(),
+                    last[s][j],
+                    &format!("{name}: summary.json final {stat} {field}"),
+                );
+            }
+        }
+        // history.csv: one row per record, from trajectories-*.npy.
+        let mine: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == name).collect();
+        let steps: Vec<u64> = mine.iter().map(|r| r[1].parse().unwrap()).collect();
+        assert_eq!(steps, [0, 5, 10, 12], "{name}: recorded steps");
+        for (i, row) in mine.iter().enumerate() {
+            let want = stats_of(traj.index_axis(ndarray::Axis(0), i));
+            for (s, stat) in STATS.iter().enumerate() {
+                for (j, field) in ["median", "min", "max"].iter().enumerate() {
+                    let c = col(&format!("{stat}_{field}"));
+                    assert_stat(
+                        row[c].parse().unwrap(),
+                        want[s][j],
+                        &format!("{name}: history.csv step {} {stat}_{field}", steps[i]),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The config.toml a run writes is the run: running it again gives the same bytes
+/// in every `.npy` file (positions and trajectories of every method).
+#[test]
+fn the_written_config_reproduces_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, CONSISTENCY).unwrap();
+    let first = dir.path().join("first");
+    let again = dir.path().join("again");
+    for (config, out) in [
+        (cfg.clone(), first.clone()),
+        (first.join("config.toml"), again.clone()),
+    ] {
+        let o = run(&[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--backend",
+            "cpu",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let npy = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.ends_with(".npy"))
+            .collect();
+        v.sort();
+        v
+    };
+    let names = npy(&first);
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert_eq!(names, npy(&again));
+    for n in &names {
+        assert!(
+            std::fs::read(first.join(n)).unwrap() == std::fs::read(again.join(n)).unwrap(),
+            "{n} differs between the run and its written config.toml"
+        );
+    }
+}
+
+/// `bench --json` writes what benches/compare.py reads from it: `backend`, `device`
+/// and `results`, each row with `path`, `runs`, `agents`, `dim` and
+/// `units_per_s`, for the command line compare.py builds (`--backend cpu
+/// --ladder --max-size N --json FILE --seconds S`, with and without `--euler`).
+#[test]
+fn bench_json_has_what_compare_py_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    for euler in [false, true] {
+        let js = dir.path().join(format!("bench-{euler}.json"));
+        let mut args = vec![
+            "bench",
+            "--backend",
+            "cpu",
+            "--ladder",
+            "--max-size",
+            "10000",
+            "--json",
+            js.to_str().unwrap(),
+            "--seconds",
+            "0.05",
+        ];
+        if euler {
+            args.push("--euler");
+        }
+        let o = run(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let rep: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
+        assert_eq!(rep["backend"], "cpu", "{rep}");
+        assert!(!rep["device"].as_str().unwrap().is_empty(), "{rep}");
+        let results = rep["results"].as_array().unwrap();
+        // The ladder below 1e4: 10 x 10 x 100 only.
+        assert_eq!(results.len(), 1, "{rep}");
+        for row in results {
+            assert!(!row["path"].as_str().unwrap().is_empty(), "{row}");
+            let size: Vec<u64> = ["runs", "agents", "dim"]
+                .iter()
+                .map(|f| row[f].as_u64().unwrap())
+                .collect();
+            assert_eq!(size, [10, 10, 100], "{row}");
+            let rate = row["units_per_s"].as_f64().unwrap();
+            assert!(rate.is_finite() && rate > 0.0, "{row}");
+        }
+    }
+}
