@@ -54,4 +54,15 @@ pub use config::{
     Config, EnsembleConfig, Init, MethodConfig, PotentialKind, ProblemConfig, Scheme, Taming,
 };
 pub use ensemble::{Backend, Ensemble, Options};
+/// The arrays of the API (`Ensemble::positions` returns an `ndarray::Array3`),
+/// at the version this crate uses.
+pub use ndarray;
+/// The random-number traits that [`rng::PhiloxRng`] implements, at the version
+/// this crate uses.
+pub use rand_core;
+
+/// Every Rust block of the README runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 pub use error::{ConfigError, Error, Result};

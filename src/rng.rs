@@ -220,7 +220,22 @@ pub fn normals_into(z: &mut [f32], key: [u32; 2], agent: u32, step: u32, domain:
 /// from every draw of the engines under the same seed.
 ///
 /// This is for users who want Philox-quality numbers through `rand`'s API; the
-/// engines address their draws directly and do not use it.
+/// engines address their draws directly and do not use it. `seed_from_u64(s)` is
+/// `new(s, 0)`; `from_seed` takes the seed and the stream as 12 bytes. With the
+/// `rand` crate (0.10) it is an `Rng` like any other; here through `rand_core`,
+/// which this crate re-exports:
+///
+/// ```
+/// use sgld_swarm::rand_core::{Rng, SeedableRng};
+/// use sgld_swarm::rng::PhiloxRng;
+///
+/// let mut a = PhiloxRng::seed_from_u64(7);
+/// let mut b = PhiloxRng::new(7, 0);
+/// assert_eq!(a.next_u64(), b.next_u64());
+/// // Another stream under the same seed is independent of stream 0.
+/// let mut c = PhiloxRng::new(7, 1);
+/// assert_ne!(a.next_u64(), c.next_u64());
+/// ```
 #[derive(Debug, Clone)]
 pub struct PhiloxRng {
     key: [u32; 2],
@@ -293,6 +308,12 @@ impl SeedableRng for PhiloxRng {
         let mut t = [0u8; 4];
         t.copy_from_slice(&seed[8..]);
         Self::new(u64::from_le_bytes(s), u32::from_le_bytes(t))
+    }
+
+    /// Stream 0 under `state` as the seed: `PhiloxRng::new(state, 0)` (rather
+    /// than `rand_core`'s default, which would first scramble `state`).
+    fn seed_from_u64(state: u64) -> Self {
+        Self::new(state, 0)
     }
 }
 

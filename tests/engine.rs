@@ -140,6 +140,70 @@ fn lane_and_agent_paths_agree_bit_for_bit() {
     }
 }
 
+/// A user's separable potential that declares `separable` and `grad_coord` but
+/// keeps the default `grad_f32` (f64 and back, which rounds differently from
+/// `grad_coord` in f32): the lane path and the agent path still give the same
+/// bits, because a separable potential's f32 gradient is always its
+/// `grad_coord`. The test can fail: the default `grad_f32` differs from
+/// `grad_coord` at these points (checked first).
+#[test]
+fn a_users_separable_potential_gives_the_same_bits_on_both_paths() {
+    use sgld_swarm::potential::Potential;
+    /// `sum 0.5 (x_k^2 - 1)^2 + 0.3 sin(3 x_k)`.
+    struct Wavy;
+    impl Potential for Wavy {
+        fn dim(&self) -> usize {
+            6
+        }
+        fn value(&self, x: &[f64]) -> f64 {
+            x.iter()
+                .map(|&v| 0.5 * (v * v - 1.0).powi(2) + 0.3 * (3.0 * v).sin())
+                .sum()
+        }
+        fn grad(&self, x: &[f64], g: &mut [f64]) {
+            for (gk, &v) in g.iter_mut().zip(x) {
+                *gk = 2.0 * v * (v * v - 1.0) + 0.9 * (3.0 * v).cos();
+            }
+        }
+        fn separable(&self) -> bool {
+            true
+        }
+        fn grad_coord(&self, _consts: [f32; 2], v: f32) -> f32 {
+            2.0 * v * (v * v - 1.0) + 0.9 * (3.0 * v).cos()
+        }
+        fn reference_points(&self) -> Vec<Vec<f64>> {
+            vec![vec![-1.0; 6]]
+        }
+    }
+    let x: Vec<f32> = (0..60).map(|i| -2.0 + 0.07 * i as f32).collect();
+    let differs = x.chunks(6).any(|c| {
+        let mut g = [0.0f32; 6];
+        Wavy.grad_f32(c, &mut g);
+        c.iter()
+            .zip(g)
+            .any(|(&v, gk)| Wavy.grad_coord([0.0; 2], v).to_bits() != gk.to_bits())
+    });
+    assert!(
+        differs,
+        "grad_f32 and grad_coord agree everywhere: the test shows nothing"
+    );
+    let e = EnsembleConfig::new(2, 13, 9)
+        .seed(7)
+        .init_uniform(-2.0, 2.0);
+    let run = |m: &MethodConfig, path| {
+        let mut ens = Ensemble::with_potential(Wavy, &e, m, options(path)).unwrap();
+        ens.run().unwrap();
+        ens.positions().unwrap().into_raw_vec_and_offset().0
+    };
+    for m in methods() {
+        assert_bits_equal(
+            &run(&m, CpuPath::Lanes(Simd::Portable)),
+            &run(&m, CpuPath::Agent),
+            &m.name,
+        );
+    }
+}
+
 /// The smoothed scheme is its definition, written out here for each agent with
 /// the stream's draws (domain 3, `sub = s`, for the perturbations; domain 0 for
 /// the noise) in the engine's order of f32 operations: equal bit for bit, on a

@@ -94,10 +94,12 @@ pub struct Draw {
 /// A potential `Phi: R^d -> R` for the engines.
 ///
 /// The f64 methods are the reference (diagnostics, tests); the engines step in f32
-/// through [`Potential::grad_f32`], and, when [`Potential::separable`] is true,
-/// through [`Potential::grad_coord`], which lets the CPU engine vectorise over
-/// agents. A user type must implement `dim`, `value`, `grad` and
-/// `reference_points`; the f32 methods default to the f64 ones.
+/// through [`Potential::grad_f32`], or, when [`Potential::separable`] is true,
+/// through [`Potential::grad_coord`] alone, on every path of both engines, so
+/// that results never depend on the path (a separable potential's `grad_f32` is
+/// never called by the engines). A user type must implement `dim`, `value`,
+/// `grad` and `reference_points`; the f32 methods default to the f64 ones.
+/// [`check_gradient`] compares `grad` with differences of `value`.
 pub trait Potential: Send + Sync {
     /// The dimension `d`.
     fn dim(&self) -> usize;
@@ -164,7 +166,7 @@ pub trait Potential: Send + Sync {
 
     /// For separable potentials: coordinate `k` of the gradient, given
     /// `coord_consts(k)` and `x_k`. Only called when [`Potential::separable`] is
-    /// true, and then `grad_f32` must equal it bit for bit.
+    /// true, and then it is the engines' only f32 gradient.
     fn grad_coord(&self, consts: [f32; 2], x_k: f32) -> f32 {
         let _ = (consts, x_k);
         unreachable!("grad_coord is only called on separable potentials")
@@ -197,47 +199,54 @@ pub trait Potential: Send + Sync {
     }
 }
 
-impl<P: Potential + ?Sized> Potential for Box<P> {
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn value(&self, x: &[f64]) -> f64 {
-        (**self).value(x)
-    }
-    fn grad(&self, x: &[f64], g: &mut [f64]) {
-        (**self).grad(x, g)
-    }
-    fn grad_f32(&self, x: &[f32], g: &mut [f32]) {
-        (**self).grad_f32(x, g)
-    }
-    fn separable(&self) -> bool {
-        (**self).separable()
-    }
-    fn stochastic(&self) -> bool {
-        (**self).stochastic()
-    }
-    fn grad_minibatch_f32(&self, x: &[f32], g: &mut [f32], draw: Draw) {
-        (**self).grad_minibatch_f32(x, g, draw)
-    }
-    fn coord_consts(&self, k: usize) -> [f32; 2] {
-        (**self).coord_consts(k)
-    }
-    fn grad_coord(&self, consts: [f32; 2], x_k: f32) -> f32 {
-        (**self).grad_coord(consts, x_k)
-    }
-    fn reference_points(&self) -> Vec<Vec<f64>> {
-        (**self).reference_points()
-    }
-    fn distance(&self, x: &[f64]) -> f64 {
-        (**self).distance(x)
-    }
-    fn name(&self) -> String {
-        (**self).name()
-    }
-    fn check(&self) -> Result<(), crate::error::ConfigError> {
-        (**self).check()
-    }
+/// Implements [`Potential`] for a pointer to one by delegating every method, so
+/// that a boxed, shared (`Arc`) or borrowed potential runs as the potential itself.
+macro_rules! delegate_potential {
+    ($($ptr:ty),*) => {$(
+        impl<P: Potential + ?Sized> Potential for $ptr {
+            fn dim(&self) -> usize {
+                (**self).dim()
+            }
+            fn value(&self, x: &[f64]) -> f64 {
+                (**self).value(x)
+            }
+            fn grad(&self, x: &[f64], g: &mut [f64]) {
+                (**self).grad(x, g)
+            }
+            fn grad_f32(&self, x: &[f32], g: &mut [f32]) {
+                (**self).grad_f32(x, g)
+            }
+            fn separable(&self) -> bool {
+                (**self).separable()
+            }
+            fn stochastic(&self) -> bool {
+                (**self).stochastic()
+            }
+            fn grad_minibatch_f32(&self, x: &[f32], g: &mut [f32], draw: Draw) {
+                (**self).grad_minibatch_f32(x, g, draw)
+            }
+            fn coord_consts(&self, k: usize) -> [f32; 2] {
+                (**self).coord_consts(k)
+            }
+            fn grad_coord(&self, consts: [f32; 2], x_k: f32) -> f32 {
+                (**self).grad_coord(consts, x_k)
+            }
+            fn reference_points(&self) -> Vec<Vec<f64>> {
+                (**self).reference_points()
+            }
+            fn distance(&self, x: &[f64]) -> f64 {
+                (**self).distance(x)
+            }
+            fn name(&self) -> String {
+                (**self).name()
+            }
+            fn check(&self) -> Result<(), crate::error::ConfigError> {
+                (**self).check()
+            }
+        }
+    )*};
 }
+delegate_potential!(Box<P>, std::sync::Arc<P>, &P);
 
 fn dist2(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
@@ -425,6 +434,66 @@ pub fn f32_gradient_scale(p: &dyn Potential, x: &[f64]) -> Vec<f64> {
     scale
 }
 
+/// The worst coordinate found by [`check_gradient`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GradientCheck {
+    /// The coordinate `k` where `grad` and the central difference disagree most.
+    pub coordinate: usize,
+    /// `grad Phi(x)_k`.
+    pub analytic: f64,
+    /// `(Phi(x + h e_k) - Phi(x - h e_k)) / (2 h)`.
+    pub finite_difference: f64,
+    /// `|analytic - finite_difference| / max(|analytic|, 1)`: relative, and
+    /// absolute where the gradient is below 1; infinite if either is NaN.
+    pub error: f64,
+}
+
+/// Checks a potential's `grad` against central differences of its `value` at
+/// `x`, with step `h`, coordinate by coordinate, and returns the worst
+/// coordinate. A central difference errs by about `h^2 |Phi'''| / 6`
+/// (truncation) plus `1e-16 |Phi| / h` (rounding), so with `h = 1e-5` and a
+/// potential of moderate scale a correct gradient shows errors near 1e-8, and a
+/// wrong coefficient or sign shows errors of order 1.
+///
+/// ```
+/// use sgld_swarm::potential::{Shift, StyblinskiTang, check_gradient};
+///
+/// let p = StyblinskiTang::new(Shift::zero(3));
+/// let c = check_gradient(&p, &[0.3, -1.2, 2.5], 1e-5);
+/// assert!(c.error < 1e-6, "{c:?}");
+/// ```
+pub fn check_gradient<P: Potential + ?Sized>(p: &P, x: &[f64], h: f64) -> GradientCheck {
+    let d = x.len();
+    let mut g = vec![0.0; d];
+    p.grad(x, &mut g);
+    let mut xp = x.to_vec();
+    let mut worst: Option<GradientCheck> = None;
+    for k in 0..d {
+        xp[k] = x[k] + h;
+        let fp = p.value(&xp);
+        xp[k] = x[k] - h;
+        let fm = p.value(&xp);
+        xp[k] = x[k];
+        let fd = (fp - fm) / (2.0 * h);
+        let error = (fd - g[k]).abs() / g[k].abs().max(1.0);
+        let error = if error.is_nan() { f64::INFINITY } else { error };
+        if worst.is_none_or(|w| error > w.error) {
+            worst = Some(GradientCheck {
+                coordinate: k,
+                analytic: g[k],
+                finite_difference: fd,
+                error,
+            });
+        }
+    }
+    worst.unwrap_or(GradientCheck {
+        coordinate: 0,
+        analytic: 0.0,
+        finite_difference: 0.0,
+        error: 0.0,
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     use super::{BUILTIN_NAMES, Builtin, Potential};
@@ -448,30 +517,19 @@ pub(crate) mod testing {
             .collect()
     }
 
-    /// Central differences in f64 with step `h` against `grad`, at `x`. The
-    /// truncation error is `h^2/6 |Phi'''|` and the rounding error
-    /// `eps |Phi| / h`; callers pick `h` and the tolerance from those.
+    /// Asserts that [`super::check_gradient`] finds no coordinate off by more
+    /// than `rel_tol` (relative to the gradient, absolute below 1).
     pub fn check_gradient(p: &dyn Potential, x: &[f64], h: f64, rel_tol: f64) {
-        let d = x.len();
-        let mut g = vec![0.0; d];
-        p.grad(x, &mut g);
-        let mut xp = x.to_vec();
-        for k in 0..d {
-            xp[k] = x[k] + h;
-            let fp = p.value(&xp);
-            xp[k] = x[k] - h;
-            let fm = p.value(&xp);
-            xp[k] = x[k];
-            let fd = (fp - fm) / (2.0 * h);
-            let scale = g[k].abs().max(1.0);
-            assert!(
-                (fd - g[k]).abs() <= rel_tol * scale,
-                "{}: d/dx_{k} at {x:?}: analytic {}, finite difference {fd}, tolerance {}",
-                p.name(),
-                g[k],
-                rel_tol * scale
-            );
-        }
+        let c = super::check_gradient(p, x, h);
+        assert!(
+            c.error <= rel_tol,
+            "{}: d/dx_{} at {x:?}: analytic {}, finite difference {}, error {} > {rel_tol}",
+            p.name(),
+            c.coordinate,
+            c.analytic,
+            c.finite_difference,
+            c.error
+        );
     }
 
     /// Tolerance of [`check_f32`] relative to its scale: evaluating in f32 is
@@ -537,7 +595,43 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::{BUILTIN_NAMES, BUILTIN_SHADERS, testing::every_builtin};
+    use super::{
+        BUILTIN_NAMES, BUILTIN_SHADERS, Potential, check_gradient, testing::every_builtin,
+    };
+
+    /// `x0^2 + x1^2` with the second coordinate's gradient wrong by half (3 x1
+    /// for 2 x1), and its correct twin.
+    struct Bowl {
+        wrong: bool,
+    }
+
+    impl Potential for Bowl {
+        fn dim(&self) -> usize {
+            2
+        }
+        fn value(&self, x: &[f64]) -> f64 {
+            x[0] * x[0] + x[1] * x[1]
+        }
+        fn grad(&self, x: &[f64], g: &mut [f64]) {
+            g[0] = 2.0 * x[0];
+            g[1] = if self.wrong { 3.0 } else { 2.0 } * x[1];
+        }
+        fn reference_points(&self) -> Vec<Vec<f64>> {
+            vec![vec![0.0; 2]]
+        }
+    }
+
+    /// The public checker names the wrong coordinate and its size: at x1 = 2 the
+    /// gradient is 6 for 4, an error of 2 / 6 of the gradient; the correct bowl's
+    /// central difference is exact up to rounding (1e-16 x 8 / 1e-5 = 1e-10).
+    #[test]
+    fn check_gradient_finds_a_wrong_coordinate() {
+        let c = check_gradient(&Bowl { wrong: true }, &[0.5, 2.0], 1e-5);
+        assert_eq!(c.coordinate, 1);
+        assert!((c.error - 2.0 / 6.0).abs() < 1e-6, "{c:?}");
+        let c = check_gradient(&Bowl { wrong: false }, &[0.5, 2.0], 1e-5);
+        assert!(c.error < 1e-9, "{c:?}");
+    }
     use std::path::Path;
 
     /// The table, the configuration and the files agree: every name parses to

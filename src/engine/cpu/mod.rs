@@ -391,6 +391,11 @@ fn agents_path<P: Potential>(
     let (d, n_agents) = (ctx.shape.dim, ctx.shape.agents);
     let c = ctx.c;
     let stochastic = ctx.p.stochastic();
+    // A separable potential's gradient is always its `grad_coord`, on this path
+    // as on the lane path and the GPU, so that the two paths cannot differ
+    // (docs/DESIGN.md section 4): its `grad_f32` is never called.
+    let separable: Option<Vec<[f32; 2]>> =
+        (ctx.p.separable() && !stochastic).then(|| (0..d).map(|k| ctx.p.coord_consts(k)).collect());
     let zero_mean = vec![0.0f32; d];
     let mut z = vec![0.0f32; d.div_ceil(4) * 4];
     let mut grad = vec![0.0f32; d];
@@ -413,6 +418,10 @@ fn agents_path<P: Potential>(
                     sub,
                 };
                 ctx.p.grad_minibatch_f32(x, out, draw);
+            } else if let Some(consts) = &separable {
+                for k in 0..x.len() {
+                    out[k] = ctx.p.grad_coord(consts[k], x[k]);
+                }
             } else {
                 ctx.p.grad_f32(x, out);
             }
