@@ -7,7 +7,7 @@ use crate::engine::cpu::CpuPath;
 use crate::engine::gpu::GpuEngine;
 use crate::engine::memory::Footprint;
 use crate::engine::{CpuEngine, Driver, Engine, Schedule, Shape};
-use crate::error::{ConfigError, Error, Result};
+use crate::error::{ConfigError, Result, Unsupported};
 use crate::gpu::{GpuContext, potential::GpuPotential};
 use crate::potential::with_builtin;
 use crate::potential::{Builtin, Potential};
@@ -53,6 +53,24 @@ impl Default for Options {
             cpu_path: CpuPath::Auto,
             gpu_max_binding: None,
         }
+    }
+}
+
+impl ProblemConfig {
+    /// The built-in `potential` in dimension `dim`, unshifted; validated when an
+    /// ensemble is built from it.
+    pub fn new(potential: crate::config::PotentialKind, dim: usize) -> Self {
+        Self {
+            potential,
+            dim,
+            shift: None,
+        }
+    }
+
+    /// Translates the potential: `Phi(x - shift)`, `dim` entries.
+    pub fn shift(mut self, shift: Vec<f64>) -> Self {
+        self.shift = Some(shift);
+        self
     }
 }
 
@@ -129,7 +147,20 @@ impl Ensemble {
         method.validate(0)?;
         // Before the potential (its shift has dim entries) or anything else exists.
         Footprint::engine(ensemble, method, problem.dim, options.keep_trajectories).check()?;
-        let builtin = Builtin::from_problem(problem);
+        Self::from_builtin(Builtin::from_problem(problem), ensemble, method, options)
+    }
+
+    /// An ensemble on a built-in potential given as a value, on either engine.
+    fn from_builtin(
+        builtin: Builtin,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        options: Options,
+    ) -> Result<Self> {
+        ensemble.validate()?;
+        method.validate(0)?;
+        // Before anything large exists.
+        Self::check_potential(&builtin, ensemble, method, options)?;
         let (gpu, note) = Self::choose_gpu(options.backend)?;
         match gpu {
             Some(ctx) => {
@@ -140,28 +171,33 @@ impl Ensemble {
         }
     }
 
-    /// An ensemble on any potential, such as a user's own type. The GPU engine
-    /// takes the built-in potentials only, so this runs on the CPU.
+    /// An ensemble on any potential: a built-in type (`Rough`, `Builtin`, ...)
+    /// runs on the engine `options.backend` picks, as with [`Ensemble::new`];
+    /// any other type (such as a user's own) runs on the CPU, or on the GPU
+    /// through [`Ensemble::with_wgsl_potential`] with a WGSL twin.
     pub fn with_potential<P: Potential + 'static>(
         potential: P,
         ensemble: &EnsembleConfig,
         method: &MethodConfig,
         options: Options,
     ) -> Result<Self> {
+        if let Some(builtin) = Builtin::from_any(&potential) {
+            return Self::from_builtin(builtin, ensemble, method, options);
+        }
         ensemble.validate()?;
         method.validate(0)?;
         Self::check_potential(&potential, ensemble, method, options)?;
         let note = match options.backend {
             Backend::Gpu => {
-                return Err(Error::Backend(
-                    "the GPU engine runs the built-in potentials only; a potential defined in \
-                     Rust runs on the CPU (Backend::Cpu or Backend::Auto)"
-                        .to_string(),
-                ));
+                return Err(Unsupported::RustPotentialOnGpu {
+                    potential: potential.name(),
+                }
+                .into());
             }
-            Backend::Auto => {
-                Some("the GPU engine runs built-in potentials only: running on the CPU".to_string())
-            }
+            Backend::Auto => Some(format!(
+                "{} is defined in Rust alone (the GPU engine needs a WGSL twin): running on the CPU",
+                potential.name()
+            )),
             Backend::Cpu => None,
         };
         Self::on_cpu(potential, ensemble, method, options, note)
@@ -218,11 +254,10 @@ impl Ensemble {
         method.validate(0)?;
         Self::check_potential(&potential, ensemble, method, options)?;
         if potential.stochastic() {
-            return Err(Error::Backend(format!(
-                "{} has a minibatch gradient, which the GPU kernels do not draw yet; \
-                 use Ensemble::with_potential (CPU)",
-                potential.name()
-            )));
+            return Err(Unsupported::StochasticOnGpu {
+                potential: potential.name(),
+            }
+            .into());
         }
         let gp = GpuPotential::user(wgsl, &potential).map_err(crate::gpu::GpuError::from)?;
         let (gpu, note) = Self::choose_gpu(options.backend)?;

@@ -15,6 +15,57 @@ pub struct ConfigError {
     pub allowed: String,
 }
 
+/// A request that the chosen engine cannot run, each with what runs it instead.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Unsupported {
+    /// A potential defined in Rust alone, asked to run on the GPU.
+    #[error(
+        "the GPU engine runs the built-in potentials and those with a WGSL twin \
+         (Ensemble::with_wgsl_potential); {potential} is defined in Rust alone and runs on \
+         the CPU (Backend::Cpu or Backend::Auto)"
+    )]
+    RustPotentialOnGpu {
+        /// The potential's name.
+        potential: String,
+    },
+    /// A potential with a minibatch gradient and a WGSL twin: the GPU kernels do
+    /// not draw minibatches.
+    #[error(
+        "{potential} has a minibatch gradient, which the GPU kernels do not draw yet; \
+         use Ensemble::with_potential (CPU)"
+    )]
+    StochasticOnGpu {
+        /// The potential's name.
+        potential: String,
+    },
+    /// A scheme or taming that the network's GPU engine does not run.
+    #[error("{what} for the network runs on the CPU engine only; use --backend cpu")]
+    NetworkOnGpu {
+        /// The scheme or taming (`the smoothed scheme`, `norm taming`).
+        what: &'static str,
+    },
+    /// SIMD instructions that this CPU lacks, asked for by name.
+    #[error("{asked_by}: this CPU cannot run {level} instructions (best: {best})")]
+    Simd {
+        /// Who asked (`SGLD_SWARM_SIMD = "avx512"`, or the CPU path option).
+        asked_by: String,
+        /// The level asked for.
+        level: &'static str,
+        /// The best level this CPU has.
+        best: &'static str,
+    },
+    /// More outer steps than the random stream addresses (2^32).
+    #[error(
+        "cannot advance {steps} steps from step {step}: the stream addresses at most 2^32 steps"
+    )]
+    TooManySteps {
+        /// The step the ensemble is at.
+        step: u64,
+        /// The steps asked for.
+        steps: u64,
+    },
+}
+
 /// Every error the library returns; its message says what happened and, for input
 /// errors, what to change.
 #[derive(Debug, thiserror::Error)]
@@ -117,11 +168,10 @@ pub enum Error {
         parts: String,
     },
 
-    /// The chosen backend cannot run the request: a Rust potential or a
-    /// stochastic one on the GPU, a SIMD level the CPU lacks, a network method the
-    /// GPU engine does not have, or more than 2^32 steps. The message says which.
+    /// The chosen engine cannot run the request; the [`Unsupported`] case says
+    /// which request and what runs it instead.
     #[error("{0}")]
-    Backend(String),
+    Unsupported(#[from] Unsupported),
 
     /// The GPU failed: no adapter, no device, a shader that does not validate, out
     /// of memory, a failed read-back or a lost device.
@@ -151,7 +201,7 @@ impl Error {
                 | Error::OutputDir { .. }
                 | Error::Alloc { .. }
                 | Error::Memory { .. }
-                | Error::Backend(_)
+                | Error::Unsupported(_)
                 | Error::Gpu(crate::gpu::GpuError::NoAdapter(_))
         )
     }

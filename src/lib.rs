@@ -65,4 +65,4 @@ pub use rand_core;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
-pub use error::{ConfigError, Error, Result};
+pub use error::{ConfigError, Error, Result, Unsupported};

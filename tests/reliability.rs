@@ -511,3 +511,63 @@ fn inconsistent_potentials_are_errors_not_panics() {
     let q = Quadratic::new(vec![1.0, -2.0], Shift::zero(2));
     assert!(message(Ensemble::with_potential(q, &e, &m, cpu)).contains("quadratic: a[1]"));
 }
+
+/// Requests an engine cannot run are typed errors a caller can match, each with
+/// its numbers or names: a potential defined in Rust alone on the GPU (refused
+/// before any adapter is looked for, so this needs no GPU), and more steps than
+/// the stream addresses.
+#[test]
+fn unsupported_requests_are_typed_errors() {
+    use sgld_swarm::potential::{Potential, Shift, StyblinskiTang};
+    use sgld_swarm::{
+        Backend, Ensemble, EnsembleConfig, Error, MethodConfig, Options, Unsupported,
+    };
+    /// The Styblinski-Tang potential under another type, so not a built-in.
+    struct Mine(StyblinskiTang);
+    impl Potential for Mine {
+        fn dim(&self) -> usize {
+            self.0.dim()
+        }
+        fn value(&self, x: &[f64]) -> f64 {
+            self.0.value(x)
+        }
+        fn grad(&self, x: &[f64], g: &mut [f64]) {
+            self.0.grad(x, g)
+        }
+        fn reference_points(&self) -> Vec<Vec<f64>> {
+            self.0.reference_points()
+        }
+        fn name(&self) -> String {
+            "mine".into()
+        }
+    }
+    let e = EnsembleConfig::new(1, 4, 3);
+    let m = MethodConfig::euler("SGLD", 0.01, 1.0);
+    let gpu = Options {
+        backend: Backend::Gpu,
+        ..Options::default()
+    };
+    let mine = || Mine(StyblinskiTang::new(Shift::zero(2)));
+    match Ensemble::with_potential(mine(), &e, &m, gpu) {
+        Err(Error::Unsupported(Unsupported::RustPotentialOnGpu { potential })) => {
+            assert_eq!(potential, "mine")
+        }
+        other => panic!("expected RustPotentialOnGpu, got {:?}", other.err()),
+    }
+    let cpu = Options {
+        backend: Backend::Cpu,
+        ..Options::default()
+    };
+    let mut ens = Ensemble::with_potential(mine(), &e, &m, cpu).unwrap();
+    ens.advance(2).unwrap();
+    match ens.advance(u32::MAX as u64) {
+        Err(Error::Unsupported(Unsupported::TooManySteps { step, steps })) => {
+            assert_eq!((step, steps), (2, u32::MAX as u64))
+        }
+        other => panic!("expected TooManySteps, got {other:?}"),
+    }
+    // Refused before any step: the ensemble is still at step 2 and runs on.
+    assert_eq!(ens.step(), 2);
+    ens.advance(1).unwrap();
+    assert_eq!(ens.step(), 3);
+}

@@ -14,7 +14,7 @@ pub use cpu::CpuEngine;
 
 use crate::config::{Init, MethodConfig, Scheme, Taming};
 use crate::diagnostics::History;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Unsupported};
 use crate::rng;
 
 /// The shape of an ensemble: `runs x agents x dim`.
@@ -107,11 +107,10 @@ impl Schedule {
     pub fn end(&self, step: u64, steps: u64) -> Result<u64> {
         step.checked_add(steps)
             .filter(|&e| e <= u32::MAX as u64 + 1)
-            .ok_or_else(|| {
-                Error::Backend(format!(
-                    "cannot advance {steps} steps from step {step}: the stream addresses at most 2^32 steps"
-                ))
-            })
+            .ok_or(Error::Unsupported(Unsupported::TooManySteps {
+                step,
+                steps,
+            }))
     }
 
     /// The end of the segment that starts at `step`: at most `max_len` steps, and

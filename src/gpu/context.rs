@@ -32,10 +32,45 @@ pub enum GpuError {
     /// submitted ([`GpuContext::scoped`]).
     #[error("GPU validation error: {0}")]
     Validation(String),
-    /// An allocation failed on the device, or a buffer the run needs exceeds the adapter's
-    /// binding or buffer size limit (the message gives the sizes).
-    #[error("the GPU ran out of memory: {0}")]
-    OutOfMemory(String),
+    /// A buffer the run needs exceeds the adapter's binding or buffer size limit.
+    #[error(
+        "{what} needs {bytes} bytes ({:.2} GiB) in one buffer and {adapter} allows {limit} \
+         bytes ({:.2} GiB); reduce runs, agents or dim, or use --backend cpu",
+        gib(*bytes),
+        gib(*limit)
+    )]
+    TooLarge {
+        /// What the buffer holds.
+        what: String,
+        /// The buffer's size.
+        bytes: u64,
+        /// The adapter's limit on one buffer.
+        limit: u64,
+        /// The adapter's name.
+        adapter: String,
+    },
+    /// A step needs more invocations than the kernels' 32-bit index reaches.
+    #[error(
+        "{invocations} invocations per step do not fit the kernels' 32-bit index; \
+         reduce runs, agents or dim"
+    )]
+    TooManyInvocations {
+        /// The invocations one step needs.
+        invocations: u64,
+    },
+    /// An allocation failed on the device.
+    #[error(
+        "the GPU ran out of memory{}: {message}; reduce runs, agents or dim, or use --backend cpu",
+        needed.map(|b| format!(" (the ensemble needs about {:.2} GiB on {adapter})", gib(b))).unwrap_or_default()
+    )]
+    OutOfMemory {
+        /// What the ensemble's buffers need in all, when known.
+        needed: Option<u64>,
+        /// The adapter's name.
+        adapter: String,
+        /// wgpu's message.
+        message: String,
+    },
     /// Mapping a staging buffer to read results back failed ([`GpuContext::read_buffer`]).
     #[error("cannot read a GPU buffer back: {0}")]
     Map(String),
@@ -43,6 +78,10 @@ pub enum GpuError {
     /// and message.
     #[error("the GPU device was lost: {0}")]
     Lost(String),
+}
+
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 30) as f64
 }
 
 /// An adapter with its device and queue.
@@ -268,7 +307,11 @@ impl GpuContext {
         let v = pollster::block_on(validation.pop());
         let o = pollster::block_on(oom.pop());
         if let Some(e) = o {
-            return Err(GpuError::OutOfMemory(e.to_string()));
+            return Err(GpuError::OutOfMemory {
+                needed: None,
+                adapter: self.info.name.clone(),
+                message: e.to_string(),
+            });
         }
         if let Some(e) = v {
             return Err(GpuError::Validation(e.to_string()));

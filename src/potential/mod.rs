@@ -46,6 +46,19 @@ macro_rules! builtins {
                 match self { $(Builtin::$T(_) => $name,)* }
             }
 
+            /// The built-in that `p` is, if its type is one of the built-in types
+            /// (or `Builtin` itself): how a built-in given as a value reaches the
+            /// GPU engine.
+            pub fn from_any(p: &dyn std::any::Any) -> Option<Builtin> {
+                if let Some(b) = p.downcast_ref::<Builtin>() {
+                    return Some(b.clone());
+                }
+                $(if let Some(t) = p.downcast_ref::<$T>() {
+                    return Some(Builtin::$T(t.clone()));
+                })*
+                None
+            }
+
             /// The WGSL module of its kernel, `potentials/<stem>`.
             pub fn module(&self) -> &'static str {
                 match self { $(Builtin::$T(_) => concat!("potentials/", stringify!($stem)),)* }

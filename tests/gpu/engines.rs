@@ -413,6 +413,50 @@ fn user_wgsl_potentials() {
     assert_eq!(rust().dim(), 3);
 }
 
+/// A built-in given as a value (`Rough`, or a `Builtin`) runs on the GPU like the
+/// same potential described by a `ProblemConfig`: the same engine, so the same
+/// bits. A buffer over the adapter's limit is a typed error with its numbers.
+#[test]
+fn builtins_given_as_values_run_on_the_gpu() {
+    use sgld_swarm::potential::{Builtin, Rough, Shift};
+    use sgld_swarm::{Ensemble, EnsembleConfig, Error, MethodConfig, PotentialKind, ProblemConfig};
+    let Some(_ctx) = context() else { return };
+    let shift = vec![0.5, -0.5, 0.25];
+    let p = ProblemConfig::new(PotentialKind::Rough { delta: 0.05 }, 3).shift(shift.clone());
+    let e = EnsembleConfig::new(2, 30, 20)
+        .seed(5)
+        .init_uniform(-2.0, 2.0);
+    let m = MethodConfig::homogenized("MF-HOM-SGLD", 0.005, 1.0, 0.01, 0.1, 4)
+        .lambda(1.0)
+        .taming(sgld_swarm::Taming::Coordinate);
+    let run = |mut ens: Ensemble| {
+        ens.run().unwrap();
+        assert_eq!(ens.backend(), "gpu");
+        ens.positions().unwrap()
+    };
+    let described = run(Ensemble::new(&p, &e, &m, gpu_options()).unwrap());
+    let value = Rough::new(0.05, Shift::new(shift));
+    let given = run(Ensemble::with_potential(value.clone(), &e, &m, gpu_options()).unwrap());
+    let as_builtin =
+        run(Ensemble::with_potential(Builtin::from_problem(&p), &e, &m, gpu_options()).unwrap());
+    assert_eq!(described, given);
+    assert_eq!(described, as_builtin);
+    let small = sgld_swarm::Options {
+        gpu_max_binding: Some(1024),
+        ..gpu_options()
+    };
+    match Ensemble::with_potential(value, &EnsembleConfig::new(1, 300, 5), &m, small) {
+        Err(Error::Gpu(GpuError::TooLarge {
+            what, bytes, limit, ..
+        })) => {
+            // One run's diagnostics: 16 bytes per agent (more than its sort's
+            // 512 x 4), in one buffer.
+            assert_eq!((bytes, limit), (300 * 16, 1024), "{what}");
+        }
+        other => panic!("expected TooLarge, got {:?}", other.err()),
+    }
+}
+
 /// A divergence on the GPU stops the method with the same error as on the CPU:
 /// the earliest step, and the first agent bad at that step.
 #[test]

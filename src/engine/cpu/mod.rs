@@ -20,7 +20,7 @@ use super::{
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
 use crate::env::Var;
-use crate::error::{Error, Result};
+use crate::error::{Result, Unsupported};
 use crate::potential::{Draw, Potential};
 use crate::rng;
 use rayon::prelude::*;
@@ -103,10 +103,12 @@ impl Simd {
             .find(|s| s.name() == v)
             .ok_or_else(|| Var::Simd.invalid(&v, "must be one of auto, portable, avx2, avx512"))?;
         if !level.supported() {
-            return Err(Error::Backend(format!(
-                "SGLD_SWARM_SIMD = {v:?}: this CPU does not support it (best: {})",
-                Self::best().name()
-            )));
+            return Err(Unsupported::Simd {
+                asked_by: format!("SGLD_SWARM_SIMD = {v:?}"),
+                level: level.name(),
+                best: Self::best().name(),
+            }
+            .into());
         }
         Ok(level)
     }
@@ -179,10 +181,12 @@ impl<P: Potential> CpuEngine<P> {
             CpuPath::Auto => lanes_apply.then(Simd::selected).transpose()?,
             CpuPath::Lanes(level) => {
                 if !level.supported() {
-                    return Err(Error::Backend(format!(
-                        "this CPU cannot run {} instructions",
-                        level.name()
-                    )));
+                    return Err(Unsupported::Simd {
+                        asked_by: "Options::cpu_path".into(),
+                        level: level.name(),
+                        best: Simd::best().name(),
+                    }
+                    .into());
                 }
                 lanes_apply.then_some(level)
             }

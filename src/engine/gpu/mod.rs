@@ -95,10 +95,6 @@ pub struct GpuEngine<P: Potential> {
     pending: Vec<(u64, Option<Vec<f32>>)>,
 }
 
-fn gib(bytes: u64) -> f64 {
-    bytes as f64 / (1u64 << 30) as f64
-}
-
 impl<P: Potential> GpuEngine<P> {
     /// An engine at step 0 with the CPU engine's initial positions. Configs are
     /// taken as validated. `max_binding` lowers the device's storage-binding limit
@@ -152,20 +148,18 @@ impl<P: Potential> GpuEngine<P> {
         let run_bytes = (shape.agents * shape.dim) as u64 * 4;
         // Per-agent diagnostics and the sort's space, per run.
         let run_diag_bytes = (shape.agents as u64 * 16).max(pow2 * 4);
-        let oversize = |what: String, bytes: u64, fix: &str| {
-            Error::Gpu(GpuError::OutOfMemory(format!(
-                "{what} needs {bytes} bytes ({:.2} GiB) in one buffer and {} allows {limit} \
-                 bytes ({:.2} GiB); {fix}, or use --backend cpu",
-                gib(bytes),
-                ctx.info.name,
-                gib(limit)
-            )))
+        let oversize = |what: String, bytes: u64| {
+            Error::Gpu(GpuError::TooLarge {
+                what,
+                bytes,
+                limit,
+                adapter: ctx.info.name.clone(),
+            })
         };
         if run_diag_bytes > limit {
             return Err(oversize(
                 format!("the diagnostics of one run of {} agents", shape.agents),
                 run_diag_bytes,
-                "reduce agents",
             ));
         }
         let (runs_per_group, part_len) = if run_bytes <= limit {
@@ -178,7 +172,6 @@ impl<P: Potential> GpuEngine<P> {
                 return Err(oversize(
                     format!("a tile of {n} agents x dim {}", shape.dim),
                     (n * shape.dim) as u64 * 4,
-                    "reduce dim",
                 ));
             }
             (1, tiles as usize * TILE)
@@ -205,10 +198,10 @@ impl<P: Potential> GpuEngine<P> {
         let records_cap = (limit / record_bytes).min(RECORDS_CAP);
         let records_bytes = records_cap.max(1) * record_bytes;
         if device_diag && records_cap == 0 {
-            return Err(Error::Gpu(GpuError::OutOfMemory(format!(
-                "a record of {} runs needs {record_bytes} bytes in one buffer and {} allows {limit}",
-                shape.runs, ctx.info.name
-            ))));
+            return Err(oversize(
+                format!("a record of {} runs", shape.runs),
+                record_bytes,
+            ));
         }
         let stages = strided(&sort_stages(pow2));
         let (records, refs, stage_buf) = ctx.scoped(|| {
@@ -345,9 +338,9 @@ impl<P: Potential> GpuEngine<P> {
                         agents
                     };
                     let too_many = || {
-                        Error::Gpu(GpuError::OutOfMemory(format!(
-                            "{jobs} invocations per step do not fit the kernels' 32-bit index"
-                        )))
+                        Error::Gpu(GpuError::TooManyInvocations {
+                            invocations: jobs as u64,
+                        })
                     };
                     let jobs = u32::try_from(jobs).map_err(|_| too_many())?;
                     let first = r0 * shape.agents + p0;
@@ -479,12 +472,13 @@ impl<P: Potential> GpuEngine<P> {
             });
             let group = group
                 .map_err(|e| match e {
-                    GpuError::OutOfMemory(m) => GpuError::OutOfMemory(format!(
-                        "the ensemble needs about {:.2} GiB on {}, which could not be allocated \
-                         ({m}); reduce runs, agents or dim, or use --backend cpu",
-                        gib(device_bytes),
-                        ctx.info.name
-                    )),
+                    GpuError::OutOfMemory {
+                        adapter, message, ..
+                    } => GpuError::OutOfMemory {
+                        needed: Some(device_bytes),
+                        adapter,
+                        message,
+                    },
                     other => other,
                 })
                 .map_err(Error::Gpu)??;

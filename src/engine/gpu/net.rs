@@ -14,7 +14,7 @@ use super::params::{MeanParams, PARAMS_STRIDE, StepParams, strided};
 use crate::config::{EnsembleConfig, MethodConfig, Scheme, Taming};
 use crate::diagnostics::{History, run_stats};
 use crate::engine::{BadValue, Engine, Shape, StepConstants, check_size, initial_positions};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Unsupported};
 use crate::gpu::resnet::{NetParams, grad_pipeline};
 use crate::gpu::{Binding, GpuContext, GpuError, grid, shader};
 use crate::nn::loss::EllipsesLoss;
@@ -72,11 +72,7 @@ impl GpuNetEngine {
         method: &MethodConfig,
         keep_snapshots: bool,
     ) -> Result<Self> {
-        let refuse = |what: &str| {
-            Err(Error::Backend(format!(
-                "{what} for the network runs on the CPU engine only; use --backend cpu"
-            )))
-        };
+        let refuse = |what| Err(Unsupported::NetworkOnGpu { what }.into());
         if matches!(method.scheme, Scheme::Smoothed { .. }) {
             return refuse("the smoothed scheme");
         }
@@ -95,12 +91,12 @@ impl GpuNetEngine {
             .max_storage_buffer_binding_size
             .min(ctx.limits.max_buffer_size);
         if len as u64 * 4 > limit {
-            return Err(Error::Gpu(GpuError::OutOfMemory(format!(
-                "{} parameter vectors of {p} need {} bytes in one buffer and {} allows {limit}",
-                shape.runs * shape.agents,
-                len * 4,
-                ctx.info.name
-            ))));
+            return Err(Error::Gpu(GpuError::TooLarge {
+                what: format!("{} parameter vectors of {p}", shape.runs * shape.agents),
+                bytes: len as u64 * 4,
+                limit,
+                adapter: ctx.info.name.clone(),
+            }));
         }
         let mut x0 = vec![0.0f32; len];
         initial_positions(&mut x0, shape, &ensemble.init, ensemble.seed);
