@@ -203,6 +203,18 @@ impl History {
         }
     }
 
+    /// Removes the last record (its statistics and snapshot), if there is one.
+    pub(crate) fn pop_last(&mut self) {
+        if self.steps.pop().is_some() {
+            let n = self.stats.len() - self.runs;
+            self.stats.truncate(n);
+            let per = self.snapshots.len() / (self.steps.len() + 1);
+            if per > 0 {
+                self.snapshots.truncate(self.snapshots.len() - per);
+            }
+        }
+    }
+
     /// The recorded steps, in order.
     pub fn steps(&self) -> &[u64] {
         &self.steps

@@ -416,6 +416,84 @@ impl Ensemble {
             .expect("engine positions have the ensemble's shape"))
     }
 
+    /// The homogenized scheme's fast variable `Y`, `[runs, agents, dim]`, or
+    /// `None` for schemes without one.
+    pub fn fast_variable(&self) -> Result<Option<Array3<f32>>> {
+        let shape = (self.ensemble.runs, self.ensemble.agents, self.dim);
+        Ok(self
+            .driver
+            .fast()?
+            .map(|y| Array3::from_shape_vec(shape, y).expect("engine Y has the ensemble's shape")))
+    }
+
+    /// The run means `m_r = (1/N) sum_i X_i` of the current positions, `[runs,
+    /// dim]`, summed in f64 in agent order. (The engines' own means are f32; the
+    /// CPU engine's equal these rounded to f32, the GPU's differ in the last
+    /// bits from its summation order.)
+    pub fn run_means(&self) -> Result<ndarray::Array2<f64>> {
+        let x = self.positions()?;
+        Ok(x.map(|&v| v as f64)
+            .mean_axis(ndarray::Axis(1))
+            .expect("every run has at least one agent"))
+    }
+
+    /// Replaces the positions `X` with `x` (`[runs, agents, dim]`) at the current
+    /// step: a warm start, a staged schedule, or an initial ensemble of your
+    /// own. For the homogenized scheme `Y` becomes `X`, as at step 0 (use
+    /// [`Ensemble::set_state`] to give both). The random stream is untouched:
+    /// draws are addressed by (agent, step), so the next step draws exactly what
+    /// it would have. If the current step has been recorded, its record is
+    /// replaced by one of the new positions. Every value must be finite and at
+    /// most `1e20` in magnitude (the divergence limit).
+    pub fn set_positions(&mut self, x: ndarray::ArrayView3<f32>) -> Result<()> {
+        let x = self.checked("positions", x)?;
+        self.driver.set_state(&x, None)
+    }
+
+    /// Replaces `X` and the homogenized scheme's fast variable `Y` (both
+    /// `[runs, agents, dim]`), as [`Ensemble::set_positions`] does; an error
+    /// for schemes without `Y`.
+    pub fn set_state(
+        &mut self,
+        x: ndarray::ArrayView3<f32>,
+        y: ndarray::ArrayView3<f32>,
+    ) -> Result<()> {
+        if !self.method.scheme.is_homogenized() {
+            return Err(ConfigError {
+                field: "y".into(),
+                value: format!("given for {}", self.method.name),
+                allowed: "only the homogenized scheme has a fast variable Y; use set_positions"
+                    .into(),
+            }
+            .into());
+        }
+        let x = self.checked("positions", x)?;
+        let y = self.checked("y", y)?;
+        self.driver.set_state(&x, Some(&y))
+    }
+
+    /// `a` in the engines' layout, after checking its shape and values.
+    fn checked(&self, field: &str, a: ndarray::ArrayView3<f32>) -> Result<Vec<f32>> {
+        let want = [self.ensemble.runs, self.ensemble.agents, self.dim];
+        if a.shape() != want {
+            return Err(ConfigError {
+                field: field.into(),
+                value: format!("shape {:?}", a.shape()),
+                allowed: format!("must have shape {want:?} (runs, agents, dim)"),
+            }
+            .into());
+        }
+        if let Some(((r, i, k), v)) = a.indexed_iter().find(|(_, v)| crate::engine::is_bad(**v)) {
+            return Err(ConfigError {
+                field: format!("{field}[{r}, {i}, {k}]"),
+                value: v.to_string(),
+                allowed: "must be finite, of magnitude at most 1e20 (the divergence limit)".into(),
+            }
+            .into());
+        }
+        Ok(a.iter().copied().collect())
+    }
+
     /// Positions at every recorded step, `[records, runs, agents, dim]`, if kept.
     pub fn trajectories(&self) -> Option<ndarray::Array4<f32>> {
         let snaps = self.driver.history().snapshots();

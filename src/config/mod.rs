@@ -170,6 +170,11 @@ impl Scheme {
             } => burn_in + inner_steps - 1,
         }
     }
+
+    /// Whether the scheme has the fast variable `Y` (homogenized).
+    pub fn is_homogenized(&self) -> bool {
+        matches!(self, Scheme::Homogenized { .. })
+    }
 }
 
 /// How the gradient step is tamed (docs/DESIGN.md section 2).

@@ -107,6 +107,29 @@ impl Driver {
         self.engine.positions()
     }
 
+    /// The engine's fast variable `Y`, if its scheme has one.
+    pub fn fast(&self) -> Result<Option<Vec<f32>>> {
+        self.engine.fast()
+    }
+
+    /// Replaces the state (see [`Engine::set_state`]); `x` and `y` have been
+    /// checked. When the current step has been recorded, its record is replaced
+    /// by one of the new state, so the history never shows positions the
+    /// ensemble did not have. After a divergence this is the divergence error.
+    pub(crate) fn set_state(&mut self, x: &[f32], y: Option<&[f32]>) -> Result<()> {
+        if let Some(bad) = self.diverged {
+            return Err(self.diverged_error(bad));
+        }
+        self.engine.flush(&mut self.history)?;
+        self.engine.set_state(x, y)?;
+        if self.history.steps().last() == Some(&self.step) {
+            self.history.pop_last();
+            self.engine.record(self.step, &mut self.history)?;
+            self.engine.flush(&mut self.history)?;
+        }
+        Ok(())
+    }
+
     /// `"cpu"` or `"gpu"`.
     pub fn backend(&self) -> &'static str {
         self.engine.backend()

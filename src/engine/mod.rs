@@ -86,6 +86,16 @@ pub trait Engine: Send {
     /// on the GPU, which can fail).
     fn positions(&self) -> Result<Vec<f32>>;
 
+    /// The homogenized scheme's fast variable `Y` (same layout), or `None` for
+    /// schemes without one.
+    fn fast(&self) -> Result<Option<Vec<f32>>>;
+
+    /// Replaces `X` with `x` and, for the homogenized scheme, `Y` with `y` (`X`
+    /// when `None`); both in the layout of [`Engine::positions`], checked by the
+    /// caller. Nothing else changes: the next step draws the stream as it would
+    /// have.
+    fn set_state(&mut self, x: &[f32], y: Option<&[f32]>) -> Result<()>;
+
     /// `"cpu"` or `"gpu"`.
     fn backend(&self) -> &'static str;
 

@@ -457,6 +457,68 @@ fn builtins_given_as_values_run_on_the_gpu() {
     }
 }
 
+/// State in and out on the GPU engine: given another ensemble's step-0
+/// positions, an ensemble started elsewhere follows it bit for bit; reading X and
+/// Y after 5 steps and setting them back changes nothing; Y at step 0 is X; a
+/// run large enough to be split into parts (a small binding limit) reads and
+/// writes every part.
+#[test]
+fn state_in_and_out_on_the_gpu() {
+    use sgld_swarm::{
+        Ensemble, EnsembleConfig, MethodConfig, PotentialKind, ProblemConfig, Taming,
+    };
+    let Some(_ctx) = context() else { return };
+    let p = ProblemConfig::new(PotentialKind::Rastrigin, 5);
+    let e = EnsembleConfig::new(2, 300, 10).seed(6);
+    let split_parts = sgld_swarm::Options {
+        gpu_max_binding: Some(256 * 5 * 4),
+        ..gpu_options()
+    };
+    let bits = |ens: &Ensemble| -> Vec<u32> {
+        ens.positions()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    };
+    for m in [
+        MethodConfig::euler("MF-SGLD", 0.001, 2.0).lambda(1.0),
+        MethodConfig::homogenized("MF-HOM-SGLD", 0.001, 2.0, 0.01, 0.1, 3)
+            .lambda(1.0)
+            .taming(Taming::Coordinate),
+    ] {
+        for options in [gpu_options(), split_parts] {
+            let mut a = Ensemble::new(&p, &e, &m, options).unwrap();
+            let x0 = a.positions().unwrap();
+            if let Some(y0) = a.fast_variable().unwrap() {
+                assert_eq!(y0, x0, "Y(0) = X(0)");
+            }
+            let elsewhere = e.clone().init_uniform(-3.0, 3.0);
+            let mut b = Ensemble::new(&p, &elsewhere, &m, options).unwrap();
+            b.set_positions(x0.view()).unwrap();
+            assert_eq!(b.history().at(0), a.history().at(0), "{}", m.name);
+            let mut c = Ensemble::new(&p, &e, &m, options).unwrap();
+            c.advance(5).unwrap();
+            let x = c.positions().unwrap();
+            match c.fast_variable().unwrap() {
+                Some(y) => c.set_state(x.view(), y.view()).unwrap(),
+                None => c.set_positions(x.view()).unwrap(),
+            }
+            for ens in [&mut a, &mut b, &mut c] {
+                ens.run().unwrap();
+                assert_eq!(ens.backend(), "gpu");
+            }
+            assert_eq!(bits(&a), bits(&b), "{}: set at step 0", m.name);
+            assert_eq!(
+                bits(&a),
+                bits(&c),
+                "{}: read and set back at step 5",
+                m.name
+            );
+        }
+    }
+}
+
 /// A divergence on the GPU stops the method with the same error as on the CPU:
 /// the earliest step, and the first agent bad at that step.
 #[test]

@@ -303,6 +303,18 @@ impl<P: Potential> Engine for CpuEngine<P> {
         Ok(self.x.clone())
     }
 
+    fn fast(&self) -> Result<Option<Vec<f32>>> {
+        Ok(self.consts.homogenized.then(|| self.y.clone()))
+    }
+
+    fn set_state(&mut self, x: &[f32], y: Option<&[f32]>) -> Result<()> {
+        self.x.copy_from_slice(x);
+        if self.consts.homogenized {
+            self.y.copy_from_slice(y.unwrap_or(x));
+        }
+        Ok(())
+    }
+
     fn backend(&self) -> &'static str {
         "cpu"
     }

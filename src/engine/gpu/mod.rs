@@ -65,6 +65,8 @@ struct Part {
     step_grid: (u32, u32),
     params: wgpu::Buffer,
     x: wgpu::Buffer,
+    /// The fast variable Y (homogenized schemes only).
+    y: Option<wgpu::Buffer>,
     status: wgpu::Buffer,
     bad_steps: wgpu::Buffer,
     step_bind: wgpu::BindGroup,
@@ -416,6 +418,7 @@ impl<P: Potential> GpuEngine<P> {
                         step_grid: grid(jobs, tuning.workgroup, max_dim),
                         params,
                         x,
+                        y: consts.homogenized.then_some(y),
                         status,
                         bad_steps,
                         step_bind,
@@ -560,6 +563,38 @@ impl<P: Potential> Engine for GpuEngine<P> {
 
     fn positions(&self) -> Result<Vec<f32>> {
         self.read_x()
+    }
+
+    fn fast(&self) -> Result<Option<Vec<f32>>> {
+        if !self.consts.homogenized {
+            return Ok(None);
+        }
+        let d = self.shape.dim;
+        let mut y = Vec::with_capacity(self.shape.runs * self.shape.agents * d);
+        for part in self.groups.iter().flat_map(|g| &g.parts) {
+            if let Some(buf) = &part.y {
+                let bytes = self.ctx.read_buffer(buf, (part.agents * d * 4) as u64)?;
+                y.extend_from_slice(bytemuck::cast_slice(&bytes));
+            }
+        }
+        Ok(Some(y))
+    }
+
+    fn set_state(&mut self, x: &[f32], y: Option<&[f32]>) -> Result<()> {
+        let d = self.shape.dim;
+        for part in self.groups.iter().flat_map(|g| &g.parts) {
+            let range = part.agent_base as usize * d..(part.agent_base as usize + part.agents) * d;
+            self.ctx
+                .queue
+                .write_buffer(&part.x, 0, bytemuck::cast_slice(&x[range.clone()]));
+            if let Some(buf) = &part.y {
+                let y = y.unwrap_or(x);
+                self.ctx
+                    .queue
+                    .write_buffer(buf, 0, bytemuck::cast_slice(&y[range]));
+            }
+        }
+        Ok(())
     }
 
     fn backend(&self) -> &'static str {

@@ -53,6 +53,8 @@ pub struct GpuNetEngine {
     update_bind: wgpu::BindGroup,
     mean_binds: Option<[wgpu::BindGroup; 2]>,
     x: wgpu::Buffer,
+    /// The fast variable Y (a placeholder for Euler methods).
+    y: wgpu::Buffer,
     status: wgpu::Buffer,
     bad_steps: wgpu::Buffer,
     grid_agents: (u32, u32),
@@ -265,6 +267,7 @@ impl GpuNetEngine {
                 update_bind,
                 mean_binds,
                 x,
+                y,
                 status,
                 bad_steps,
             )
@@ -279,6 +282,7 @@ impl GpuNetEngine {
             update_bind,
             mean_binds,
             x,
+            y,
             status,
             bad_steps,
         ) = built;
@@ -300,6 +304,7 @@ impl GpuNetEngine {
             update_bind,
             mean_binds,
             x,
+            y,
             status,
             bad_steps,
             grid_agents: grid(agents_total, 1, max_dim),
@@ -464,6 +469,26 @@ impl Engine for GpuNetEngine {
 
     fn positions(&self) -> Result<Vec<f32>> {
         self.read_x()
+    }
+
+    fn fast(&self) -> Result<Option<Vec<f32>>> {
+        if !self.consts.homogenized {
+            return Ok(None);
+        }
+        let s = self.shape;
+        let bytes = self
+            .ctx
+            .read_buffer(&self.y, (s.runs * s.agents * s.dim) as u64 * 4)?;
+        Ok(Some(bytemuck::cast_slice(&bytes).to_vec()))
+    }
+
+    fn set_state(&mut self, x: &[f32], y: Option<&[f32]>) -> Result<()> {
+        let queue = &self.ctx.queue;
+        queue.write_buffer(&self.x, 0, bytemuck::cast_slice(x));
+        if self.consts.homogenized {
+            queue.write_buffer(&self.y, 0, bytemuck::cast_slice(y.unwrap_or(x)));
+        }
+        Ok(())
     }
 
     fn backend(&self) -> &'static str {
