@@ -106,6 +106,19 @@ impl EnsembleConfig {
         self.init = Init::Uniform { lo, hi };
         self
     }
+
+    /// Starts coordinate `k` uniform on `[lo[k], hi[k]]` (`dim` entries each).
+    pub fn init_box(mut self, lo: Vec<f64>, hi: Vec<f64>) -> Self {
+        self.init = Init::Box { lo, hi };
+        self
+    }
+
+    /// Starts coordinate `k` normal with mean `mean[k]` and standard deviation
+    /// `std[k]` (each one value for every coordinate, or `dim` values).
+    pub fn init_normal(mut self, mean: Vec<f64>, std: Vec<f64>) -> Self {
+        self.init = Init::Normal { mean, std };
+        self
+    }
 }
 
 /// One method advancing `runs x agents` agents on a potential.

@@ -225,7 +225,9 @@ fn holds_invariants(c: &Config) -> Result<(), String> {
     if e.runs as u128 * e.agents as u128 > 1 << 32 || e.steps > u32::MAX as u64 {
         return Err("past the stream's counters".into());
     }
-    let Init::Uniform { lo, hi } = e.init;
+    let Init::Uniform { lo, hi } = e.init else {
+        return Err("the generator writes uniform boxes only".into());
+    };
     if !(f32_ok(lo) && f32_ok(hi) && f32_ok(hi - lo) && lo <= hi) {
         return Err(format!("init [{lo}, {hi}]"));
     }

@@ -272,6 +272,72 @@ fn smoothed_steps_are_their_definition() {
     check(Rosenbrock::new(Shift::zero(3)), &m, &e);
 }
 
+/// The box and normal initial distributions against their definitions, written
+/// out here from the stream's domain-1 words: `X_k = lo_k + (hi_k - lo_k) u_k`
+/// and `X_k = mean_k + std_k z_k`, in f32, `u` and `z` from word `k % 4` of block
+/// `k / 4` (the normals through the Box-Muller map on the block's word pairs).
+/// A box with equal intervals is the uniform initialisation, bit for bit.
+#[test]
+fn box_and_normal_initial_positions_are_their_definitions() {
+    use sgld_swarm::Init;
+    let shape = Shape {
+        runs: 2,
+        agents: 3,
+        dim: 5,
+    };
+    let seed = 77;
+    let key = rng::key_from_seed(seed);
+    let word = |g: usize, k: usize| rng::philox4x32_10([k as u32 / 4, g as u32, 0, 1 << 28], key);
+    let draw = |init: &Init| {
+        let mut x = vec![0.0f32; 30];
+        initial_positions(&mut x, shape, init, seed).unwrap();
+        x
+    };
+    let lo = [-1.0, 0.0, 2.0, -5.0, 0.5];
+    let hi = [1.0, 0.25, 4.0, 5.0, 0.5];
+    let boxed = draw(&Init::Box {
+        lo: lo.to_vec(),
+        hi: hi.to_vec(),
+    });
+    let mean = [0.5, -0.5, 1.0, 2.0, -3.0];
+    let normal = draw(&Init::Normal {
+        mean: mean.to_vec(),
+        std: vec![0.1],
+    });
+    for g in 0..6 {
+        for k in 0..5 {
+            let w = word(g, k);
+            let u = rng::uniform(w[k % 4]);
+            let want = lo[k] as f32 + (hi[k] - lo[k]) as f32 * u;
+            assert_eq!(boxed[g * 5 + k].to_bits(), want.to_bits(), "box {g} {k}");
+            let pair = 2 * ((k % 4) / 2);
+            let rho = (-2.0 * sgld_swarm::fastmath::ln(rng::uniform(w[pair]))).sqrt();
+            let (sn, cs) =
+                sgld_swarm::fastmath::sincos(core::f32::consts::TAU * rng::uniform(w[pair + 1]));
+            let z = if k % 2 == 0 { rho * cs } else { rho * sn };
+            let want = mean[k] as f32 + 0.1f32 * z;
+            assert_eq!(
+                normal[g * 5 + k].to_bits(),
+                want.to_bits(),
+                "normal {g} {k}"
+            );
+        }
+    }
+    let same = draw(&Init::Box {
+        lo: vec![-2.0; 5],
+        hi: vec![6.0; 5],
+    });
+    assert_eq!(same, draw(&Init::Uniform { lo: -2.0, hi: 6.0 }));
+    // Lengths are checked against the dimension.
+    let mut x = vec![0.0f32; 30];
+    let short = Init::Box {
+        lo: vec![0.0; 4],
+        hi: vec![1.0; 4],
+    };
+    let e = initial_positions(&mut x, shape, &short, seed).unwrap_err();
+    assert_eq!(e.field, "ensemble.init.box.lo");
+}
+
 /// Initial positions are the domain-1 uniforms of the stream, and an Euler step
 /// draws the domain-0 normals addressed by (block, agent, step).
 #[test]
@@ -288,7 +354,8 @@ fn draws_follow_the_stream_contract() {
         shape,
         &sgld_swarm::Init::Uniform { lo: -2.0, hi: 6.0 },
         seed,
-    );
+    )
+    .unwrap();
     let key = rng::key_from_seed(seed);
     for g in 0..6 {
         for k in 0..6 {

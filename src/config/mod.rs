@@ -3,11 +3,12 @@
 //! error naming the field, the value and what is allowed; nothing downstream
 //! re-validates) and its TOML form (`toml_form.rs`).
 
+mod toml_convert;
 mod toml_form;
 mod validate;
 
+pub use toml_convert::{default_record_every, method_from_table};
 pub(crate) use toml_form::{RawSeed, parse_toml};
-pub use toml_form::{default_record_every, method_from_table};
 pub(crate) use validate::{num, positive};
 
 use serde::Serialize;
@@ -111,16 +112,63 @@ pub struct EnsembleConfig {
     pub init: Init,
 }
 
-/// Initial positions, drawn from stream domain 1 (docs/DESIGN.md section 3).
+/// Initial positions, drawn from stream domain 1 (docs/DESIGN.md section 3):
+/// coordinate `k` of agent `g` from word `k % 4` of block `k / 4` (uniform), or
+/// from the normal pair of that block (normal). Positions of your own, from an
+/// array, are `Ensemble::set_positions`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Init {
-    /// Uniform on `[lo, hi]^d`.
+    /// Uniform on `[lo, hi]^d`: `X_k = lo + (hi - lo) u_k` in f32.
     Uniform {
         /// The lower end, finite (TOML `ensemble.init = { uniform = [lo, hi] }`).
         lo: f64,
         /// The upper end, `>= lo`, with `hi - lo` within the f32 range.
         hi: f64,
     },
+    /// Uniform on a box, one interval per coordinate: `X_k = lo_k + (hi_k - lo_k)
+    /// u_k` in f32, the same draws as `Uniform` (TOML `ensemble.init = { box =
+    /// { lo = [...], hi = [...] } }`, `dim` entries each).
+    Box {
+        /// The lower ends, finite, one per coordinate.
+        lo: Vec<f64>,
+        /// The upper ends, `hi_k >= lo_k`, with `hi_k - lo_k` within the f32 range.
+        hi: Vec<f64>,
+    },
+    /// Normal around a point: `X_k = mean_k + std_k z_k` in f32, `z` the standard
+    /// normals of section 3's Box-Muller map on the same words (TOML
+    /// `ensemble.init = { normal = { mean = ..., std = ... } }`, each one
+    /// number for every coordinate or `dim` of them).
+    Normal {
+        /// The centre: one value for every coordinate, or `dim` values.
+        mean: Vec<f64>,
+        /// The standard deviations, `>= 0`: one value, or `dim` values.
+        std: Vec<f64>,
+    },
+}
+
+impl Init {
+    /// Entry `k` of a per-coordinate list given as one value or `dim` values.
+    pub(crate) fn entry(list: &[f64], k: usize) -> f64 {
+        if list.len() == 1 { list[0] } else { list[k] }
+    }
+
+    /// A box that holds the initial positions (for `Normal`, 3 standard
+    /// deviations around the mean): the smallest lower and largest upper end.
+    pub fn extent(&self, dim: usize) -> (f64, f64) {
+        match self {
+            Init::Uniform { lo, hi } => (*lo, *hi),
+            Init::Box { lo, hi } => (
+                lo.iter().copied().fold(f64::INFINITY, f64::min),
+                hi.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            ),
+            Init::Normal { mean, std } => {
+                (0..dim).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), k| {
+                    let (m, s) = (Self::entry(mean, k), Self::entry(std, k));
+                    (a.min(m - 3.0 * s), b.max(m + 3.0 * s))
+                })
+            }
+        }
+    }
 }
 
 /// The discretisation (docs/DESIGN.md section 2).

@@ -1,6 +1,7 @@
 //! The TOML form of a [`Config`]: parsing with errors located by line, column
 //! and field, and writing back what a run used.
 
+use super::toml_convert::int_at_least;
 use super::validate::err;
 use super::*;
 use crate::error::{ConfigError, Error};
@@ -71,44 +72,44 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawConfig {
-    problem: RawProblem,
-    ensemble: RawEnsemble,
+pub(super) struct RawConfig {
+    pub(super) problem: RawProblem,
+    pub(super) ensemble: RawEnsemble,
     #[serde(default)]
-    method: Vec<RawMethod>,
+    pub(super) method: Vec<RawMethod>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawProblem {
-    potential: String,
-    dim: i64,
+pub(super) struct RawProblem {
+    pub(super) potential: String,
+    pub(super) dim: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    delta: Option<f64>,
+    pub(super) delta: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    a: Option<ScalarOrList>,
+    pub(super) a: Option<ScalarOrList>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    shift: Option<Vec<f64>>,
+    pub(super) shift: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(untagged, expecting = "a number > 0, or a list of dim numbers > 0")]
-enum ScalarOrList {
+pub(super) enum ScalarOrList {
     Scalar(f64),
     List(Vec<f64>),
 }
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawEnsemble {
-    runs: i64,
-    agents: i64,
-    steps: i64,
+pub(super) struct RawEnsemble {
+    pub(super) runs: i64,
+    pub(super) agents: i64,
+    pub(super) steps: i64,
     #[serde(default)]
-    seed: RawSeed,
+    pub(super) seed: RawSeed,
     #[serde(skip_serializing_if = "Option::is_none")]
-    record_every: Option<i64>,
-    init: RawInit,
+    pub(super) record_every: Option<i64>,
+    pub(super) init: RawInit,
 }
 
 /// A seed is any u64; TOML integers stop at 2^63 - 1, so larger seeds are written
@@ -162,7 +163,7 @@ impl Default for RawSeed {
 }
 
 impl RawSeed {
-    fn from_u64(v: u64) -> Self {
+    pub(super) fn from_u64(v: u64) -> Self {
         match i64::try_from(v) {
             Ok(i) => RawSeed::Int(i),
             Err(_) => RawSeed::Text(v.to_string()),
@@ -185,389 +186,96 @@ impl RawSeed {
 /// list and drop the rest, so the length is checked by hand.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "lowercase")]
-enum RawInit {
+pub(super) enum RawInit {
     Uniform(Vec<f64>),
+    #[serde(deserialize_with = "table_only")]
+    Box(RawBox),
+    #[serde(deserialize_with = "table_only")]
+    Normal(RawNormal),
+}
+
+/// A struct from a TOML table only: serde would also fill one from a list by
+/// position, which would read `normal = [0.0, 1.0]` as a mean and a std.
+fn table_only<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let table = toml::Table::deserialize(d)?;
+    table
+        .try_into()
+        .map_err(|e: toml::de::Error| serde::de::Error::custom(e.message().trim()))
 }
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawMethod {
-    name: String,
-    scheme: String,
-    dt: f64,
-    beta: f64,
+pub(super) struct RawBox {
+    pub(super) lo: Vec<f64>,
+    pub(super) hi: Vec<f64>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNormal {
+    pub(super) mean: NumberOrList,
+    pub(super) std: NumberOrList,
+}
+
+/// One number for every coordinate, or one per coordinate.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(untagged, expecting = "a number, or a list of dim numbers")]
+pub(super) enum NumberOrList {
+    Number(f64),
+    List(Vec<f64>),
+}
+
+impl NumberOrList {
+    pub(super) fn into_vec(self) -> Vec<f64> {
+        match self {
+            NumberOrList::Number(v) => vec![v],
+            NumberOrList::List(v) => v,
+        }
+    }
+
+    pub(super) fn from_slice(v: &[f64]) -> Self {
+        match v {
+            [one] => NumberOrList::Number(*one),
+            _ => NumberOrList::List(v.to_vec()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMethod {
+    pub(super) name: String,
+    pub(super) scheme: String,
+    pub(super) dt: f64,
+    pub(super) beta: f64,
     #[serde(default)]
-    lambda: f64,
+    pub(super) lambda: f64,
     #[serde(default = "default_taming")]
-    taming: String,
+    pub(super) taming: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    eps: Option<f64>,
+    pub(super) eps: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    gamma: Option<f64>,
+    pub(super) gamma: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    inner_steps: Option<i64>,
+    pub(super) inner_steps: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    burn_in: Option<i64>,
+    pub(super) burn_in: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    h: Option<f64>,
+    pub(super) h: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    samples: Option<i64>,
+    pub(super) samples: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    h_factor: Option<f64>,
+    pub(super) h_factor: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    h_min: Option<f64>,
+    pub(super) h_min: Option<f64>,
 }
 
 fn default_taming() -> String {
     "none".to_string()
-}
-
-/// The record interval when none is given: about 200 records over the run.
-pub fn default_record_every(steps: u64) -> u64 {
-    steps.div_ceil(200).max(1)
-}
-
-/// The integer types of the configuration, with the largest value each holds.
-trait IntField: TryFrom<i64> {
-    const MAX: u64;
-}
-impl IntField for u32 {
-    const MAX: u64 = u32::MAX as u64;
-}
-impl IntField for u64 {
-    const MAX: u64 = u64::MAX;
-}
-impl IntField for usize {
-    const MAX: u64 = usize::MAX as u64;
-}
-
-/// A count that becomes the `sub` field of the stream counter (28 bits): from 1
-/// to `max`. (`burn_in + inner_steps - 1` is checked against the same limit in
-/// validation.)
-fn stream_index(field: &str, v: i64, max: i64) -> Result<u32, ConfigError> {
-    if (1..=max).contains(&v) {
-        Ok(v as u32)
-    } else {
-        Err(err(
-            field,
-            v,
-            format!("must be an integer >= 1, at most {max} (the stream's 28-bit index)"),
-        ))
-    }
-}
-
-fn int_at_least<T: IntField>(field: &str, v: i64, min: i64) -> Result<T, ConfigError> {
-    T::try_from(v).ok().filter(|_| v >= min).ok_or_else(|| {
-        let allowed = if T::MAX >= i64::MAX as u64 {
-            format!("must be an integer >= {min}")
-        } else {
-            format!("must be an integer >= {min}, at most {}", T::MAX)
-        };
-        err(field, v, allowed)
-    })
-}
-
-impl RawConfig {
-    fn into_config(self) -> Result<Config, ConfigError> {
-        let p = self.problem;
-        let dim: usize = int_at_least("problem.dim", p.dim, 1)?;
-        let name = p.potential.as_str();
-        let potential = match name {
-            "six-hump-camel" => PotentialKind::SixHumpCamel,
-            "rough" => PotentialKind::Rough {
-                delta: p.delta.unwrap_or(0.01),
-            },
-            "rastrigin" => PotentialKind::Rastrigin,
-            "ackley" => PotentialKind::Ackley,
-            "rosenbrock" => PotentialKind::Rosenbrock,
-            "styblinski-tang" => PotentialKind::StyblinskiTang,
-            "griewank" => PotentialKind::Griewank,
-            "quadratic" => PotentialKind::Quadratic {
-                a: match p.a.as_ref() {
-                    None => vec![1.0],
-                    Some(ScalarOrList::Scalar(v)) => vec![*v],
-                    Some(ScalarOrList::List(v)) => v.clone(),
-                },
-            },
-            "double-well" => PotentialKind::DoubleWell,
-            other => {
-                return Err(err(
-                    "problem.potential",
-                    format!("{other:?}"),
-                    format!("must be one of {}", POTENTIAL_NAMES.join(", ")),
-                ));
-            }
-        };
-        if p.delta.is_some() && name != "rough" {
-            return Err(err(
-                "problem.delta",
-                p.delta.unwrap_or_default(),
-                "is only used by potential = \"rough\"",
-            ));
-        }
-        if p.a.is_some() && name != "quadratic" {
-            return Err(err(
-                "problem.a",
-                "(given)",
-                "is only used by potential = \"quadratic\"",
-            ));
-        }
-        let problem = ProblemConfig {
-            potential,
-            dim,
-            shift: p.shift,
-        };
-
-        let e = self.ensemble;
-        let steps: u64 = int_at_least("ensemble.steps", e.steps, 1)?;
-        let record_every = match e.record_every {
-            Some(v) => int_at_least("ensemble.record_every", v, 1)?,
-            None => default_record_every(steps),
-        };
-        let RawInit::Uniform(bounds) = e.init;
-        let [lo, hi] = bounds[..] else {
-            return Err(err(
-                "ensemble.init.uniform",
-                format!("a list of {} numbers", bounds.len()),
-                "must be exactly two numbers [lo, hi]",
-            ));
-        };
-        let ensemble = EnsembleConfig {
-            runs: int_at_least("ensemble.runs", e.runs, 1)?,
-            agents: int_at_least("ensemble.agents", e.agents, 1)?,
-            steps,
-            seed: e.seed.to_u64("ensemble.seed")?,
-            record_every,
-            init: Init::Uniform { lo, hi },
-        };
-
-        let methods = self
-            .method
-            .into_iter()
-            .enumerate()
-            .map(|(i, m)| m.into_method(i))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Config {
-            problem,
-            ensemble,
-            methods,
-        })
-    }
-
-    fn from_config(c: &Config) -> Self {
-        let (delta, a) = match &c.problem.potential {
-            PotentialKind::Rough { delta } => (Some(*delta), None),
-            PotentialKind::Quadratic { a } if a.len() == 1 => {
-                (None, Some(ScalarOrList::Scalar(a[0])))
-            }
-            PotentialKind::Quadratic { a } => (None, Some(ScalarOrList::List(a.clone()))),
-            _ => (None, None),
-        };
-        let Init::Uniform { lo, hi } = c.ensemble.init;
-        RawConfig {
-            problem: RawProblem {
-                potential: c.problem.potential.name().to_string(),
-                dim: c.problem.dim as i64,
-                delta,
-                a,
-                shift: c.problem.shift.clone(),
-            },
-            ensemble: RawEnsemble {
-                runs: c.ensemble.runs as i64,
-                agents: c.ensemble.agents as i64,
-                steps: c.ensemble.steps as i64,
-                seed: RawSeed::from_u64(c.ensemble.seed),
-                record_every: Some(c.ensemble.record_every as i64),
-                init: RawInit::Uniform(vec![lo, hi]),
-            },
-            method: c
-                .methods
-                .iter()
-                .map(|m| {
-                    let (eps, gamma, inner_steps, burn_in, scheme) = match m.scheme {
-                        Scheme::Euler | Scheme::Smoothed { .. } => (None, None, None, None, ""),
-                        Scheme::Homogenized {
-                            eps,
-                            gamma,
-                            inner_steps,
-                            burn_in,
-                        } => (
-                            Some(eps),
-                            Some(gamma),
-                            Some(inner_steps as i64),
-                            Some(burn_in as i64),
-                            "homogenized",
-                        ),
-                    };
-                    let (h, samples, h_factor, h_min) = match m.scheme {
-                        Scheme::Smoothed {
-                            h,
-                            samples,
-                            h_factor,
-                            h_min,
-                        } => (Some(h), Some(samples as i64), Some(h_factor), Some(h_min)),
-                        _ => (None, None, None, None),
-                    };
-                    let scheme = match m.scheme {
-                        Scheme::Euler => "euler",
-                        Scheme::Smoothed { .. } => "smoothed",
-                        Scheme::Homogenized { .. } => scheme,
-                    };
-                    RawMethod {
-                        name: m.name.clone(),
-                        scheme: scheme.to_string(),
-                        dt: m.dt,
-                        beta: m.beta,
-                        lambda: m.lambda,
-                        taming: m.taming.name().to_string(),
-                        eps,
-                        gamma,
-                        inner_steps,
-                        burn_in,
-                        h,
-                        samples,
-                        h_factor,
-                        h_min,
-                    }
-                })
-                .collect(),
-        }
-    }
-}
-
-/// A method from one `[[method]]` table of a TOML file (for experiments with
-/// their own file layout), checked as `method[index]`.
-pub fn method_from_table(table: toml::Table, index: usize) -> Result<MethodConfig, Error> {
-    let raw: RawMethod =
-        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." {
-                format!("method[{index}]")
-            } else {
-                format!("method[{index}].{path}")
-            };
-            Error::Config(err(
-                field,
-                "(as given)",
-                e.into_inner().message().trim().replace('\n', " "),
-            ))
-        })?;
-    let m = raw.into_method(index)?;
-    m.validate(index)?;
-    Ok(m)
-}
-
-impl RawMethod {
-    fn into_method(self, i: usize) -> Result<MethodConfig, ConfigError> {
-        let f = |name: &str| format!("method[{i}].{name}");
-        let taming = match self.taming.as_str() {
-            "none" => Taming::None,
-            "coordinate" => Taming::Coordinate,
-            "norm" => Taming::Norm,
-            other => {
-                return Err(err(
-                    f("taming"),
-                    format!("{other:?}"),
-                    "must be one of none, coordinate, norm",
-                ));
-            }
-        };
-        let homogenized_fields = [
-            ("eps", self.eps.is_some()),
-            ("gamma", self.gamma.is_some()),
-            ("inner_steps", self.inner_steps.is_some()),
-            ("burn_in", self.burn_in.is_some()),
-        ];
-        let smoothed_fields = [
-            ("h", self.h.is_some()),
-            ("samples", self.samples.is_some()),
-            ("h_factor", self.h_factor.is_some()),
-            ("h_min", self.h_min.is_some()),
-        ];
-        let only = |fields: &[(&str, bool)], scheme: &str| -> Result<(), ConfigError> {
-            match fields.iter().find(|(_, given)| *given) {
-                Some((name, _)) => Err(err(
-                    f(name),
-                    "(given)",
-                    format!("is only used by scheme = \"{scheme}\""),
-                )),
-                None => Ok(()),
-            }
-        };
-        let scheme = match self.scheme.as_str() {
-            "euler" => {
-                only(&homogenized_fields, "homogenized")?;
-                only(&smoothed_fields, "smoothed")?;
-                Scheme::Euler
-            }
-            "smoothed" => {
-                only(&homogenized_fields, "homogenized")?;
-                let samples = self.samples.ok_or_else(|| {
-                    err(
-                        f("samples"),
-                        "(missing)",
-                        "is required by scheme = \"smoothed\"",
-                    )
-                })?;
-                Scheme::Smoothed {
-                    h: self.h.ok_or_else(|| {
-                        err(f("h"), "(missing)", "is required by scheme = \"smoothed\"")
-                    })?,
-                    samples: stream_index(&f("samples"), samples, crate::rng::SUB_MAX as i64 + 1)?,
-                    h_factor: self.h_factor.unwrap_or(1.0),
-                    h_min: self.h_min.unwrap_or(0.0),
-                }
-            }
-            "homogenized" => {
-                only(&smoothed_fields, "smoothed")?;
-                let need = |name: &str, v: Option<f64>| {
-                    v.ok_or_else(|| {
-                        err(
-                            f(name),
-                            "(missing)",
-                            "is required by scheme = \"homogenized\"",
-                        )
-                    })
-                };
-                let inner = self.inner_steps.ok_or_else(|| {
-                    err(
-                        f("inner_steps"),
-                        "(missing)",
-                        "is required by scheme = \"homogenized\"",
-                    )
-                })?;
-                Scheme::Homogenized {
-                    eps: need("eps", self.eps)?,
-                    gamma: need("gamma", self.gamma)?,
-                    inner_steps: stream_index(
-                        &f("inner_steps"),
-                        inner,
-                        crate::rng::SUB_MAX as i64,
-                    )?,
-                    burn_in: stream_index(
-                        &f("burn_in"),
-                        self.burn_in.unwrap_or(1),
-                        crate::rng::SUB_MAX as i64,
-                    )?,
-                }
-            }
-            other => {
-                return Err(err(
-                    f("scheme"),
-                    format!("{other:?}"),
-                    "must be one of euler, homogenized, smoothed",
-                ));
-            }
-        };
-        Ok(MethodConfig {
-            name: self.name,
-            scheme,
-            dt: self.dt,
-            beta: self.beta,
-            lambda: self.lambda,
-            taming,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -592,6 +300,59 @@ mod tests {
         let bad = text.replace("seed = 1", "seed = \"x1\"");
         let e = Config::from_toml_str(&bad, "bad").unwrap_err().to_string();
         assert!(e.contains("ensemble.seed") && e.contains("x1"), "{e}");
+    }
+
+    /// The box and normal initialisations parse, round-trip through the written
+    /// config, and are checked against the dimension by field.
+    #[test]
+    fn box_and_normal_inits() {
+        let text = include_str!("../../presets/fig2-rough-d10.toml");
+        let uniform = text
+            .lines()
+            .find(|l| l.starts_with("init = "))
+            .expect("the preset has an init line");
+        let with = |init: &str| text.replace(uniform, init);
+        let lo: Vec<String> = (0..10).map(|k| format!("{}.0", -k)).collect();
+        let hi: Vec<String> = (0..10).map(|k| format!("{k}.5")).collect();
+        for init in [
+            format!(
+                "init = {{ box = {{ lo = [{}], hi = [{}] }} }}",
+                lo.join(", "),
+                hi.join(", ")
+            ),
+            "init = { normal = { mean = 1.5, std = 0.25 } }".to_string(),
+            format!(
+                "init = {{ normal = {{ mean = [{}], std = 2.0 }} }}",
+                hi.join(", ")
+            ),
+        ] {
+            let c = Config::from_toml_str(&with(&init), "init").unwrap_or_else(|e| panic!("{e}"));
+            assert!(!matches!(c.ensemble.init, Init::Uniform { .. }), "{init}");
+            let again = Config::from_toml_str(&c.to_toml(), "again").unwrap();
+            assert_eq!(c, again, "{init}");
+        }
+        for (init, field) in [
+            (
+                "init = { box = { lo = [0.0], hi = [1.0] } }",
+                "ensemble.init.box.lo",
+            ),
+            (
+                "init = { normal = { mean = [1.0, 2.0], std = 1.0 } }",
+                "ensemble.init.normal.mean",
+            ),
+            (
+                "init = { normal = { mean = 0.0, std = -1.0 } }",
+                "ensemble.init.normal.std[0]",
+            ),
+            ("init = { normal = { mean = 0.0, sd = 1.0 } }", "sd"),
+            // A list is not read as (mean, std) by position.
+            ("init = { normal = [0.0, 1.0] }", "ensemble.init"),
+        ] {
+            let e = Config::from_toml_str(&with(init), "bad")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(field), "{init}: {e}");
+        }
     }
 
     #[test]

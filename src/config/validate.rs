@@ -173,20 +173,7 @@ impl EnsembleConfig {
         if self.record_every == 0 {
             return Err(err("ensemble.record_every", 0, "must be >= 1"));
         }
-        match self.init {
-            Init::Uniform { lo, hi } => {
-                let in_range = |v: f64| v.is_finite() && v.abs() <= F32_MAX;
-                // The engines draw lo + (hi - lo) u in f32, so the width must fit too.
-                if !(in_range(lo) && in_range(hi) && in_range(hi - lo)) || lo > hi {
-                    return Err(err(
-                        "ensemble.init.uniform",
-                        format!("[{}, {}]", num(lo), num(hi)),
-                        "must be two finite numbers [lo, hi] with lo <= hi and hi - lo at \
-                         most 3.4e38 (the engines compute in f32)",
-                    ));
-                }
-            }
-        }
+        self.init.validate(None)?;
         Ok(())
     }
 }
@@ -302,11 +289,98 @@ impl MethodConfig {
     }
 }
 
+impl Init {
+    /// Checks the values and, given `dim`, the lengths of the per-coordinate
+    /// lists (`None` checks what does not depend on the dimension).
+    pub fn validate(&self, dim: Option<usize>) -> Result<(), ConfigError> {
+        let in_range = |v: f64| v.is_finite() && v.abs() <= F32_MAX;
+        let length = |field: &str, list: &[f64], one_allowed: bool| {
+            let ok = match dim {
+                Some(d) => list.len() == d || (one_allowed && list.len() == 1),
+                None => !list.is_empty(),
+            };
+            if ok {
+                return Ok(());
+            }
+            let d = dim.map_or("dim".to_string(), |d| d.to_string());
+            Err(err(
+                field,
+                format!("a list of {} numbers", list.len()),
+                if one_allowed {
+                    format!("must be one number or dim = {d} numbers")
+                } else {
+                    format!("must have dim = {d} numbers")
+                },
+            ))
+        };
+        match self {
+            Init::Uniform { lo, hi } => {
+                let (lo, hi) = (*lo, *hi);
+                // The engines draw lo + (hi - lo) u in f32, so the width must fit too.
+                if !(in_range(lo) && in_range(hi) && in_range(hi - lo)) || lo > hi {
+                    return Err(err(
+                        "ensemble.init.uniform",
+                        format!("[{}, {}]", num(lo), num(hi)),
+                        "must be two finite numbers [lo, hi] with lo <= hi and hi - lo at \
+                         most 3.4e38 (the engines compute in f32)",
+                    ));
+                }
+            }
+            Init::Box { lo, hi } => {
+                length("ensemble.init.box.lo", lo, false)?;
+                length("ensemble.init.box.hi", hi, false)?;
+                if lo.len() != hi.len() {
+                    return Err(err(
+                        "ensemble.init.box.hi",
+                        format!("a list of {} numbers", hi.len()),
+                        format!("must have as many numbers as lo ({})", lo.len()),
+                    ));
+                }
+                for (k, (&l, &h)) in lo.iter().zip(hi).enumerate() {
+                    if !(in_range(l) && in_range(h) && in_range(h - l)) || l > h {
+                        return Err(err(
+                            format!("ensemble.init.box[{k}]"),
+                            format!("[{}, {}]", num(l), num(h)),
+                            "must be finite with lo <= hi and hi - lo at most 3.4e38 \
+                             (the engines compute in f32)",
+                        ));
+                    }
+                }
+            }
+            Init::Normal { mean, std } => {
+                length("ensemble.init.normal.mean", mean, true)?;
+                length("ensemble.init.normal.std", std, true)?;
+                for (k, &m) in mean.iter().enumerate() {
+                    if !in_range(m) {
+                        return Err(err(
+                            format!("ensemble.init.normal.mean[{k}]"),
+                            num(m),
+                            "must be finite, of magnitude at most 3.4e38",
+                        ));
+                    }
+                }
+                for (k, &s) in std.iter().enumerate() {
+                    // A standard normal of the stream is at most 6 in magnitude.
+                    if !(in_range(s) && s >= 0.0 && in_range(6.0 * s)) {
+                        return Err(err(
+                            format!("ensemble.init.normal.std[{k}]"),
+                            num(s),
+                            "must be >= 0 and finite, with 6 std at most 3.4e38",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Config {
     /// Checks every field; the first problem found is returned.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.problem.validate()?;
         self.ensemble.validate()?;
+        self.ensemble.init.validate(Some(self.problem.dim))?;
         // Whether the machine has the memory is checked before running
         // (engine::memory); an array that no machine can address is invalid.
         let e = &self.ensemble;

@@ -298,21 +298,46 @@ pub(crate) fn check_size(shape: Shape, copies: usize) -> Result<usize> {
 /// The initial positions, from stream domain 1: coordinate `k` of global agent `g`
 /// is `lo + (hi - lo) * u`, with `u` word `k % 4` of Philox at counter
 /// `[k / 4, g, 0, 1 << 28]`. Every method of a config starts from these.
-pub fn initial_positions(x: &mut [f32], shape: Shape, init: &Init, seed: u64) {
+pub fn initial_positions(
+    x: &mut [f32],
+    shape: Shape,
+    init: &Init,
+    seed: u64,
+) -> Result<(), crate::error::ConfigError> {
     use rayon::prelude::*;
+    init.validate(Some(shape.dim))?;
     let key = rng::key_from_seed(seed);
-    let Init::Uniform { lo, hi } = *init;
-    let (lo, width) = (lo as f32, (hi - lo) as f32);
     let d = shape.dim;
+    // Per coordinate: X_k = a_k + b_k v_k, v the uniform (or normal) of word k % 4.
+    let (a, b, normal): (Vec<f32>, Vec<f32>, bool) = match init {
+        Init::Uniform { lo, hi } => (vec![*lo as f32; d], vec![(hi - lo) as f32; d], false),
+        Init::Box { lo, hi } => (
+            lo.iter().map(|&v| v as f32).collect(),
+            lo.iter().zip(hi).map(|(l, h)| (h - l) as f32).collect(),
+            false,
+        ),
+        Init::Normal { mean, std } => (
+            (0..d).map(|k| Init::entry(mean, k) as f32).collect(),
+            (0..d).map(|k| Init::entry(std, k) as f32).collect(),
+            true,
+        ),
+    };
     x.par_chunks_mut(d).enumerate().for_each(|(g, agent)| {
-        for (b, block) in agent.chunks_mut(4).enumerate() {
+        for (blk, block) in agent.chunks_mut(4).enumerate() {
             let w = rng::philox4x32_10(
-                rng::counter(b as u32, g as u32, 0, rng::DOMAIN_INIT, 0),
+                rng::counter(blk as u32, g as u32, 0, rng::DOMAIN_INIT, 0),
                 key,
             );
-            for (j, v) in block.iter_mut().enumerate() {
-                *v = lo + width * rng::uniform(w[j]);
+            let v = if normal {
+                rng::normals(w)
+            } else {
+                w.map(rng::uniform)
+            };
+            for (j, x) in block.iter_mut().enumerate() {
+                let k = 4 * blk + j;
+                *x = a[k] + b[k] * v[j];
             }
         }
     });
+    Ok(())
 }

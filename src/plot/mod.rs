@@ -160,7 +160,7 @@ fn band_color(t: f64) -> RGBColor {
 fn paths_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), String> {
     let e = |x: &dyn std::fmt::Display| x.to_string();
     let potential = Builtin::from_problem(&r.config.problem);
-    let crate::config::Init::Uniform { lo, hi } = r.config.ensemble.init;
+    let (lo, hi) = r.config.ensemble.init.extent(r.config.problem.dim);
     // The initial box with a margin, grown to show the reference points.
     let pad = 0.1 * (hi - lo).max(1e-6);
     let (mut x0, mut x1, mut y0, mut y1) = (lo - pad, hi + pad, lo - pad, hi + pad);

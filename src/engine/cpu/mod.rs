@@ -173,7 +173,7 @@ impl<P: Potential> CpuEngine<P> {
         } else {
             Vec::new()
         };
-        initial_positions(&mut x, shape, &ensemble.init, ensemble.seed);
+        initial_positions(&mut x, shape, &ensemble.init, ensemble.seed)?;
         let lanes_apply =
             potential.separable() && !potential.stochastic() && consts.taming != Taming::Norm;
         let lanes = match path {

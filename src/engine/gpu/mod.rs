@@ -118,7 +118,7 @@ impl<P: Potential> GpuEngine<P> {
         let consts = StepConstants::new(method);
         let len = check_size(shape, 1)?;
         let mut x0 = try_alloc(len, "the positions X")?;
-        initial_positions(&mut x0, shape, &ensemble.init, ensemble.seed);
+        initial_positions(&mut x0, shape, &ensemble.init, ensemble.seed)?;
 
         let block_kernel = potential.separable() && consts.taming != Taming::Norm;
         let interacting = method.lambda > 0.0;

@@ -101,7 +101,7 @@ impl GpuNetEngine {
             }));
         }
         let mut x0 = vec![0.0f32; len];
-        initial_positions(&mut x0, shape, &ensemble.init, ensemble.seed);
+        initial_positions(&mut x0, shape, &ensemble.init, ensemble.seed)?;
         let consts = StepConstants::new(method);
         let interacting = method.lambda > 0.0;
         let agents_total = (shape.runs * shape.agents) as u32;

@@ -1,0 +1,375 @@
+//! From the TOML schema (`toml_form.rs`) to the typed configuration and back:
+//! defaults, integer ranges and field names in errors on the way in, the same
+//! document on the way out (`Config::to_toml`).
+
+use super::toml_form::*;
+use super::validate::err;
+use super::*;
+use crate::error::{ConfigError, Error};
+
+/// The record interval when none is given: about 200 records over the run.
+pub fn default_record_every(steps: u64) -> u64 {
+    steps.div_ceil(200).max(1)
+}
+
+/// The integer types of the configuration, with the largest value each holds.
+pub(super) trait IntField: TryFrom<i64> {
+    const MAX: u64;
+}
+impl IntField for u32 {
+    const MAX: u64 = u32::MAX as u64;
+}
+impl IntField for u64 {
+    const MAX: u64 = u64::MAX;
+}
+impl IntField for usize {
+    const MAX: u64 = usize::MAX as u64;
+}
+
+/// A count that becomes the `sub` field of the stream counter (28 bits): from 1
+/// to `max`. (`burn_in + inner_steps - 1` is checked against the same limit in
+/// validation.)
+fn stream_index(field: &str, v: i64, max: i64) -> Result<u32, ConfigError> {
+    if (1..=max).contains(&v) {
+        Ok(v as u32)
+    } else {
+        Err(err(
+            field,
+            v,
+            format!("must be an integer >= 1, at most {max} (the stream's 28-bit index)"),
+        ))
+    }
+}
+
+pub(super) fn int_at_least<T: IntField>(field: &str, v: i64, min: i64) -> Result<T, ConfigError> {
+    T::try_from(v).ok().filter(|_| v >= min).ok_or_else(|| {
+        let allowed = if T::MAX >= i64::MAX as u64 {
+            format!("must be an integer >= {min}")
+        } else {
+            format!("must be an integer >= {min}, at most {}", T::MAX)
+        };
+        err(field, v, allowed)
+    })
+}
+
+impl RawConfig {
+    pub(super) fn into_config(self) -> Result<Config, ConfigError> {
+        let p = self.problem;
+        let dim: usize = int_at_least("problem.dim", p.dim, 1)?;
+        let name = p.potential.as_str();
+        let potential = match name {
+            "six-hump-camel" => PotentialKind::SixHumpCamel,
+            "rough" => PotentialKind::Rough {
+                delta: p.delta.unwrap_or(0.01),
+            },
+            "rastrigin" => PotentialKind::Rastrigin,
+            "ackley" => PotentialKind::Ackley,
+            "rosenbrock" => PotentialKind::Rosenbrock,
+            "styblinski-tang" => PotentialKind::StyblinskiTang,
+            "griewank" => PotentialKind::Griewank,
+            "quadratic" => PotentialKind::Quadratic {
+                a: match p.a.as_ref() {
+                    None => vec![1.0],
+                    Some(ScalarOrList::Scalar(v)) => vec![*v],
+                    Some(ScalarOrList::List(v)) => v.clone(),
+                },
+            },
+            "double-well" => PotentialKind::DoubleWell,
+            other => {
+                return Err(err(
+                    "problem.potential",
+                    format!("{other:?}"),
+                    format!("must be one of {}", POTENTIAL_NAMES.join(", ")),
+                ));
+            }
+        };
+        if p.delta.is_some() && name != "rough" {
+            return Err(err(
+                "problem.delta",
+                p.delta.unwrap_or_default(),
+                "is only used by potential = \"rough\"",
+            ));
+        }
+        if p.a.is_some() && name != "quadratic" {
+            return Err(err(
+                "problem.a",
+                "(given)",
+                "is only used by potential = \"quadratic\"",
+            ));
+        }
+        let problem = ProblemConfig {
+            potential,
+            dim,
+            shift: p.shift,
+        };
+
+        let e = self.ensemble;
+        let steps: u64 = int_at_least("ensemble.steps", e.steps, 1)?;
+        let record_every = match e.record_every {
+            Some(v) => int_at_least("ensemble.record_every", v, 1)?,
+            None => default_record_every(steps),
+        };
+        let init = match e.init {
+            RawInit::Uniform(bounds) => {
+                let [lo, hi] = bounds[..] else {
+                    return Err(err(
+                        "ensemble.init.uniform",
+                        format!("a list of {} numbers", bounds.len()),
+                        "must be exactly two numbers [lo, hi]",
+                    ));
+                };
+                Init::Uniform { lo, hi }
+            }
+            RawInit::Box(RawBox { lo, hi }) => Init::Box { lo, hi },
+            RawInit::Normal(RawNormal { mean, std }) => Init::Normal {
+                mean: mean.into_vec(),
+                std: std.into_vec(),
+            },
+        };
+        let ensemble = EnsembleConfig {
+            runs: int_at_least("ensemble.runs", e.runs, 1)?,
+            agents: int_at_least("ensemble.agents", e.agents, 1)?,
+            steps,
+            seed: e.seed.to_u64("ensemble.seed")?,
+            record_every,
+            init,
+        };
+
+        let methods = self
+            .method
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| m.into_method(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Config {
+            problem,
+            ensemble,
+            methods,
+        })
+    }
+
+    pub(super) fn from_config(c: &Config) -> Self {
+        let (delta, a) = match &c.problem.potential {
+            PotentialKind::Rough { delta } => (Some(*delta), None),
+            PotentialKind::Quadratic { a } if a.len() == 1 => {
+                (None, Some(ScalarOrList::Scalar(a[0])))
+            }
+            PotentialKind::Quadratic { a } => (None, Some(ScalarOrList::List(a.clone()))),
+            _ => (None, None),
+        };
+        let init = match &c.ensemble.init {
+            Init::Uniform { lo, hi } => RawInit::Uniform(vec![*lo, *hi]),
+            Init::Box { lo, hi } => RawInit::Box(RawBox {
+                lo: lo.clone(),
+                hi: hi.clone(),
+            }),
+            Init::Normal { mean, std } => RawInit::Normal(RawNormal {
+                mean: NumberOrList::from_slice(mean),
+                std: NumberOrList::from_slice(std),
+            }),
+        };
+        RawConfig {
+            problem: RawProblem {
+                potential: c.problem.potential.name().to_string(),
+                dim: c.problem.dim as i64,
+                delta,
+                a,
+                shift: c.problem.shift.clone(),
+            },
+            ensemble: RawEnsemble {
+                runs: c.ensemble.runs as i64,
+                agents: c.ensemble.agents as i64,
+                steps: c.ensemble.steps as i64,
+                seed: RawSeed::from_u64(c.ensemble.seed),
+                record_every: Some(c.ensemble.record_every as i64),
+                init,
+            },
+            method: c
+                .methods
+                .iter()
+                .map(|m| {
+                    let (eps, gamma, inner_steps, burn_in, scheme) = match m.scheme {
+                        Scheme::Euler | Scheme::Smoothed { .. } => (None, None, None, None, ""),
+                        Scheme::Homogenized {
+                            eps,
+                            gamma,
+                            inner_steps,
+                            burn_in,
+                        } => (
+                            Some(eps),
+                            Some(gamma),
+                            Some(inner_steps as i64),
+                            Some(burn_in as i64),
+                            "homogenized",
+                        ),
+                    };
+                    let (h, samples, h_factor, h_min) = match m.scheme {
+                        Scheme::Smoothed {
+                            h,
+                            samples,
+                            h_factor,
+                            h_min,
+                        } => (Some(h), Some(samples as i64), Some(h_factor), Some(h_min)),
+                        _ => (None, None, None, None),
+                    };
+                    let scheme = match m.scheme {
+                        Scheme::Euler => "euler",
+                        Scheme::Smoothed { .. } => "smoothed",
+                        Scheme::Homogenized { .. } => scheme,
+                    };
+                    RawMethod {
+                        name: m.name.clone(),
+                        scheme: scheme.to_string(),
+                        dt: m.dt,
+                        beta: m.beta,
+                        lambda: m.lambda,
+                        taming: m.taming.name().to_string(),
+                        eps,
+                        gamma,
+                        inner_steps,
+                        burn_in,
+                        h,
+                        samples,
+                        h_factor,
+                        h_min,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A method from one `[[method]]` table of a TOML file (for experiments with
+/// their own file layout), checked as `method[index]`.
+pub fn method_from_table(table: toml::Table, index: usize) -> Result<MethodConfig, Error> {
+    let raw: RawMethod =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                format!("method[{index}]")
+            } else {
+                format!("method[{index}].{path}")
+            };
+            Error::Config(err(
+                field,
+                "(as given)",
+                e.into_inner().message().trim().replace('\n', " "),
+            ))
+        })?;
+    let m = raw.into_method(index)?;
+    m.validate(index)?;
+    Ok(m)
+}
+
+impl RawMethod {
+    fn into_method(self, i: usize) -> Result<MethodConfig, ConfigError> {
+        let f = |name: &str| format!("method[{i}].{name}");
+        let taming = match self.taming.as_str() {
+            "none" => Taming::None,
+            "coordinate" => Taming::Coordinate,
+            "norm" => Taming::Norm,
+            other => {
+                return Err(err(
+                    f("taming"),
+                    format!("{other:?}"),
+                    "must be one of none, coordinate, norm",
+                ));
+            }
+        };
+        let homogenized_fields = [
+            ("eps", self.eps.is_some()),
+            ("gamma", self.gamma.is_some()),
+            ("inner_steps", self.inner_steps.is_some()),
+            ("burn_in", self.burn_in.is_some()),
+        ];
+        let smoothed_fields = [
+            ("h", self.h.is_some()),
+            ("samples", self.samples.is_some()),
+            ("h_factor", self.h_factor.is_some()),
+            ("h_min", self.h_min.is_some()),
+        ];
+        let only = |fields: &[(&str, bool)], scheme: &str| -> Result<(), ConfigError> {
+            match fields.iter().find(|(_, given)| *given) {
+                Some((name, _)) => Err(err(
+                    f(name),
+                    "(given)",
+                    format!("is only used by scheme = \"{scheme}\""),
+                )),
+                None => Ok(()),
+            }
+        };
+        let scheme = match self.scheme.as_str() {
+            "euler" => {
+                only(&homogenized_fields, "homogenized")?;
+                only(&smoothed_fields, "smoothed")?;
+                Scheme::Euler
+            }
+            "smoothed" => {
+                only(&homogenized_fields, "homogenized")?;
+                let samples = self.samples.ok_or_else(|| {
+                    err(
+                        f("samples"),
+                        "(missing)",
+                        "is required by scheme = \"smoothed\"",
+                    )
+                })?;
+                Scheme::Smoothed {
+                    h: self.h.ok_or_else(|| {
+                        err(f("h"), "(missing)", "is required by scheme = \"smoothed\"")
+                    })?,
+                    samples: stream_index(&f("samples"), samples, crate::rng::SUB_MAX as i64 + 1)?,
+                    h_factor: self.h_factor.unwrap_or(1.0),
+                    h_min: self.h_min.unwrap_or(0.0),
+                }
+            }
+            "homogenized" => {
+                only(&smoothed_fields, "smoothed")?;
+                let need = |name: &str, v: Option<f64>| {
+                    v.ok_or_else(|| {
+                        err(
+                            f(name),
+                            "(missing)",
+                            "is required by scheme = \"homogenized\"",
+                        )
+                    })
+                };
+                let inner = self.inner_steps.ok_or_else(|| {
+                    err(
+                        f("inner_steps"),
+                        "(missing)",
+                        "is required by scheme = \"homogenized\"",
+                    )
+                })?;
+                Scheme::Homogenized {
+                    eps: need("eps", self.eps)?,
+                    gamma: need("gamma", self.gamma)?,
+                    inner_steps: stream_index(
+                        &f("inner_steps"),
+                        inner,
+                        crate::rng::SUB_MAX as i64,
+                    )?,
+                    burn_in: stream_index(
+                        &f("burn_in"),
+                        self.burn_in.unwrap_or(1),
+                        crate::rng::SUB_MAX as i64,
+                    )?,
+                }
+            }
+            other => {
+                return Err(err(
+                    f("scheme"),
+                    format!("{other:?}"),
+                    "must be one of euler, homogenized, smoothed",
+                ));
+            }
+        };
+        Ok(MethodConfig {
+            name: self.name,
+            scheme,
+            dt: self.dt,
+            beta: self.beta,
+            lambda: self.lambda,
+            taming,
+        })
+    }
+}
