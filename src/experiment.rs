@@ -2,12 +2,14 @@
 //! what the outputs need. A method that diverges stops with its error; the others
 //! still run, and what it recorded before is kept.
 
-use crate::config::Config;
+use crate::config::{Config, EnsembleConfig, MethodConfig, ProblemConfig};
 use crate::diagnostics::History;
 use crate::engine::memory::Footprint;
 use crate::ensemble::{Ensemble, Options};
 use crate::error::{Error, Result};
+use crate::potential::{Builtin, Potential};
 use ndarray::{Array3, Array4};
+use std::sync::Arc;
 
 const GIB: f64 = (1u64 << 30) as f64;
 /// Memory that 2-D runs may use for trajectories without being asked.
@@ -55,10 +57,19 @@ pub struct MethodResult {
     pub error: Option<String>,
 }
 
-/// What a whole configuration produced.
+/// What a whole experiment produced: a configuration's methods on its built-in
+/// potential ([`run`]), or methods on any potential ([`run_with_potential`]).
 pub struct ExperimentResult {
-    /// The configuration that ran (written back as `config.toml`).
-    pub config: Config,
+    /// The `[problem]` table, when the potential is a configuration's built-in;
+    /// `None` for a potential given as a value.
+    pub problem: Option<ProblemConfig>,
+    /// The ensemble every method ran.
+    pub ensemble: EnsembleConfig,
+    /// The methods, in order (the settings; [`ExperimentResult::methods`] has
+    /// what they produced).
+    pub method_configs: Vec<MethodConfig>,
+    /// The potential, for the plots and the summary's name.
+    pub potential: Arc<dyn Potential>,
     /// The engine that ran every method: `"cpu"` or `"gpu"`.
     pub backend: String,
     /// The device and engine settings in words (CPU model and threads, or GPU
@@ -73,6 +84,30 @@ pub struct ExperimentResult {
 }
 
 impl ExperimentResult {
+    /// The whole configuration, when the potential is a built-in (written back
+    /// as `config.toml`).
+    pub fn config(&self) -> Option<Config> {
+        Some(Config {
+            problem: self.problem.clone()?,
+            ensemble: self.ensemble.clone(),
+            methods: self.method_configs.clone(),
+        })
+    }
+
+    /// The potential's name: the `problem.potential` name of a built-in, else
+    /// the potential's own [`Potential::name`].
+    pub fn potential_name(&self) -> String {
+        match &self.problem {
+            Some(p) => p.potential.name().to_string(),
+            None => self.potential.name(),
+        }
+    }
+
+    /// The dimension `d`.
+    pub fn dim(&self) -> usize {
+        self.potential.dim()
+    }
+
     /// The divergences, if any method stopped with one.
     pub fn errors(&self) -> Vec<String> {
         self.methods
@@ -88,30 +123,37 @@ impl ExperimentResult {
 /// potential or anything else is built.
 pub fn footprint(config: &Config) -> Result<Footprint> {
     config.validate()?;
-    let e = &config.ensemble;
-    let d = config.problem.dim;
-    let keep_2d = d == 2 && trajectory_bytes(config) <= TRAJECTORY_BUDGET;
+    Ok(footprint_of(
+        &config.ensemble,
+        &config.methods,
+        config.problem.dim,
+    ))
+}
+
+/// [`footprint`] of validated parts.
+fn footprint_of(e: &EnsembleConfig, methods: &[MethodConfig], d: usize) -> Footprint {
+    let keep_2d = d == 2 && trajectory_bytes(e) <= TRAJECTORY_BUDGET;
     let mut peak = Footprint::default();
-    for m in &config.methods {
+    for m in methods {
         let f = Footprint::engine(e, m, d, keep_2d);
         if f.total() > peak.total() {
             peak = f;
         }
     }
     let len = e.runs as u128 * e.agents as u128 * d as u128;
-    let methods = config.methods.len() as u128;
-    peak.add("every method's final positions", methods * len * 4);
+    let count = methods.len() as u128;
+    peak.add("every method's final positions", count * len * 4);
     if keep_2d {
         peak.add(
             "every method's trajectories",
-            methods * trajectory_bytes(config) as u128,
+            count * trajectory_bytes(e) as u128,
         );
     }
-    Ok(peak)
+    peak
 }
 
-fn trajectory_bytes(config: &Config) -> f64 {
-    let e = &config.ensemble;
+/// The bytes of a 2-D run's trajectories.
+fn trajectory_bytes(e: &EnsembleConfig) -> f64 {
     (e.steps / e.record_every + 2) as f64 * (e.runs as f64 * e.agents as f64 * 2.0 * 4.0)
 }
 
@@ -124,12 +166,86 @@ pub fn run(
     progress: &mut dyn Progress,
 ) -> Result<ExperimentResult> {
     footprint(config)?.check()?;
+    let potential: Arc<dyn Potential> = Arc::new(Builtin::from_problem(&config.problem));
+    run_methods(
+        Some(config.problem.clone()),
+        potential,
+        &config.ensemble,
+        &config.methods,
+        options,
+        progress,
+        &|m, o| Ensemble::new(&config.problem, &config.ensemble, m, o),
+    )
+}
+
+/// Runs `methods` on `potential` (any potential: a user's own runs on the CPU, a
+/// built-in given as a value on the engine the backend picks) from the same
+/// initial positions, as [`run`] does for a configuration; the result writes
+/// the same outputs ([`crate::output::write_all`]), with a `config.toml` that
+/// holds the ensemble and the methods and names the potential in a comment.
+///
+/// ```
+/// use sgld_swarm::experiment::{Silent, run_with_potential};
+/// use sgld_swarm::potential::{Potential, Shift, StyblinskiTang};
+/// use sgld_swarm::{EnsembleConfig, MethodConfig, Options};
+///
+/// let p = StyblinskiTang::new(Shift::zero(3));
+/// let e = EnsembleConfig::new(4, 20, 50).seed(1).init_uniform(-5.0, 5.0);
+/// let methods = [
+///     MethodConfig::euler("SGLD", 0.01, 5.0),
+///     MethodConfig::euler("MF-SGLD", 0.01, 5.0).lambda(1.0),
+/// ];
+/// let r = run_with_potential(p, &e, &methods, Options::default(), &mut Silent)?;
+/// assert_eq!(r.methods.len(), 2);
+/// assert_eq!(r.potential_name(), "styblinski-tang");
+/// # Ok::<(), sgld_swarm::Error>(())
+/// ```
+pub fn run_with_potential<P: Potential + Clone + 'static>(
+    potential: P,
+    ensemble: &EnsembleConfig,
+    methods: &[MethodConfig],
+    options: Options,
+    progress: &mut dyn Progress,
+) -> Result<ExperimentResult> {
+    ensemble.validate()?;
+    crate::config::validate_methods(methods)?;
+    let dim = potential.dim();
+    ensemble.init.validate(Some(dim))?;
+    // The potential's own checks come with each ensemble; the memory first.
+    footprint_of(ensemble, methods, dim).check()?;
+    let shared: Arc<dyn Potential> = Arc::new(potential.clone());
+    run_methods(
+        None,
+        shared,
+        ensemble,
+        methods,
+        options,
+        progress,
+        &|m, o| Ensemble::with_potential(potential.clone(), ensemble, m, o),
+    )
+}
+
+/// Builds one ensemble for a method with the options given.
+type Build<'a> = dyn Fn(&MethodConfig, Options) -> Result<Ensemble> + 'a;
+
+/// The methods one after the other (so that memory holds one method's arrays),
+/// each from `build`.
+fn run_methods(
+    problem: Option<ProblemConfig>,
+    potential: Arc<dyn Potential>,
+    ensemble: &EnsembleConfig,
+    method_configs: &[MethodConfig],
+    options: Options,
+    progress: &mut dyn Progress,
+    build: &Build<'_>,
+) -> Result<ExperimentResult> {
+    let dim = potential.dim();
     let mut notes = Vec::new();
     // 2-D problems keep their trajectories for the paths plot, unless they would
     // take more memory than is reasonable to hold.
-    let trajectory_bytes = trajectory_bytes(config);
-    let keep_2d = config.problem.dim == 2 && trajectory_bytes <= TRAJECTORY_BUDGET;
-    if config.problem.dim == 2 && !keep_2d && !options.keep_trajectories {
+    let trajectory_bytes = trajectory_bytes(ensemble);
+    let keep_2d = dim == 2 && trajectory_bytes <= TRAJECTORY_BUDGET;
+    if dim == 2 && !keep_2d && !options.keep_trajectories {
         notes.push(format!(
             "trajectories are not kept: they would take {:.1} GiB (more than {:.0} GiB); \
              raise ensemble.record_every or lower runs x agents to keep them",
@@ -141,15 +257,14 @@ pub fn run(
         keep_trajectories: options.keep_trajectories || keep_2d,
         ..options
     };
-    let steps = config.ensemble.steps;
+    let steps = ensemble.steps;
     // Advance in pieces for the progress bar: about 1% of the run, or a record interval.
-    let piece = config.ensemble.record_every.min(steps.div_ceil(100)).max(1);
-    let count = config.methods.len();
+    let piece = ensemble.record_every.min(steps.div_ceil(100)).max(1);
+    let count = method_configs.len();
     let mut methods = Vec::with_capacity(count);
     let mut engine_info = None;
-    // One ensemble at a time, so that memory holds one method's arrays.
-    for (index, method) in config.methods.iter().enumerate() {
-        let mut e = Ensemble::new(&config.problem, &config.ensemble, method, options)?;
+    for (index, method) in method_configs.iter().enumerate() {
+        let mut e = build(method, options)?;
         if engine_info.is_none() {
             progress.engine(e.backend(), &e.device(), e.backend_note());
             engine_info = Some((
@@ -191,9 +306,12 @@ pub fn run(
             error,
         });
     }
-    let (backend, device, note) = engine_info.expect("a validated config has a method");
+    let (backend, device, note) = engine_info.expect("validated methods are not empty");
     Ok(ExperimentResult {
-        config: config.clone(),
+        problem,
+        ensemble: ensemble.clone(),
+        method_configs: method_configs.to_vec(),
+        potential,
         backend,
         device,
         backend_note: note,

@@ -7,8 +7,9 @@ mod toml_convert;
 mod toml_form;
 mod validate;
 
-pub use toml_convert::{default_record_every, method_from_table};
+pub use toml_convert::{default_record_every, ensemble_and_methods_toml, method_from_table};
 pub(crate) use toml_form::{RawSeed, parse_toml};
+pub use validate::validate_methods;
 pub(crate) use validate::{num, positive};
 
 use serde::Serialize;

@@ -157,7 +157,23 @@ impl RawConfig {
             PotentialKind::Quadratic { a } => (None, Some(ScalarOrList::List(a.clone()))),
             _ => (None, None),
         };
-        let init = match &c.ensemble.init {
+        RawConfig {
+            problem: RawProblem {
+                potential: c.problem.potential.name().to_string(),
+                dim: c.problem.dim as i64,
+                delta,
+                a,
+                shift: c.problem.shift.clone(),
+            },
+            ensemble: RawEnsemble::from_ensemble(&c.ensemble),
+            method: c.methods.iter().map(RawMethod::from_method).collect(),
+        }
+    }
+}
+
+impl RawEnsemble {
+    pub(super) fn from_ensemble(e: &EnsembleConfig) -> Self {
+        let init = match &e.init {
             Init::Uniform { lo, hi } => RawInit::Uniform(vec![*lo, *hi]),
             Init::Box { lo, hi } => RawInit::Box(RawBox {
                 lo: lo.clone(),
@@ -168,75 +184,80 @@ impl RawConfig {
                 std: NumberOrList::from_slice(std),
             }),
         };
-        RawConfig {
-            problem: RawProblem {
-                potential: c.problem.potential.name().to_string(),
-                dim: c.problem.dim as i64,
-                delta,
-                a,
-                shift: c.problem.shift.clone(),
-            },
-            ensemble: RawEnsemble {
-                runs: c.ensemble.runs as i64,
-                agents: c.ensemble.agents as i64,
-                steps: c.ensemble.steps as i64,
-                seed: RawSeed::from_u64(c.ensemble.seed),
-                record_every: Some(c.ensemble.record_every as i64),
-                init,
-            },
-            method: c
-                .methods
-                .iter()
-                .map(|m| {
-                    let (eps, gamma, inner_steps, burn_in, scheme) = match m.scheme {
-                        Scheme::Euler | Scheme::Smoothed { .. } => (None, None, None, None, ""),
-                        Scheme::Homogenized {
-                            eps,
-                            gamma,
-                            inner_steps,
-                            burn_in,
-                        } => (
-                            Some(eps),
-                            Some(gamma),
-                            Some(inner_steps as i64),
-                            Some(burn_in as i64),
-                            "homogenized",
-                        ),
-                    };
-                    let (h, samples, h_factor, h_min) = match m.scheme {
-                        Scheme::Smoothed {
-                            h,
-                            samples,
-                            h_factor,
-                            h_min,
-                        } => (Some(h), Some(samples as i64), Some(h_factor), Some(h_min)),
-                        _ => (None, None, None, None),
-                    };
-                    let scheme = match m.scheme {
-                        Scheme::Euler => "euler",
-                        Scheme::Smoothed { .. } => "smoothed",
-                        Scheme::Homogenized { .. } => scheme,
-                    };
-                    RawMethod {
-                        name: m.name.clone(),
-                        scheme: scheme.to_string(),
-                        dt: m.dt,
-                        beta: m.beta,
-                        lambda: m.lambda,
-                        taming: m.taming.name().to_string(),
-                        eps,
-                        gamma,
-                        inner_steps,
-                        burn_in,
-                        h,
-                        samples,
-                        h_factor,
-                        h_min,
-                    }
-                })
-                .collect(),
+        RawEnsemble {
+            runs: e.runs as i64,
+            agents: e.agents as i64,
+            steps: e.steps as i64,
+            seed: RawSeed::from_u64(e.seed),
+            record_every: Some(e.record_every as i64),
+            init,
         }
     }
+}
+
+impl RawMethod {
+    pub(super) fn from_method(m: &MethodConfig) -> Self {
+        let (eps, gamma, inner_steps, burn_in, scheme) = match m.scheme {
+            Scheme::Euler | Scheme::Smoothed { .. } => (None, None, None, None, ""),
+            Scheme::Homogenized {
+                eps,
+                gamma,
+                inner_steps,
+                burn_in,
+            } => (
+                Some(eps),
+                Some(gamma),
+                Some(inner_steps as i64),
+                Some(burn_in as i64),
+                "homogenized",
+            ),
+        };
+        let (h, samples, h_factor, h_min) = match m.scheme {
+            Scheme::Smoothed {
+                h,
+                samples,
+                h_factor,
+                h_min,
+            } => (Some(h), Some(samples as i64), Some(h_factor), Some(h_min)),
+            _ => (None, None, None, None),
+        };
+        let scheme = match m.scheme {
+            Scheme::Euler => "euler",
+            Scheme::Smoothed { .. } => "smoothed",
+            Scheme::Homogenized { .. } => scheme,
+        };
+        RawMethod {
+            name: m.name.clone(),
+            scheme: scheme.to_string(),
+            dt: m.dt,
+            beta: m.beta,
+            lambda: m.lambda,
+            taming: m.taming.name().to_string(),
+            eps,
+            gamma,
+            inner_steps,
+            burn_in,
+            h,
+            samples,
+            h_factor,
+            h_min,
+        }
+    }
+}
+
+/// The `[ensemble]` and `[[method]]` tables of a run, as TOML: what `config.toml`
+/// holds for a potential that no `[problem]` table names (a user's own).
+pub fn ensemble_and_methods_toml(ensemble: &EnsembleConfig, methods: &[MethodConfig]) -> String {
+    #[derive(serde::Serialize)]
+    struct RawRun {
+        ensemble: RawEnsemble,
+        method: Vec<RawMethod>,
+    }
+    let raw = RawRun {
+        ensemble: RawEnsemble::from_ensemble(ensemble),
+        method: methods.iter().map(RawMethod::from_method).collect(),
+    };
+    toml::to_string_pretty(&raw).expect("an ensemble and methods always serialise")
 }
 
 /// A method from one `[[method]]` table of a TOML file (for experiments with

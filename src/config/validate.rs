@@ -396,26 +396,33 @@ impl Config {
                 ),
             ));
         }
-        if self.methods.is_empty() {
-            return Err(err("method", "none", "give at least one [[method]] table"));
-        }
-        for (i, m) in self.methods.iter().enumerate() {
-            m.validate(i)?;
-        }
-        for (i, m) in self.methods.iter().enumerate() {
-            if let Some(j) = self.methods[..i].iter().position(|o| o.slug() == m.slug()) {
-                return Err(err(
-                    format!("method[{i}].name"),
-                    format!("{:?}", m.name),
-                    format!(
-                        "must differ from method[{j}].name {:?} after lower-casing and \
-                         replacing non-alphanumerics (both give the file name {:?})",
-                        self.methods[j].name,
-                        m.slug()
-                    ),
-                ));
-            }
-        }
+        validate_methods(&self.methods)?;
         Ok(())
     }
+}
+
+/// Checks every method (as `method[i]`), that there is at least one, and that
+/// their names give distinct file names.
+pub fn validate_methods(methods: &[MethodConfig]) -> Result<(), ConfigError> {
+    if methods.is_empty() {
+        return Err(err("method", "none", "give at least one [[method]] table"));
+    }
+    for (i, m) in methods.iter().enumerate() {
+        m.validate(i)?;
+    }
+    for (i, m) in methods.iter().enumerate() {
+        if let Some(j) = methods[..i].iter().position(|o| o.slug() == m.slug()) {
+            return Err(err(
+                format!("method[{i}].name"),
+                format!("{:?}", m.name),
+                format!(
+                    "must differ from method[{j}].name {:?} after lower-casing and \
+                         replacing non-alphanumerics (both give the file name {:?})",
+                    methods[j].name,
+                    m.slug()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -117,10 +117,16 @@ pub struct OutputFolder {
 }
 
 impl OutputFolder {
-    /// Starts writing into `dir` (created and checked by [`super::prepare_dir`]):
+    /// Starts writing into `dir` (created here if need be; the command line has
+    /// created and checked it already with [`super::prepare_dir`]):
     /// an earlier run's `summary.json` goes first, so that until this run's is
     /// written the folder does not claim to hold a complete run.
     pub fn begin(dir: &Path) -> Result<Self> {
+        // A library caller may give a folder that does not exist yet.
+        fs::create_dir_all(dir).map_err(|source| Error::OutputDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let summary = dir.join(SUMMARY);
         match fs::remove_file(&summary) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

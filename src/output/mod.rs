@@ -35,7 +35,7 @@ pub fn prepare_dir(dir: &Path) -> Result<()> {
 struct Summary<'a> {
     backend: &'a str,
     device: &'a str,
-    potential: &'a str,
+    potential: String,
     dim: usize,
     runs: usize,
     agents: usize,
@@ -77,7 +77,18 @@ fn npy(
 /// last.
 pub fn write_all(dir: &Path, result: &ExperimentResult) -> Result<Written> {
     let mut folder = OutputFolder::begin(dir)?;
-    folder.write_bytes("config.toml", result.config.to_toml().as_bytes())?;
+    let config = match result.config() {
+        Some(c) => c.to_toml(),
+        None => format!(
+            "# The potential is {:?} (d = {}), given to the library as a value: no [problem]\n\
+             # table names it, so this file records the ensemble and the methods, and does\n\
+             # not run on its own.\n\n{}",
+            result.potential_name(),
+            result.dim(),
+            crate::config::ensemble_and_methods_toml(&result.ensemble, &result.method_configs)
+        ),
+    };
+    folder.write_bytes("config.toml", config.as_bytes())?;
     folder.write("history.csv", |w| {
         write_history(w, result).map_err(|e| e.to_string())
     })?;
@@ -102,11 +113,11 @@ fn summary_json(r: &ExperimentResult) -> serde_json::Result<Vec<u8>> {
     let summary = Summary {
         backend: &r.backend,
         device: &r.device,
-        potential: r.config.problem.potential.name(),
-        dim: r.config.problem.dim,
-        runs: r.config.ensemble.runs,
-        agents: r.config.ensemble.agents,
-        seed: r.config.ensemble.seed,
+        potential: r.potential_name(),
+        dim: r.dim(),
+        runs: r.ensemble.runs,
+        agents: r.ensemble.agents,
+        seed: r.ensemble.seed,
         methods: r
             .methods
             .iter()

@@ -7,7 +7,6 @@ use crate::diagnostics::Stat;
 use crate::error::{Error, Result};
 use crate::experiment::ExperimentResult;
 use crate::output::OutputFolder;
-use crate::potential::{Builtin, Potential};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use std::path::Path;
@@ -55,7 +54,7 @@ pub fn write_plots(folder: &mut OutputFolder, r: &ExperimentResult) -> Result<()
     folder.render("distance.png", |p| {
         distance_plot(p, r).map_err(plot_err(&final_path))
     })?;
-    if r.config.problem.dim == 2 {
+    if r.dim() == 2 {
         let final_path = folder.path("paths.png");
         folder.render("paths.png", |p| {
             paths_plot(p, r).map_err(plot_err(&final_path))
@@ -98,9 +97,9 @@ fn distance_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), S
     root.fill(&WHITE).map_err(|x| e(&x))?;
     let title = format!(
         "{} (d = {}): distance to x*, median over {} runs",
-        r.config.problem.potential.name(),
-        r.config.problem.dim,
-        r.config.ensemble.runs
+        r.potential_name(),
+        r.dim(),
+        r.ensemble.runs
     );
     let mut chart = ChartBuilder::on(&root)
         .caption(title, (FAMILY, 22))
@@ -159,8 +158,8 @@ fn band_color(t: f64) -> RGBColor {
 /// `+` marks where they start and `*` the reference points.
 fn paths_plot(path: &Path, r: &ExperimentResult) -> std::result::Result<(), String> {
     let e = |x: &dyn std::fmt::Display| x.to_string();
-    let potential = Builtin::from_problem(&r.config.problem);
-    let (lo, hi) = r.config.ensemble.init.extent(r.config.problem.dim);
+    let potential = &*r.potential;
+    let (lo, hi) = r.ensemble.init.extent(r.dim());
     // The initial box with a margin, grown to show the reference points.
     let pad = 0.1 * (hi - lo).max(1e-6);
     let (mut x0, mut x1, mut y0, mut y1) = (lo - pad, hi + pad, lo - pad, hi + pad);

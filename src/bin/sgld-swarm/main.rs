@@ -410,11 +410,11 @@ fn num(v: f64) -> String {
 fn print_table(r: &experiment::ExperimentResult) {
     println!(
         "\n{} d={}, {} runs x {} agents, seed {}, backend {} ({})",
-        r.config.problem.potential.name(),
-        r.config.problem.dim,
-        r.config.ensemble.runs,
-        r.config.ensemble.agents,
-        r.config.ensemble.seed,
+        r.potential_name(),
+        r.dim(),
+        r.ensemble.runs,
+        r.ensemble.agents,
+        r.ensemble.seed,
         r.backend,
         r.device
     );
