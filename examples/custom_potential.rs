@@ -64,7 +64,7 @@ impl Potential for RippledWell {
         true
     }
 
-    fn grad_coord(&self, _consts: [f32; 2], v: f32) -> f32 {
+    fn grad_coord(&self, _k: usize, _consts: [f32; 2], v: f32) -> f32 {
         let e = (-20.0 * (v - 1.0) * (v - 1.0)).exp();
         let (s, c) = (20.0 * v).sin_cos();
         2.0 * v * (v * v - 1.0) - 0.3 + 0.5 * e * (-40.0 * (v - 1.0) * s * s + 40.0 * s * c)

@@ -33,7 +33,7 @@ impl Potential for Tilted {
     fn separable(&self) -> bool {
         true
     }
-    fn grad_coord(&self, _c: [f32; 2], v: f32) -> f32 {
+    fn grad_coord(&self, _k: usize, _c: [f32; 2], v: f32) -> f32 {
         v * (v * v - 1.0) - 0.2
     }
     fn reference_points(&self) -> Vec<Vec<f64>> {
@@ -42,12 +42,12 @@ impl Potential for Tilted {
 }
 
 /// The WGSL twin. A separable module defines `SEPARABLE = true` and `grad_coord`
-/// (`c` is `coord_consts(k)` of the Rust potential); a non-separable one defines
+/// (`k` the coordinate, `c` its `coord_consts(k)` of the Rust potential); a non-separable one defines
 /// `SEPARABLE = false` and `potential_grad(x, g)` over `array<f32, DIM>`.
 const TILTED_WGSL: &str = r#"
 const SEPARABLE: bool = true;
 
-fn grad_coord(c: vec2<f32>, v: f32) -> f32 {
+fn grad_coord(k: u32, c: vec2<f32>, v: f32) -> f32 {
     return v * (v * v - 1.0) - 0.2;
 }
 "#;

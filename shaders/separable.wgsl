@@ -3,6 +3,6 @@
 
 fn potential_grad(x: ptr<function, array<f32, DIM>>, g: ptr<function, array<f32, DIM>>) {
     for (var k = 0u; k < DIM; k++) {
-        (*g)[k] = grad_coord(coord_consts[k], (*x)[k]);
+        (*g)[k] = grad_coord(k, coord_consts[k], (*x)[k]);
     }
 }

@@ -48,10 +48,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     // below written out for the four coordinates (vector operations), so that
     // nothing in them is indexed by a loop variable: the GPU compiler keeps all
     // of it in registers whether or not it unrolls loops.
-    let c0 = coord_consts[min(4u * b, d - 1u)];
-    let c1 = coord_consts[min(4u * b + 1u, d - 1u)];
-    let c2 = coord_consts[min(4u * b + 2u, d - 1u)];
-    let c3 = coord_consts[min(4u * b + 3u, d - 1u)];
+    // Past the last coordinate a block repeats it; those lanes are never stored.
+    let k0 = min(4u * b, d - 1u);
+    let k1 = min(4u * b + 1u, d - 1u);
+    let k2 = min(4u * b + 2u, d - 1u);
+    let k3 = min(4u * b + 3u, d - 1u);
+    let c0 = coord_consts[k0];
+    let c1 = coord_consts[k1];
+    let c2 = coord_consts[k2];
+    let c3 = coord_consts[k3];
     let coordinate = params.taming == 1u;
     var bad = false;
     for (var s = 0u; s < params.n_steps; s++) {
@@ -61,7 +66,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             for (var m = 0u; m < params.inner_len; m++) {
                 let words = philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_NOISE, m)), params.key);
                 let z = normals4(words);
-                let gr = vec4<f32>(grad_coord(c0, ys.x), grad_coord(c1, ys.y), grad_coord(c2, ys.z), grad_coord(c3, ys.w));
+                let gr = vec4<f32>(grad_coord(k0, c0, ys.x), grad_coord(k1, c1, ys.y), grad_coord(k2, c2, ys.z), grad_coord(k3, c3, ys.w));
                 let hg = params.grad_step * gr;
                 let tamed = select(hg, hg / (1.0 + abs(hg)), coordinate);
                 ys = ys - tamed + params.y_pull * (xs - ys) + params.noise * z;
@@ -73,14 +78,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             let z = normals4(words);
             var gr: vec4<f32>;
             if params.samples == 0u {
-                gr = vec4<f32>(grad_coord(c0, xs.x), grad_coord(c1, xs.y), grad_coord(c2, xs.z), grad_coord(c3, xs.w));
+                gr = vec4<f32>(grad_coord(k0, c0, xs.x), grad_coord(k1, c1, xs.y), grad_coord(k2, c2, xs.z), grad_coord(k3, c3, xs.w));
             } else {
                 // Smoothed: (1/S) sum_s grad Phi(X + sqrt(h_n) xi_s), in s order.
                 gr = vec4<f32>(0.0);
                 for (var smp = 0u; smp < params.samples; smp++) {
                     let xi = normals4(philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_SMOOTHING, smp)), params.key));
                     let p = xs + params.sqrt_variance * xi;
-                    gr += vec4<f32>(grad_coord(c0, p.x), grad_coord(c1, p.y), grad_coord(c2, p.z), grad_coord(c3, p.w));
+                    gr += vec4<f32>(grad_coord(k0, c0, p.x), grad_coord(k1, c1, p.y), grad_coord(k2, c2, p.z), grad_coord(k3, c3, p.w));
                 }
                 gr = gr * params.inv_s;
             }

@@ -149,7 +149,9 @@ fn lane_and_agent_paths_agree_bit_for_bit() {
 #[test]
 fn a_users_separable_potential_gives_the_same_bits_on_both_paths() {
     use sgld_swarm::potential::Potential;
-    /// `sum 0.5 (x_k^2 - 1)^2 + 0.3 sin(3 x_k)`.
+    /// `sum 0.5 (x_k^2 - 1)^2 + 0.3 sin(3 x_k) + 0.1 k x_k`: the last term
+    /// makes each coordinate's gradient depend on its index `k`, which the lane
+    /// path must pass per lane.
     struct Wavy;
     impl Potential for Wavy {
         fn dim(&self) -> usize {
@@ -157,19 +159,22 @@ fn a_users_separable_potential_gives_the_same_bits_on_both_paths() {
         }
         fn value(&self, x: &[f64]) -> f64 {
             x.iter()
-                .map(|&v| 0.5 * (v * v - 1.0).powi(2) + 0.3 * (3.0 * v).sin())
+                .enumerate()
+                .map(|(k, &v)| {
+                    0.5 * (v * v - 1.0).powi(2) + 0.3 * (3.0 * v).sin() + 0.1 * k as f64 * v
+                })
                 .sum()
         }
         fn grad(&self, x: &[f64], g: &mut [f64]) {
-            for (gk, &v) in g.iter_mut().zip(x) {
-                *gk = 2.0 * v * (v * v - 1.0) + 0.9 * (3.0 * v).cos();
+            for (k, (gk, &v)) in g.iter_mut().zip(x).enumerate() {
+                *gk = 2.0 * v * (v * v - 1.0) + 0.9 * (3.0 * v).cos() + 0.1 * k as f64;
             }
         }
         fn separable(&self) -> bool {
             true
         }
-        fn grad_coord(&self, _consts: [f32; 2], v: f32) -> f32 {
-            2.0 * v * (v * v - 1.0) + 0.9 * (3.0 * v).cos()
+        fn grad_coord(&self, k: usize, _consts: [f32; 2], v: f32) -> f32 {
+            2.0 * v * (v * v - 1.0) + 0.9 * (3.0 * v).cos() + 0.1 * k as f32
         }
         fn reference_points(&self) -> Vec<Vec<f64>> {
             vec![vec![-1.0; 6]]
@@ -181,7 +186,8 @@ fn a_users_separable_potential_gives_the_same_bits_on_both_paths() {
         Wavy.grad_f32(c, &mut g);
         c.iter()
             .zip(g)
-            .any(|(&v, gk)| Wavy.grad_coord([0.0; 2], v).to_bits() != gk.to_bits())
+            .enumerate()
+            .any(|(k, (&v, gk))| Wavy.grad_coord(k, [0.0; 2], v).to_bits() != gk.to_bits())
     });
     assert!(
         differs,

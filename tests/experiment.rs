@@ -62,8 +62,8 @@ impl Potential for Twin {
     fn coord_consts(&self, k: usize) -> [f32; 2] {
         self.0.coord_consts(k)
     }
-    fn grad_coord(&self, consts: [f32; 2], x_k: f32) -> f32 {
-        self.0.grad_coord(consts, x_k)
+    fn grad_coord(&self, k: usize, consts: [f32; 2], x_k: f32) -> f32 {
+        self.0.grad_coord(k, consts, x_k)
     }
     fn reference_points(&self) -> Vec<Vec<f64>> {
         self.0.reference_points()

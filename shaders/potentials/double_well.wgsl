@@ -3,12 +3,12 @@
 
 const SEPARABLE: bool = true;
 
-fn grad_coord(c: vec2<f32>, x: f32) -> f32 {
+fn grad_coord(k: u32, c: vec2<f32>, x: f32) -> f32 {
     let y = x - c.x;
     return y * (y * y - 1.0);
 }
 
-fn value_coord(c: vec2<f32>, x: f32) -> f32 {
+fn value_coord(k: u32, c: vec2<f32>, x: f32) -> f32 {
     let y = x - c.x;
     return 0.25 * (y * y - 1.0) * (y * y - 1.0);
 }

@@ -4,11 +4,11 @@
 
 const SEPARABLE: bool = true;
 
-fn grad_coord(c: vec2<f32>, x: f32) -> f32 {
+fn grad_coord(k: u32, c: vec2<f32>, x: f32) -> f32 {
     return c.y * (x - c.x);
 }
 
-fn value_coord(c: vec2<f32>, x: f32) -> f32 {
+fn value_coord(k: u32, c: vec2<f32>, x: f32) -> f32 {
     let y = x - c.x;
     return 0.5 * c.y * y * y;
 }

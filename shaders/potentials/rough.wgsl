@@ -5,7 +5,7 @@
 
 const SEPARABLE: bool = true;
 
-fn grad_coord(c: vec2<f32>, x: f32) -> f32 {
+fn grad_coord(k: u32, c: vec2<f32>, x: f32) -> f32 {
     let y = x - c.x;
     let t = y * potential_params.x;
     let sc = fast_sincos(t);
@@ -13,7 +13,7 @@ fn grad_coord(c: vec2<f32>, x: f32) -> f32 {
     return 2.0 * f * (sc.x + t * sc.y + 0.1);
 }
 
-fn value_coord(c: vec2<f32>, x: f32) -> f32 {
+fn value_coord(k: u32, c: vec2<f32>, x: f32) -> f32 {
     let y = x - c.x;
     let f = y * fast_sincos(y * potential_params.x).x + 0.1 * y;
     return f * f;

@@ -501,7 +501,7 @@ mod tests {
 
     #[test]
     fn user_modules_validate_with_their_own_line_numbers() {
-        let good = "const SEPARABLE: bool = true;\nfn grad_coord(c: vec2<f32>, x: f32) -> f32 {\n    return x - c.x;\n}\n";
+        let good = "const SEPARABLE: bool = true;\nfn grad_coord(k: u32, c: vec2<f32>, x: f32) -> f32 {\n    return x - c.x;\n}\n";
         let choice = |src: &str| PotentialChoice {
             module: "<user potential>".into(),
             source: Some(src.into()),

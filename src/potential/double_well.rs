@@ -52,7 +52,7 @@ impl Potential for DoubleWell {
     }
 
     #[inline(always)]
-    fn grad_coord(&self, c: [f32; 2], x_k: f32) -> f32 {
+    fn grad_coord(&self, _k: usize, c: [f32; 2], x_k: f32) -> f32 {
         let y = x_k - c[0];
         y * (y * y - 1.0)
     }

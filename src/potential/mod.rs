@@ -177,11 +177,12 @@ pub trait Potential: Send + Sync {
         [0.0; 2]
     }
 
-    /// For separable potentials: coordinate `k` of the gradient, given
+    /// For separable potentials: coordinate `k` of the gradient, given `k`
+    /// (for potentials whose coordinates differ, such as Levy's first and last),
     /// `coord_consts(k)` and `x_k`. Only called when [`Potential::separable`] is
     /// true, and then it is the engines' only f32 gradient.
-    fn grad_coord(&self, consts: [f32; 2], x_k: f32) -> f32 {
-        let _ = (consts, x_k);
+    fn grad_coord(&self, k: usize, consts: [f32; 2], x_k: f32) -> f32 {
+        let _ = (k, consts, x_k);
         unreachable!("grad_coord is only called on separable potentials")
     }
 
@@ -241,8 +242,8 @@ macro_rules! delegate_potential {
             fn coord_consts(&self, k: usize) -> [f32; 2] {
                 (**self).coord_consts(k)
             }
-            fn grad_coord(&self, consts: [f32; 2], x_k: f32) -> f32 {
-                (**self).grad_coord(consts, x_k)
+            fn grad_coord(&self, k: usize, consts: [f32; 2], x_k: f32) -> f32 {
+                (**self).grad_coord(k, consts, x_k)
             }
             fn reference_points(&self) -> Vec<Vec<f64>> {
                 (**self).reference_points()
@@ -385,8 +386,8 @@ impl Potential for Builtin {
     fn coord_consts(&self, k: usize) -> [f32; 2] {
         with_builtin!(self, p => p.coord_consts(k))
     }
-    fn grad_coord(&self, consts: [f32; 2], x_k: f32) -> f32 {
-        with_builtin!(self, p => p.grad_coord(consts, x_k))
+    fn grad_coord(&self, k: usize, consts: [f32; 2], x_k: f32) -> f32 {
+        with_builtin!(self, p => p.grad_coord(k, consts, x_k))
     }
     fn reference_points(&self) -> Vec<Vec<f64>> {
         with_builtin!(self, p => p.reference_points())
@@ -411,7 +412,7 @@ macro_rules! separable_grad_f32 {
         }
         fn grad_f32(&self, x: &[f32], g: &mut [f32]) {
             for k in 0..x.len() {
-                g[k] = self.grad_coord(self.coord_consts(k), x[k]);
+                g[k] = self.grad_coord(k, self.coord_consts(k), x[k]);
             }
         }
     };
@@ -577,7 +578,7 @@ pub(crate) mod testing {
             );
             if p.separable() {
                 assert_eq!(
-                    p.grad_coord(p.coord_consts(k), x32[k]).to_bits(),
+                    p.grad_coord(k, p.coord_consts(k), x32[k]).to_bits(),
                     g32[k].to_bits(),
                     "grad_coord and grad_f32 differ"
                 );

@@ -58,7 +58,7 @@ impl Potential for Quadratic {
     }
 
     #[inline(always)]
-    fn grad_coord(&self, c: [f32; 2], x_k: f32) -> f32 {
+    fn grad_coord(&self, _k: usize, c: [f32; 2], x_k: f32) -> f32 {
         c[1] * (x_k - c[0])
     }
 

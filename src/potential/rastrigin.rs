@@ -50,7 +50,7 @@ impl Potential for Rastrigin {
     }
 
     #[inline(always)]
-    fn grad_coord(&self, c: [f32; 2], x_k: f32) -> f32 {
+    fn grad_coord(&self, _k: usize, c: [f32; 2], x_k: f32) -> f32 {
         let y = x_k - c[0];
         let (s, _) = fastmath::sincos(core::f32::consts::TAU * y);
         2.0 * y + (10.0 * core::f32::consts::TAU) * s

@@ -71,7 +71,7 @@ impl Potential for Rough {
     }
 
     #[inline(always)]
-    fn grad_coord(&self, c: [f32; 2], x_k: f32) -> f32 {
+    fn grad_coord(&self, _k: usize, c: [f32; 2], x_k: f32) -> f32 {
         let y = x_k - c[0];
         let t = y * self.inv_delta32;
         let (s, c) = fastmath::sincos(t);

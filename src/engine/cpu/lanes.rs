@@ -110,6 +110,8 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
         let mut ms = [[0.0f32; LANES]; 4];
         let mut k0 = [[0.0f32; LANES]; 4];
         let mut k1 = [[0.0f32; LANES]; 4];
+        // Each lane's coordinate index, for potentials whose gradient depends on it.
+        let mut ks = [[0usize; LANES]; 4];
         for l in 0..LANES {
             let j = group + l;
             if j >= jobs {
@@ -132,6 +134,7 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                         ms[w][l] = ctx.means[(g / n_agents) * d + k];
                     }
                     [k0[w][l], k1[w][l]] = ctx.p.coord_consts(k);
+                    ks[w][l] = k;
                 }
             }
         }
@@ -153,7 +156,7 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                     for w in 0..4 {
                         for l in 0..LANES {
                             let yv = ys[w][l];
-                            let g = ctx.p.grad_coord([k0[w][l], k1[w][l]], yv);
+                            let g = ctx.p.grad_coord(ks[w][l], [k0[w][l], k1[w][l]], yv);
                             let yn = yv - T::tame(c.grad_step, g)
                                 + c.y_pull * (xs[w][l] - yv)
                                 + c.noise * z[w][l];
@@ -184,7 +187,8 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                     None => {
                         for w in 0..4 {
                             for l in 0..LANES {
-                                gr[w][l] = ctx.p.grad_coord([k0[w][l], k1[w][l]], xs[w][l]);
+                                gr[w][l] =
+                                    ctx.p.grad_coord(ks[w][l], [k0[w][l], k1[w][l]], xs[w][l]);
                             }
                         }
                     }
@@ -203,7 +207,7 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                             for w in 0..4 {
                                 for l in 0..LANES {
                                     let p = xs[w][l] + sh * xi[w][l];
-                                    gr[w][l] += ctx.p.grad_coord([k0[w][l], k1[w][l]], p);
+                                    gr[w][l] += ctx.p.grad_coord(ks[w][l], [k0[w][l], k1[w][l]], p);
                                 }
                             }
                         }

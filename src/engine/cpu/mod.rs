@@ -436,7 +436,7 @@ fn agents_path<P: Potential>(
                 ctx.p.grad_minibatch_f32(x, out, draw);
             } else if let Some(consts) = &separable {
                 for k in 0..x.len() {
-                    out[k] = ctx.p.grad_coord(consts[k], x[k]);
+                    out[k] = ctx.p.grad_coord(k, consts[k], x[k]);
                 }
             } else {
                 ctx.p.grad_f32(x, out);
