@@ -106,3 +106,11 @@ fn main() -> Result<(), sgld_swarm::Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn runs() {
+        super::main().unwrap();
+    }
+}

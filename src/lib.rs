@@ -14,18 +14,56 @@
 //! [`theory`] computes the paper's effective potential and the stationary states
 //! of its mean-field limit.
 //!
-//! An [`Ensemble`] runs one method over `R` independent runs of `N` agents in `d`
-//! dimensions on a [`potential::Potential`]; every random number comes from the
-//! addressed Philox stream of [`rng`], so results do not depend on threads or
-//! engine. [`experiment`] runs a whole [`Config`] (several methods from the same
-//! initial positions) and [`output`] writes what the command-line tool writes.
+//! # The API on one page
+//!
+//! **What to construct.**
+//! - The potential: a built-in value ([`potential::Rough`], [`potential::Rastrigin`],
+//!   ... or a [`potential::Builtin`]), a [`ProblemConfig`] naming one
+//!   (`ProblemConfig::new(PotentialKind::Rough { delta: 0.01 }, 10)`), or your
+//!   own type implementing [`potential::Potential`].
+//! - The ensemble: [`EnsembleConfig::new`]`(runs, agents, steps)` with `.seed`,
+//!   `.record_every` and the initial positions (`.init_uniform`, `.init_box`,
+//!   `.init_normal`).
+//! - The method: [`MethodConfig::euler`], [`MethodConfig::homogenized`] or
+//!   [`MethodConfig::smoothed`], with `.lambda` (interaction) and `.taming`.
+//! - [`Options`]: the [`Backend`] (default `Auto`: a hardware GPU if there is
+//!   one) and whether to keep trajectories.
+//!
+//! **What to call.**
+//! - [`Ensemble::new`] (a `ProblemConfig`), [`Ensemble::with_potential`] (any
+//!   potential; built-ins run on either engine, your own on the CPU) or
+//!   [`Ensemble::with_wgsl_potential`] (your own with a WGSL twin, on the GPU).
+//! - [`Ensemble::run`] to the configured step, or [`Ensemble::advance`] by some
+//!   steps; between calls, [`Ensemble::set_positions`] / [`Ensemble::set_state`]
+//!   put a state in (warm starts, stages, your own initial ensemble) without
+//!   touching the random stream.
+//! - [`experiment::run`] (a whole [`Config`], several methods from the same
+//!   initial positions) or [`experiment::run_with_potential`] (several methods on
+//!   any potential), then [`output::write_all`] for the command line's files.
+//!
+//! **What comes back.**
+//! - [`Ensemble::positions`] (`[runs, agents, dim]`, an [`ndarray::Array3`]),
+//!   [`Ensemble::fast_variable`] (the homogenized scheme's `Y`),
+//!   [`Ensemble::run_means`], [`Ensemble::trajectories`] when kept, and
+//!   [`Ensemble::history`]: per run and record, the typed statistics of
+//!   [`diagnostics::Stat`] (`history().last(Stat::Best)`).
+//! - Errors are one [`Error`] enum to match: configuration fields by name
+//!   ([`ConfigError`]), [`Error::Diverged`] with method, run, agent and step,
+//!   [`Error::Unsupported`] requests, typed GPU failures ([`gpu::GpuError`]).
+//!
+//! Every random number comes from the addressed Philox stream of [`rng`]
+//! (docs/DESIGN.md section 3), so results depend on neither threads nor engine
+//! path. [`potential::check_gradient`] checks your `grad` against your `value`.
 //!
 //! # Your own potential
 //!
 //! Implement [`potential::Potential`]: `dim`, `value`, `grad` (f64) and
-//! `reference_points`. Override `grad_f32` for speed, and for a separable potential
-//! `separable`, `coord_consts` and `grad_coord`, which let the CPU engine
-//! vectorise over agents. See `examples/custom_potential.rs`.
+//! `reference_points`. Override `grad_f32` for speed; for a separable potential,
+//! `separable`, `coord_consts` and `grad_coord(k, consts, x_k)`, which let the CPU
+//! engine vectorise over agents and are then the engines' only f32 gradient.
+//! Examples: `examples/custom_potential.rs` (separable), `examples/wgsl_potential.rs`
+//! (separable, on the GPU), `examples/custom_experiment.rs` (not separable, a
+//! whole experiment, and on the GPU), `examples/staged.rs` (state in and out).
 
 #![warn(missing_docs)]
 

@@ -12,7 +12,7 @@ use std::fmt;
 
 /// Every shared module and kernel, by name (file `shaders/NAME.wgsl`), except
 /// the built-in potentials' modules, which come from the table of built-ins
-/// ([`crate::potential::BUILTIN_NAMES`]); [`source`] looks in both.
+/// ([`crate::potential::BUILTIN_NAMES`]); the composer looks in both.
 pub const SOURCES: &[(&str, &str)] = &[
     ("philox", include_str!("../../shaders/philox.wgsl")),
     (
