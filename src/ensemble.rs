@@ -557,6 +557,11 @@ impl Ensemble {
             * self.method.scheme.inner_len() as f64
     }
 
+    /// The potential, to evaluate on the results (`value`, `grad`, `distance`).
+    pub fn potential(&self) -> &dyn Potential {
+        self.driver.potential()
+    }
+
     /// `"cpu"` or `"gpu"`.
     pub fn backend(&self) -> &'static str {
         self.driver.backend()

@@ -164,3 +164,78 @@ fn bad_state_is_refused_by_name() {
     let y = hom.fast_variable().unwrap().expect("homogenized");
     assert_eq!(bits(&y), bits(&hom.positions().unwrap()), "Y(0) = X(0)");
 }
+
+/// After a divergence the ensemble is stopped, as documented on
+/// `Driver::advance`: the error names the first step whose positions were bad,
+/// `step()` stays at the start of the segment it happened in (before that
+/// step), the records before it are kept, and every later call that would step
+/// or set the state returns the same error.
+#[test]
+fn a_diverged_ensemble_stays_stopped() {
+    let p = ProblemConfig::new(PotentialKind::Rough { delta: 0.01 }, 4);
+    let e = EnsembleConfig::new(2, 5, 400)
+        .seed(1)
+        .record_every(10)
+        .init_uniform(-10.0, 10.0);
+    let m = MethodConfig::euler("plain SGLD", 0.01, 1.0);
+    let mut ens = Ensemble::new(&p, &e, &m, cpu()).unwrap();
+    let first = match ens.run() {
+        Err(Error::Diverged {
+            run, agent, step, ..
+        }) => (run, agent, step),
+        other => panic!("expected a divergence, got {other:?}"),
+    };
+    let at = ens.step();
+    assert!(
+        at < first.2,
+        "step() {at} is before the bad step {}",
+        first.2
+    );
+    assert_eq!(at % 10, 0, "a segment starts at a record");
+    let records = ens.history().len();
+    assert_eq!(ens.history().steps().last(), Some(&at));
+    let again = |r: sgld_swarm::Result<()>| match r {
+        Err(Error::Diverged {
+            run, agent, step, ..
+        }) => (run, agent, step),
+        other => panic!("expected the same divergence, got {other:?}"),
+    };
+    assert_eq!(again(ens.advance(1)), first);
+    let x = Array3::zeros((2, 5, 4));
+    assert_eq!(again(ens.set_positions(x.view())), first);
+    assert_eq!((ens.step(), ens.history().len()), (at, records));
+}
+
+/// The potential stays reachable: an ensemble lends it out to evaluate the
+/// results, and a shared one (`Arc`) keeps a handle with the caller; a built-in
+/// behind an `Arc` is still recognised as a built-in (it runs on either engine).
+#[test]
+fn the_potential_stays_reachable() {
+    use sgld_swarm::potential::{Potential, Rough, Shift};
+    use std::sync::Arc;
+    let rough = Arc::new(Rough::new(0.05, Shift::new(vec![0.5, -0.25, 0.0])));
+    let e = EnsembleConfig::new(2, 4, 3).seed(3);
+    let m = &methods()[0];
+    let mut ens = Ensemble::with_potential(Arc::clone(&rough), &e, m, cpu()).unwrap();
+    assert!(
+        ens.backend_note().is_none(),
+        "a built-in: no note about Rust-only potentials"
+    );
+    ens.run().unwrap();
+    let x = ens.positions().unwrap();
+    let agent: Vec<f64> = x
+        .slice(sgld_swarm::ndarray::s![1, 2, ..])
+        .iter()
+        .map(|&v| v as f64)
+        .collect();
+    assert_eq!(ens.potential().value(&agent), rough.value(&agent));
+    assert_eq!(ens.potential().name(), rough.name());
+    let gpu = Options {
+        backend: Backend::Gpu,
+        ..Options::default()
+    };
+    // Refused only for want of an adapter, never as a Rust-only potential.
+    if let Err(err) = Ensemble::with_potential(rough, &e, m, gpu) {
+        assert!(matches!(err, Error::Gpu(_)), "{err}");
+    }
+}

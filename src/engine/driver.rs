@@ -130,6 +130,11 @@ impl Driver {
         Ok(())
     }
 
+    /// The potential the engine steps on.
+    pub fn potential(&self) -> &dyn crate::potential::Potential {
+        self.engine.potential()
+    }
+
     /// `"cpu"` or `"gpu"`.
     pub fn backend(&self) -> &'static str {
         self.engine.backend()

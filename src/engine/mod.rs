@@ -96,6 +96,9 @@ pub trait Engine: Send {
     /// have.
     fn set_state(&mut self, x: &[f32], y: Option<&[f32]>) -> Result<()>;
 
+    /// The potential the engine steps on.
+    fn potential(&self) -> &dyn crate::potential::Potential;
+
     /// `"cpu"` or `"gpu"`.
     fn backend(&self) -> &'static str;
 

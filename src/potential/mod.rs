@@ -47,14 +47,20 @@ macro_rules! builtins {
             }
 
             /// The built-in that `p` is, if its type is one of the built-in types
-            /// (or `Builtin` itself): how a built-in given as a value reaches the
-            /// GPU engine.
+            /// or `Builtin`, or an `Arc` of one: how a built-in given as a value
+            /// reaches the GPU engine.
             pub fn from_any(p: &dyn std::any::Any) -> Option<Builtin> {
                 if let Some(b) = p.downcast_ref::<Builtin>() {
                     return Some(b.clone());
                 }
+                if let Some(b) = p.downcast_ref::<std::sync::Arc<Builtin>>() {
+                    return Some((**b).clone());
+                }
                 $(if let Some(t) = p.downcast_ref::<$T>() {
                     return Some(Builtin::$T(t.clone()));
+                }
+                if let Some(t) = p.downcast_ref::<std::sync::Arc<$T>>() {
+                    return Some(Builtin::$T((**t).clone()));
                 })*
                 None
             }

@@ -315,6 +315,10 @@ impl<P: Potential> Engine for CpuEngine<P> {
         Ok(())
     }
 
+    fn potential(&self) -> &dyn Potential {
+        &self.potential
+    }
+
     fn backend(&self) -> &'static str {
         "cpu"
     }

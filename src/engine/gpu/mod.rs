@@ -597,6 +597,10 @@ impl<P: Potential> Engine for GpuEngine<P> {
         Ok(())
     }
 
+    fn potential(&self) -> &dyn Potential {
+        &self.potential
+    }
+
     fn backend(&self) -> &'static str {
         "gpu"
     }

@@ -491,6 +491,10 @@ impl Engine for GpuNetEngine {
         Ok(())
     }
 
+    fn potential(&self) -> &dyn Potential {
+        &self.loss
+    }
+
     fn backend(&self) -> &'static str {
         "gpu"
     }
