@@ -55,7 +55,7 @@ fn main() -> Result<(), sgld_swarm::Error> {
 }
 
 fn run(out: &std::path::Path) -> Result<(), sgld_swarm::Error> {
-    let worst = check_gradient(&Banana, &[0.3, -0.7], 1e-5);
+    let worst = check_gradient(&Banana, &[0.3, -0.7], 1e-5)?;
     println!(
         "gradient check: worst coordinate {} off by {:.1e}",
         worst.coordinate, worst.error

@@ -182,7 +182,9 @@ pub fn run(
 /// built-in given as a value on the engine the backend picks) from the same
 /// initial positions, as [`run`] does for a configuration; the result writes
 /// the same outputs ([`crate::output::write_all`]), with a `config.toml` that
-/// holds the ensemble and the methods and names the potential in a comment.
+/// holds the ensemble and the methods and names the potential in a comment (a
+/// built-in given as a value too: for a `config.toml` that runs on its own,
+/// describe it in a [`Config`] and use [`run`]).
 ///
 /// ```
 /// use sgld_swarm::experiment::{Silent, run_with_potential};

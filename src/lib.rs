@@ -47,6 +47,8 @@
 //!   [`Ensemble::run_means`], [`Ensemble::trajectories`] when kept, and
 //!   [`Ensemble::history`]: per run and record, the typed statistics of
 //!   [`diagnostics::Stat`] (`history().last(Stat::Best)`).
+//! - [`Ensemble::potential`] lends the potential out, to evaluate it on the
+//!   results without a copy (or pass an `Arc` of yours and keep a handle).
 //! - Errors are one [`Error`] enum to match: configuration fields by name
 //!   ([`ConfigError`]), [`Error::Diverged`] with method, run, agent and step,
 //!   [`Error::Unsupported`] requests, typed GPU failures ([`gpu::GpuError`]).

@@ -78,23 +78,6 @@ pub enum PotentialKind {
 pub const POTENTIAL_NAMES: [&str; crate::potential::BUILTIN_NAMES.len()] =
     crate::potential::BUILTIN_NAMES;
 
-impl PotentialKind {
-    /// The name written in `problem.potential` (one of [`POTENTIAL_NAMES`]).
-    pub fn name(&self) -> &'static str {
-        match self {
-            PotentialKind::SixHumpCamel => "six-hump-camel",
-            PotentialKind::Rough { .. } => "rough",
-            PotentialKind::Rastrigin => "rastrigin",
-            PotentialKind::Ackley => "ackley",
-            PotentialKind::Rosenbrock => "rosenbrock",
-            PotentialKind::StyblinskiTang => "styblinski-tang",
-            PotentialKind::Griewank => "griewank",
-            PotentialKind::Quadratic { .. } => "quadratic",
-            PotentialKind::DoubleWell => "double-well",
-        }
-    }
-}
-
 /// The ensemble: R runs of N agents, how long, from where, and what to record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EnsembleConfig {

@@ -182,7 +182,7 @@ pub struct StepConstants {
     pub smoothing: Option<Smoothing>,
 }
 
-/// The direct smoothing of a smoothed scheme (docs/DESIGN.md section 2 extension; the
+/// The direct smoothing of a smoothed scheme (docs/DESIGN.md section 2.4; the
 /// paper's eq. 2-4).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Smoothing {

@@ -442,6 +442,40 @@ mod tests {
         }
     }
 
+    /// Every `.wgsl` file under `shaders/` is registered, in [`SOURCES`] or (the
+    /// built-in potentials) through the table of built-ins, under its path, and
+    /// every registered module is a file there: a shader that nothing composes,
+    /// or a registration left behind, fails here.
+    #[test]
+    fn every_shader_file_is_registered() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+        let mut on_disk = Vec::new();
+        for sub in ["", "potentials"] {
+            for entry in std::fs::read_dir(root.join(sub)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "wgsl") {
+                    let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+                    on_disk.push(if sub.is_empty() {
+                        stem
+                    } else {
+                        format!("{sub}/{stem}")
+                    });
+                }
+            }
+        }
+        on_disk.sort();
+        let mut registered: Vec<String> = all_sources().map(|(n, _)| n.to_string()).collect();
+        registered.sort();
+        assert_eq!(
+            on_disk, registered,
+            "shaders/ on disk against SOURCES and the table of built-ins"
+        );
+        for (name, text) in all_sources() {
+            let file = std::fs::read_to_string(root.join(format!("{name}.wgsl"))).unwrap();
+            assert_eq!(&file, text, "{name}: SOURCES holds another file's text");
+        }
+    }
+
     /// Stream domains reach the shaders only through the generated module: no
     /// shader defines a domain constant or passes a literal domain number.
     #[test]

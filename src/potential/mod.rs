@@ -47,7 +47,7 @@ macro_rules! builtins {
             }
 
             /// The built-in that `p` is, if its type is one of the built-in types
-            /// or `Builtin`, or an `Arc` of one: how a built-in given as a value
+            /// or `Builtin`, or an `Arc` or `Box` of one: how a built-in given as a value
             /// reaches the GPU engine.
             pub fn from_any(p: &dyn std::any::Any) -> Option<Builtin> {
                 if let Some(b) = p.downcast_ref::<Builtin>() {
@@ -56,10 +56,16 @@ macro_rules! builtins {
                 if let Some(b) = p.downcast_ref::<std::sync::Arc<Builtin>>() {
                     return Some((**b).clone());
                 }
+                if let Some(b) = p.downcast_ref::<Box<Builtin>>() {
+                    return Some((**b).clone());
+                }
                 $(if let Some(t) = p.downcast_ref::<$T>() {
                     return Some(Builtin::$T(t.clone()));
                 }
                 if let Some(t) = p.downcast_ref::<std::sync::Arc<$T>>() {
+                    return Some(Builtin::$T((**t).clone()));
+                }
+                if let Some(t) = p.downcast_ref::<Box<$T>>() {
                     return Some(Builtin::$T((**t).clone()));
                 })*
                 None
@@ -68,6 +74,14 @@ macro_rules! builtins {
             /// The WGSL module of its kernel, `potentials/<stem>`.
             pub fn module(&self) -> &'static str {
                 match self { $(Builtin::$T(_) => concat!("potentials/", stringify!($stem)),)* }
+            }
+        }
+
+        impl PotentialKind {
+            /// The name written in `problem.potential` (one of
+            /// [`crate::config::POTENTIAL_NAMES`]), from the table.
+            pub fn name(&self) -> &'static str {
+                match self { $(PotentialKind::$T { .. } => $name,)* }
             }
         }
 
@@ -92,6 +106,16 @@ builtins! { $
     Quadratic quadratic "quadratic";
     DoubleWell double_well "double-well";
 }
+
+mod check;
+mod shift;
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[doc(hidden)]
+pub use check::f32_gradient_scale;
+pub use check::{GradientCheck, check_f32_gradient, check_gradient};
+pub use shift::Shift;
 
 use crate::config::{PotentialKind, ProblemConfig};
 
@@ -272,78 +296,6 @@ fn dist2(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
-/// A translation `x -> x - s` applied before a built-in is evaluated, so that its
-/// minimisers move by `s`. Zero when the problem has no `shift`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Shift {
-    s64: Vec<f64>,
-    s32: Vec<f32>,
-}
-
-impl Shift {
-    /// The shift `s`, one entry per coordinate; its f32 copy is rounded once here.
-    pub fn new(s: Vec<f64>) -> Self {
-        let s32 = s.iter().map(|&v| v as f32).collect();
-        Self { s64: s, s32 }
-    }
-
-    /// No shift in dimension `dim`.
-    pub fn zero(dim: usize) -> Self {
-        Self::new(vec![0.0; dim])
-    }
-
-    /// Coordinate `k` of `x - s` in f64: `x - s_k`.
-    #[inline(always)]
-    pub fn at(&self, k: usize, x: f64) -> f64 {
-        x - self.s64[k]
-    }
-
-    /// Coordinate `k` of `x - s` in f32, with the shift rounded to f32.
-    #[inline(always)]
-    pub fn at_f32(&self, k: usize, x: f32) -> f32 {
-        x - self.s32[k]
-    }
-
-    /// The shift's coordinate `k` rounded to f32 (the first of the built-ins'
-    /// `coord_consts(k)`).
-    pub fn component_f32(&self, k: usize) -> f32 {
-        self.s32[k]
-    }
-
-    /// The point `p + s`.
-    pub fn moved(&self, p: &[f64]) -> Vec<f64> {
-        p.iter().zip(&self.s64).map(|(a, b)| a + b).collect()
-    }
-
-    /// Checks that the shift has `dim` entries in the f32 range; `potential`
-    /// names the potential in the error.
-    pub fn check(&self, potential: &str, dim: usize) -> Result<(), crate::error::ConfigError> {
-        let s = self.as_slice();
-        if s.len() != dim {
-            return Err(crate::error::ConfigError {
-                field: format!("{potential}: shift"),
-                value: format!("{} entries", s.len()),
-                allowed: format!("must have dim = {dim} entries"),
-            });
-        }
-        for (k, &v) in s.iter().enumerate() {
-            if !(v.is_finite() && v.abs() <= f32::MAX as f64) {
-                return Err(crate::error::ConfigError {
-                    field: format!("{potential}: shift[{k}]"),
-                    value: v.to_string(),
-                    allowed: "must be finite, of magnitude at most 3.4e38".into(),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// The shift's entries in f64, one per coordinate.
-    pub fn as_slice(&self) -> &[f64] {
-        &self.s64
-    }
-}
-
 impl Builtin {
     /// The built-in a validated problem describes.
     pub fn from_problem(p: &ProblemConfig) -> Self {
@@ -425,194 +377,6 @@ macro_rules! separable_grad_f32 {
 }
 pub(crate) use separable_grad_f32;
 
-/// How far an f32 evaluation of the gradient at `x` may be from the exact one, per
-/// component, in units of the relative rounding: `|g_k| + sum_j |H_kj| m_j`, the
-/// change of g_k when every coordinate moves by its magnitude `m_j = |x_j| + |s_j|`
-/// (the built-ins subtract a shift `s_j = coord_consts(j)[0]` first, rounding at
-/// the larger of the two), with the Hessian H from f64 central differences of the
-/// gradient. For tests.
-#[doc(hidden)]
-pub fn f32_gradient_scale(p: &dyn Potential, x: &[f64]) -> Vec<f64> {
-    let d = x.len();
-    let mut g = vec![0.0; d];
-    p.grad(x, &mut g);
-    let mut scale: Vec<f64> = g.iter().map(|v| v.abs()).collect();
-    let (mut gp, mut gm) = (vec![0.0; d], vec![0.0; d]);
-    let mut xp = x.to_vec();
-    for j in 0..d {
-        let h = 1e-6 * x[j].abs().max(1.0);
-        xp[j] = x[j] + h;
-        p.grad(&xp, &mut gp);
-        xp[j] = x[j] - h;
-        p.grad(&xp, &mut gm);
-        xp[j] = x[j];
-        let m = x[j].abs() + (p.coord_consts(j)[0] as f64).abs();
-        for k in 0..d {
-            scale[k] += ((gp[k] - gm[k]) / (2.0 * h)).abs() * m;
-        }
-    }
-    scale
-}
-
-/// The worst coordinate found by [`check_gradient`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GradientCheck {
-    /// The coordinate `k` where `grad` and the central difference disagree most.
-    pub coordinate: usize,
-    /// `grad Phi(x)_k`.
-    pub analytic: f64,
-    /// `(Phi(x + h e_k) - Phi(x - h e_k)) / (2 h)`.
-    pub finite_difference: f64,
-    /// `|analytic - finite_difference| / max(|analytic|, 1)`: relative, and
-    /// absolute where the gradient is below 1; infinite if either is NaN.
-    pub error: f64,
-}
-
-/// Checks a potential's `grad` against central differences of its `value` at
-/// `x`, with step `h`, coordinate by coordinate, and returns the worst
-/// coordinate. A central difference errs by about `h^2 |Phi'''| / 6`
-/// (truncation) plus `1e-16 |Phi| / h` (rounding), so with `h = 1e-5` and a
-/// potential of moderate scale a correct gradient shows errors near 1e-8, and a
-/// wrong coefficient or sign shows errors of order 1.
-///
-/// ```
-/// use sgld_swarm::potential::{Shift, StyblinskiTang, check_gradient};
-///
-/// let p = StyblinskiTang::new(Shift::zero(3));
-/// let c = check_gradient(&p, &[0.3, -1.2, 2.5], 1e-5);
-/// assert!(c.error < 1e-6, "{c:?}");
-/// ```
-pub fn check_gradient<P: Potential + ?Sized>(p: &P, x: &[f64], h: f64) -> GradientCheck {
-    let d = x.len();
-    let mut g = vec![0.0; d];
-    p.grad(x, &mut g);
-    let mut xp = x.to_vec();
-    let mut worst: Option<GradientCheck> = None;
-    for k in 0..d {
-        xp[k] = x[k] + h;
-        let fp = p.value(&xp);
-        xp[k] = x[k] - h;
-        let fm = p.value(&xp);
-        xp[k] = x[k];
-        let fd = (fp - fm) / (2.0 * h);
-        let error = (fd - g[k]).abs() / g[k].abs().max(1.0);
-        let error = if error.is_nan() { f64::INFINITY } else { error };
-        if worst.is_none_or(|w| error > w.error) {
-            worst = Some(GradientCheck {
-                coordinate: k,
-                analytic: g[k],
-                finite_difference: fd,
-                error,
-            });
-        }
-    }
-    worst.unwrap_or(GradientCheck {
-        coordinate: 0,
-        analytic: 0.0,
-        finite_difference: 0.0,
-        error: 0.0,
-    })
-}
-
-#[cfg(test)]
-pub(crate) mod testing {
-    use super::{BUILTIN_NAMES, Builtin, Potential};
-
-    /// Every built-in of the table at dimension `dim` (2 for the six-hump
-    /// camel), through the crate's TOML parser with default parameters.
-    pub fn every_builtin(dim: usize) -> Vec<Builtin> {
-        BUILTIN_NAMES
-            .iter()
-            .map(|name| {
-                let dim = if *name == "six-hump-camel" { 2 } else { dim };
-                let text = format!(
-                    "[problem]\npotential = \"{name}\"\ndim = {dim}\n\
-                     [ensemble]\nruns = 1\nagents = 1\nsteps = 1\ninit = {{ uniform = [-1.0, 1.0] }}\n\
-                     [[method]]\nname = \"SGLD\"\nscheme = \"euler\"\ndt = 0.01\nbeta = 1.0\n"
-                );
-                let config = crate::config::Config::from_toml_str(&text, "the table")
-                    .unwrap_or_else(|e| panic!("{name}: {e}"));
-                Builtin::from_problem(&config.problem)
-            })
-            .collect()
-    }
-
-    /// Asserts that [`super::check_gradient`] finds no coordinate off by more
-    /// than `rel_tol` (relative to the gradient, absolute below 1).
-    pub fn check_gradient(p: &dyn Potential, x: &[f64], h: f64, rel_tol: f64) {
-        let c = super::check_gradient(p, x, h);
-        assert!(
-            c.error <= rel_tol,
-            "{}: d/dx_{} at {x:?}: analytic {}, finite difference {}, error {} > {rel_tol}",
-            p.name(),
-            c.coordinate,
-            c.analytic,
-            c.finite_difference,
-            c.error
-        );
-    }
-
-    /// Tolerance of [`check_f32`] relative to its scale: evaluating in f32 is
-    /// like evaluating exactly at a point moved by up to half an ulp (2^-24
-    /// relative) in each coordinate, then rounding the result and its terms a few
-    /// times. Terms of a polynomial can be several times the result (the camel's
-    /// gradient cancels terms of size 30 to 0.1), and a shift moves the point
-    /// before the rounding, so 16 * 2^-24 allows four roundings of terms up to
-    /// four times the scale. A wrong formula is off by orders of magnitude more.
-    pub const F32_TOL: f64 = 16.0 * 5.960_464_477_539_063e-8;
-
-    /// The f32 gradient against the f64 one at the same (f32-representable) point.
-    /// Component k may be off by `rel_tol` times `|g_k| + sum_j |H_kj| |x_j|`: the
-    /// change of g_k when every coordinate moves by its own magnitude times the
-    /// relative rounding, with the Hessian H from f64 differences of the gradient.
-    pub fn check_f32(p: &dyn Potential, x32: &[f32], rel_tol: f64) {
-        let d = x32.len();
-        let x: Vec<f64> = x32.iter().map(|&v| v as f64).collect();
-        let mut g = vec![0.0; d];
-        p.grad(&x, &mut g);
-        let mut g32 = vec![0.0f32; d];
-        p.grad_f32(x32, &mut g32);
-        let scale = super::f32_gradient_scale(p, &x);
-        for k in 0..d {
-            let tol = rel_tol * scale[k];
-            assert!(
-                ((g32[k] as f64) - g[k]).abs() <= tol,
-                "{}: f32 gradient {k} at {x32:?}: {} vs f64 {}, tolerance {tol}",
-                p.name(),
-                g32[k],
-                g[k],
-            );
-            if p.separable() {
-                assert_eq!(
-                    p.grad_coord(k, p.coord_consts(k), x32[k]).to_bits(),
-                    g32[k].to_bits(),
-                    "grad_coord and grad_f32 differ"
-                );
-            }
-        }
-    }
-
-    /// Deterministic points spread over `[-r, r]^d` (a small LCG; the exact values
-    /// do not matter, only that they are varied and reproducible).
-    pub fn points(d: usize, r: f64, count: usize) -> Vec<Vec<f64>> {
-        let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
-        (0..count)
-            .map(|_| {
-                (0..d)
-                    .map(|_| {
-                        s = s
-                            .wrapping_mul(6_364_136_223_846_793_005)
-                            .wrapping_add(1_442_695_040_888_963_407);
-                        let u = (s >> 11) as f64 / (1u64 << 53) as f64;
-                        // Round to f32 so the f32 checks see the same point.
-                        ((2.0 * u - 1.0) * r) as f32 as f64
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::{
@@ -646,13 +410,63 @@ mod tests {
     /// central difference is exact up to rounding (1e-16 x 8 / 1e-5 = 1e-10).
     #[test]
     fn check_gradient_finds_a_wrong_coordinate() {
-        let c = check_gradient(&Bowl { wrong: true }, &[0.5, 2.0], 1e-5);
+        let c = check_gradient(&Bowl { wrong: true }, &[0.5, 2.0], 1e-5).unwrap();
         assert_eq!(c.coordinate, 1);
         assert!((c.error - 2.0 / 6.0).abs() < 1e-6, "{c:?}");
-        let c = check_gradient(&Bowl { wrong: false }, &[0.5, 2.0], 1e-5);
+        let c = check_gradient(&Bowl { wrong: false }, &[0.5, 2.0], 1e-5).unwrap();
         assert!(c.error < 1e-9, "{c:?}");
+        let e = check_gradient(&Bowl { wrong: false }, &[0.5], 1e-5).unwrap_err();
+        assert_eq!((e.field.as_str(), e.value.as_str()), ("x", "1 coordinates"));
+    }
+
+    /// `sum 0.5 (k + 1) x_k^2`, separable, whose `grad_coord` forgets the index
+    /// when `forgets`: the f32 check sees it (the f64 `grad` is right either way).
+    struct Ramp {
+        forgets: bool,
+    }
+
+    impl Potential for Ramp {
+        fn dim(&self) -> usize {
+            3
+        }
+        fn value(&self, x: &[f64]) -> f64 {
+            (0..3).map(|k| 0.5 * (k + 1) as f64 * x[k] * x[k]).sum()
+        }
+        fn grad(&self, x: &[f64], g: &mut [f64]) {
+            for k in 0..3 {
+                g[k] = (k + 1) as f64 * x[k];
+            }
+        }
+        fn separable(&self) -> bool {
+            true
+        }
+        fn grad_coord(&self, k: usize, _c: [f32; 2], x_k: f32) -> f32 {
+            let k = if self.forgets { 0 } else { k };
+            (k + 1) as f32 * x_k
+        }
+        fn reference_points(&self) -> Vec<Vec<f64>> {
+            vec![vec![0.0; 3]]
+        }
+    }
+
+    /// The f32 check compares what the engines step with: a `grad_coord` that
+    /// ignores its index is off by (3 - 1) x_2 on coordinate 2, against a scale
+    /// of about 2 |g_2| (the gradient and the Hessian times |x_2|), an error near
+    /// 1/3; the right one is exact here (products of small integers and f32 x).
+    #[test]
+    fn check_f32_gradient_sees_a_forgotten_index() {
+        use super::check_f32_gradient;
+        let x = [0.5, -1.0, 2.0];
+        let c = check_f32_gradient(&Ramp { forgets: true }, &x).unwrap();
+        assert_eq!(c.coordinate, 2);
+        assert!(c.error > 0.2, "{c:?}");
+        let c = check_f32_gradient(&Ramp { forgets: false }, &x).unwrap();
+        assert!(c.error < 1e-12, "{c:?}");
     }
     use std::path::Path;
+
+    /// The files of `src/potential/` that are not built-ins.
+    const SUPPORT_FILES: [&str; 4] = ["mod", "check", "shift", "testing"];
 
     /// The table, the configuration and the files agree: every name parses to
     /// the built-in of its line, and `src/potential/` and `shaders/potentials/`
@@ -671,7 +485,7 @@ mod tests {
                 .map(|e| e.unwrap().path())
                 .filter(|p| p.extension().is_some_and(|e| e == ext))
                 .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-                .filter(|s| s != "mod")
+                .filter(|s| !SUPPORT_FILES.contains(&s.as_str()))
                 .collect();
             v.sort();
             v

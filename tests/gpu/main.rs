@@ -10,6 +10,7 @@ use sgld_swarm::gpu::{GpuContext, GpuError, dump};
 use sgld_swarm::rng;
 
 mod engines;
+mod library;
 mod network;
 mod stream;
 

@@ -26,6 +26,7 @@ pub(crate) mod net;
 mod params;
 mod pipelines;
 mod records;
+mod state;
 mod step;
 
 use divergence::{bad_value, earliest_bad, read_status};
@@ -507,19 +508,6 @@ impl<P: Potential> GpuEngine<P> {
         Ok(engine)
     }
 
-    fn read_x(&self) -> Result<Vec<f32>> {
-        let d = self.shape.dim;
-        let mut x = Vec::with_capacity(self.shape.runs * self.shape.agents * d);
-        for part in self.groups.iter().flat_map(|g| &g.parts) {
-            debug_assert_eq!(x.len(), part.agent_base as usize * d);
-            let bytes = self
-                .ctx
-                .read_buffer(&part.x, (part.agents * d * 4) as u64)?;
-            x.extend_from_slice(bytemuck::cast_slice(&bytes));
-        }
-        Ok(x)
-    }
-
     /// How many parts the ensemble's positions are split into.
     pub fn chunks(&self) -> usize {
         self.groups.iter().map(|g| g.parts.len()).sum()
@@ -566,34 +554,11 @@ impl<P: Potential> Engine for GpuEngine<P> {
     }
 
     fn fast(&self) -> Result<Option<Vec<f32>>> {
-        if !self.consts.homogenized {
-            return Ok(None);
-        }
-        let d = self.shape.dim;
-        let mut y = Vec::with_capacity(self.shape.runs * self.shape.agents * d);
-        for part in self.groups.iter().flat_map(|g| &g.parts) {
-            if let Some(buf) = &part.y {
-                let bytes = self.ctx.read_buffer(buf, (part.agents * d * 4) as u64)?;
-                y.extend_from_slice(bytemuck::cast_slice(&bytes));
-            }
-        }
-        Ok(Some(y))
+        self.read_y()
     }
 
     fn set_state(&mut self, x: &[f32], y: Option<&[f32]>) -> Result<()> {
-        let d = self.shape.dim;
-        for part in self.groups.iter().flat_map(|g| &g.parts) {
-            let range = part.agent_base as usize * d..(part.agent_base as usize + part.agents) * d;
-            self.ctx
-                .queue
-                .write_buffer(&part.x, 0, bytemuck::cast_slice(&x[range.clone()]));
-            if let Some(buf) = &part.y {
-                let y = y.unwrap_or(x);
-                self.ctx
-                    .queue
-                    .write_buffer(buf, 0, bytemuck::cast_slice(&y[range]));
-            }
-        }
+        self.write_state(x, y);
         Ok(())
     }
 
