@@ -6,7 +6,7 @@ use crate::diagnostics::History;
 use crate::engine::cpu::CpuPath;
 use crate::engine::gpu::GpuEngine;
 use crate::engine::memory::Footprint;
-use crate::engine::{CpuEngine, Driver, Engine, Schedule, Shape};
+use crate::engine::{CpuEngine, Driver, Engine, Observer, ObserverId, Schedule, Shape};
 use crate::error::{ConfigError, Result, Unsupported};
 use crate::gpu::{GpuContext, potential::GpuPotential};
 use crate::potential::with_builtin;
@@ -555,6 +555,19 @@ impl Ensemble {
     pub fn units_per_step(&self) -> f64 {
         (self.ensemble.runs * self.ensemble.agents * self.dim) as f64
             * self.method.scheme.inner_len() as f64
+    }
+
+    /// Attaches an observer ([`Observer`]): it gets the records made so far now,
+    /// and every later record as the ensemble reaches it; keep the id to get it
+    /// back with [`Ensemble::observer`]. An error from the observer comes back
+    /// from the call that made the record.
+    pub fn observe<O: Observer>(&mut self, observer: O) -> Result<ObserverId> {
+        self.driver.observe(Box::new(observer))
+    }
+
+    /// The observer `id`, if it is an `O`.
+    pub fn observer<O: Observer>(&self, id: ObserverId) -> Option<&O> {
+        self.driver.observer(id)
     }
 
     /// The potential, to evaluate on the results (`value`, `grad`, `distance`).

@@ -36,7 +36,8 @@
 //! - [`Ensemble::run`] to the configured step, or [`Ensemble::advance`] by some
 //!   steps; between calls, [`Ensemble::set_positions`] / [`Ensemble::set_state`]
 //!   put a state in (warm starts, stages, your own initial ensemble) without
-//!   touching the random stream.
+//!   touching the random stream; [`Ensemble::observe`] attaches an [`Observer`]
+//!   called at every record.
 //! - [`experiment::run`] (a whole [`Config`], several methods from the same
 //!   initial positions) or [`experiment::run_with_potential`] (several methods on
 //!   any potential), then [`output::write_all`] for the command line's files.
@@ -93,6 +94,7 @@ pub mod theory;
 pub use config::{
     Config, EnsembleConfig, Init, MethodConfig, PotentialKind, ProblemConfig, Scheme, Taming,
 };
+pub use engine::{Observer, ObserverId};
 pub use ensemble::{Backend, Ensemble, Options};
 /// The arrays of the API (`Ensemble::positions` returns an `ndarray::Array3`),
 /// at the version this crate uses.

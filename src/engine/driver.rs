@@ -2,9 +2,10 @@
 //! schedule (segments up to the next record or the final step), the records and
 //! the history, divergence detection's report, and the state after a divergence;
 //! engines only advance segments, record and read back (the [`Engine`] trait).
-//! Observers, stopping rules, schedules and checkpoints plug in here.
+//! Observers are called from here ([`Observer`]); stopping rules, schedules and
+//! checkpoints plug in here too.
 
-use super::{BadValue, Engine, Schedule, Shape};
+use super::{BadValue, Engine, Observer, ObserverId, Schedule, Shape};
 use crate::diagnostics::History;
 use crate::error::{Error, Result};
 
@@ -18,6 +19,11 @@ pub struct Driver {
     history: History,
     /// The divergence that stopped the ensemble, repeated by every later call.
     diverged: Option<BadValue>,
+    observers: Vec<Box<dyn Observer>>,
+    /// Records of the history delivered to the observers so far.
+    observed: usize,
+    /// Whether the observers have been told that the last step was reached.
+    finished: bool,
 }
 
 impl Driver {
@@ -44,6 +50,9 @@ impl Driver {
             step: 0,
             history,
             diverged: None,
+            observers: Vec::new(),
+            observed: 0,
+            finished: false,
         };
         driver.engine.record(0, &mut driver.history)?;
         driver.engine.flush(&mut driver.history)?;
@@ -67,14 +76,91 @@ impl Driver {
             if let Some(bad) = self.engine.segment(self.step, seg_end)? {
                 self.engine.flush(&mut self.history)?;
                 self.diverged = Some(bad);
+                self.notify()?;
                 return Err(self.diverged_error(bad));
             }
             self.step = seg_end;
             if self.schedule.records_at(self.step) {
                 self.engine.record(self.step, &mut self.history)?;
+                if !self.observers.is_empty() {
+                    // At the record's step, so that its positions can be read.
+                    self.engine.flush(&mut self.history)?;
+                    self.notify()?;
+                }
             }
         }
-        self.engine.flush(&mut self.history)
+        self.engine.flush(&mut self.history)?;
+        self.notify()?;
+        if self.step == self.schedule.final_step && !self.finished && !self.observers.is_empty() {
+            self.finished = true;
+            for o in &mut self.observers {
+                o.finish(self.step)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Attaches `observer` and delivers it the records made so far.
+    pub(crate) fn observe(&mut self, observer: Box<dyn Observer>) -> Result<ObserverId> {
+        self.engine.flush(&mut self.history)?;
+        self.notify()?;
+        self.observers.push(observer);
+        let id = self.observers.len() - 1;
+        let wants = self.observers[id].wants_positions();
+        for i in 0..self.history.len() {
+            let step = self.history.steps()[i];
+            let positions = if wants && step == self.step && self.diverged.is_none() {
+                Some(self.engine.positions()?)
+            } else {
+                None
+            };
+            let stats = self.history.at(i).expect("a record of the history");
+            self.observers[id].record(step, stats, positions.as_deref())?;
+        }
+        Ok(ObserverId(id))
+    }
+
+    /// The observer `id`, if it is an `O`.
+    pub(crate) fn observer<O: Observer>(&self, id: ObserverId) -> Option<&O> {
+        let o: &dyn std::any::Any = self.observers.get(id.0)?.as_ref();
+        o.downcast_ref()
+    }
+
+    /// Delivers the records not yet delivered to every observer; the positions
+    /// of the one at the current step to those that want them.
+    fn notify(&mut self) -> Result<()> {
+        if self.observers.is_empty() {
+            self.observed = self.history.len();
+            return Ok(());
+        }
+        let wants = self.observers.iter().any(|o| o.wants_positions());
+        while self.observed < self.history.len() {
+            let i = self.observed;
+            let step = self.history.steps()[i];
+            let positions = if wants && step == self.step && self.diverged.is_none() {
+                Some(self.engine.positions()?)
+            } else {
+                None
+            };
+            let stats = self.history.at(i).expect("a record of the history");
+            // Delivered once, to every observer, even when one of them fails.
+            self.observed += 1;
+            let mut failed = None;
+            for o in &mut self.observers {
+                let p = if o.wants_positions() {
+                    positions.as_deref()
+                } else {
+                    None
+                };
+                if let Err(e) = o.record(step, stats, p) {
+                    failed.get_or_insert(e);
+                }
+            }
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     fn diverged_error(&self, bad: BadValue) -> Error {
@@ -126,6 +212,9 @@ impl Driver {
             self.history.pop_last();
             self.engine.record(self.step, &mut self.history)?;
             self.engine.flush(&mut self.history)?;
+            // Observers get the replaced record again.
+            self.observed = self.observed.min(self.history.len() - 1);
+            self.notify()?;
         }
         Ok(())
     }

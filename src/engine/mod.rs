@@ -7,8 +7,10 @@ pub mod cpu;
 mod driver;
 pub mod gpu;
 pub mod memory;
+mod observer;
 
 pub use driver::Driver;
+pub use observer::{Observer, ObserverId};
 
 pub use cpu::CpuEngine;
 

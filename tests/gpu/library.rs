@@ -238,3 +238,59 @@ fn network_state_in_and_out_on_the_gpu() {
         );
     }
 }
+
+/// An observer on the GPU engine sees every record in order, with the
+/// history's statistics and, asked for, the positions of each record (equal to
+/// the kept trajectories): the driver reads the device's records at each record
+/// while an observer is attached, at the record's step.
+#[test]
+fn an_observer_on_the_gpu_sees_every_record() {
+    use sgld_swarm::diagnostics::RunStats;
+    use sgld_swarm::{
+        Ensemble, EnsembleConfig, MethodConfig, Observer, PotentialKind, ProblemConfig,
+    };
+    #[derive(Default)]
+    struct Log(Vec<(u64, Vec<RunStats>, Option<Vec<f32>>)>);
+    impl Observer for Log {
+        fn wants_positions(&self) -> bool {
+            true
+        }
+        fn record(
+            &mut self,
+            step: u64,
+            stats: &[RunStats],
+            positions: Option<&[f32]>,
+        ) -> sgld_swarm::Result<()> {
+            self.0
+                .push((step, stats.to_vec(), positions.map(<[f32]>::to_vec)));
+            Ok(())
+        }
+    }
+    let Some(_ctx) = context() else { return };
+    let p = ProblemConfig::new(PotentialKind::Rastrigin, 3);
+    let e = EnsembleConfig::new(2, 40, 23).seed(4).record_every(5);
+    let m = MethodConfig::euler("MF-SGLD", 0.005, 2.0).lambda(1.0);
+    let options = sgld_swarm::Options {
+        keep_trajectories: true,
+        ..gpu_options()
+    };
+    let mut ens = Ensemble::new(&p, &e, &m, options).unwrap();
+    let id = ens.observe(Log::default()).unwrap();
+    ens.run().unwrap();
+    assert_eq!(ens.backend(), "gpu");
+    let log = ens.observer::<Log>(id).unwrap();
+    assert_eq!(
+        log.0.iter().map(|r| r.0).collect::<Vec<_>>(),
+        ens.history().steps()
+    );
+    let traj = ens.trajectories().unwrap();
+    for (i, (_, stats, positions)) in log.0.iter().enumerate() {
+        assert_eq!(ens.history().at(i).unwrap(), &stats[..], "record {i}");
+        let want: Vec<f32> = traj
+            .index_axis(sgld_swarm::ndarray::Axis(0), i)
+            .iter()
+            .copied()
+            .collect();
+        assert_eq!(positions.as_deref(), Some(&want[..]), "record {i}");
+    }
+}
