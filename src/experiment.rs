@@ -3,7 +3,7 @@
 //! still run, and what it recorded before is kept.
 
 use crate::config::{Config, EnsembleConfig, MethodConfig, ProblemConfig};
-use crate::diagnostics::History;
+use crate::diagnostics::{History, RunStats};
 use crate::engine::memory::Footprint;
 use crate::ensemble::{Ensemble, Options};
 use crate::error::{Error, Result};
@@ -21,6 +21,9 @@ pub trait Progress {
     fn engine(&mut self, _backend: &str, _device: &str, _note: Option<&str>) {}
     /// Method `index` of `count`, called `name`, is about to run `steps` steps.
     fn start(&mut self, _index: usize, _count: usize, _name: &str, _steps: u64) {}
+    /// A record of method `index` (called `name`): its step and each run's
+    /// statistics; every record once, in order, step 0 included.
+    fn record(&mut self, _index: usize, _name: &str, _step: u64, _stats: &[RunStats]) {}
     /// It has done `step` steps.
     fn advance(&mut self, _step: u64) {}
     /// It has stopped (`error` if it diverged).
@@ -276,10 +279,22 @@ fn run_methods(
             ));
         }
         progress.start(index, count, &method.name, steps);
+        let mut delivered = 0;
+        let mut deliver = |e: &Ensemble, progress: &mut dyn Progress| {
+            let h = e.history();
+            for i in delivered..h.len() {
+                let stats = h.at(i).expect("a record of the history");
+                progress.record(index, &method.name, h.steps()[i], stats);
+            }
+            delivered = h.len();
+        };
+        deliver(&e, progress);
         let mut error = None;
         let mut steps_done = None;
         while e.step() < steps {
-            match e.advance(piece.min(steps - e.step())) {
+            let advanced = e.advance(piece.min(steps - e.step()));
+            deliver(&e, progress);
+            match advanced {
                 Ok(()) => progress.advance(e.step()),
                 Err(err @ Error::Diverged { step, .. }) => {
                     error = Some(err.to_string());

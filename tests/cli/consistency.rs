@@ -278,3 +278,83 @@ fn bench_json_has_what_compare_py_reads() {
         }
     }
 }
+
+/// `--jsonl FILE` writes one line per record, in the order of history.csv's
+/// rows, with the same statistics over runs and each run's own; `--jsonl -` puts only those lines on standard output (the table
+/// goes to standard error); a path that cannot be created is a failed write.
+#[test]
+fn jsonl_streams_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, CONSISTENCY).unwrap();
+    let (out, lines) = (dir.path().join("out"), dir.path().join("records.jsonl"));
+    let cfg = cfg.to_str().unwrap().to_string();
+    let run_with = |out: &std::path::Path, jsonl: &str| {
+        let out = out.to_str().unwrap();
+        let args = [
+            "run",
+            "--config",
+            &cfg,
+            "--out",
+            out,
+            "--backend",
+            "cpu",
+            "--jsonl",
+            jsonl,
+        ];
+        run(&args)
+    };
+    let o = run_with(&out, lines.to_str().unwrap());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&lines).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    let mut rows = csv.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = rows.map(|l| l.split(',').collect()).collect();
+    assert_eq!(records.len(), rows.len());
+    for (r, row) in records.iter().zip(&rows) {
+        assert_eq!(r["method"], row[0]);
+        assert_eq!(r["step"].as_u64().unwrap().to_string(), row[1]);
+        assert_eq!(r["runs"].as_array().unwrap().len(), 5);
+        for (c, h) in header.iter().enumerate().skip(2) {
+            let (stat, which) = h.rsplit_once('_').unwrap();
+            let got = r["over_runs"][stat][which].as_f64().unwrap();
+            let want = row[c].parse::<f64>().unwrap();
+            // Both files print f64 exactly; serde_json's reader (without its
+            // float_roundtrip feature) may round the last bit: one ulp.
+            assert!(
+                (got - want).abs() <= want.abs() * f64::EPSILON,
+                "{h} at {:?}: {got} vs {want}",
+                &row[..2]
+            );
+        }
+    }
+    // Standard output: the records alone.
+    let o = run_with(&dir.path().join("out2"), "-");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8(o.stdout.clone()).unwrap();
+    assert_eq!(stdout, text, "the same lines, nothing else");
+    assert!(stderr(&o).contains("final statistics"), "{}", stderr(&o));
+    // A folder that does not exist: nothing runs, exit 3 names the file.
+    let bad = dir.path().join("missing").join("r.jsonl");
+    let o = run_with(&dir.path().join("out3"), bad.to_str().unwrap());
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("r.jsonl"), "{}", stderr(&o));
+    // Figure 3 keeps its records in its own history.csv: refused by name.
+    let out4 = dir.path().join("out4");
+    let o = run(&[
+        "run",
+        "--preset",
+        "fig3-ellipses",
+        "--out",
+        out4.to_str().unwrap(),
+        "--jsonl",
+        "-",
+    ]);
+    input_error(&o, &["--jsonl", "Figure 3"]);
+    assert!(!out4.exists(), "nothing written");
+}

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 mod analyze;
 mod bench;
+mod jsonl;
 
 #[derive(Parser)]
 #[command(
@@ -77,6 +78,10 @@ struct RunArgs {
     /// Override ensemble.runs.
     #[arg(long)]
     runs: Option<usize>,
+    /// Also write one JSON object per record, as the methods run, to this file
+    /// (`-`: standard output, and the final table goes to standard error).
+    #[arg(long, value_name = "FILE|-")]
+    jsonl: Option<PathBuf>,
 }
 
 impl Default for RunArgs {
@@ -89,6 +94,7 @@ impl Default for RunArgs {
             steps: None,
             seed: None,
             runs: None,
+            jsonl: None,
         }
     }
 }
@@ -189,6 +195,7 @@ fn load_config(args: &RunArgs, text: &str, origin: &str) -> Result<Config, Error
 /// One bar per method on stderr, with steps/s.
 struct Bars {
     bar: Option<ProgressBar>,
+    jsonl: Option<jsonl::JsonLines>,
 }
 
 impl Progress for Bars {
@@ -218,6 +225,18 @@ impl Progress for Bars {
         self.bar = Some(bar);
     }
 
+    fn record(
+        &mut self,
+        _index: usize,
+        name: &str,
+        step: u64,
+        stats: &[sgld_swarm::diagnostics::RunStats],
+    ) {
+        if let Some(j) = &mut self.jsonl {
+            j.record(name, step, stats);
+        }
+    }
+
     fn advance(&mut self, step: u64) {
         if let Some(b) = &self.bar {
             b.set_position(step);
@@ -238,6 +257,16 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (text, origin) = source(&args)?;
     // The Figure 3 experiment has a file layout of its own.
     if sgld_swarm::nn::experiment::is_fig3(&text) {
+        if let Some(path) = &args.jsonl {
+            return Err(Error::Config(sgld_swarm::ConfigError {
+                field: "--jsonl".into(),
+                value: path.display().to_string(),
+                allowed: "is not available for the Figure 3 experiment (its records are in its \
+                          history.csv)"
+                    .into(),
+            })
+            .into());
+        }
         return run_fig3(&args, text, &origin);
     }
     let config = load_config(&args, &text, &origin)?;
@@ -246,15 +275,24 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         backend: args.backend.into(),
         ..Options::default()
     };
-    let result = in_output_dir(&args.out, || {
-        experiment::run(&config, options, &mut Bars { bar: None })
-    })?;
+    let mut bars = Bars {
+        bar: None,
+        jsonl: args
+            .jsonl
+            .as_deref()
+            .map(jsonl::JsonLines::open)
+            .transpose()?,
+    };
+    let result = in_output_dir(&args.out, || experiment::run(&config, options, &mut bars))?;
     for note in &result.notes {
         eprintln!("note: {note}");
     }
-    print_table(&result);
+    // With the records on standard output, the table goes to standard error.
+    let to_stderr = bars.jsonl.as_ref().is_some_and(jsonl::JsonLines::is_stdout);
+    print_table(&result, to_stderr);
+    let jsonl_error = bars.jsonl.as_mut().and_then(jsonl::JsonLines::take_error);
     let written = output::write_all(&args.out, &result)?;
-    print_written(&written);
+    print_written(&written, to_stderr);
     for m in result.methods.iter().filter(|m| m.error.is_some()) {
         eprintln!(
             "note: {} diverged at step {}: no positions-{}.npy (its positions are not finite \
@@ -268,6 +306,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let errors = result.errors();
     for e in &errors {
         eprintln!("error: {e}");
+    }
+    // The outputs are written; a broken record stream is still a failed write.
+    if let Some(e) = jsonl_error {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(e.exit_code()));
     }
     Ok(if errors.is_empty() {
         ExitCode::SUCCESS
@@ -296,16 +339,24 @@ fn in_output_dir<T>(
     })
 }
 
-fn print_written(written: &output::Written) {
+/// What was written and removed, on standard output (standard error with
+/// `to_stderr`, when standard output carries the records).
+fn print_written(written: &output::Written, to_stderr: bool) {
+    let mut text = String::new();
     if !written.removed.is_empty() {
-        println!("\nremoved (an earlier run's outputs in this folder):");
+        text.push_str("\nremoved (an earlier run's outputs in this folder):\n");
         for p in &written.removed {
-            println!("  {}", p.display());
+            text.push_str(&format!("  {}\n", p.display()));
         }
     }
-    println!("\nwrote:");
+    text.push_str("\nwrote:\n");
     for p in &written.files {
-        println!("  {}", p.display());
+        text.push_str(&format!("  {}\n", p.display()));
+    }
+    if to_stderr {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
     }
 }
 
@@ -392,7 +443,7 @@ fn run_fig3(args: &RunArgs, text: String, origin: &str) -> anyhow::Result<ExitCo
         );
     }
     let written = fig3::write_outputs(&args.out, &result)?;
-    print_written(&written);
+    print_written(&written, false);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -407,8 +458,16 @@ fn num(v: f64) -> String {
     }
 }
 
-fn print_table(r: &experiment::ExperimentResult) {
-    println!(
+/// The final statistics, on standard output (standard error with `to_stderr`).
+fn print_table(r: &experiment::ExperimentResult, to_stderr: bool) {
+    let say = |line: String| {
+        if to_stderr {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    say(format!(
         "\n{} d={}, {} runs x {} agents, seed {}, backend {} ({})",
         r.potential_name(),
         r.dim(),
@@ -417,8 +476,8 @@ fn print_table(r: &experiment::ExperimentResult) {
         r.ensemble.seed,
         r.backend,
         r.device
-    );
-    println!("final statistics, median over runs (min and max are in summary.json):");
+    ));
+    say("final statistics, median over runs (min and max are in summary.json):".into());
     let mut header = format!(
         "{:<22} {:>7} {:>8} {:>9}",
         "method", "steps", "time", "units/s"
@@ -426,7 +485,7 @@ fn print_table(r: &experiment::ExperimentResult) {
     for s in Stat::ALL.map(Stat::name) {
         header.push_str(&format!(" {s:>10}"));
     }
-    println!("{header}");
+    say(header);
     for m in &r.methods {
         let mut line = format!(
             "{:<22} {:>7} {:>7.2}s {:>9.2e}",
@@ -439,6 +498,6 @@ fn print_table(r: &experiment::ExperimentResult) {
         if m.error.is_some() {
             line.push_str("  DIVERGED");
         }
-        println!("{line}");
+        say(line);
     }
 }
