@@ -97,6 +97,20 @@ pub struct OverRuns {
     pub max: f64,
 }
 
+impl OverRuns {
+    /// `stat` over the runs of one record.
+    pub fn of(stats: &[RunStats], stat: Stat) -> Self {
+        let mut v: Vec<f64> = stats.iter().map(|s| s.get(stat)).collect();
+        let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        OverRuns {
+            median: median(&mut v),
+            min,
+            max,
+        }
+    }
+}
+
 /// The median of a slice (the mean of the two middle values for an even length;
 /// NaN for an empty one); NaN sorts last.
 pub fn median(values: &mut [f64]) -> f64 {
@@ -239,14 +253,7 @@ impl History {
     /// Median, min and max over runs of `stat` at record `i` (`None` past the
     /// last record).
     pub fn over_runs(&self, i: usize, stat: Stat) -> Option<OverRuns> {
-        let mut v: Vec<f64> = self.at(i)?.iter().map(|s| s.get(stat)).collect();
-        let min = v.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        Some(OverRuns {
-            median: median(&mut v),
-            min,
-            max,
-        })
+        Some(OverRuns::of(self.at(i)?, stat))
     }
 
     /// [`History::over_runs`] at the last record (`None` before any record).

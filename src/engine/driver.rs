@@ -106,16 +106,8 @@ impl Driver {
         self.notify()?;
         self.observers.push(observer);
         let id = self.observers.len() - 1;
-        let wants = self.observers[id].wants_positions();
         for i in 0..self.history.len() {
-            let step = self.history.steps()[i];
-            let positions = if wants && step == self.step && self.diverged.is_none() {
-                Some(self.engine.positions()?)
-            } else {
-                None
-            };
-            let stats = self.history.at(i).expect("a record of the history");
-            self.observers[id].record(step, stats, positions.as_deref())?;
+            self.deliver(i, id..id + 1)?;
         }
         Ok(ObserverId(id))
     }
@@ -133,34 +125,36 @@ impl Driver {
             self.observed = self.history.len();
             return Ok(());
         }
-        let wants = self.observers.iter().any(|o| o.wants_positions());
         while self.observed < self.history.len() {
-            let i = self.observed;
-            let step = self.history.steps()[i];
-            let positions = if wants && step == self.step && self.diverged.is_none() {
-                Some(self.engine.positions()?)
-            } else {
-                None
-            };
-            let stats = self.history.at(i).expect("a record of the history");
-            // Delivered once, to every observer, even when one of them fails.
+            // Delivered once, even when an observer fails.
             self.observed += 1;
-            let mut failed = None;
-            for o in &mut self.observers {
-                let p = if o.wants_positions() {
-                    positions.as_deref()
-                } else {
-                    None
-                };
-                if let Err(e) = o.record(step, stats, p) {
-                    failed.get_or_insert(e);
-                }
-            }
-            if let Some(e) = failed {
-                return Err(e);
-            }
+            self.deliver(self.observed - 1, 0..self.observers.len())?;
         }
         Ok(())
+    }
+
+    /// Delivers record `i` to the observers `to`, every one of them even when
+    /// one fails (the first error comes back); the positions, read once, to
+    /// those that want them while the ensemble is at the record's step.
+    fn deliver(&mut self, i: usize, to: std::ops::Range<usize>) -> Result<()> {
+        let step = self.history.steps()[i];
+        let wants = self.observers[to.clone()]
+            .iter()
+            .any(|o| o.wants_positions());
+        let positions = if wants && step == self.step && self.diverged.is_none() {
+            Some(self.engine.positions()?)
+        } else {
+            None
+        };
+        let stats = self.history.at(i).expect("a record of the history");
+        let mut failed = None;
+        for o in &mut self.observers[to] {
+            let p = positions.as_deref().filter(|_| o.wants_positions());
+            if let Err(e) = o.record(step, stats, p) {
+                failed.get_or_insert(e);
+            }
+        }
+        failed.map_or(Ok(()), Err)
     }
 
     fn diverged_error(&self, bad: BadValue) -> Error {

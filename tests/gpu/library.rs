@@ -190,24 +190,9 @@ fn wgsl_grad_coord_sees_the_coordinate() {
 /// homogenized scheme; Y at step 0 is X.
 #[test]
 fn network_state_in_and_out_on_the_gpu() {
-    use sgld_swarm::nn::data::{EllipsesConfig, generate};
-    use sgld_swarm::nn::loss::EllipsesLoss;
-    use sgld_swarm::nn::resnet::{Integrator, ResNet};
     use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig};
     let Some(_ctx) = context() else { return };
-    let (train, _) = generate(&EllipsesConfig {
-        train: 50,
-        test: 1,
-        noise: 0.0,
-        seed: 6,
-    })
-    .unwrap();
-    let net = ResNet {
-        scheme: Integrator::Verlet,
-        layers: 4,
-        layer_step: 0.4,
-    };
-    let loss = EllipsesLoss::new(net, train, 10).unwrap();
+    let loss = super::network::small_loss();
     let e = EnsembleConfig::new(2, 3, 5).seed(3).init_uniform(-1.0, 1.0);
     for m in [
         MethodConfig::euler("MF-SGLD", 0.5, 1e4).lambda(0.5),

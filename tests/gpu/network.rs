@@ -3,20 +3,12 @@
 
 use super::*;
 
-/// The network's GPU engine reports a divergence as the CPU engine does, from
-/// the same device-side flags as the step kernels: the earliest step and, at
-/// that step, the first agent. The mean-field pull with `lambda dt = 3` doubles
-/// each agent's distance from its run mean every step, and the noise
-/// (`sqrt(2 dt / beta) = 1000`) sets those distances, the same draws on both
-/// engines; the gradient (of order 1, f32 here and f64 there) moves them by
-/// nothing the 2^50-fold growth to the limit of 1e20 could reorder.
-#[test]
-fn network_divergence_names_the_same_step_and_agent() {
+/// A 4-layer Verlet network on 50 training points, minibatches of 10: small
+/// enough for a few steps on a software adapter.
+pub(super) fn small_loss() -> sgld_swarm::nn::loss::EllipsesLoss {
     use sgld_swarm::nn::data::{EllipsesConfig, generate};
     use sgld_swarm::nn::loss::EllipsesLoss;
     use sgld_swarm::nn::resnet::{Integrator, ResNet};
-    use sgld_swarm::{Ensemble, EnsembleConfig, Error, MethodConfig};
-    let Some(_ctx) = context() else { return };
     let (train, _) = generate(&EllipsesConfig {
         train: 50,
         test: 1,
@@ -29,7 +21,21 @@ fn network_divergence_names_the_same_step_and_agent() {
         layers: 4,
         layer_step: 0.4,
     };
-    let loss = EllipsesLoss::new(net, train, 10).unwrap();
+    EllipsesLoss::new(net, train, 10).unwrap()
+}
+
+/// The network's GPU engine reports a divergence as the CPU engine does, from
+/// the same device-side flags as the step kernels: the earliest step and, at
+/// that step, the first agent. The mean-field pull with `lambda dt = 3` doubles
+/// each agent's distance from its run mean every step, and the noise
+/// (`sqrt(2 dt / beta) = 1000`) sets those distances, the same draws on both
+/// engines; the gradient (of order 1, f32 here and f64 there) moves them by
+/// nothing the 2^50-fold growth to the limit of 1e20 could reorder.
+#[test]
+fn network_divergence_names_the_same_step_and_agent() {
+    use sgld_swarm::{Ensemble, EnsembleConfig, Error, MethodConfig};
+    let Some(_ctx) = context() else { return };
+    let loss = small_loss();
     let e = EnsembleConfig::new(2, 5, 200)
         .seed(3)
         .init_uniform(-1.0, 1.0);

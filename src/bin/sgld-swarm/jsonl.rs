@@ -58,7 +58,7 @@ impl JsonLines {
         }
         let over_runs = Stat::ALL
             .into_iter()
-            .filter_map(|s| Some((s.name(), over_runs(stats, s)?)))
+            .map(|s| (s.name(), OverRuns::of(stats, s)))
             .collect();
         let line = Line {
             method,
@@ -86,11 +86,4 @@ impl JsonLines {
             source,
         })
     }
-}
-
-/// The median, min and max over runs of `stat` in one record.
-fn over_runs(stats: &[RunStats], stat: Stat) -> Option<OverRuns> {
-    let mut h = sgld_swarm::diagnostics::History::new(stats.len());
-    h.push(0, stats.to_vec(), None);
-    h.over_runs(0, stat)
 }
