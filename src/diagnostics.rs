@@ -229,6 +229,11 @@ impl History {
         }
     }
 
+    /// The number of runs each record holds.
+    pub fn runs(&self) -> usize {
+        self.runs
+    }
+
     /// The recorded steps, in order.
     pub fn steps(&self) -> &[u64] {
         &self.steps

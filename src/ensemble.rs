@@ -1,18 +1,24 @@
 //! [`Ensemble`], the library's entry point: one method run over `R` runs of `N`
 //! agents on a potential, on the engine the [`Backend`] picks.
 
-use crate::config::{EnsembleConfig, Init, MethodConfig, ProblemConfig};
+use crate::checkpoint::{self, MethodState, ToWrite};
+use crate::config::{EnsembleConfig, Init, MethodConfig, ProblemConfig, StopRules, Stopped};
 use crate::diagnostics::History;
 use crate::engine::cpu::CpuPath;
 use crate::engine::gpu::GpuEngine;
 use crate::engine::memory::Footprint;
-use crate::engine::{CpuEngine, Driver, Engine, Observer, ObserverId, Schedule, Shape};
-use crate::error::{ConfigError, Result, Unsupported};
+use crate::engine::{
+    CpuEngine, Driver, Engine, Observer, ObserverId, RestoredState, Schedule, Shape,
+};
+use crate::error::{ConfigError, Error, Result, Unsupported};
 use crate::gpu::{GpuContext, potential::GpuPotential};
 use crate::potential::with_builtin;
 use crate::potential::{Builtin, Potential};
 use ndarray::Array3;
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 /// Which engine runs an ensemble.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -142,7 +148,6 @@ pub struct Ensemble {
     method: MethodConfig,
     dim: usize,
     driver: Driver,
-    elapsed: Duration,
     note: Option<String>,
 }
 
@@ -397,18 +402,170 @@ impl Ensemble {
             method: method.clone(),
             dim,
             driver,
-            elapsed: Duration::ZERO,
             note,
         })
     }
 
     /// Advances `steps` outer steps (recording on the way). After a divergence
-    /// the ensemble is stopped: see [`Driver::advance`].
+    /// the ensemble is stopped: see [`Driver::advance`]. A stopping rule
+    /// ([`Ensemble::stop_when`]) or an interruption ([`Ensemble::interrupt_on`])
+    /// ends it early, without an error.
     pub fn advance(&mut self, steps: u64) -> Result<()> {
-        let t = Instant::now();
-        let r = self.driver.advance(steps);
-        self.elapsed += t.elapsed();
-        r
+        self.driver.advance(steps)
+    }
+
+    /// Stops the ensemble at the first record where one of `rules` holds
+    /// (checked at every record on its per-run statistics; docs/DESIGN.md
+    /// section 5.3); later advances then do nothing until the rules are set
+    /// again. An earlier stop is forgotten.
+    ///
+    /// ```
+    /// use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Options, StopRules};
+    /// use sgld_swarm::potential::{Quadratic, Shift};
+    ///
+    /// let p = Quadratic::new(vec![1.0; 2], Shift::zero(2));
+    /// let ensemble = EnsembleConfig::new(2, 32, 10_000).record_every(10).init_uniform(-3.0, 3.0);
+    /// let method = MethodConfig::euler("MF-SGLD", 0.01, 50.0).lambda(5.0);
+    /// let mut e = Ensemble::with_potential(p, &ensemble, &method, Options::default())?;
+    /// e.stop_when(StopRules { spread_below: Some(1.0), ..StopRules::default() })?;
+    /// e.run()?;
+    /// let stopped = e.stopped().expect("the agents reach consensus");
+    /// assert!(stopped.step < 10_000 && stopped.step % 10 == 0);
+    /// # Ok::<(), sgld_swarm::Error>(())
+    /// ```
+    pub fn stop_when(&mut self, rules: StopRules) -> Result<()> {
+        rules.validate()?;
+        self.driver.stop_when(rules);
+        Ok(())
+    }
+
+    /// Where and why a stopping rule ended the ensemble, if one did.
+    pub fn stopped(&self) -> Option<Stopped> {
+        self.driver.stopped()
+    }
+
+    /// Ends every advance at the next segment boundary once `flag` is set (by a
+    /// signal handler, another thread); the ensemble stays whole, and clearing
+    /// the flag lets it go on.
+    pub fn interrupt_on(&mut self, flag: Arc<AtomicBool>) {
+        self.driver.interrupt_on(flag);
+    }
+
+    /// The state a checkpoint holds: positions, `Y`, step, history, time, stop.
+    pub fn state(&self) -> Result<MethodState> {
+        let shape = (self.ensemble.runs, self.ensemble.agents, self.dim);
+        let array = |v: Vec<f32>| Array3::from_shape_vec(shape, v).expect("the ensemble's shape");
+        Ok(MethodState {
+            name: self.method.name.clone(),
+            step: self.step(),
+            elapsed: self.elapsed(),
+            done: self.step() >= self.ensemble.steps || self.stopped().is_some(),
+            stopped: self.stopped(),
+            error: self
+                .driver
+                .divergence()
+                .map(|bad| (self.driver.diverged_error(bad).to_string(), bad.step)),
+            x: array(self.driver.positions()?),
+            y: self.driver.fast()?.map(array),
+            history: self.driver.history().clone(),
+        })
+    }
+
+    /// The text that identifies this ensemble's configuration in a checkpoint.
+    fn checkpoint_config(&self) -> String {
+        format!(
+            "# potential {:?}, dim {}\n{}",
+            self.potential().name(),
+            self.dim,
+            crate::config::ensemble_and_methods_toml(
+                &self.ensemble,
+                std::slice::from_ref(&self.method)
+            )
+        )
+    }
+
+    /// Writes a checkpoint of the ensemble into the folder `dir` (created if
+    /// need be; docs/DESIGN.md section 5.4): atomically, so that a kill at any
+    /// moment leaves the previous one whole. [`Ensemble::resume_from`] continues
+    /// from it exactly.
+    pub fn checkpoint(&self, dir: &Path) -> Result<()> {
+        let state = self.state()?;
+        checkpoint::write(
+            dir,
+            &self.checkpoint_config(),
+            self.backend(),
+            &self.device(),
+            &[ToWrite::State(&state)],
+        )?;
+        Ok(())
+    }
+
+    /// Puts the state of the checkpoint in `dir` into this ensemble, which must
+    /// have been built with the same potential, ensemble and method (on either
+    /// engine): the next steps are exactly those the checkpointed ensemble
+    /// would have taken. A missing, damaged or foreign checkpoint is an error
+    /// that says which.
+    pub fn resume_from(&mut self, dir: &Path) -> Result<()> {
+        let manifest = checkpoint::read_manifest(dir)?.ok_or_else(|| Error::Checkpoint {
+            path: dir.to_path_buf(),
+            message: format!("no {} there: nothing to resume", checkpoint::MANIFEST),
+        })?;
+        if let Some(d) = checkpoint::first_difference(&manifest.config, &self.checkpoint_config()) {
+            return Err(Error::Checkpoint {
+                path: dir.to_path_buf(),
+                message: format!("it was written for another ensemble: {d}"),
+            });
+        }
+        if manifest.methods.len() != 1 {
+            return Err(Error::Checkpoint {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "it holds {} methods: a run's checkpoint, resumed with `sgld-swarm resume`",
+                    manifest.methods.len()
+                ),
+            });
+        }
+        let shape = [self.ensemble.runs, self.ensemble.agents, self.dim];
+        let state = checkpoint::load(dir, &manifest, 0, shape)?;
+        if let Some((message, _)) = &state.error {
+            return Err(Error::Checkpoint {
+                path: dir.to_path_buf(),
+                message: format!("the ensemble had diverged: {message}"),
+            });
+        }
+        self.restore(state)
+    }
+
+    /// An ensemble on a built-in potential, continued from the checkpoint in
+    /// `dir` ([`Ensemble::new`], then [`Ensemble::resume_from`]).
+    pub fn resume(
+        problem: &ProblemConfig,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        options: Options,
+        dir: &Path,
+    ) -> Result<Self> {
+        let mut e = Self::new(problem, ensemble, method, options)?;
+        e.resume_from(dir)?;
+        Ok(e)
+    }
+
+    /// Puts `state` back (shapes checked by the caller).
+    pub(crate) fn restore(&mut self, state: MethodState) -> Result<()> {
+        if self.method.scheme.is_homogenized() != state.y.is_some() {
+            return Err(Error::Checkpoint {
+                path: PathBuf::new(),
+                message: "the fast variable Y is missing or not expected".into(),
+            });
+        }
+        self.driver.restore(RestoredState {
+            x: state.x.iter().copied().collect(),
+            y: state.y.map(|y| y.iter().copied().collect()),
+            step: state.step,
+            history: state.history,
+            elapsed: state.elapsed,
+            stopped: state.stopped,
+        })
     }
 
     /// Advances to the configured number of steps.
@@ -546,9 +703,10 @@ impl Ensemble {
         self.dim
     }
 
-    /// Wall-clock time spent advancing.
+    /// Wall-clock time spent advancing (with the time before a checkpoint, when
+    /// resumed from one).
     pub fn elapsed(&self) -> Duration {
-        self.elapsed
+        self.driver.elapsed()
     }
 
     /// Units (agents x coordinates x inner steps) per outer step.

@@ -187,6 +187,16 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+
+    /// A checkpoint that cannot be resumed: none there, damaged, of another
+    /// format, or of another configuration.
+    #[error("cannot resume from {}: {message}", path.display())]
+    Checkpoint {
+        /// The checkpoint folder or the file in it.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
 }
 
 impl Error {
@@ -202,6 +212,7 @@ impl Error {
                 | Error::Alloc { .. }
                 | Error::Memory { .. }
                 | Error::Unsupported(_)
+                | Error::Checkpoint { .. }
                 | Error::Gpu(crate::gpu::GpuError::NoAdapter(_))
         )
     }

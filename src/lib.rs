@@ -70,6 +70,7 @@
 
 #![warn(missing_docs)]
 
+pub mod checkpoint;
 pub mod config;
 pub mod diagnostics;
 pub mod engine;
@@ -92,7 +93,8 @@ pub mod rng;
 pub mod theory;
 
 pub use config::{
-    Config, EnsembleConfig, Init, MethodConfig, PotentialKind, ProblemConfig, Scheme, Taming,
+    Config, EnsembleConfig, Init, MethodConfig, PotentialKind, ProblemConfig, Ramp, Ramped, Scheme,
+    StopRules, Taming,
 };
 pub use engine::{Observer, ObserverId};
 pub use ensemble::{Backend, Ensemble, Options};

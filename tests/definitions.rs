@@ -15,7 +15,7 @@
     reason = "coordinates index several arrays"
 )]
 
-use sgld_swarm::config::{EnsembleConfig, MethodConfig, Scheme, Taming};
+use sgld_swarm::config::{EnsembleConfig, MethodConfig, Ramp, RampKind, Ramped, Scheme, Taming};
 use sgld_swarm::engine::cpu::{CpuPath, Simd};
 use sgld_swarm::potential::{Potential, Quadratic, Rosenbrock, Rough, Shift};
 use sgld_swarm::{Backend, Ensemble, Options, fastmath, rng};
@@ -180,15 +180,22 @@ fn homogenized(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f3
 /// X_i(n+1) = X_i(n) - T_dt(grad Phi(X_i(n))) - dt lambda (X_i(n) - m_r(n))
 ///            + sqrt(2 dt / beta) Z_i(n, 0)                       (Z: domain 0, sub = 0)
 /// ```
+///
+/// With schedules (DESIGN section 2.6), `dt`, `beta` and `lambda` are those of
+/// step `n` ([`scheduled`]), and the constants are computed from them in f64 and
+/// rounded once, at every step.
 fn euler(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f32>> {
     assert_eq!(m.scheme, Scheme::Euler);
-    let h = m.dt as f32;
-    let noise = (2.0 * m.dt / m.beta).sqrt() as f32;
-    let lambda_dt = (m.dt * m.lambda) as f32;
     let mut x = x0.to_vec();
     let mut out = Vec::new();
     let mut gr = vec![0.0f32; d];
     for n in 0..STEPS {
+        let dt = scheduled(m.dt, m.ramps.dt, n);
+        let beta = scheduled(m.beta, m.ramps.beta, n);
+        let lambda = scheduled(m.lambda, m.ramps.lambda, n);
+        let h = dt as f32;
+        let noise = (2.0 * dt / beta).sqrt() as f32;
+        let lambda_dt = (dt * lambda) as f32;
         let means = run_means(&x, d);
         for g in 0..RUNS * AGENTS {
             let r = g / AGENTS;
@@ -204,6 +211,28 @@ fn euler(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f32>> {
         out.push(x.clone());
     }
     out
+}
+
+/// A scheduled value at outer step `n` of a run of `STEPS` steps (DESIGN
+/// section 2.6), written out: `from` at `n = 0`, `to` from `n = STEPS - 1` on,
+/// and between them, with `t = n / (STEPS - 1)`, `from (1 - t) + to t` (linear)
+/// or `from (to / from)^t` (geometric), in f64.
+fn scheduled(from: f64, ramp: Option<Ramp>, n: u64) -> f64 {
+    let Some(r) = ramp else {
+        return from;
+    };
+    let last = STEPS - 1;
+    if n == 0 {
+        return from;
+    }
+    if n >= last {
+        return r.to;
+    }
+    let t = n as f64 / last as f64;
+    match r.kind {
+        RampKind::Linear => from * (1.0 - t) + r.to * t,
+        RampKind::Geometric => from * (r.to / from).powf(t),
+    }
 }
 
 /// Which engine paths to compare with: the agent path always, and the lane path
@@ -366,4 +395,40 @@ fn euler_steps_are_their_definition() {
         .lambda(3.0)
         .taming(Taming::Coordinate);
     compare(&quad, &coord, true, &euler(&coord, &quad_grad, &x0, d));
+}
+
+/// Schedules of dt, beta and lambda (DESIGN section 2.6) step by their
+/// definition, bit for bit: MF-SGLD whose dt grows linearly, whose beta grows
+/// geometrically tenfold and whose lambda grows from 0 (so the interaction
+/// starts at step 1), on both CPU paths (quadratic, coordinate taming) and the
+/// agent path (rough, norm taming).
+#[test]
+fn scheduled_steps_are_their_definition() {
+    let d = 5;
+    let x0 = initial(d);
+    let s = [0.25, -0.5, 0.0, 1.0, -1.0];
+    let a = [0.5, 1.0, 2.0, 4.0, 3.0];
+    let quad = Quadratic::new(a.to_vec(), Shift::new(s.to_vec()));
+    let quad_grad = |x: &[f32], g: &mut [f32]| {
+        for k in 0..x.len() {
+            g[k] = a[k] as f32 * (x[k] - s[k] as f32);
+        }
+    };
+    let rough = Rough::new(0.01, Shift::new(s.to_vec()));
+    let rough_grad = |x: &[f32], g: &mut [f32]| rough.grad_f32(x, g);
+    let m = MethodConfig::euler("scheduled MF-SGLD", 0.01, 2.0)
+        .ramp(Ramped::Dt, Ramp::linear(0.05))
+        .ramp(Ramped::Beta, Ramp::geometric(20.0))
+        .ramp(Ramped::Lambda, Ramp::linear(3.0))
+        .taming(Taming::Coordinate);
+    let want = euler(&m, &quad_grad, &x0, d);
+    // The schedule is not the constant method (the test would not see it otherwise).
+    let constant = MethodConfig {
+        ramps: Default::default(),
+        ..m.clone()
+    };
+    assert_ne!(want, euler(&constant, &quad_grad, &x0, d));
+    compare(&quad, &m, true, &want);
+    let norm = m.clone().taming(Taming::Norm);
+    compare(&rough, &norm, false, &euler(&norm, &rough_grad, &x0, d));
 }

@@ -160,7 +160,10 @@ fn type_errors_name_the_field() {
         &with("dim = 2", "dim = 2\na = \"x\""),
         &["problem.a", "a number > 0, or a list"],
     );
-    config_error(&with("dt = 0.01", "dt = \"x\""), &["method[0].dt", "f64"]);
+    config_error(
+        &with("dt = 0.01", "dt = \"x\""),
+        &["method[0].dt", "a number, or a schedule"],
+    );
     config_error(
         &with("inner_steps = 4", "inner_steps = 4294967296"),
         &["method[1].inner_steps", "at most 268435455"],
@@ -300,6 +303,7 @@ fn a_new_run_replaces_an_earlier_runs_outputs() {
     assert_eq!(
         names,
         [
+            "checkpoint",
             "config.toml",
             "distance.png",
             "history.csv",

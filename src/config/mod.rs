@@ -3,9 +3,14 @@
 //! error naming the field, the value and what is allowed; nothing downstream
 //! re-validates) and its TOML form (`toml_form.rs`).
 
+mod ramp;
+mod stop;
 mod toml_convert;
 mod toml_form;
 mod validate;
+
+pub use ramp::{Ramp, RampKind, Ramped, Ramps};
+pub use stop::{Stagnation, StopReason, StopRules, Stopped};
 
 pub use toml_convert::{default_record_every, ensemble_and_methods_toml, method_from_table};
 pub(crate) use toml_form::{RawSeed, parse_toml};
@@ -25,6 +30,9 @@ pub struct Config {
     /// The methods to run, each from the same initial positions, in the order of
     /// the `[[method]]` tables; at least one.
     pub methods: Vec<MethodConfig>,
+    /// When each method stops before `ensemble.steps` (TOML table `[stop]`;
+    /// default: never).
+    pub stop: StopRules,
 }
 
 /// The potential and its dimension (docs/DESIGN.md section 4).
@@ -248,6 +256,9 @@ pub struct MethodConfig {
     pub lambda: f64,
     /// How the gradient step is tamed (TOML `method.taming`, default `none`).
     pub taming: Taming,
+    /// Schedules of `dt`, `beta`, `lambda` and `h` (TOML `dt = { from = .., to =
+    /// .., kind = .. }`; the field above holds `from`); none by default.
+    pub ramps: Ramps,
 }
 
 impl MethodConfig {
@@ -260,6 +271,7 @@ impl MethodConfig {
             beta,
             lambda: 0.0,
             taming: Taming::None,
+            ramps: Ramps::default(),
         }
     }
 
@@ -285,6 +297,7 @@ impl MethodConfig {
             beta,
             lambda: 0.0,
             taming: Taming::None,
+            ramps: Ramps::default(),
         }
     }
 
@@ -304,6 +317,7 @@ impl MethodConfig {
             beta,
             lambda: 0.0,
             taming: Taming::None,
+            ramps: Ramps::default(),
         }
     }
 
@@ -332,6 +346,57 @@ impl MethodConfig {
     pub fn taming(mut self, taming: Taming) -> Self {
         self.taming = taming;
         self
+    }
+
+    /// Schedules `p`: from its value here at outer step 0 to `ramp.to` at step
+    /// `steps - 1` (docs/DESIGN.md section 2.6). Set `p` itself first.
+    pub fn ramp(mut self, p: Ramped, ramp: Ramp) -> Self {
+        self.ramps.set(p, Some(ramp));
+        self
+    }
+
+    /// Whether the method pulls agents to their run's mean at some step
+    /// (`lambda > 0`, or a schedule of `lambda` that ends above 0).
+    pub fn interacting(&self) -> bool {
+        self.lambda > 0.0 || self.ramps.lambda.is_some_and(|r| r.to > 0.0)
+    }
+
+    /// The value of `p` at step 0 (its field), if the method has it.
+    pub fn start_value(&self, p: Ramped) -> Option<f64> {
+        match p {
+            Ramped::Dt => Some(self.dt),
+            Ramped::Beta => Some(self.beta),
+            Ramped::Lambda => Some(self.lambda),
+            Ramped::H => match self.scheme {
+                Scheme::Smoothed { h, .. } => Some(h),
+                _ => None,
+            },
+        }
+    }
+
+    /// The method as it steps at outer step `n` of a run of `steps` steps: each
+    /// scheduled field at its value there ([`Ramp::value`]), no schedules. A
+    /// scheduled `h` becomes a constant variance (`h_factor = 1`, `h_min = 0`).
+    pub fn at_step(&self, n: u64, steps: u64) -> MethodConfig {
+        let mut m = self.clone();
+        m.ramps = Ramps::default();
+        let value =
+            |p: Ramped, from: f64| self.ramps.get(p).map_or(from, |r| r.value(from, n, steps));
+        m.dt = value(Ramped::Dt, self.dt);
+        m.beta = value(Ramped::Beta, self.beta);
+        m.lambda = value(Ramped::Lambda, self.lambda);
+        if let (
+            Scheme::Smoothed {
+                h, h_factor, h_min, ..
+            },
+            Some(r),
+        ) = (&mut m.scheme, self.ramps.h)
+        {
+            *h = r.value(*h, n, steps);
+            *h_factor = 1.0;
+            *h_min = 0.0;
+        }
+        m
     }
 
     /// The file-name form of the name: lower case, every run of characters other

@@ -141,10 +141,26 @@ impl RawConfig {
             .enumerate()
             .map(|(i, m)| m.into_method(i))
             .collect::<Result<Vec<_>, _>>()?;
+        let stop = match self.stop {
+            None => StopRules::default(),
+            Some(s) => StopRules {
+                max_time_s: s.max_time_s,
+                best_phi_below: s.best_phi_below,
+                spread_below: s.spread_below,
+                stagnation: match s.stagnation {
+                    None => None,
+                    Some(g) => Some(Stagnation {
+                        records: int_at_least("stop.stagnation.records", g.records, 1)?,
+                        rel_tol: g.rel_tol,
+                    }),
+                },
+            },
+        };
         Ok(Config {
             problem,
             ensemble,
             methods,
+            stop,
         })
     }
 
@@ -167,6 +183,15 @@ impl RawConfig {
             },
             ensemble: RawEnsemble::from_ensemble(&c.ensemble),
             method: c.methods.iter().map(RawMethod::from_method).collect(),
+            stop: (!c.stop.is_empty()).then(|| RawStop {
+                max_time_s: c.stop.max_time_s,
+                best_phi_below: c.stop.best_phi_below,
+                spread_below: c.stop.spread_below,
+                stagnation: c.stop.stagnation.map(|g| RawStagnation {
+                    records: g.records as i64,
+                    rel_tol: g.rel_tol,
+                }),
+            }),
         }
     }
 }
@@ -218,7 +243,12 @@ impl RawMethod {
                 samples,
                 h_factor,
                 h_min,
-            } => (Some(h), Some(samples as i64), Some(h_factor), Some(h_min)),
+            } => (
+                Some(RawParam::of(h, m.ramps.h)),
+                Some(samples as i64),
+                Some(h_factor),
+                Some(h_min),
+            ),
             _ => (None, None, None, None),
         };
         let scheme = match m.scheme {
@@ -229,9 +259,9 @@ impl RawMethod {
         RawMethod {
             name: m.name.clone(),
             scheme: scheme.to_string(),
-            dt: m.dt,
-            beta: m.beta,
-            lambda: m.lambda,
+            dt: RawParam::of(m.dt, m.ramps.dt),
+            beta: RawParam::of(m.beta, m.ramps.beta),
+            lambda: RawParam::of(m.lambda, m.ramps.lambda),
             taming: m.taming.name().to_string(),
             eps,
             gamma,
@@ -282,9 +312,59 @@ pub fn method_from_table(table: toml::Table, index: usize) -> Result<MethodConfi
     Ok(m)
 }
 
+impl RawParam {
+    /// The value at step 0 and the schedule, if one is given; `field` names it.
+    fn split(self, field: &str) -> Result<(f64, Option<Ramp>), ConfigError> {
+        match self {
+            RawParam::Number(v) => Ok((v, None)),
+            RawParam::Ramp(r) => {
+                let kind = match r.kind.as_str() {
+                    "linear" => RampKind::Linear,
+                    "geometric" => RampKind::Geometric,
+                    other => {
+                        return Err(err(
+                            format!("{field}.kind"),
+                            format!("{other:?}"),
+                            "must be one of linear, geometric",
+                        ));
+                    }
+                };
+                Ok((r.from, Some(Ramp { to: r.to, kind })))
+            }
+        }
+    }
+
+    /// `from` with its schedule, as TOML writes it.
+    fn of(from: f64, ramp: Option<Ramp>) -> Self {
+        match ramp {
+            None => RawParam::Number(from),
+            Some(r) => RawParam::Ramp(RawRamp {
+                from,
+                to: r.to,
+                kind: r.kind.name().to_string(),
+            }),
+        }
+    }
+}
+
 impl RawMethod {
     fn into_method(self, i: usize) -> Result<MethodConfig, ConfigError> {
         let f = |name: &str| format!("method[{i}].{name}");
+        let mut ramps = Ramps::default();
+        let (dt, r) = self.dt.split(&f("dt"))?;
+        ramps.dt = r;
+        let (beta, r) = self.beta.split(&f("beta"))?;
+        ramps.beta = r;
+        let (lambda, r) = self.lambda.split(&f("lambda"))?;
+        ramps.lambda = r;
+        let h = match self.h {
+            Some(h) => {
+                let (h, r) = h.split(&f("h"))?;
+                ramps.h = r;
+                Some(h)
+            }
+            None => None,
+        };
         let taming = match self.taming.as_str() {
             "none" => Taming::None,
             "coordinate" => Taming::Coordinate,
@@ -304,7 +384,7 @@ impl RawMethod {
             ("burn_in", self.burn_in.is_some()),
         ];
         let smoothed_fields = [
-            ("h", self.h.is_some()),
+            ("h", h.is_some()),
             ("samples", self.samples.is_some()),
             ("h_factor", self.h_factor.is_some()),
             ("h_min", self.h_min.is_some()),
@@ -335,7 +415,7 @@ impl RawMethod {
                     )
                 })?;
                 Scheme::Smoothed {
-                    h: self.h.ok_or_else(|| {
+                    h: h.ok_or_else(|| {
                         err(f("h"), "(missing)", "is required by scheme = \"smoothed\"")
                     })?,
                     samples: stream_index(&f("samples"), samples, crate::rng::SUB_MAX as i64 + 1)?,
@@ -387,10 +467,11 @@ impl RawMethod {
         Ok(MethodConfig {
             name: self.name,
             scheme,
-            dt: self.dt,
-            beta: self.beta,
-            lambda: self.lambda,
+            dt,
+            beta,
+            lambda,
             taming,
+            ramps,
         })
     }
 }

@@ -77,6 +77,28 @@ pub(super) struct RawConfig {
     pub(super) ensemble: RawEnsemble,
     #[serde(default)]
     pub(super) method: Vec<RawMethod>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) stop: Option<RawStop>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStop {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) max_time_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) best_phi_below: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) spread_below: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) stagnation: Option<RawStagnation>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStagnation {
+    pub(super) records: i64,
+    pub(super) rel_tol: f64,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -250,10 +272,10 @@ impl NumberOrList {
 pub(super) struct RawMethod {
     pub(super) name: String,
     pub(super) scheme: String,
-    pub(super) dt: f64,
-    pub(super) beta: f64,
-    #[serde(default)]
-    pub(super) lambda: f64,
+    pub(super) dt: RawParam,
+    pub(super) beta: RawParam,
+    #[serde(default = "RawParam::zero")]
+    pub(super) lambda: RawParam,
     #[serde(default = "default_taming")]
     pub(super) taming: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -265,13 +287,38 @@ pub(super) struct RawMethod {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) burn_in: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) h: Option<f64>,
+    pub(super) h: Option<RawParam>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) samples: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) h_factor: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) h_min: Option<f64>,
+}
+
+/// A method's number, or its schedule (`config::Ramp`, whose start is `from`).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(
+    untagged,
+    expecting = "a number, or a schedule { from = <number>, to = <number>, kind = \"linear\" | \"geometric\" }"
+)]
+pub(super) enum RawParam {
+    Number(f64),
+    Ramp(RawRamp),
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRamp {
+    pub(super) from: f64,
+    pub(super) to: f64,
+    pub(super) kind: String,
+}
+
+impl RawParam {
+    fn zero() -> Self {
+        RawParam::Number(0.0)
+    }
 }
 
 fn default_taming() -> String {

@@ -179,8 +179,72 @@ impl EnsembleConfig {
 }
 
 impl MethodConfig {
-    /// `index` names the method in errors (`method[index]`).
+    /// `index` names the method in errors (`method[index]`). With schedules,
+    /// both ends are checked: the fields as they are, then the method at its
+    /// last step (the interpolation is monotone between the ends).
     pub fn validate(&self, index: usize) -> Result<(), ConfigError> {
+        self.validate_fields(index)?;
+        if !self.ramps.any() {
+            return Ok(());
+        }
+        let f = |name: &str| format!("method[{index}].{name}");
+        for p in Ramped::ALL {
+            let Some(ramp) = self.ramps.get(p) else {
+                continue;
+            };
+            let Some(from) = self.start_value(p) else {
+                return Err(err(
+                    f(p.name()),
+                    "a schedule",
+                    "is only used by scheme = \"smoothed\"",
+                ));
+            };
+            let to = ramp.to;
+            let field = f(&format!("{}.to", p.name()));
+            match p {
+                Ramped::Lambda => {
+                    if !(to.is_finite() && (0.0..=F32_MAX).contains(&to)) {
+                        return Err(err(
+                            field,
+                            num(to),
+                            "must be a finite number >= 0, at most 3.4e38",
+                        ));
+                    }
+                }
+                _ => positive(&field, to)?,
+            }
+            if ramp.kind == RampKind::Geometric && !(from > 0.0 && to > 0.0) {
+                return Err(err(
+                    f(p.name()),
+                    format!("from = {}, to = {}", num(from), num(to)),
+                    "a geometric schedule needs both ends > 0; use kind = \"linear\"",
+                ));
+            }
+        }
+        if let (
+            Some(_),
+            Scheme::Smoothed {
+                h_factor, h_min, ..
+            },
+        ) = (self.ramps.h, self.scheme)
+        {
+            if h_factor != 1.0 || h_min != 0.0 {
+                return Err(err(
+                    f("h_factor"),
+                    format!("{} (h_min {})", num(h_factor), num(h_min)),
+                    "h is scheduled: leave h_factor = 1 and h_min = 0 (the schedule replaces them)",
+                ));
+            }
+        }
+        self.at_step(u64::MAX, u64::MAX)
+            .validate_fields(index)
+            .map_err(|e| ConfigError {
+                allowed: format!("{} (at the schedules' last step)", e.allowed),
+                ..e
+            })
+    }
+
+    fn validate_fields(&self, index: usize) -> Result<(), ConfigError> {
         let f = |name: &str| format!("method[{index}].{name}");
         if self.name.trim().is_empty() {
             return Err(err(f("name"), "\"\"", "must be a non-empty name"));
@@ -397,6 +461,7 @@ impl Config {
             ));
         }
         validate_methods(&self.methods)?;
+        self.stop.validate()?;
         Ok(())
     }
 }

@@ -2,12 +2,17 @@
 //! schedule (segments up to the next record or the final step), the records and
 //! the history, divergence detection's report, and the state after a divergence;
 //! engines only advance segments, record and read back (the [`Engine`] trait).
-//! Observers are called from here ([`Observer`]); stopping rules, schedules and
-//! checkpoints plug in here too.
+//! Observers are called from here ([`Observer`]), stopping rules are checked at
+//! records ([`StopRules`]), an interruption ends an advance between segments,
+//! and a checkpoint's state is put back ([`Driver::restore`]).
 
 use super::{BadValue, Engine, Observer, ObserverId, Schedule, Shape};
+use crate::config::{StopRules, Stopped};
 use crate::diagnostics::History;
 use crate::error::{Error, Result};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// An engine driven from step 0 through its records.
 pub struct Driver {
@@ -24,6 +29,14 @@ pub struct Driver {
     observed: usize,
     /// Whether the observers have been told that the last step was reached.
     finished: bool,
+    stop: StopRules,
+    /// The rule that stopped the ensemble; later advances do nothing.
+    stopped: Option<Stopped>,
+    /// Wall-clock time spent advancing.
+    elapsed: Duration,
+    /// Set from elsewhere (a signal handler) to end an advance at the next
+    /// segment boundary.
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl Driver {
@@ -53,6 +66,10 @@ impl Driver {
             observers: Vec::new(),
             observed: 0,
             finished: false,
+            stop: StopRules::default(),
+            stopped: None,
+            elapsed: Duration::ZERO,
+            interrupt: None,
         };
         driver.engine.record(0, &mut driver.history)?;
         driver.engine.flush(&mut driver.history)?;
@@ -64,14 +81,29 @@ impl Driver {
     /// ensemble: the error names the method, run, agent and the first step whose
     /// positions were bad; [`Driver::step`] stays at the start of the segment in
     /// which it happened, the positions are unspecified, the records before it
-    /// are kept, and every later call returns the same error.
+    /// are kept, and every later call returns the same error. A stopping rule
+    /// that holds at a record ends the advance there, and later calls do nothing
+    /// ([`Driver::stopped`]); an interruption ends it at the next segment
+    /// boundary.
     pub fn advance(&mut self, steps: u64) -> Result<()> {
         if let Some(bad) = self.diverged {
             return Err(self.diverged_error(bad));
         }
+        if self.stopped.is_some() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let result = self.advance_from(steps, started);
+        self.elapsed += started.elapsed();
+        result
+    }
+
+    fn advance_from(&mut self, steps: u64, started: Instant) -> Result<()> {
         let end = self.schedule.end(self.step, steps)?;
         let max_len = self.engine.max_segment().max(1);
-        while self.step < end {
+        // Stopping rules read every record as it is made.
+        let eager = !self.observers.is_empty() || !self.stop.is_empty();
+        while self.step < end && !self.interrupted() {
             let seg_end = self.schedule.segment_end(self.step, end, max_len);
             if let Some(bad) = self.engine.segment(self.step, seg_end)? {
                 self.engine.flush(&mut self.history)?;
@@ -82,21 +114,73 @@ impl Driver {
             self.step = seg_end;
             if self.schedule.records_at(self.step) {
                 self.engine.record(self.step, &mut self.history)?;
-                if !self.observers.is_empty() {
+                if eager {
                     // At the record's step, so that its positions can be read.
                     self.engine.flush(&mut self.history)?;
                     self.notify()?;
+                    let elapsed = self.elapsed + started.elapsed();
+                    if let Some(reason) = self.stop.check(&self.history, elapsed) {
+                        self.stopped = Some(Stopped {
+                            step: self.step,
+                            reason,
+                        });
+                        break;
+                    }
                 }
             }
         }
         self.engine.flush(&mut self.history)?;
         self.notify()?;
-        if self.step == self.schedule.final_step && !self.finished && !self.observers.is_empty() {
+        let ended = self.step == self.schedule.final_step || self.stopped.is_some();
+        if ended && !self.finished && !self.observers.is_empty() {
             self.finished = true;
             for o in &mut self.observers {
                 o.finish(self.step)?;
             }
         }
+        Ok(())
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    /// Ends every later advance at the next segment boundary once `flag` is set.
+    pub(crate) fn interrupt_on(&mut self, flag: Arc<AtomicBool>) {
+        self.interrupt = Some(flag);
+    }
+
+    /// Sets the stopping rules; a stop they caused before is forgotten (the
+    /// ensemble can go on).
+    pub(crate) fn stop_when(&mut self, rules: StopRules) {
+        self.stop = rules;
+        self.stopped = None;
+    }
+
+    /// The rule that stopped the ensemble, if one did.
+    pub fn stopped(&self) -> Option<Stopped> {
+        self.stopped
+    }
+
+    /// Wall-clock time spent advancing.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Puts back a checkpoint's state: positions (and `Y`), the step, the
+    /// history so far, the time spent and the stop, as if the ensemble had
+    /// advanced here. Observers attached later get the history's records.
+    pub(crate) fn restore(&mut self, state: RestoredState) -> Result<()> {
+        self.engine.flush(&mut self.history)?;
+        self.engine.set_state(&state.x, state.y.as_deref())?;
+        self.step = state.step;
+        self.history = state.history;
+        self.observed = self.history.len();
+        self.elapsed = state.elapsed;
+        self.stopped = state.stopped;
+        self.finished = false;
         Ok(())
     }
 
@@ -157,7 +241,7 @@ impl Driver {
         failed.map_or(Ok(()), Err)
     }
 
-    fn diverged_error(&self, bad: BadValue) -> Error {
+    pub(crate) fn diverged_error(&self, bad: BadValue) -> Error {
         Error::Diverged {
             method: self.method.clone(),
             run: bad.agent / self.shape.agents,
@@ -227,4 +311,14 @@ impl Driver {
     pub fn device(&self) -> String {
         self.engine.device()
     }
+}
+
+/// What [`Driver::restore`] puts back.
+pub(crate) struct RestoredState {
+    pub x: Vec<f32>,
+    pub y: Option<Vec<f32>>,
+    pub step: u64,
+    pub history: History,
+    pub elapsed: Duration,
+    pub stopped: Option<Stopped>,
 }

@@ -46,7 +46,7 @@ impl Footprint {
         if matches!(method.scheme, Scheme::Homogenized { .. }) {
             f.add("fast variable Y", len * 4);
         }
-        if method.lambda > 0.0 {
+        if method.interacting() {
             f.add("run means", ensemble.runs as u128 * dim as u128 * 12);
         }
         f.add("recorded statistics", records * ensemble.runs as u128 * 40);

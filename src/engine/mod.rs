@@ -10,6 +10,7 @@ pub mod memory;
 mod observer;
 
 pub use driver::Driver;
+pub(crate) use driver::RestoredState;
 pub use observer::{Observer, ObserverId};
 
 pub use cpu::CpuEngine;
@@ -273,6 +274,49 @@ impl StepConstants {
                 }
             }
         }
+    }
+}
+
+/// A method's constants at every outer step: those of step 0 throughout,
+/// unless a parameter is scheduled (`MethodConfig::ramps`); then each step's are
+/// derived from the method at that step ([`MethodConfig::at_step`], f64) and
+/// rounded once, on the host, for both engines (DESIGN section 2.6).
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    method: MethodConfig,
+    steps: u64,
+    first: StepConstants,
+}
+
+impl StepPlan {
+    /// The plan of `method` over a run of `steps` outer steps.
+    pub fn new(method: &MethodConfig, steps: u64) -> Self {
+        Self {
+            method: method.clone(),
+            steps,
+            first: StepConstants::new(method),
+        }
+    }
+
+    /// Whether the constants change from step to step (a schedule; the smoothed
+    /// scheme's continuation changes only `sqrt(v_n)`, which
+    /// [`Smoothing::sqrt_variance`] computes per step).
+    pub fn varies(&self) -> bool {
+        self.method.ramps.any()
+    }
+
+    /// The constants of outer step `n`.
+    pub fn at(&self, n: u64) -> StepConstants {
+        if self.varies() {
+            StepConstants::new(&self.method.at_step(n, self.steps))
+        } else {
+            self.first
+        }
+    }
+
+    /// The constants of step 0: what does not change (scheme, taming, `L`).
+    pub fn first(&self) -> &StepConstants {
+        &self.first
     }
 }
 

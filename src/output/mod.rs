@@ -33,6 +33,9 @@ pub fn prepare_dir(dir: &Path) -> Result<()> {
 
 #[derive(Serialize)]
 struct Summary<'a> {
+    /// Whether every method ran to its end; `false` after an interruption
+    /// (resume it from the checkpoint).
+    complete: bool,
     backend: &'a str,
     device: &'a str,
     potential: String,
@@ -60,6 +63,9 @@ struct MethodSummary<'a> {
     /// not finite or beyond 1e20, and mix steps).
     positions: Option<String>,
     error: Option<&'a str>,
+    /// Where and why a stopping rule ended it; absent when it ran to its steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<crate::config::Stopped>,
 }
 
 fn positions_file(slug: &str) -> String {
@@ -111,6 +117,7 @@ pub fn write_all(dir: &Path, result: &ExperimentResult) -> Result<Written> {
 
 fn summary_json(r: &ExperimentResult) -> serde_json::Result<Vec<u8>> {
     let summary = Summary {
+        complete: r.complete,
         backend: &r.backend,
         device: &r.device,
         potential: r.potential_name(),
@@ -136,6 +143,7 @@ fn summary_json(r: &ExperimentResult) -> serde_json::Result<Vec<u8>> {
                         .collect(),
                     positions: m.error.is_none().then(|| positions_file(&m.slug)),
                     error: m.error.as_deref(),
+                    stopped: m.stopped,
                 }
             })
             .collect(),

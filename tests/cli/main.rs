@@ -13,6 +13,7 @@ use common::{bin, input_error, run, stderr};
 mod bad_input;
 use bad_input::bad_config;
 mod consistency;
+mod lifecycle;
 
 const BASE: &str = r#"
 [problem]

@@ -11,6 +11,7 @@ use sgld_swarm::rng;
 
 mod engines;
 mod library;
+mod lifecycle;
 mod network;
 mod stream;
 

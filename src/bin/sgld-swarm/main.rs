@@ -2,16 +2,17 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+pub(crate) use run::num;
+use run::{in_output_dir, print_written};
 use sgld_swarm::config::Config;
-use sgld_swarm::diagnostics::Stat;
-use sgld_swarm::experiment::{self, Progress};
-use sgld_swarm::{Backend, Error, Options, output, presets};
+use sgld_swarm::{Backend, Error, presets};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod analyze;
 mod bench;
 mod jsonl;
+mod run;
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +31,8 @@ struct Cli {
 enum Command {
     /// Run a preset or a TOML configuration and write its outputs.
     Run(RunArgs),
+    /// Continue a run from the checkpoint in its output folder.
+    Resume(run::ResumeArgs),
     /// List the presets and where they depart from the paper.
     Presets,
     /// Measure units/s (agents x coordinates x inner steps per second).
@@ -57,7 +60,7 @@ impl From<BackendArg> for Backend {
 }
 
 #[derive(clap::Args)]
-struct RunArgs {
+pub(crate) struct RunArgs {
     /// A preset (see `sgld-swarm presets`); the default is fig2-rough-d10.
     #[arg(long, conflicts_with = "config")]
     preset: Option<String>,
@@ -82,6 +85,10 @@ struct RunArgs {
     /// (`-`: standard output, and the final table goes to standard error).
     #[arg(long, value_name = "FILE|-")]
     jsonl: Option<PathBuf>,
+    /// Write a checkpoint into <out>/checkpoint every this many seconds and when
+    /// the run stops (0: none); `sgld-swarm resume <out>` continues from it.
+    #[arg(long, value_name = "SECONDS", default_value = "60")]
+    checkpoint_every: f64,
 }
 
 impl Default for RunArgs {
@@ -95,6 +102,7 @@ impl Default for RunArgs {
             seed: None,
             runs: None,
             jsonl: None,
+            checkpoint_every: 60.0,
         }
     }
 }
@@ -104,6 +112,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(args),
+        Command::Resume(args) => run::resume(args),
         Command::Presets => {
             list_presets();
             Ok(ExitCode::SUCCESS)
@@ -153,7 +162,7 @@ fn list_presets() {
 
 /// The TOML text `run` was given (a file, or a preset, fig2-rough-d10 by default)
 /// and where it comes from, for error messages.
-fn source(args: &RunArgs) -> Result<(String, String), Error> {
+pub(crate) fn source(args: &RunArgs) -> Result<(String, String), Error> {
     match (&args.preset, &args.config) {
         (_, Some(path)) => {
             let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
@@ -176,7 +185,7 @@ fn source(args: &RunArgs) -> Result<(String, String), Error> {
     }
 }
 
-fn load_config(args: &RunArgs, text: &str, origin: &str) -> Result<Config, Error> {
+pub(crate) fn load_config(args: &RunArgs, text: &str, origin: &str) -> Result<Config, Error> {
     let mut config = Config::from_toml_str(text, origin)?;
     if let Some(steps) = args.steps {
         config.ensemble.steps = steps;
@@ -192,172 +201,34 @@ fn load_config(args: &RunArgs, text: &str, origin: &str) -> Result<Config, Error
     Ok(config)
 }
 
-/// One bar per method on stderr, with steps/s.
-struct Bars {
-    bar: Option<ProgressBar>,
-    jsonl: Option<jsonl::JsonLines>,
-}
-
-impl Progress for Bars {
-    fn engine(&mut self, backend: &str, device: &str, note: Option<&str>) {
-        match note {
-            Some(note) => eprintln!("note: {note}"),
-            None => eprintln!("running on the {}: {device}", backend.to_uppercase()),
-        }
-    }
-
-    fn start(&mut self, index: usize, count: usize, name: &str, steps: u64) {
-        let bar = ProgressBar::new(steps);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix:>26} [{bar:30.cyan/blue}] {pos:>7}/{len} steps {rate:>12} eta {eta} {msg}",
-            )
-            .expect("the template is valid")
-            .with_key(
-                "rate",
-                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0} steps/s", s.per_sec());
-                },
-            )
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{}/{} {name}", index + 1, count));
-        self.bar = Some(bar);
-    }
-
-    fn record(
-        &mut self,
-        _index: usize,
-        name: &str,
-        step: u64,
-        stats: &[sgld_swarm::diagnostics::RunStats],
-    ) {
-        if let Some(j) = &mut self.jsonl {
-            j.record(name, step, stats);
-        }
-    }
-
-    fn advance(&mut self, step: u64) {
-        if let Some(b) = &self.bar {
-            b.set_position(step);
-        }
-    }
-
-    fn finish(&mut self, error: Option<&str>) {
-        if let Some(b) = self.bar.take() {
-            match error {
-                Some(_) => b.abandon_with_message("diverged"),
-                None => b.finish(),
-            }
-        }
-    }
-}
-
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (text, origin) = source(&args)?;
     // The Figure 3 experiment has a file layout of its own.
     if sgld_swarm::nn::experiment::is_fig3(&text) {
-        if let Some(path) = &args.jsonl {
-            return Err(Error::Config(sgld_swarm::ConfigError {
-                field: "--jsonl".into(),
-                value: path.display().to_string(),
-                allowed: "is not available for the Figure 3 experiment (its records are in its \
-                          history.csv)"
-                    .into(),
-            })
-            .into());
+        for (flag, given) in [
+            (
+                "--jsonl",
+                args.jsonl.as_ref().map(|p| p.display().to_string()),
+            ),
+            (
+                "--checkpoint-every",
+                (args.checkpoint_every != 60.0).then(|| args.checkpoint_every.to_string()),
+            ),
+        ] {
+            if let Some(value) = given {
+                return Err(Error::Config(sgld_swarm::ConfigError {
+                    field: flag.into(),
+                    value,
+                    allowed: "is not available for the Figure 3 experiment (it has its own \
+                              history.csv, and no checkpoints)"
+                        .into(),
+                })
+                .into());
+            }
         }
         return run_fig3(&args, text, &origin);
     }
-    let config = load_config(&args, &text, &origin)?;
-    experiment::footprint(&config)?.check()?;
-    let options = Options {
-        backend: args.backend.into(),
-        ..Options::default()
-    };
-    let mut bars = Bars {
-        bar: None,
-        jsonl: args
-            .jsonl
-            .as_deref()
-            .map(jsonl::JsonLines::open)
-            .transpose()?,
-    };
-    let result = in_output_dir(&args.out, || experiment::run(&config, options, &mut bars))?;
-    for note in &result.notes {
-        eprintln!("note: {note}");
-    }
-    // With the records on standard output, the table goes to standard error.
-    let to_stderr = bars.jsonl.as_ref().is_some_and(jsonl::JsonLines::is_stdout);
-    print_table(&result, to_stderr);
-    let jsonl_error = bars.jsonl.as_mut().and_then(jsonl::JsonLines::take_error);
-    let written = output::write_all(&args.out, &result)?;
-    print_written(&written, to_stderr);
-    for m in result.methods.iter().filter(|m| m.error.is_some()) {
-        eprintln!(
-            "note: {} diverged at step {}: no positions-{}.npy (its positions are not finite \
-             or beyond 1e20); its statistics in summary.json are those of step {}",
-            m.name,
-            m.steps,
-            m.slug,
-            m.history.steps().last().copied().unwrap_or(0)
-        );
-    }
-    let errors = result.errors();
-    for e in &errors {
-        eprintln!("error: {e}");
-    }
-    // The outputs are written; a broken record stream is still a failed write.
-    if let Some(e) = jsonl_error {
-        eprintln!("error: {e}");
-        return Ok(ExitCode::from(e.exit_code()));
-    }
-    Ok(if errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
-}
-
-/// Creates the output folder, runs `compute`, and removes the folder again if
-/// this call created it and `compute` failed before anything was written there.
-fn in_output_dir<T>(
-    dir: &std::path::Path,
-    compute: impl FnOnce() -> Result<T, Error>,
-) -> Result<T, Error> {
-    // The folders this call creates, deepest first.
-    let created: Vec<&std::path::Path> = dir
-        .ancestors()
-        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
-        .collect();
-    output::prepare_dir(dir)?;
-    compute().inspect_err(|_| {
-        for d in &created {
-            // Only an empty folder is removed.
-            let _ = std::fs::remove_dir(d);
-        }
-    })
-}
-
-/// What was written and removed, on standard output (standard error with
-/// `to_stderr`, when standard output carries the records).
-fn print_written(written: &output::Written, to_stderr: bool) {
-    let mut text = String::new();
-    if !written.removed.is_empty() {
-        text.push_str("\nremoved (an earlier run's outputs in this folder):\n");
-        for p in &written.removed {
-            text.push_str(&format!("  {}\n", p.display()));
-        }
-    }
-    text.push_str("\nwrote:\n");
-    for p in &written.files {
-        text.push_str(&format!("  {}\n", p.display()));
-    }
-    if to_stderr {
-        eprint!("{text}");
-    } else {
-        print!("{text}");
-    }
+    run::run(&args)
 }
 
 /// The paper's Figure 3: trains the ResNet with each method and writes its
@@ -445,59 +316,4 @@ fn run_fig3(args: &RunArgs, text: String, origin: &str) -> anyhow::Result<ExitCo
     let written = fig3::write_outputs(&args.out, &result)?;
     print_written(&written, false);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Four significant digits, in e-notation only when the magnitude asks for it.
-fn num(v: f64) -> String {
-    let a = v.abs();
-    if v == 0.0 || (1e-3..1e5).contains(&a) {
-        let digits = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
-        format!("{v:.digits$}")
-    } else {
-        format!("{v:.3e}")
-    }
-}
-
-/// The final statistics, on standard output (standard error with `to_stderr`).
-fn print_table(r: &experiment::ExperimentResult, to_stderr: bool) {
-    let say = |line: String| {
-        if to_stderr {
-            eprintln!("{line}");
-        } else {
-            println!("{line}");
-        }
-    };
-    say(format!(
-        "\n{} d={}, {} runs x {} agents, seed {}, backend {} ({})",
-        r.potential_name(),
-        r.dim(),
-        r.ensemble.runs,
-        r.ensemble.agents,
-        r.ensemble.seed,
-        r.backend,
-        r.device
-    ));
-    say("final statistics, median over runs (min and max are in summary.json):".into());
-    let mut header = format!(
-        "{:<22} {:>7} {:>8} {:>9}",
-        "method", "steps", "time", "units/s"
-    );
-    for s in Stat::ALL.map(Stat::name) {
-        header.push_str(&format!(" {s:>10}"));
-    }
-    say(header);
-    for m in &r.methods {
-        let mut line = format!(
-            "{:<22} {:>7} {:>7.2}s {:>9.2e}",
-            m.name, m.steps, m.elapsed_s, m.units_per_s
-        );
-        for s in Stat::ALL {
-            let median = m.history.last(s).map_or(f64::NAN, |o| o.median);
-            line.push_str(&format!(" {:>10}", num(median)));
-        }
-        if m.error.is_some() {
-            line.push_str("  DIVERGED");
-        }
-        say(line);
-    }
 }

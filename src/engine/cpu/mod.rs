@@ -15,7 +15,8 @@
 )]
 
 use super::{
-    BadValue, Engine, Shape, StepConstants, check_size, initial_positions, is_bad, try_alloc,
+    BadValue, Engine, Shape, StepConstants, StepPlan, check_size, initial_positions, is_bad,
+    try_alloc,
 };
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
@@ -117,7 +118,10 @@ impl Simd {
 /// The CPU engine for potential `P`.
 pub struct CpuEngine<P: Potential> {
     potential: P,
+    /// The constants of step 0 (scheme, taming, `L`, and every value unless
+    /// something is scheduled).
     consts: StepConstants,
+    plan: StepPlan,
     shape: Shape,
     key: [u32; 2],
     x: Vec<f32>,
@@ -159,7 +163,8 @@ impl<P: Potential> CpuEngine<P> {
             agents: ensemble.agents,
             dim: potential.dim(),
         };
-        let consts = StepConstants::new(method);
+        let plan = StepPlan::new(method, ensemble.steps);
+        let consts = *plan.first();
         let copies = if consts.homogenized { 2 } else { 1 };
         let len = check_size(shape, copies)?;
         let mut x = try_alloc(len, "the positions X")?;
@@ -168,7 +173,7 @@ impl<P: Potential> CpuEngine<P> {
         } else {
             Vec::new()
         };
-        let means = if method.lambda > 0.0 {
+        let means = if method.interacting() {
             try_alloc(shape.runs * shape.dim, "the run means")?
         } else {
             Vec::new()
@@ -194,6 +199,7 @@ impl<P: Potential> CpuEngine<P> {
         let mut engine = Self {
             potential,
             consts,
+            plan,
             shape,
             key: rng::key_from_seed(ensemble.seed),
             y,
@@ -231,12 +237,18 @@ impl<P: Potential> CpuEngine<P> {
             });
     }
 
-    /// Steps `n0..n1` for every agent; with interaction, `n1 = n0 + 1`.
+    /// Steps `n0..n1` for every agent; with interaction or a schedule, `n1 = n0 + 1`.
     fn segment(&mut self, n0: u64, n1: u64) -> Bad {
         if !self.means.is_empty() {
             debug_assert_eq!(n1, n0 + 1);
             self.compute_means();
         }
+        let c = if self.plan.varies() {
+            debug_assert_eq!(n1, n0 + 1);
+            self.plan.at(n0)
+        } else {
+            self.consts
+        };
         let d = self.shape.dim;
         // Chunks of agents for rayon; any size gives the same numbers.
         let total = self.shape.runs * self.shape.agents;
@@ -245,7 +257,7 @@ impl<P: Potential> CpuEngine<P> {
             .clamp(1, 512);
         let ctx = Ctx {
             p: &self.potential,
-            c: self.consts,
+            c,
             key: self.key,
             shape: self.shape,
             means: &self.means,
@@ -288,8 +300,13 @@ impl<P: Potential> Engine for CpuEngine<P> {
     }
 
     fn max_segment(&self) -> u64 {
-        // With interaction the run means change every step.
-        if self.means.is_empty() { u64::MAX } else { 1 }
+        // With interaction the run means change every step; with a schedule, the
+        // constants.
+        if self.means.is_empty() && !self.plan.varies() {
+            u64::MAX
+        } else {
+            1
+        }
     }
 
     fn record(&mut self, step: u64, history: &mut History) -> Result<()> {

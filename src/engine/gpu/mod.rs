@@ -13,7 +13,7 @@
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, RunStats, run_stats};
 use crate::engine::{
-    BadValue, Engine, Shape, StepConstants, check_size, initial_positions, try_alloc,
+    BadValue, Engine, Shape, StepConstants, StepPlan, check_size, initial_positions, try_alloc,
 };
 use crate::env::Var;
 use crate::error::{Error, Result};
@@ -82,7 +82,9 @@ struct Part {
 pub struct GpuEngine<P: Potential> {
     ctx: Arc<GpuContext>,
     potential: P,
+    /// The constants of step 0 (scheme, taming, `L`).
     consts: StepConstants,
+    plan: StepPlan,
     shape: Shape,
     key: [u32; 2],
     keep_snapshots: bool,
@@ -116,13 +118,14 @@ impl<P: Potential> GpuEngine<P> {
             agents: ensemble.agents,
             dim: potential.dim(),
         };
-        let consts = StepConstants::new(method);
+        let plan = StepPlan::new(method, ensemble.steps);
+        let consts = *plan.first();
         let len = check_size(shape, 1)?;
         let mut x0 = try_alloc(len, "the positions X")?;
         initial_positions(&mut x0, shape, &ensemble.init, ensemble.seed)?;
 
         let block_kernel = potential.separable() && consts.taming != Taming::Norm;
-        let interacting = method.lambda > 0.0;
+        let interacting = method.interacting();
         let device_diag = gp.refs.is_some();
         let kernel = if block_kernel {
             "step_block"
@@ -493,6 +496,7 @@ impl<P: Potential> GpuEngine<P> {
             ctx,
             potential,
             consts,
+            plan,
             shape,
             key: rng::key_from_seed(ensemble.seed),
             keep_snapshots,

@@ -13,7 +13,9 @@ use super::divergence::{bad_value, earliest_bad, read_status};
 use super::params::{MeanParams, PARAMS_STRIDE, StepParams, strided};
 use crate::config::{EnsembleConfig, MethodConfig, Scheme, Taming};
 use crate::diagnostics::{History, run_stats};
-use crate::engine::{BadValue, Engine, Shape, StepConstants, check_size, initial_positions};
+use crate::engine::{
+    BadValue, Engine, Shape, StepConstants, StepPlan, check_size, initial_positions,
+};
 use crate::error::{Error, Result, Unsupported};
 use crate::gpu::resnet::{NetParams, grad_pipeline};
 use crate::gpu::{Binding, GpuContext, GpuError, grid, shader};
@@ -38,7 +40,9 @@ const BATCH: u64 = 16;
 pub struct GpuNetEngine {
     ctx: Arc<GpuContext>,
     loss: EllipsesLoss,
+    /// The constants of step 0 (scheme, `L`).
     consts: StepConstants,
+    plan: StepPlan,
     shape: Shape,
     key: [u32; 2],
     keep_snapshots: bool,
@@ -102,8 +106,9 @@ impl GpuNetEngine {
         }
         let mut x0 = vec![0.0f32; len];
         initial_positions(&mut x0, shape, &ensemble.init, ensemble.seed)?;
-        let consts = StepConstants::new(method);
-        let interacting = method.lambda > 0.0;
+        let plan = StepPlan::new(method, ensemble.steps);
+        let consts = *plan.first();
+        let interacting = method.interacting();
         let agents_total = (shape.runs * shape.agents) as u32;
         let blocks = p.div_ceil(4) as u32;
         let jobs = agents_total * blocks;
@@ -291,6 +296,7 @@ impl GpuNetEngine {
             ctx: ctx.clone(),
             loss,
             consts,
+            plan,
             shape,
             key: rng::key_from_seed(ensemble.seed),
             keep_snapshots,
@@ -327,7 +333,7 @@ impl GpuNetEngine {
             interacting: self.mean.is_some() as u32,
             phase,
             ..StepParams::new(
-                &self.consts,
+                &self.plan.at(n),
                 self.key,
                 self.shape.agents,
                 self.shape.dim,

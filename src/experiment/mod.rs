@@ -1,19 +1,26 @@
 //! Runs every method of a [`Config`] from the same initial positions and collects
 //! what the outputs need. A method that diverges stops with its error; the others
-//! still run, and what it recorded before is kept.
+//! still run, and what it recorded before is kept. A run's lifecycle (stopping
+//! rules, checkpoints, interruption, resuming) is in `methods.rs`, the loop over
+//! the methods.
 
-use crate::config::{Config, EnsembleConfig, MethodConfig, ProblemConfig};
+mod methods;
+
+pub use methods::Lifecycle;
+use methods::run_methods;
+
+use crate::config::{Config, EnsembleConfig, MethodConfig, ProblemConfig, StopRules, Stopped};
 use crate::diagnostics::{History, RunStats};
 use crate::engine::memory::Footprint;
 use crate::ensemble::{Ensemble, Options};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::potential::{Builtin, Potential};
 use ndarray::{Array3, Array4};
 use std::sync::Arc;
 
-const GIB: f64 = (1u64 << 30) as f64;
+pub(crate) const GIB: f64 = (1u64 << 30) as f64;
 /// Memory that 2-D runs may use for trajectories without being asked.
-const TRAJECTORY_BUDGET: f64 = 2.0 * GIB;
+pub(crate) const TRAJECTORY_BUDGET: f64 = 2.0 * GIB;
 
 /// Told how the methods advance (the CLI draws progress bars with it).
 pub trait Progress {
@@ -58,6 +65,8 @@ pub struct MethodResult {
     pub trajectories: Option<Array4<f32>>,
     /// The divergence that stopped it, if any.
     pub error: Option<String>,
+    /// The stopping rule that ended it before `ensemble.steps`, if one did.
+    pub stopped: Option<Stopped>,
 }
 
 /// What a whole experiment produced: a configuration's methods on its built-in
@@ -71,6 +80,8 @@ pub struct ExperimentResult {
     /// The methods, in order (the settings; [`ExperimentResult::methods`] has
     /// what they produced).
     pub method_configs: Vec<MethodConfig>,
+    /// The stopping rules every method ran under.
+    pub stop: StopRules,
     /// The potential, for the plots and the summary's name.
     pub potential: Arc<dyn Potential>,
     /// The engine that ran every method: `"cpu"` or `"gpu"`.
@@ -82,8 +93,12 @@ pub struct ExperimentResult {
     pub backend_note: Option<String>,
     /// What was left out, and why (for the user to see).
     pub notes: Vec<String>,
-    /// One result per method, in the configuration's order.
+    /// One result per method begun, in the configuration's order: every method,
+    /// unless the run was interrupted.
     pub methods: Vec<MethodResult>,
+    /// Whether every method ran to its end (its steps, a stop or a divergence);
+    /// `false` after an interruption, when the last method is where it was left.
+    pub complete: bool,
 }
 
 impl ExperimentResult {
@@ -94,6 +109,7 @@ impl ExperimentResult {
             problem: self.problem.clone()?,
             ensemble: self.ensemble.clone(),
             methods: self.method_configs.clone(),
+            stop: self.stop,
         })
     }
 
@@ -156,7 +172,7 @@ fn footprint_of(e: &EnsembleConfig, methods: &[MethodConfig], d: usize) -> Footp
 }
 
 /// The bytes of a 2-D run's trajectories.
-fn trajectory_bytes(e: &EnsembleConfig) -> f64 {
+pub(crate) fn trajectory_bytes(e: &EnsembleConfig) -> f64 {
     (e.steps / e.record_every + 2) as f64 * (e.runs as f64 * e.agents as f64 * 2.0 * 4.0)
 }
 
@@ -168,6 +184,17 @@ pub fn run(
     options: Options,
     progress: &mut dyn Progress,
 ) -> Result<ExperimentResult> {
+    run_with(config, options, progress, &Lifecycle::default())
+}
+
+/// [`run`] with checkpoints, an interruption flag, or resuming from a
+/// checkpoint ([`Lifecycle`]).
+pub fn run_with(
+    config: &Config,
+    options: Options,
+    progress: &mut dyn Progress,
+    lifecycle: &Lifecycle,
+) -> Result<ExperimentResult> {
     footprint(config)?.check()?;
     let potential: Arc<dyn Potential> = Arc::new(Builtin::from_problem(&config.problem));
     run_methods(
@@ -175,8 +202,11 @@ pub fn run(
         potential,
         &config.ensemble,
         &config.methods,
+        config.stop,
+        &config.to_toml(),
         options,
         progress,
+        lifecycle,
         &|m, o| Ensemble::new(&config.problem, &config.ensemble, m, o),
     )
 }
@@ -219,120 +249,21 @@ pub fn run_with_potential<P: Potential + Clone + 'static>(
     // The potential's own checks come with each ensemble; the memory first.
     footprint_of(ensemble, methods, dim).check()?;
     let shared: Arc<dyn Potential> = Arc::new(potential.clone());
+    let text = format!(
+        "# potential {:?}, dim {dim}\n{}",
+        potential.name(),
+        crate::config::ensemble_and_methods_toml(ensemble, methods)
+    );
     run_methods(
         None,
         shared,
         ensemble,
         methods,
+        StopRules::default(),
+        &text,
         options,
         progress,
+        &Lifecycle::default(),
         &|m, o| Ensemble::with_potential(potential.clone(), ensemble, m, o),
     )
-}
-
-/// Builds one ensemble for a method with the options given.
-type Build<'a> = dyn Fn(&MethodConfig, Options) -> Result<Ensemble> + 'a;
-
-/// The methods one after the other (so that memory holds one method's arrays),
-/// each from `build`.
-fn run_methods(
-    problem: Option<ProblemConfig>,
-    potential: Arc<dyn Potential>,
-    ensemble: &EnsembleConfig,
-    method_configs: &[MethodConfig],
-    options: Options,
-    progress: &mut dyn Progress,
-    build: &Build<'_>,
-) -> Result<ExperimentResult> {
-    let dim = potential.dim();
-    let mut notes = Vec::new();
-    // 2-D problems keep their trajectories for the paths plot, unless they would
-    // take more memory than is reasonable to hold.
-    let trajectory_bytes = trajectory_bytes(ensemble);
-    let keep_2d = dim == 2 && trajectory_bytes <= TRAJECTORY_BUDGET;
-    if dim == 2 && !keep_2d && !options.keep_trajectories {
-        notes.push(format!(
-            "trajectories are not kept: they would take {:.1} GiB (more than {:.0} GiB); \
-             raise ensemble.record_every or lower runs x agents to keep them",
-            trajectory_bytes / GIB,
-            TRAJECTORY_BUDGET / GIB
-        ));
-    }
-    let options = Options {
-        keep_trajectories: options.keep_trajectories || keep_2d,
-        ..options
-    };
-    let steps = ensemble.steps;
-    // Advance in pieces for the progress bar: about 1% of the run, or a record interval.
-    let piece = ensemble.record_every.min(steps.div_ceil(100)).max(1);
-    let count = method_configs.len();
-    let mut methods = Vec::with_capacity(count);
-    let mut engine_info = None;
-    for (index, method) in method_configs.iter().enumerate() {
-        let mut e = build(method, options)?;
-        if engine_info.is_none() {
-            progress.engine(e.backend(), &e.device(), e.backend_note());
-            engine_info = Some((
-                e.backend().to_string(),
-                e.device(),
-                e.backend_note().map(str::to_string),
-            ));
-        }
-        progress.start(index, count, &method.name, steps);
-        let mut delivered = 0;
-        let mut deliver = |e: &Ensemble, progress: &mut dyn Progress| {
-            let h = e.history();
-            for i in delivered..h.len() {
-                let stats = h.at(i).expect("a record of the history");
-                progress.record(index, &method.name, h.steps()[i], stats);
-            }
-            delivered = h.len();
-        };
-        deliver(&e, progress);
-        let mut error = None;
-        let mut steps_done = None;
-        while e.step() < steps {
-            let advanced = e.advance(piece.min(steps - e.step()));
-            deliver(&e, progress);
-            match advanced {
-                Ok(()) => progress.advance(e.step()),
-                Err(err @ Error::Diverged { step, .. }) => {
-                    error = Some(err.to_string());
-                    steps_done = Some(step);
-                    break;
-                }
-                Err(other) => return Err(other),
-            }
-        }
-        progress.finish(error.as_deref());
-        let elapsed_s = e.elapsed().as_secs_f64();
-        let units = e.units_per_step() * e.step() as f64;
-        methods.push(MethodResult {
-            slug: method.slug(),
-            name: method.name.clone(),
-            steps: steps_done.unwrap_or(e.step()),
-            elapsed_s,
-            units_per_s: if elapsed_s > 0.0 {
-                units / elapsed_s
-            } else {
-                0.0
-            },
-            history: e.history().clone(),
-            positions: e.positions()?,
-            trajectories: e.trajectories(),
-            error,
-        });
-    }
-    let (backend, device, note) = engine_info.expect("validated methods are not empty");
-    Ok(ExperimentResult {
-        problem,
-        ensemble: ensemble.clone(),
-        method_configs: method_configs.to_vec(),
-        potential,
-        backend,
-        device,
-        backend_note: note,
-        notes,
-        methods,
-    })
 }

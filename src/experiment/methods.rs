@@ -1,0 +1,360 @@
+//! The loop over a run's methods, one after the other (so that memory holds one
+//! method's arrays), with its lifecycle: each method stops on its own rules,
+//! checkpoints are written on a timer and at the end, an interruption stops at
+//! the next segment boundary and returns what was done, and a run continues from
+//! its checkpoint exactly where it was (docs/DESIGN.md sections 5.3 and 5.4).
+
+use super::{ExperimentResult, GIB, MethodResult, Progress, TRAJECTORY_BUDGET, trajectory_bytes};
+use crate::checkpoint::{self, Manifest, MethodEntry, MethodState, ToWrite};
+use crate::config::{EnsembleConfig, MethodConfig, ProblemConfig, StopRules};
+use crate::ensemble::{Ensemble, Options};
+use crate::error::{Error, Result};
+use crate::potential::Potential;
+use ndarray::Array4;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How a run lives through time: checkpoints, interruption, resuming.
+#[derive(Debug, Clone, Default)]
+pub struct Lifecycle {
+    /// The checkpoint folder (the command line uses `<out>/checkpoint`); `None`:
+    /// no checkpoints.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// How often to write a checkpoint (checked between pieces of about 1% of a
+    /// method's steps); one is also written when the run ends or is
+    /// interrupted. Zero: only then.
+    pub checkpoint_every: Duration,
+    /// Once set (by a signal handler), the method running stops at the next
+    /// segment boundary, a checkpoint is written, and the run returns what was
+    /// done with `complete: false`.
+    pub interrupt: Option<Arc<AtomicBool>>,
+    /// Continue from the checkpoint in `checkpoint_dir`, which must have been
+    /// written by a run of the same configuration.
+    pub resume: bool,
+}
+
+impl Lifecycle {
+    fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+}
+
+/// Builds one ensemble for a method with the options given.
+pub(super) type Build<'a> = dyn Fn(&MethodConfig, Options) -> Result<Ensemble> + 'a;
+
+/// The checkpoint being kept: where, and the entries of the methods that have
+/// ended and been written once (their arrays stay from generation to generation).
+struct Keeper<'a> {
+    dir: &'a Path,
+    config: &'a str,
+    kept: Vec<Option<MethodEntry>>,
+    last: Instant,
+}
+
+impl Keeper<'_> {
+    /// Writes the ended methods (`results`) and the one running (`current`).
+    fn write(
+        &mut self,
+        results: &[MethodResult],
+        current: Option<&Ensemble>,
+        engine: &(String, String),
+    ) -> Result<()> {
+        let states: Vec<Option<MethodState>> = results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| match self.kept.get(i) {
+                Some(Some(_)) => None,
+                _ => Some(state_of(r)),
+            })
+            .collect();
+        let current_state = current.map(Ensemble::state).transpose()?;
+        let mut list: Vec<ToWrite<'_>> = states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match s {
+                Some(s) => ToWrite::State(s),
+                None => ToWrite::Kept(self.kept[i].as_ref().expect("kept")),
+            })
+            .collect();
+        if let Some(s) = &current_state {
+            list.push(ToWrite::State(s));
+        }
+        let manifest = checkpoint::write(self.dir, self.config, &engine.0, &engine.1, &list)?;
+        self.kept = (0..results.len())
+            .map(|i| Some(manifest.methods[i].clone()))
+            .collect();
+        self.last = Instant::now();
+        Ok(())
+    }
+}
+
+/// The checkpoint state of a method that has ended.
+fn state_of(r: &MethodResult) -> MethodState {
+    MethodState {
+        name: r.name.clone(),
+        step: r.history.steps().last().copied().unwrap_or(0).max(r.steps),
+        elapsed: Duration::from_secs_f64(r.elapsed_s),
+        done: true,
+        stopped: r.stopped,
+        error: r.error.clone().map(|e| (e, r.steps)),
+        x: r.positions.clone(),
+        y: None,
+        history: r.history.clone(),
+    }
+}
+
+/// A method that had ended, from its checkpoint state.
+fn result_of(method: &MethodConfig, state: MethodState, units_per_step: f64) -> MethodResult {
+    let elapsed_s = state.elapsed.as_secs_f64();
+    let trajectories = trajectories_of(&state);
+    MethodResult {
+        name: method.name.clone(),
+        slug: method.slug(),
+        steps: state.error.as_ref().map_or(state.step, |e| e.1),
+        elapsed_s,
+        units_per_s: units_per_s(units_per_step * state.step as f64, elapsed_s),
+        positions: state.x,
+        trajectories,
+        error: state.error.map(|e| e.0),
+        stopped: state.stopped,
+        history: state.history,
+    }
+}
+
+fn trajectories_of(state: &MethodState) -> Option<Array4<f32>> {
+    let snaps = state.history.snapshots();
+    if snaps.is_empty() {
+        return None;
+    }
+    let s = state.x.shape();
+    let per = s[0] * s[1] * s[2];
+    Array4::from_shape_vec((snaps.len() / per, s[0], s[1], s[2]), snaps.to_vec()).ok()
+}
+
+fn units_per_s(units: f64, elapsed_s: f64) -> f64 {
+    if elapsed_s > 0.0 {
+        units / elapsed_s
+    } else {
+        0.0
+    }
+}
+
+/// The checkpoint to continue from, checked against this run.
+fn resumable(dir: &Path, config: &str, methods: &[MethodConfig]) -> Result<Manifest> {
+    let manifest = checkpoint::read_manifest(dir)?.ok_or_else(|| Error::Checkpoint {
+        path: dir.to_path_buf(),
+        message: format!(
+            "no {} there: the run wrote no checkpoint yet (start it again with `run`)",
+            checkpoint::MANIFEST
+        ),
+    })?;
+    if let Some(d) = checkpoint::first_difference(&manifest.config, config) {
+        return Err(Error::Checkpoint {
+            path: dir.to_path_buf(),
+            message: format!("it was written by a run of another configuration: {d}"),
+        });
+    }
+    let names_agree = manifest.methods.len() <= methods.len()
+        && manifest
+            .methods
+            .iter()
+            .zip(methods)
+            .all(|(e, m)| e.name == m.name);
+    let running = manifest.methods.iter().filter(|e| !e.done).count();
+    let last_running = manifest.methods.last().is_none_or(|e| e.done) || running == 1;
+    if !names_agree || !last_running {
+        return Err(Error::Checkpoint {
+            path: dir.join(checkpoint::MANIFEST),
+            message: "its methods do not match its configuration (damaged?)".into(),
+        });
+    }
+    Ok(manifest)
+}
+
+/// Runs `method_configs` one after the other, each built by `build`.
+#[allow(clippy::too_many_arguments, reason = "the parts of a run, passed once")]
+pub(super) fn run_methods(
+    problem: Option<ProblemConfig>,
+    potential: Arc<dyn Potential>,
+    ensemble: &EnsembleConfig,
+    method_configs: &[MethodConfig],
+    stop: StopRules,
+    config_text: &str,
+    options: Options,
+    progress: &mut dyn Progress,
+    lifecycle: &Lifecycle,
+    build: &Build<'_>,
+) -> Result<ExperimentResult> {
+    let dim = potential.dim();
+    let mut notes = Vec::new();
+    // 2-D problems keep their trajectories for the paths plot, unless they would
+    // take more memory than is reasonable to hold.
+    let trajectory_bytes = trajectory_bytes(ensemble);
+    let keep_2d = dim == 2 && trajectory_bytes <= TRAJECTORY_BUDGET;
+    if dim == 2 && !keep_2d && !options.keep_trajectories {
+        notes.push(format!(
+            "trajectories are not kept: they would take {:.1} GiB (more than {:.0} GiB); \
+             raise ensemble.record_every or lower runs x agents to keep them",
+            trajectory_bytes / GIB,
+            TRAJECTORY_BUDGET / GIB
+        ));
+    }
+    let options = Options {
+        keep_trajectories: options.keep_trajectories || keep_2d,
+        ..options
+    };
+    let steps = ensemble.steps;
+    let shape = [ensemble.runs, ensemble.agents, dim];
+    let units_of = |m: &MethodConfig| {
+        (ensemble.runs * ensemble.agents * dim) as f64 * m.scheme.inner_len() as f64
+    };
+    // Advance in pieces for the progress bar: about 1% of the run, or a record interval.
+    let piece = ensemble.record_every.min(steps.div_ceil(100)).max(1);
+    let count = method_configs.len();
+    let mut methods: Vec<MethodResult> = Vec::with_capacity(count);
+    let mut engine_info: Option<(String, String)> = None;
+    let mut backend_note = None;
+    let mut keeper = lifecycle.checkpoint_dir.as_deref().map(|dir| Keeper {
+        dir,
+        config: config_text,
+        kept: Vec::new(),
+        last: Instant::now(),
+    });
+    // What the checkpoint holds: the methods that ended, then the one running.
+    let resumed = match (&lifecycle.checkpoint_dir, lifecycle.resume) {
+        (Some(dir), true) => Some(resumable(dir, config_text, method_configs)?),
+        _ => None,
+    };
+    let mut running_state = None;
+    if let (Some(manifest), Some(dir)) = (&resumed, &lifecycle.checkpoint_dir) {
+        engine_info = Some((manifest.backend.clone(), manifest.device.clone()));
+        for (i, entry) in manifest.methods.iter().enumerate() {
+            let state = checkpoint::load(dir, manifest, i, shape)?;
+            if entry.done {
+                methods.push(result_of(
+                    &method_configs[i],
+                    state,
+                    units_of(&method_configs[i]),
+                ));
+            } else {
+                running_state = Some(state);
+            }
+        }
+        if let Some(k) = &mut keeper {
+            k.kept = manifest
+                .methods
+                .iter()
+                .filter(|e| e.done)
+                .cloned()
+                .map(Some)
+                .collect();
+        }
+    }
+    let mut complete = true;
+    let mut told = false;
+    for (index, method) in method_configs.iter().enumerate().skip(methods.len()) {
+        let mut e = build(method, options)?;
+        if let Some(flag) = &lifecycle.interrupt {
+            e.interrupt_on(flag.clone());
+        }
+        e.stop_when(stop)?;
+        if let Some(state) = running_state.take() {
+            e.restore(state)?;
+        }
+        if !told {
+            told = true;
+            progress.engine(e.backend(), &e.device(), e.backend_note());
+            backend_note = e.backend_note().map(str::to_string);
+        }
+        // The engine that runs now is the one the outputs name.
+        engine_info = Some((e.backend().to_string(), e.device()));
+        progress.start(index, count, &method.name, steps);
+        progress.advance(e.step());
+        // Records restored from a checkpoint were delivered before.
+        let mut delivered = if e.step() > 0 { e.history().len() } else { 0 };
+        let mut deliver = |e: &Ensemble, progress: &mut dyn Progress| {
+            let h = e.history();
+            for i in delivered..h.len() {
+                let stats = h.at(i).expect("a record of the history");
+                progress.record(index, &method.name, h.steps()[i], stats);
+            }
+            delivered = h.len();
+        };
+        deliver(&e, progress);
+        let mut error = None;
+        let mut steps_done = None;
+        while e.step() < steps && e.stopped().is_none() && !lifecycle.interrupted() {
+            let advanced = e.advance(piece.min(steps - e.step()));
+            deliver(&e, progress);
+            match advanced {
+                Ok(()) => progress.advance(e.step()),
+                Err(err @ Error::Diverged { step, .. }) => {
+                    error = Some(err.to_string());
+                    steps_done = Some(step);
+                    break;
+                }
+                Err(other) => return Err(other),
+            }
+            if let Some(k) = &mut keeper {
+                if !lifecycle.checkpoint_every.is_zero()
+                    && k.last.elapsed() >= lifecycle.checkpoint_every
+                {
+                    let info = engine_info.clone().expect("set above");
+                    k.write(&methods, Some(&e), &info)?;
+                }
+            }
+        }
+        progress.finish(error.as_deref());
+        let ended = error.is_some() || e.step() >= steps || e.stopped().is_some();
+        if !ended {
+            // Interrupted.
+            complete = false;
+            // Where it was left: in the checkpoint as running, in the outputs as
+            // reached so far.
+            if let Some(k) = &mut keeper {
+                let info = engine_info.clone().expect("set above");
+                k.write(&methods, Some(&e), &info)?;
+            }
+        }
+        let elapsed_s = e.elapsed().as_secs_f64();
+        let units = e.units_per_step() * e.step() as f64;
+        methods.push(MethodResult {
+            slug: method.slug(),
+            name: method.name.clone(),
+            steps: steps_done.unwrap_or(e.step()),
+            elapsed_s,
+            units_per_s: units_per_s(units, elapsed_s),
+            history: e.history().clone(),
+            positions: e.positions()?,
+            trajectories: e.trajectories(),
+            error,
+            stopped: e.stopped(),
+        });
+        if !complete {
+            break;
+        }
+    }
+    if complete {
+        if let (Some(k), Some(info)) = (&mut keeper, &engine_info) {
+            k.write(&methods, None, info)?;
+        }
+    }
+    let (backend, device) = engine_info.expect("validated methods are not empty");
+    Ok(ExperimentResult {
+        problem,
+        ensemble: ensemble.clone(),
+        method_configs: method_configs.to_vec(),
+        stop,
+        potential,
+        backend,
+        device,
+        backend_note,
+        notes,
+        methods,
+        complete,
+    })
+}
