@@ -416,8 +416,9 @@ impl Ensemble {
 
     /// Stops the ensemble at the first record where one of `rules` holds
     /// (checked at every record on its per-run statistics; docs/DESIGN.md
-    /// section 5.3); later advances then do nothing until the rules are set
-    /// again. An earlier stop is forgotten.
+    /// section 5.3); later advances then do nothing until
+    /// [`Ensemble::clear_stop`]. A stop that happened (or came with a
+    /// checkpoint) stays.
     ///
     /// ```
     /// use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Options, StopRules};
@@ -442,6 +443,13 @@ impl Ensemble {
     /// Where and why a stopping rule ended the ensemble, if one did.
     pub fn stopped(&self) -> Option<Stopped> {
         self.driver.stopped()
+    }
+
+    /// Forgets the stop, so that the ensemble advances past it (the rules stay:
+    /// change them with [`Ensemble::stop_when`] first if they would stop it at
+    /// the next record again).
+    pub fn clear_stop(&mut self) {
+        self.driver.clear_stop();
     }
 
     /// Ends every advance at the next segment boundary once `flag` is set (by a

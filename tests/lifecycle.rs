@@ -529,3 +529,91 @@ fn a_users_potential_resumes_too() {
     again.run().unwrap();
     assert_eq!(bits(&again), bits(&whole));
 }
+
+/// Sets a flag at the `after`-th record it is told of, as Ctrl-C would.
+struct InterruptAt {
+    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    after: usize,
+    seen: usize,
+}
+
+impl experiment::Progress for InterruptAt {
+    fn record(&mut self, _: usize, _: &str, _: u64, _: &[sgld_swarm::diagnostics::RunStats]) {
+        self.seen += 1;
+        if self.seen == self.after {
+            self.flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// A whole experiment (2-D, so with trajectories) interrupted in its first or
+/// its second method returns what was done, `complete: false`, and resumes from
+/// its checkpoint to the uninterrupted run's positions, trajectories and
+/// records, bit for bit.
+#[test]
+fn an_interrupted_experiment_resumes_to_the_same_results() {
+    use experiment::Lifecycle;
+    let config = Config {
+        problem: ProblemConfig::new(PotentialKind::SixHumpCamel, 2),
+        ensemble: EnsembleConfig::new(2, 16, 300)
+            .seed(4)
+            .record_every(10)
+            .init_uniform(-2.0, 2.0),
+        methods: vec![
+            interacting(),
+            MethodConfig::homogenized("HOM-SGLD", 0.005, 10.0, 0.1, 0.2, 3),
+        ],
+        stop: StopRules::default(),
+    };
+    let whole = experiment::run(&config, cpu(), &mut Silent).unwrap();
+    assert!(whole.complete);
+    // 31 records per method: early in the first, late in the first, in the second.
+    for after in [3, 30, 45] {
+        let dir = tempfile::tempdir().unwrap();
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let lifecycle = Lifecycle {
+            checkpoint_dir: Some(dir.path().join("checkpoint")),
+            checkpoint_every: Duration::ZERO,
+            interrupt: Some(flag.clone()),
+            resume: false,
+        };
+        let mut progress = InterruptAt {
+            flag,
+            after,
+            seen: 0,
+        };
+        let cut = experiment::run_with(&config, cpu(), &mut progress, &lifecycle).unwrap();
+        assert!(!cut.complete, "interrupted after {after} records");
+        assert_eq!(cut.methods.len(), if after > 31 { 2 } else { 1 });
+        assert!(cut.methods.last().unwrap().steps < 300);
+        let resume = Lifecycle {
+            interrupt: None,
+            resume: true,
+            ..lifecycle
+        };
+        let done = experiment::run_with(&config, cpu(), &mut Silent, &resume).unwrap();
+        assert!(done.complete);
+        for (a, b) in done.methods.iter().zip(&whole.methods) {
+            let what = format!("{} after {after} records", a.name);
+            assert_eq!(a.steps, b.steps, "{what}");
+            assert_eq!(a.positions, b.positions, "{what}");
+            assert!(a.trajectories.is_some(), "{what}");
+            assert_eq!(a.trajectories, b.trajectories, "{what}");
+            assert_eq!(a.history.steps(), b.history.steps(), "{what}");
+            for i in 0..b.history.len() {
+                assert_eq!(a.history.at(i), b.history.at(i), "{what}: record {i}");
+            }
+        }
+        // A configuration that differs is refused by line.
+        let mut other = config.clone();
+        other.ensemble.seed = 5;
+        let err = match experiment::run_with(&other, cpu(), &mut Silent, &resume) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("resumed another configuration"),
+        };
+        assert!(
+            err.contains("seed = 5") && err.contains("seed = 4"),
+            "{err}"
+        );
+    }
+}

@@ -152,10 +152,13 @@ impl Driver {
         self.interrupt = Some(flag);
     }
 
-    /// Sets the stopping rules; a stop they caused before is forgotten (the
-    /// ensemble can go on).
+    /// Sets the stopping rules (a stop that happened stays).
     pub(crate) fn stop_when(&mut self, rules: StopRules) {
         self.stop = rules;
+    }
+
+    /// Forgets the stop, so that the ensemble can advance past it.
+    pub(crate) fn clear_stop(&mut self) {
         self.stopped = None;
     }
 

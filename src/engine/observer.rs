@@ -55,7 +55,8 @@ pub trait Observer: Send + std::any::Any {
     /// asked for and still there.
     fn record(&mut self, step: u64, stats: &[RunStats], positions: Option<&[f32]>) -> Result<()>;
 
-    /// The ensemble has reached its configured last step (called once).
+    /// The ensemble has reached its configured last step, or a stopping rule
+    /// ended it there (called once).
     fn finish(&mut self, step: u64) -> Result<()> {
         let _ = step;
         Ok(())
