@@ -13,6 +13,7 @@ use crate::config::Stopped;
 use crate::diagnostics::{History, RunStats, Stat};
 use crate::error::{Error, Result};
 use crate::output::folder::write_atomically;
+use crate::potential::Potential;
 use ndarray::{Array1, Array2, Array3};
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 use serde::{Deserialize, Serialize};
@@ -264,6 +265,8 @@ pub fn write(
         methods: entries,
         files,
     };
+    // The arrays' names are durable before the manifest that names them.
+    sync_dir(dir);
     let mut text = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Output {
         path: dir.join(MANIFEST),
         message: e.to_string(),
@@ -342,9 +345,21 @@ pub fn remove(dir: &Path) -> Result<()> {
             });
         }
     };
+    // The manifest first: a kill midway leaves arrays that nothing names, never
+    // a manifest that names missing arrays.
+    let manifest = dir.join(MANIFEST);
+    match fs::remove_file(&manifest) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::Write {
+                path: manifest,
+                source: e,
+            });
+        }
+        _ => sync_dir(dir),
+    }
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if is_checkpoint_file(&name) {
+        if is_checkpoint_file(&name) && name != MANIFEST {
             fs::remove_file(entry.path()).map_err(|source| Error::Write {
                 path: entry.path(),
                 source,
@@ -421,7 +436,8 @@ pub fn load(dir: &Path, manifest: &Manifest, i: usize, shape: [usize; 3]) -> Res
     Ok(MethodState {
         name: e.name.clone(),
         step: e.step,
-        elapsed: Duration::from_secs_f64(e.elapsed_s.max(0.0)),
+        elapsed: Duration::try_from_secs_f64(e.elapsed_s)
+            .map_err(|_| damaged(&dir.join(MANIFEST), format!("elapsed_s = {}", e.elapsed_s)))?,
         done: e.done,
         stopped: e.stopped,
         error: e.error.clone(),
@@ -483,6 +499,29 @@ fn history_from(
         h.push(steps[i], run_stats, snap);
     }
     Some(h)
+}
+
+/// A potential given as a value, in the words a checkpoint compares: its name,
+/// its dimension, and the bits of its value at three fixed points, so that a
+/// change of a parameter (a shift, a `delta`) shows as a difference.
+pub fn potential_identity(p: &dyn Potential) -> String {
+    let d = p.dim();
+    let values: Vec<String> = (1..=3)
+        .map(|j| {
+            let x: Vec<f64> = (0..d)
+                .map(|k| {
+                    let sign = if k % 2 == 0 { 1.0 } else { -0.5 };
+                    0.37 * j as f64 * sign + 0.01 * k as f64
+                })
+                .collect();
+            format!("{:016x}", p.value(&x).to_bits())
+        })
+        .collect();
+    format!(
+        "# potential {:?}, dim {d}, values {}",
+        p.name(),
+        values.join(" ")
+    )
 }
 
 /// Says where two configuration texts first differ, or `None` if they agree.

@@ -15,7 +15,7 @@ use crate::gpu::{GpuContext, potential::GpuPotential};
 use crate::potential::with_builtin;
 use crate::potential::{Builtin, Potential};
 use ndarray::Array3;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -479,12 +479,13 @@ impl Ensemble {
         })
     }
 
-    /// The text that identifies this ensemble's configuration in a checkpoint.
+    /// The text that identifies this ensemble's configuration in a checkpoint:
+    /// the potential ([`checkpoint::potential_identity`]), the ensemble and the
+    /// method.
     fn checkpoint_config(&self) -> String {
         format!(
-            "# potential {:?}, dim {}\n{}",
-            self.potential().name(),
-            self.dim,
+            "{}\n{}",
+            checkpoint::potential_identity(self.potential()),
             crate::config::ensemble_and_methods_toml(
                 &self.ensemble,
                 std::slice::from_ref(&self.method)
@@ -541,7 +542,7 @@ impl Ensemble {
                 message: format!("the ensemble had diverged: {message}"),
             });
         }
-        self.restore(state)
+        self.restore(state, dir)
     }
 
     /// An ensemble on a built-in potential, continued from the checkpoint in
@@ -558,13 +559,28 @@ impl Ensemble {
         Ok(e)
     }
 
-    /// Puts `state` back (shapes checked by the caller).
-    pub(crate) fn restore(&mut self, state: MethodState) -> Result<()> {
+    /// Puts `state` (read from the checkpoint in `dir`, shapes checked) back.
+    pub(crate) fn restore(&mut self, state: MethodState, dir: &Path) -> Result<()> {
+        let damaged = |message: String| Error::Checkpoint {
+            path: dir.join(checkpoint::MANIFEST),
+            message,
+        };
         if self.method.scheme.is_homogenized() != state.y.is_some() {
-            return Err(Error::Checkpoint {
-                path: PathBuf::new(),
-                message: "the fast variable Y is missing or not expected".into(),
-            });
+            return Err(damaged(format!(
+                "the fast variable Y of {} is {} (damaged?)",
+                self.method.name,
+                if state.y.is_some() {
+                    "there but not used"
+                } else {
+                    "missing"
+                }
+            )));
+        }
+        if state.step > self.ensemble.steps {
+            return Err(damaged(format!(
+                "{} is at step {}, past the configuration's {} (damaged?)",
+                self.method.name, state.step, self.ensemble.steps
+            )));
         }
         self.driver.restore(RestoredState {
             x: state.x.iter().copied().collect(),

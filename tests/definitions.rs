@@ -128,14 +128,7 @@ fn homogenized(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f3
     else {
         panic!("{} is not homogenized", m.name);
     };
-    let delta = m.dt / inner_steps as f64;
-    let h64 = delta / eps;
-    let h = h64 as f32;
-    let noise = (2.0 * delta / (m.beta * eps)).sqrt() as f32;
-    let h_over_gamma = (h64 / gamma) as f32;
-    let dt_over_gamma = (m.dt / gamma) as f32;
     let inv_m = (1.0 / inner_steps as f64) as f32;
-    let lambda_dt = (m.dt * m.lambda) as f32;
     let inner_len = burn_in + inner_steps - 1;
 
     let mut x = x0.to_vec();
@@ -143,6 +136,17 @@ fn homogenized(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f3
     let mut out = Vec::new();
     let mut gr = vec![0.0f32; d];
     for n in 0..STEPS {
+        // With schedules, the values of step n (DESIGN section 2.6).
+        let dt = scheduled(m.dt, m.ramps.dt, n);
+        let beta = scheduled(m.beta, m.ramps.beta, n);
+        let lambda = scheduled(m.lambda, m.ramps.lambda, n);
+        let delta = dt / inner_steps as f64;
+        let h64 = delta / eps;
+        let h = h64 as f32;
+        let noise = (2.0 * delta / (beta * eps)).sqrt() as f32;
+        let h_over_gamma = (h64 / gamma) as f32;
+        let dt_over_gamma = (dt / gamma) as f32;
+        let lambda_dt = (dt * lambda) as f32;
         let means = run_means(&x, d);
         for g in 0..RUNS * AGENTS {
             let r = g / AGENTS;
@@ -401,7 +405,7 @@ fn euler_steps_are_their_definition() {
 /// definition, bit for bit: MF-SGLD whose dt grows linearly, whose beta grows
 /// geometrically tenfold and whose lambda grows from 0 (so the interaction
 /// starts at step 1), on both CPU paths (quadratic, coordinate taming) and the
-/// agent path (rough, norm taming).
+/// agent path (rough, norm taming); and MF-HOM-SGLD with all three scheduled.
 #[test]
 fn scheduled_steps_are_their_definition() {
     let d = 5;
@@ -431,4 +435,10 @@ fn scheduled_steps_are_their_definition() {
     compare(&quad, &m, true, &want);
     let norm = m.clone().taming(Taming::Norm);
     compare(&rough, &norm, false, &euler(&norm, &rough_grad, &x0, d));
+    // The homogenized scheme, whose inner step and noise follow dt and beta.
+    let hom = homogenized_method("scheduled MF-HOM-SGLD", Taming::Coordinate)
+        .ramp(Ramped::Dt, Ramp::geometric(0.001))
+        .ramp(Ramped::Beta, Ramp::linear(10.0))
+        .ramp(Ramped::Lambda, Ramp::linear(0.5));
+    compare(&quad, &hom, true, &homogenized(&hom, &quad_grad, &x0, d));
 }

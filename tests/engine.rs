@@ -214,19 +214,35 @@ fn a_users_separable_potential_gives_the_same_bits_on_both_paths() {
 /// the stream's draws (domain 3, `sub = s`, for the perturbations; domain 0 for
 /// the noise) in the engine's order of f32 operations: equal bit for bit, on a
 /// separable potential (lane path) and a non-separable one (agent path), with
-/// the continuation `h_n = max(h_min, h h_factor^n)` active.
+/// the continuation `h_n = max(h_min, h h_factor^n)` active, and with a
+/// geometric schedule of `h` instead (DESIGN section 2.6:
+/// `h_n = h (h_to / h)^(n / (steps - 1))`, ends exact).
 #[test]
 fn smoothed_steps_are_their_definition() {
+    use sgld_swarm::config::{Ramp, Ramped};
     use sgld_swarm::potential::{Potential, Rastrigin, Rosenbrock};
-    let m = MethodConfig::smoothed("SMOOTHED", 0.01, 2.0, 0.05, 3)
+    let continued = MethodConfig::smoothed("SMOOTHED", 0.01, 2.0, 0.05, 3)
         .continuation(0.8, 0.01)
+        .taming(Taming::Coordinate);
+    let scheduled = MethodConfig::smoothed("SMOOTHED scheduled", 0.01, 2.0, 0.05, 3)
+        .ramp(Ramped::H, Ramp::geometric(0.001))
         .taming(Taming::Coordinate);
     let e = EnsembleConfig::new(2, 3, 12)
         .seed(9)
         .init_uniform(-2.0, 2.0);
-    fn check<P: Potential + Clone + 'static>(p: P, m: &MethodConfig, e: &EnsembleConfig) {
-        let (h, samples, factor, h_min, dt, beta) =
-            (0.05f64, 3u32, 0.8f64, 0.01f64, 0.01f64, 2.0f64);
+    let continuation = |n: u64| (0.05f64 * 0.8f64.powf(n as f64)).max(0.01);
+    let schedule = |n: u64| match n {
+        0 => 0.05,
+        11.. => 0.001,
+        _ => 0.05f64 * (0.001f64 / 0.05).powf(n as f64 / 11.0),
+    };
+    fn check<P: Potential + Clone + 'static>(
+        p: P,
+        m: &MethodConfig,
+        e: &EnsembleConfig,
+        variance: &dyn Fn(u64) -> f64,
+    ) {
+        let (samples, dt, beta) = (3u32, 0.01f64, 2.0f64);
         let d = p.dim();
         let name = p.name();
         let mut ens = Ensemble::with_potential(p.clone(), e, m, options(CpuPath::Auto)).unwrap();
@@ -251,7 +267,7 @@ fn smoothed_steps_are_their_definition() {
         let noise = (2.0 * dt / beta).sqrt() as f32;
         let inv_s = (1.0 / samples as f64) as f32;
         for n in 0..12u64 {
-            let sh = (h * factor.powf(n as f64)).max(h_min).sqrt() as f32;
+            let sh = variance(n).sqrt() as f32;
             for (g, xa) in x.chunks_exact_mut(d).enumerate() {
                 let mut grad = vec![0.0f32; d];
                 for s in 0..samples {
@@ -272,10 +288,15 @@ fn smoothed_steps_are_their_definition() {
             }
         }
         let got: Vec<f32> = ens.positions().unwrap().iter().copied().collect();
-        assert_bits_equal(&got, &x, &format!("smoothed on {name}"));
+        assert_bits_equal(&got, &x, &format!("{} on {name}", m.name));
     }
-    check(Rastrigin::new(Shift::zero(5)), &m, &e);
-    check(Rosenbrock::new(Shift::zero(3)), &m, &e);
+    for (m, v) in [
+        (&continued, &continuation as &dyn Fn(u64) -> f64),
+        (&scheduled, &schedule),
+    ] {
+        check(Rastrigin::new(Shift::zero(5)), m, &e, v);
+        check(Rosenbrock::new(Shift::zero(3)), m, &e, v);
+    }
 }
 
 /// The box and normal initial distributions against their definitions, written

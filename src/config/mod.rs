@@ -375,8 +375,9 @@ impl MethodConfig {
     }
 
     /// The method as it steps at outer step `n` of a run of `steps` steps: each
-    /// scheduled field at its value there ([`Ramp::value`]), no schedules. A
-    /// scheduled `h` becomes a constant variance (`h_factor = 1`, `h_min = 0`).
+    /// scheduled field at its value there ([`Ramp::value`]), no schedules; the
+    /// smoothed scheme's `h` is `v_n`, from its schedule or its continuation
+    /// `max(h_min, h h_factor^n)`, as a constant (`h_factor = 1`, `h_min = 0`).
     pub fn at_step(&self, n: u64, steps: u64) -> MethodConfig {
         let mut m = self.clone();
         m.ramps = Ramps::default();
@@ -385,14 +386,14 @@ impl MethodConfig {
         m.dt = value(Ramped::Dt, self.dt);
         m.beta = value(Ramped::Beta, self.beta);
         m.lambda = value(Ramped::Lambda, self.lambda);
-        if let (
-            Scheme::Smoothed {
-                h, h_factor, h_min, ..
-            },
-            Some(r),
-        ) = (&mut m.scheme, self.ramps.h)
+        if let Scheme::Smoothed {
+            h, h_factor, h_min, ..
+        } = &mut m.scheme
         {
-            *h = r.value(*h, n, steps);
+            *h = match self.ramps.h {
+                Some(r) => r.value(*h, n, steps),
+                None => (*h * h_factor.powf(n as f64)).max(*h_min),
+            };
             *h_factor = 1.0;
             *h_min = 0.0;
         }

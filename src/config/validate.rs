@@ -180,8 +180,8 @@ impl EnsembleConfig {
 
 impl MethodConfig {
     /// `index` names the method in errors (`method[index]`). With schedules,
-    /// both ends are checked: the fields as they are, then the method at its
-    /// last step (the interpolation is monotone between the ends).
+    /// each field's end is checked (`method[i].beta.to`), then the method at
+    /// every corner of the box of the scheduled fields' ranges.
     pub fn validate(&self, index: usize) -> Result<(), ConfigError> {
         self.validate_fields(index)?;
         if !self.ramps.any() {
@@ -236,12 +236,37 @@ impl MethodConfig {
                 ));
             }
         }
-        self.at_step(u64::MAX, u64::MAX)
-            .validate_fields(index)
-            .map_err(|e| ConfigError {
-                allowed: format!("{} (at the schedules' last step)", e.allowed),
+        // Every derived constant is monotone in each field separately (products,
+        // quotients and square roots of positive numbers), so over the box of
+        // the scheduled fields' ranges, which holds every step's values, its
+        // extremes are at corners: each corner is checked.
+        let ramped: Vec<(Ramped, Ramp)> = Ramped::ALL
+            .into_iter()
+            .filter_map(|p| Some((p, self.ramps.get(p)?)))
+            .collect();
+        for corner in 1..(1u32 << ramped.len()) {
+            let mut m = self.clone();
+            m.ramps = Ramps::default();
+            for (j, (p, r)) in ramped.iter().enumerate() {
+                if corner & (1 << j) != 0 {
+                    match p {
+                        Ramped::Dt => m.dt = r.to,
+                        Ramped::Beta => m.beta = r.to,
+                        Ramped::Lambda => m.lambda = r.to,
+                        Ramped::H => {
+                            if let Scheme::Smoothed { h, .. } = &mut m.scheme {
+                                *h = r.to;
+                            }
+                        }
+                    }
+                }
+            }
+            m.validate_fields(index).map_err(|e| ConfigError {
+                allowed: format!("{} (somewhere along the schedules)", e.allowed),
                 ..e
-            })
+            })?;
+        }
+        Ok(())
     }
 
     fn validate_fields(&self, index: usize) -> Result<(), ConfigError> {

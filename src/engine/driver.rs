@@ -119,7 +119,12 @@ impl Driver {
                     self.engine.flush(&mut self.history)?;
                     self.notify()?;
                     let elapsed = self.elapsed + started.elapsed();
-                    if let Some(reason) = self.stop.check(&self.history, elapsed) {
+                    // A method that reached its last step ran to the end: no stop.
+                    let before_end = self.step < self.schedule.final_step;
+                    if let Some(reason) = before_end
+                        .then(|| self.stop.check(&self.history, elapsed))
+                        .flatten()
+                    {
                         self.stopped = Some(Stopped {
                             step: self.step,
                             reason,
@@ -183,6 +188,8 @@ impl Driver {
         self.observed = self.history.len();
         self.elapsed = state.elapsed;
         self.stopped = state.stopped;
+        // The restored state is whole, whatever happened to the one it replaces.
+        self.diverged = None;
         self.finished = false;
         Ok(())
     }

@@ -189,30 +189,20 @@ pub struct StepConstants {
 /// paper's eq. 2-4).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Smoothing {
-    /// The kernel's variance at step 0 (the config's and the paper's `h`).
+    /// The kernel's variance `v_n` at this step (the config's and the paper's
+    /// `h` at step 0; [`MethodConfig::at_step`] gives it at step `n`).
     pub variance: f64,
     /// `S`, the perturbed gradients averaged per step.
     pub samples: u32,
-    /// The factor applied to the variance every outer step (`h_factor`).
-    pub variance_factor: f64,
-    /// The floor of the variance (`h_min`).
-    pub variance_min: f64,
     /// `1 / S` in f32, the factor of the summed gradients.
     pub inv_s: f32,
 }
 
 impl Smoothing {
-    /// `sqrt(v_n)`, `v_n = max(h_min, h h_factor^n)` the variance at step `n`:
-    /// computed in f64 and rounded once, so both engines perturb by the same f32.
-    pub fn sqrt_variance(&self, n: u64) -> f32 {
-        (self.variance * self.variance_factor.powf(n as f64))
-            .max(self.variance_min)
-            .sqrt() as f32
-    }
-
-    /// Whether the variance is the same at every step.
-    pub fn constant(&self) -> bool {
-        self.variance_factor == 1.0
+    /// `sqrt(v_n)`, computed in f64 and rounded once, so both engines perturb
+    /// by the same f32.
+    pub fn sqrt_variance(&self) -> f32 {
+        self.variance.sqrt() as f32
     }
 }
 
@@ -236,17 +226,10 @@ impl StepConstants {
         };
         match m.scheme {
             Scheme::Euler => euler,
-            Scheme::Smoothed {
-                h,
-                samples,
-                h_factor,
-                h_min,
-            } => Self {
+            Scheme::Smoothed { h, samples, .. } => Self {
                 smoothing: Some(Smoothing {
                     variance: h,
                     samples,
-                    variance_factor: h_factor,
-                    variance_min: h_min,
                     inv_s: (1.0 / samples as f64) as f32,
                 }),
                 ..euler
@@ -278,9 +261,10 @@ impl StepConstants {
 }
 
 /// A method's constants at every outer step: those of step 0 throughout,
-/// unless a parameter is scheduled (`MethodConfig::ramps`); then each step's are
-/// derived from the method at that step ([`MethodConfig::at_step`], f64) and
-/// rounded once, on the host, for both engines (DESIGN section 2.6).
+/// unless a parameter is scheduled (`MethodConfig::ramps`, or the smoothed
+/// scheme's continuation `h_factor`); then each step's are derived from the
+/// method at that step ([`MethodConfig::at_step`], f64) and rounded once, on the
+/// host, for both engines (DESIGN section 2.6).
 #[derive(Debug, Clone)]
 pub struct StepPlan {
     method: MethodConfig,
@@ -298,11 +282,11 @@ impl StepPlan {
         }
     }
 
-    /// Whether the constants change from step to step (a schedule; the smoothed
-    /// scheme's continuation changes only `sqrt(v_n)`, which
-    /// [`Smoothing::sqrt_variance`] computes per step).
+    /// Whether the constants change from step to step: a schedule, or the
+    /// smoothed scheme's continuation of `h`.
     pub fn varies(&self) -> bool {
         self.method.ramps.any()
+            || matches!(self.method.scheme, Scheme::Smoothed { h_factor, .. } if h_factor != 1.0)
     }
 
     /// The constants of outer step `n`.

@@ -22,10 +22,11 @@ pub struct Lifecycle {
     /// The checkpoint folder (the command line uses `<out>/checkpoint`); `None`:
     /// no checkpoints.
     pub checkpoint_dir: Option<PathBuf>,
-    /// How often to write a checkpoint (checked between pieces of about 1% of a
-    /// method's steps); one is also written when the run ends or is
-    /// interrupted. Zero: only then.
-    pub checkpoint_every: Duration,
+    /// How often to write a checkpoint into `checkpoint_dir` (checked between
+    /// pieces of about 1% of a method's steps); one is also written when the
+    /// run ends or is interrupted (zero: only then). `None`: none is written
+    /// (a resume still reads `checkpoint_dir`).
+    pub checkpoint_every: Option<Duration>,
     /// Once set (by a signal handler), the method running stops at the next
     /// segment boundary, a checkpoint is written, and the run returns what was
     /// done with `complete: false`.
@@ -56,6 +57,29 @@ struct Keeper<'a> {
 }
 
 impl Keeper<'_> {
+    /// [`Keeper::write`]; a failure (a full disk, say) does not stop the run,
+    /// whose results are still to be written: it becomes a note, and the
+    /// previous checkpoint stays whole.
+    fn write_or_note(
+        &mut self,
+        results: &[MethodResult],
+        current: Option<&Ensemble>,
+        engine: &(String, String),
+        progress: &mut dyn Progress,
+        notes: &mut Vec<String>,
+    ) {
+        if let Err(e) = self.write(results, current, engine) {
+            let note = format!(
+                "the checkpoint in {} was not updated: {e}",
+                self.dir.display()
+            );
+            progress.warning(&note);
+            notes.push(note);
+            // Not again at once.
+            self.last = Instant::now();
+        }
+    }
+
     /// Writes the ended methods (`results`) and the one running (`current`).
     fn write(
         &mut self,
@@ -164,9 +188,14 @@ fn resumable(dir: &Path, config: &str, methods: &[MethodConfig]) -> Result<Manif
             .iter()
             .zip(methods)
             .all(|(e, m)| e.name == m.name);
-    let running = manifest.methods.iter().filter(|e| !e.done).count();
-    let last_running = manifest.methods.last().is_none_or(|e| e.done) || running == 1;
-    if !names_agree || !last_running {
+    // Every method but the last has ended.
+    let n = manifest.methods.len();
+    let ended_before_last = manifest
+        .methods
+        .iter()
+        .take(n.saturating_sub(1))
+        .all(|e| e.done);
+    if !names_agree || !ended_before_last {
         return Err(Error::Checkpoint {
             path: dir.join(checkpoint::MANIFEST),
             message: "its methods do not match its configuration (damaged?)".into(),
@@ -218,15 +247,27 @@ pub(super) fn run_methods(
     let mut methods: Vec<MethodResult> = Vec::with_capacity(count);
     let mut engine_info: Option<(String, String)> = None;
     let mut backend_note = None;
-    let mut keeper = lifecycle.checkpoint_dir.as_deref().map(|dir| Keeper {
-        dir,
-        config: config_text,
-        kept: Vec::new(),
-        last: Instant::now(),
-    });
+    let writes = lifecycle.checkpoint_every.is_some();
+    let mut keeper = lifecycle
+        .checkpoint_dir
+        .as_deref()
+        .filter(|_| writes)
+        .map(|dir| Keeper {
+            dir,
+            config: config_text,
+            kept: Vec::new(),
+            last: Instant::now(),
+        });
     // What the checkpoint holds: the methods that ended, then the one running.
     let resumed = match (&lifecycle.checkpoint_dir, lifecycle.resume) {
         (Some(dir), true) => Some(resumable(dir, config_text, method_configs)?),
+        (None, true) => {
+            return Err(Error::Config(crate::ConfigError {
+                field: "Lifecycle::checkpoint_dir".into(),
+                value: "None".into(),
+                allowed: "must name the checkpoint folder to resume from".into(),
+            }));
+        }
         _ => None,
     };
     let mut running_state = None;
@@ -262,8 +303,8 @@ pub(super) fn run_methods(
             e.interrupt_on(flag.clone());
         }
         e.stop_when(stop)?;
-        if let Some(state) = running_state.take() {
-            e.restore(state)?;
+        if let (Some(state), Some(dir)) = (running_state.take(), &lifecycle.checkpoint_dir) {
+            e.restore(state, dir)?;
         }
         if !told {
             told = true;
@@ -299,12 +340,10 @@ pub(super) fn run_methods(
                 }
                 Err(other) => return Err(other),
             }
-            if let Some(k) = &mut keeper {
-                if !lifecycle.checkpoint_every.is_zero()
-                    && k.last.elapsed() >= lifecycle.checkpoint_every
-                {
+            if let (Some(k), Some(every)) = (&mut keeper, lifecycle.checkpoint_every) {
+                if !every.is_zero() && k.last.elapsed() >= every {
                     let info = engine_info.clone().expect("set above");
-                    k.write(&methods, Some(&e), &info)?;
+                    k.write_or_note(&methods, Some(&e), &info, progress, &mut notes);
                 }
             }
         }
@@ -317,7 +356,7 @@ pub(super) fn run_methods(
             // reached so far.
             if let Some(k) = &mut keeper {
                 let info = engine_info.clone().expect("set above");
-                k.write(&methods, Some(&e), &info)?;
+                k.write_or_note(&methods, Some(&e), &info, progress, &mut notes);
             }
         }
         let elapsed_s = e.elapsed().as_secs_f64();
@@ -340,7 +379,7 @@ pub(super) fn run_methods(
     }
     if complete {
         if let (Some(k), Some(info)) = (&mut keeper, &engine_info) {
-            k.write(&methods, None, info)?;
+            k.write_or_note(&methods, None, info, progress, &mut notes);
         }
     }
     let (backend, device) = engine_info.expect("validated methods are not empty");

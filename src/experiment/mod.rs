@@ -35,6 +35,9 @@ pub trait Progress {
     fn advance(&mut self, _step: u64) {}
     /// It has stopped (`error` if it diverged).
     fn finish(&mut self, _error: Option<&str>) {}
+    /// Something went wrong that does not stop the run (a checkpoint that could
+    /// not be written); also in [`ExperimentResult::notes`].
+    fn warning(&mut self, _message: &str) {}
 }
 
 /// Progress that nobody watches.
@@ -250,8 +253,8 @@ pub fn run_with_potential<P: Potential + Clone + 'static>(
     footprint_of(ensemble, methods, dim).check()?;
     let shared: Arc<dyn Potential> = Arc::new(potential.clone());
     let text = format!(
-        "# potential {:?}, dim {dim}\n{}",
-        potential.name(),
+        "{}\n{}",
+        crate::checkpoint::potential_identity(&potential),
         crate::config::ensemble_and_methods_toml(ensemble, methods)
     );
     run_methods(

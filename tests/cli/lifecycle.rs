@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Two methods (the second homogenized, so Y is in the checkpoint), 12
-/// records each, with schedules; `STEPS` is replaced by a count long enough
+/// Two methods (the second homogenized, so Y is in the checkpoint), a record
+/// every 100 steps, with schedules; `STEPS` is replaced by a count long enough
 /// that the kills below land at different steps (about a second on the CPU of
 /// a 2-core machine, and on lavapipe).
 const CONFIG: &str = r#"
@@ -184,10 +184,43 @@ fn a_killed_run_resumes_to_the_same_bytes_on_the_gpu() {
     }
 }
 
+/// Starts a CPU run of `cfg` into `out`, waits for its first record (on its
+/// JSON-lines stream), sends SIGINT `times` times, and waits for it.
+fn interrupt(cfg: &Path, out: &Path, times: usize) -> std::process::Output {
+    let stream = out.with_extension("jsonl");
+    let child = run_cmd(&[
+        "run",
+        "--config",
+        s(cfg),
+        "--out",
+        s(out),
+        "--backend",
+        "cpu",
+        "--jsonl",
+        s(&stream),
+    ])
+    .spawn()
+    .unwrap();
+    let start = Instant::now();
+    while std::fs::read_to_string(&stream).map_or(true, |t| t.lines().count() < 2) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no record within a minute"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let pid = child.id().to_string();
+    for _ in 0..times {
+        let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(sent.success());
+    }
+    child.wait_with_output().unwrap()
+}
+
 /// Ctrl-C (SIGINT) once: the run stops at a step boundary, writes its outputs
-/// marked incomplete and a checkpoint, and exits 130; `resume` then finishes it
-/// with the uninterrupted run's bytes. A checkpoint from the CPU continues on the
-/// GPU too.
+/// marked incomplete and a checkpoint, and exits 130; `resume` (on the engine
+/// that wrote it, by default) then finishes it with the uninterrupted run's
+/// bytes. (Checkpoints moving between the engines: tests/gpu/lifecycle.rs.)
 #[test]
 fn ctrl_c_stops_cleanly_and_resume_finishes() {
     let dir = tempfile::tempdir().unwrap();
@@ -219,29 +252,8 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
     );
 
     let out = dir.path().join("interrupted");
-    let child = run_cmd(&[
-        "run",
-        "--config",
-        s(&cfg),
-        "--out",
-        s(&out),
-        "--backend",
-        "cpu",
-    ])
-    .spawn()
-    .unwrap();
-    // Once the first record is written, the run is under way.
-    std::thread::sleep(Duration::from_millis(150));
-    let pid = child.id().to_string();
-    let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
-    assert!(sent.success());
-    let o = child.wait_with_output().unwrap();
+    let o = interrupt(&cfg, &out, 1);
     let err = stderr(&o);
-    if o.status.code() == Some(0) {
-        // The machine finished the run before the signal: nothing to check.
-        eprintln!("SKIPPED: the run ended before Ctrl-C");
-        return;
-    }
     assert_eq!(o.status.code(), Some(130), "{err}");
     assert!(
         err.contains("interrupted") && err.contains("sgld-swarm resume"),
@@ -257,7 +269,7 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
         .unwrap()
         .clone();
     assert!(last["steps"].as_u64().unwrap() < 6000, "{last}");
-    let o = run(&["resume", s(&out), "--backend", "cpu"]);
+    let o = run(&["resume", s(&out)]);
     assert!(o.status.success(), "{}", stderr(&o));
     for name in SAME_BYTES {
         assert!(
@@ -268,6 +280,26 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["complete"], true);
+}
+
+/// Ctrl-C twice exits at once with 130: no outputs are written after the
+/// second (the first asked for a clean stop, which the second cuts short).
+#[test]
+fn ctrl_c_twice_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    // Long enough that the clean stop, at the next record, is far away.
+    std::fs::write(
+        &cfg,
+        config(200_000).replace("record_every = 100", "record_every = 100000"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = interrupt(&cfg, &out, 2);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(!err.contains("interrupted:"), "{err}");
+    assert!(!out.join("summary.json").exists());
 }
 
 /// `resume` without a checkpoint, or with a damaged one, is an input error that

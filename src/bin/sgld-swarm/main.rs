@@ -86,9 +86,10 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "FILE|-")]
     jsonl: Option<PathBuf>,
     /// Write a checkpoint into <out>/checkpoint every this many seconds and when
-    /// the run stops (0: none); `sgld-swarm resume <out>` continues from it.
-    #[arg(long, value_name = "SECONDS", default_value = "60")]
-    checkpoint_every: f64,
+    /// the run stops (default 60; 0: none); `sgld-swarm resume <out>` continues
+    /// from it.
+    #[arg(long, value_name = "SECONDS")]
+    checkpoint_every: Option<f64>,
 }
 
 impl Default for RunArgs {
@@ -102,7 +103,7 @@ impl Default for RunArgs {
             seed: None,
             runs: None,
             jsonl: None,
-            checkpoint_every: 60.0,
+            checkpoint_every: None,
         }
     }
 }
@@ -212,7 +213,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             ),
             (
                 "--checkpoint-every",
-                (args.checkpoint_every != 60.0).then(|| args.checkpoint_every.to_string()),
+                args.checkpoint_every.map(|s| s.to_string()),
             ),
         ] {
             if let Some(value) = given {
@@ -220,7 +221,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     field: flag.into(),
                     value,
                     allowed: "is not available for the Figure 3 experiment (it has its own \
-                              history.csv, and no checkpoints)"
+                              history.csv, and no checkpoints or Ctrl-C handling)"
                         .into(),
                 })
                 .into());

@@ -21,13 +21,15 @@ const INTERRUPTED: u8 = 130;
 pub(crate) struct ResumeArgs {
     /// The output folder of the run to continue (its checkpoint/ is read).
     out: PathBuf,
-    /// The engine that continues (a checkpoint moves between engines; the
-    /// outputs are byte-identical to an uninterrupted run on the same engine).
-    #[arg(long, value_enum, default_value = "auto")]
-    backend: BackendArg,
-    /// Write a checkpoint every this many seconds (0: only when it stops).
-    #[arg(long, value_name = "SECONDS", default_value = "60")]
-    checkpoint_every: f64,
+    /// The engine that continues (default: the one that wrote the checkpoint;
+    /// the outputs are then byte-identical to an uninterrupted run's, and on
+    /// the other engine within the engines' agreement).
+    #[arg(long, value_enum)]
+    backend: Option<BackendArg>,
+    /// Write a checkpoint every this many seconds and when it stops (default
+    /// 60; 0: none, and the checkpoint resumed from stays as it is).
+    #[arg(long, value_name = "SECONDS")]
+    checkpoint_every: Option<f64>,
     /// Also write one JSON object per record, as the methods run (the records
     /// after the checkpoint), to this file (`-`: standard output).
     #[arg(long, value_name = "FILE|-")]
@@ -46,25 +48,28 @@ fn interrupt_flag() -> Arc<AtomicBool> {
     flag
 }
 
-fn interval(field: &str, seconds: f64) -> Result<Duration, Error> {
-    Duration::try_from_secs_f64(seconds).map_err(|_| {
+/// The checkpoint interval of `--checkpoint-every` (default 60 s); `None` for 0.
+fn interval(seconds: Option<f64>) -> Result<Option<Duration>, Error> {
+    let seconds = seconds.unwrap_or(60.0);
+    let every = Duration::try_from_secs_f64(seconds).map_err(|_| {
         Error::Config(sgld_swarm::ConfigError {
-            field: field.into(),
+            field: "--checkpoint-every".into(),
             value: seconds.to_string(),
-            allowed: "must be a number of seconds >= 0 (0: no timed checkpoints)".into(),
+            allowed: "must be a number of seconds >= 0 (0: no checkpoints)".into(),
         })
-    })
+    })?;
+    Ok((!every.is_zero()).then_some(every))
 }
 
 /// `sgld-swarm run` for a configuration of methods (Figure 3 goes elsewhere).
 pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let (text, origin) = source(args)?;
     let config = load_config(args, &text, &origin)?;
-    let every = interval("--checkpoint-every", args.checkpoint_every)?;
+    let every = interval(args.checkpoint_every)?;
     experiment::footprint(&config)?.check()?;
     let dir = checkpoint::dir_of(&args.out);
     let lifecycle = Lifecycle {
-        checkpoint_dir: (!every.is_zero()).then(|| dir.clone()),
+        checkpoint_dir: every.is_some().then(|| dir.clone()),
         checkpoint_every: every,
         interrupt: Some(interrupt_flag()),
         resume: false,
@@ -85,7 +90,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 /// `sgld-swarm resume <out>`: continues the run whose checkpoint is in
 /// `<out>/checkpoint` and writes its outputs as `run` would have.
 pub(crate) fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
-    let every = interval("--checkpoint-every", args.checkpoint_every)?;
+    let every = interval(args.checkpoint_every)?;
     let dir = checkpoint::dir_of(&args.out);
     let manifest = checkpoint::read_manifest(&dir)?.ok_or_else(|| Error::Checkpoint {
         path: dir.clone(),
@@ -101,6 +106,21 @@ pub(crate) fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     );
     let config = Config::from_toml_str(&manifest.config, &origin)?;
     experiment::footprint(&config)?.check()?;
+    // The engine that wrote it, unless another is asked for.
+    let written_on = match manifest.backend.as_str() {
+        "gpu" => BackendArg::Gpu,
+        _ => BackendArg::Cpu,
+    };
+    let backend = args.backend.unwrap_or(written_on);
+    let asked: sgld_swarm::Backend = backend.into();
+    if asked != written_on.into() {
+        eprintln!(
+            "note: the checkpoint was written by the {} engine; continuing on another, the \
+             results agree with an uninterrupted run within the engines' agreement, not \
+             byte for byte",
+            manifest.backend.to_uppercase()
+        );
+    }
     let lifecycle = Lifecycle {
         checkpoint_dir: Some(dir),
         checkpoint_every: every,
@@ -110,7 +130,7 @@ pub(crate) fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     execute(
         &config,
         &args.out,
-        args.backend,
+        backend,
         args.jsonl.as_deref(),
         &lifecycle,
         || Ok(()),
@@ -237,6 +257,13 @@ impl Progress for Bars {
     ) {
         if let Some(j) = &mut self.jsonl {
             j.record(name, step, stats);
+        }
+    }
+
+    fn warning(&mut self, message: &str) {
+        match &self.bar {
+            Some(b) => b.suspend(|| eprintln!("warning: {message}")),
+            None => eprintln!("warning: {message}"),
         }
     }
 

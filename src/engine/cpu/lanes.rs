@@ -194,7 +194,7 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                     }
                     Some(sm) => {
                         // As the agent path: perturbed gradients summed in s order.
-                        let sh = sm.sqrt_variance(n);
+                        let sh = sm.sqrt_variance();
                         for smp in 0..sm.samples {
                             let words = rng::philox4x32_10_lanes(
                                 &c0,

@@ -498,7 +498,7 @@ fn agents_path<P: Potential>(
                     None => grad_at(xa, &mut grad, n, 0),
                     Some(sm) => {
                         // g = (1/S) sum_s grad Phi(X + sqrt(h_n) xi_s), summed in s order.
-                        let sh = sm.sqrt_variance(n);
+                        let sh = sm.sqrt_variance();
                         grad.fill(0.0);
                         for smp in 0..sm.samples {
                             rng::normals_into(

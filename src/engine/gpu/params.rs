@@ -87,7 +87,7 @@ impl StepParams {
             interacting: 0,
             agent_base,
             samples: c.smoothing.map_or(0, |s| s.samples),
-            sqrt_variance: c.smoothing.map_or(0.0, |s| s.sqrt_variance(n0)),
+            sqrt_variance: c.smoothing.map_or(0.0, |s| s.sqrt_variance()),
             inv_s: c.smoothing.map_or(0.0, |s| s.inv_s),
             phase: 0,
         }

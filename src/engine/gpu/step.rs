@@ -67,10 +67,10 @@ impl<P: Potential> GpuEngine<P> {
     /// Runs steps `n0..n1` (at most `BATCH` dispatches per part) in one submit and
     /// returns the first step after which a position was bad, if any.
     pub(super) fn batch(&mut self, n0: u64, n1: u64) -> Result<Option<u64>> {
-        // One step per dispatch with interaction (the means change every step), a
-        // schedule or a smoothing scale that changes every step, else one fused
-        // dispatch.
-        let varying = self.plan.varies() || self.consts.smoothing.is_some_and(|s| !s.constant());
+        // One step per dispatch with interaction (the means change every step) or
+        // constants that change every step (a schedule, the smoothing's
+        // continuation), else one fused dispatch.
+        let varying = self.plan.varies();
         let dispatches: Vec<(u64, u64)> = if self.pipelines.interacting || varying {
             (n0..n1).map(|n| (n, 1)).collect()
         } else {
