@@ -150,12 +150,23 @@ pub fn run_stats<P: Potential + ?Sized>(
             let mut dists = Vec::with_capacity(agents);
             let mut best_phi = f64::INFINITY;
             let mut spread = 0.0f64;
-            for agent in run.chunks_exact(dim) {
+            // A batched potential's values in one call per run, in agent order.
+            let values = potential.batched().then(|| {
+                let points: Vec<f64> = run.iter().map(|&v| v as f64).collect();
+                let mut values = vec![0.0f64; agents];
+                potential.value_batch(&points, &mut values);
+                values
+            });
+            for (i, agent) in run.chunks_exact(dim).enumerate() {
                 for (p, &v) in point.iter_mut().zip(agent) {
                     *p = v as f64;
                 }
                 dists.push(potential.distance(&point));
-                best_phi = best_phi.min(potential.value(&point));
+                let value = match &values {
+                    Some(v) => v[i],
+                    None => potential.value(&point),
+                };
+                best_phi = best_phi.min(value);
                 let s2: f64 = point
                     .iter()
                     .zip(&mean)

@@ -576,3 +576,67 @@ fn impossible_sizes_are_errors() {
     assert!(matches!(err, Error::Memory { .. }), "{err}");
     assert!(err.to_string().contains("GiB"), "{err}");
 }
+
+/// A potential that asks for batches (as a Python one does), with the
+/// gradient of `Rosenbrock` agent by agent inside each batch.
+#[derive(Clone)]
+struct Batched(sgld_swarm::potential::Rosenbrock);
+
+impl sgld_swarm::potential::Potential for Batched {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        self.0.value(x)
+    }
+    fn grad(&self, x: &[f64], g: &mut [f64]) {
+        self.0.grad(x, g)
+    }
+    fn grad_f32(&self, x: &[f32], g: &mut [f32]) {
+        self.0.grad_f32(x, g)
+    }
+    fn batched(&self) -> bool {
+        true
+    }
+    fn reference_points(&self) -> Vec<Vec<f64>> {
+        self.0.reference_points()
+    }
+}
+
+/// The batch path (step by step over a chunk, gradients in one call) gives the
+/// agent path's bits for the same gradients, for every scheme, with
+/// interaction, and the same diagnostics (values in one call per run).
+#[test]
+fn the_batch_path_is_the_agent_path() {
+    use sgld_swarm::potential::Rosenbrock;
+    let e = EnsembleConfig::new(3, 37, 9)
+        .seed(5)
+        .record_every(4)
+        .init_uniform(-1.5, 1.5);
+    for m in [
+        MethodConfig::euler("MF-SGLD", 0.002, 3.0).lambda(2.0),
+        MethodConfig::homogenized("MF-HOM-SGLD", 0.002, 3.0, 0.1, 0.2, 3).lambda(1.0),
+        MethodConfig::smoothed("SMOOTHED", 0.002, 3.0, 0.05, 2).continuation(0.9, 0.01),
+    ]
+    .map(|m| m.taming(Taming::Coordinate))
+    {
+        let run = |batched: bool| {
+            let p = Rosenbrock::new(Shift::new(vec![0.1, -0.2, 0.3]));
+            let mut ens = if batched {
+                Ensemble::with_potential(Batched(p), &e, &m, options(CpuPath::Agent)).unwrap()
+            } else {
+                Ensemble::with_potential(p, &e, &m, options(CpuPath::Agent)).unwrap()
+            };
+            assert_eq!(ens.device().contains("batch path"), batched);
+            ens.run().unwrap();
+            let x: Vec<f32> = ens.positions().unwrap().iter().copied().collect();
+            (x, ens.history().clone())
+        };
+        let (agent, ha) = run(false);
+        let (batch, hb) = run(true);
+        assert_bits_equal(&batch, &agent, &format!("{} on the batch path", m.name));
+        for i in 0..ha.len() {
+            assert_eq!(ha.at(i), hb.at(i), "{}: record {i}", m.name);
+        }
+    }
+}

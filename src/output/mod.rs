@@ -115,7 +115,8 @@ pub fn write_all(dir: &Path, result: &ExperimentResult) -> Result<Written> {
     folder.finish(&summary)
 }
 
-fn summary_json(r: &ExperimentResult) -> serde_json::Result<Vec<u8>> {
+/// `summary.json` of a result, as bytes (pretty JSON and a newline).
+pub fn summary_json(r: &ExperimentResult) -> serde_json::Result<Vec<u8>> {
     let summary = Summary {
         complete: r.complete,
         backend: &r.backend,

@@ -177,6 +177,34 @@ pub trait Potential: Send + Sync {
         }
     }
 
+    /// Whether the engines should ask for many agents' gradients and values at
+    /// once ([`Potential::grad_batch_f32`], [`Potential::value_batch`]): a
+    /// potential evaluated elsewhere (in Python, say) whose every call costs
+    /// more than its arithmetic. The CPU engine then takes its batch path (the
+    /// agent path's update, step by step over a chunk of agents). Default: no.
+    fn batched(&self) -> bool {
+        false
+    }
+
+    /// The gradients of `xs.len() / dim` agents at once, `[K][d]` flattened,
+    /// into `out` (same layout). The default is [`Potential::grad_f32`] agent
+    /// by agent.
+    fn grad_batch_f32(&self, xs: &[f32], out: &mut [f32]) {
+        let d = self.dim();
+        for (x, g) in xs.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+            self.grad_f32(x, g);
+        }
+    }
+
+    /// The values of `xs.len() / dim` agents at once, `[K][d]` flattened, into
+    /// `out` (`K` entries). The default is [`Potential::value`] agent by agent.
+    fn value_batch(&self, xs: &[f64], out: &mut [f64]) {
+        let d = self.dim();
+        for (x, v) in xs.chunks_exact(d).zip(out.iter_mut()) {
+            *v = self.value(x);
+        }
+    }
+
     /// Whether coordinate `k` of the gradient depends on `x_k` alone.
     fn separable(&self) -> bool {
         false
@@ -259,6 +287,15 @@ macro_rules! delegate_potential {
             }
             fn grad_f32(&self, x: &[f32], g: &mut [f32]) {
                 (**self).grad_f32(x, g)
+            }
+            fn batched(&self) -> bool {
+                (**self).batched()
+            }
+            fn grad_batch_f32(&self, xs: &[f32], out: &mut [f32]) {
+                (**self).grad_batch_f32(xs, out)
+            }
+            fn value_batch(&self, xs: &[f64], out: &mut [f64]) {
+                (**self).value_batch(xs, out)
             }
             fn separable(&self) -> bool {
                 (**self).separable()

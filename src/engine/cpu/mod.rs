@@ -26,6 +26,7 @@ use crate::potential::{Draw, Potential};
 use crate::rng;
 use rayon::prelude::*;
 
+mod batch;
 mod lanes;
 
 use lanes::dispatch_lanes;
@@ -132,8 +133,10 @@ pub struct CpuEngine<P: Potential> {
     /// Their f64 sums, kept so that the step loop allocates nothing.
     mean_sums: Vec<f64>,
     keep_snapshots: bool,
-    /// `Some(level)` on the lane path, `None` on the agent path.
+    /// `Some(level)` on the lane path, `None` on the agent or batch path.
     lanes: Option<Simd>,
+    /// On the batch path (a batched potential that is not stochastic).
+    batched: bool,
 }
 
 /// The first bad value an agent met: (steps done, global agent, value).
@@ -179,8 +182,13 @@ impl<P: Potential> CpuEngine<P> {
             Vec::new()
         };
         initial_positions(&mut x, shape, &ensemble.init, ensemble.seed)?;
-        let lanes_apply =
-            potential.separable() && !potential.stochastic() && consts.taming != Taming::Norm;
+        // A batched potential takes the batch path on every path setting but
+        // the lanes (it is evaluated elsewhere, never lane by lane).
+        let batched = potential.batched() && !potential.stochastic();
+        let lanes_apply = potential.separable()
+            && !potential.stochastic()
+            && !batched
+            && consts.taming != Taming::Norm;
         let lanes = match path {
             CpuPath::Agent => None,
             CpuPath::Auto => lanes_apply.then(Simd::selected).transpose()?,
@@ -208,6 +216,7 @@ impl<P: Potential> CpuEngine<P> {
             means,
             keep_snapshots,
             lanes,
+            batched,
         };
         if engine.consts.homogenized {
             // Y(0, 0) = X(0).
@@ -252,9 +261,15 @@ impl<P: Potential> CpuEngine<P> {
         let d = self.shape.dim;
         // Chunks of agents for rayon; any size gives the same numbers.
         let total = self.shape.runs * self.shape.agents;
-        let chunk = total
-            .div_ceil(8 * rayon::current_num_threads())
-            .clamp(1, 512);
+        let chunk = if self.batched {
+            // Batches as large as the GPU's tiles: a batched potential's calls
+            // cost more than its arithmetic (and a Python one's are serial).
+            total.clamp(1, 512)
+        } else {
+            total
+                .div_ceil(8 * rayon::current_num_threads())
+                .clamp(1, 512)
+        };
         let ctx = Ctx {
             p: &self.potential,
             c,
@@ -263,10 +278,12 @@ impl<P: Potential> CpuEngine<P> {
             means: &self.means,
         };
         let lanes = self.lanes;
+        let batched = self.batched;
         let work = |(i, (x, y)): (usize, (&mut [f32], &mut [f32]))| -> Bad {
             let first = i * chunk;
             match lanes {
                 Some(level) => dispatch_lanes(level, &ctx, x, y, first, n0, n1),
+                None if batched => batch::batch_path(&ctx, x, y, first, n0, n1),
                 None => agents_path(&ctx, x, y, first, n0, n1),
             }
         };
@@ -347,6 +364,7 @@ impl<P: Potential> Engine for CpuEngine<P> {
             rayon::current_num_threads(),
             match self.lanes {
                 Some(level) => format!("lane path, {}", level.name()),
+                None if self.batched => "batch path".to_string(),
                 None => "agent path".to_string(),
             }
         )
@@ -416,6 +434,46 @@ fn noise(z: &mut [f32], key: [u32; 2], g: usize, n: u64, sub: u32) {
     rng::normals_into(z, key, g as u32, n as u32, rng::DOMAIN_NOISE, sub);
 }
 
+/// The inner step `m` of one agent's `Y` (DESIGN section 2.3), `t` the tamed
+/// gradient at `Y`; the new iterate is added to `sum` from `burn_in` on.
+/// Shared by the agent and batch paths, so that they compute the same bits.
+#[inline(always)]
+fn inner_step(
+    c: &StepConstants,
+    ya: &mut [f32],
+    xa: &[f32],
+    t: &[f32],
+    z: &[f32],
+    m: u32,
+    sum: &mut [f32],
+) {
+    let averaged = m + 1 >= c.burn_in;
+    for k in 0..ya.len() {
+        let yv = ya[k];
+        let yn = yv - t[k] + c.y_pull * (xa[k] - yv) + c.noise * z[k];
+        ya[k] = yn;
+        sum[k] += if averaged { yn } else { 0.0 };
+    }
+}
+
+/// The homogenized scheme's update of one agent's `X` from the average of `Y`.
+#[inline(always)]
+fn outer_from_average(c: &StepConstants, xa: &mut [f32], sum: &[f32], mean: &[f32]) {
+    for k in 0..xa.len() {
+        let xv = xa[k];
+        xa[k] = xv - c.dt_over_gamma * (xv - sum[k] * c.inv_m) - c.lambda_dt * (xv - mean[k]);
+    }
+}
+
+/// The Euler (and smoothed) update of one agent's `X`, `t` the tamed gradient.
+#[inline(always)]
+fn euler_step(c: &StepConstants, xa: &mut [f32], t: &[f32], mean: &[f32], z: &[f32]) {
+    for k in 0..xa.len() {
+        let xv = xa[k];
+        xa[k] = xv - t[k] - c.lambda_dt * (xv - mean[k]) + c.noise * z[k];
+    }
+}
+
 /// The agent path over a chunk of agents starting at global agent `first`.
 fn agents_path<P: Potential>(
     ctx: &Ctx<P>,
@@ -478,20 +536,9 @@ fn agents_path<P: Potential>(
                     noise(&mut z, ctx.key, g, n, m);
                     grad_at(ya, &mut grad, n, m);
                     tame_all(c.taming, c.grad_step, &mut grad);
-                    let averaged = m + 1 >= c.burn_in;
-                    for k in 0..d {
-                        let yv = ya[k];
-                        let yn = yv - grad[k] + c.y_pull * (xa[k] - yv) + c.noise * z[k];
-                        ya[k] = yn;
-                        sum[k] += if averaged { yn } else { 0.0 };
-                    }
+                    inner_step(&c, ya, xa, &grad, &z, m, &mut sum);
                 }
-                for k in 0..d {
-                    let xv = xa[k];
-                    xa[k] = xv
-                        - c.dt_over_gamma * (xv - sum[k] * c.inv_m)
-                        - c.lambda_dt * (xv - mean[k]);
-                }
+                outer_from_average(&c, xa, &sum, mean);
             } else {
                 noise(&mut z, ctx.key, g, n, 0);
                 match c.smoothing {
@@ -521,10 +568,7 @@ fn agents_path<P: Potential>(
                     }
                 }
                 tame_all(c.taming, c.grad_step, &mut grad);
-                for k in 0..d {
-                    let xv = xa[k];
-                    xa[k] = xv - grad[k] - c.lambda_dt * (xv - mean[k]) + c.noise * z[k];
-                }
+                euler_step(&c, xa, &grad, mean, &z);
             }
             if agent_bad.is_none() {
                 if let Some(v) = xa.iter().copied().find(|&v| is_bad(v)) {
