@@ -609,7 +609,9 @@ impl sgld_swarm::potential::Potential for Batched {
 #[test]
 fn the_batch_path_is_the_agent_path() {
     use sgld_swarm::potential::Rosenbrock;
-    let e = EnsembleConfig::new(3, 37, 9)
+    // 5 x 150 agents: two chunks of the batch path (up to 512 agents each),
+    // on two threads.
+    let e = EnsembleConfig::new(5, 150, 9)
         .seed(5)
         .record_every(4)
         .init_uniform(-1.5, 1.5);

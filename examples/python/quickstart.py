@@ -1,6 +1,6 @@
 """Runs the Figure 1 preset (six-hump camel, six methods) and prints each
-method's final median distance to the nearest minimum; plots run 0's paths
-with matplotlib when it is installed.
+method's final median distance to the nearest minimum; plots run 0's final
+positions for the first two methods with matplotlib when it is installed.
 
     python examples/python/quickstart.py
 """

@@ -30,6 +30,11 @@ from . import _native  # noqa: E402
 from ._native import ConfigError, GpuError, SgldSwarmError  # noqa: E402
 
 __version__ = _native.__version__
+
+# Every ConfigError has these, set where the library knows them.
+ConfigError.field = None
+ConfigError.value = ""
+ConfigError.allowed = ""
 __all__ = [
     "run",
     "presets",
@@ -59,7 +64,7 @@ class MethodResult:
     history: dict
     """``step`` ``[records]`` and each statistic ``[records, R]`` (float64)."""
     summary: dict
-    """This method's entry of summary.json."""
+    """This method's entry of summary.json's ``methods`` list."""
     stopped: Optional[tuple]
     """``(step, reason)`` when a stopping rule ended it."""
     error: Optional[str]
@@ -91,7 +96,7 @@ def _config_text(config: Any) -> tuple[str, str]:
     if isinstance(config, str):
         if config in _native.preset_names():
             return _native.preset_text(config), f"preset {config}"
-        if "\n" not in config and config.endswith(".toml"):
+        if "\n" not in config and os.path.isfile(config):
             with open(config, encoding="utf-8") as f:
                 return f.read(), config
         return config, "the config string"
@@ -111,7 +116,8 @@ def run(
     dict with the TOML file's schema) and returns one result per method; writes
     the usual outputs into ``out`` when given. ``observer(method, step, stats)``
     is called at every record (``stats`` maps each statistic to a float64 array
-    ``[R]``); returning ``False`` stops the run."""
+    ``[R]``); a false return value (``False``, ``numpy.False_``; not ``None``)
+    stops the run."""
     text, origin = _config_text(config)
     out_path = None if out is None else os.fspath(out)
     r = _native.run_toml(text, origin, backend, out_path, observer)
@@ -141,8 +147,10 @@ class Ensemble:
     ``potential`` is a built-in's name (``"rastrigin"``, ...; its parameters
     such as ``delta``, ``a`` or ``shift`` as keywords, ``dim`` required) or an
     object with ``grad(x)`` (``x`` float32 ``[K, d]``, returning ``[K, d]``) and
-    optionally ``value(x)`` (``[K]``) and ``minima`` (points); such an object
-    runs on the CPU engine, or on the GPU with ``wgsl=`` a WGSL twin.
+    optionally ``value(x)`` (``x`` float64 ``[K, d]``, returning ``[K]``; for
+    the diagnostics), ``minima`` (the points distances are measured to; default
+    the origin) and ``dim``; such an object runs on the CPU engine, or on the
+    GPU with ``wgsl=`` a WGSL twin.
     ``method`` is a dict like a ``[[method]]`` table (``scheme``, ``dt``,
     ``beta``, ``lambda``, ...).
     """
@@ -174,7 +182,9 @@ class Ensemble:
         method = dict(method)
         method.setdefault("name", method.get("scheme", "method"))
         if not isinstance(potential, str) and params:
-            raise ConfigError(f"{sorted(params)}: parameters are for a built-in potential")
+            err = ConfigError(f"params = {sorted(params)}: keywords are for a built-in potential")
+            err.field = "params"
+            raise err
         self._inner = _native.Ensemble(
             potential,
             dim,
@@ -195,6 +205,7 @@ class Ensemble:
 
     @property
     def step(self) -> int:
+        """Outer steps done."""
         return self._inner.step
 
     @property
@@ -208,10 +219,12 @@ class Ensemble:
 
     @property
     def run_means(self) -> np.ndarray:
+        """Each run's mean position, float64 ``[R, d]``."""
         return self._inner.run_means
 
     @property
     def history(self) -> dict:
+        """``step`` ``[records]`` and each statistic ``[records, R]``."""
         return self._inner.history
 
     @property
@@ -224,10 +237,12 @@ class Ensemble:
 
     @property
     def stopped(self) -> Optional[tuple]:
+        """``(step, reason)`` when a stopping rule ended it."""
         return self._inner.stopped
 
     def observe(self, f: Callable[[int, dict], Any]) -> None:
-        """Calls ``f(step, stats)`` at every record; returning False stops."""
+        """Calls ``f(step, stats)`` at every record; a false return value (not
+        ``None``) stops the ensemble there."""
         self._inner.observe(f)
 
     def stop_when(self, **rules: Any) -> None:
@@ -236,9 +251,12 @@ class Ensemble:
         self._inner.stop_when(**rules)
 
     def checkpoint(self, path: str | os.PathLike) -> None:
+        """Writes a checkpoint into the folder ``path`` (atomically)."""
         self._inner.checkpoint(os.fspath(path))
 
     def resume_from(self, path: str | os.PathLike) -> None:
+        """Continues exactly from the checkpoint in ``path`` (same potential,
+        ensemble and method)."""
         self._inner.resume_from(os.fspath(path))
 
 
@@ -256,12 +274,32 @@ def effective_potential(
     return r["value"], r["grad"]
 
 
-def critical_lambda(potential: str, beta: float, **params: Any) -> float:
-    """The critical interaction of a 1-D built-in at ``beta``."""
-    return _native.critical_lambda(potential, beta, params_json=json.dumps(params))
+def critical_lambda(
+    potential: str,
+    beta: float,
+    bracket: tuple[float, float] = (0.0, 100.0),
+    range: tuple[float, float] = (-4.0, 4.0),
+    points: int = 4001,
+    **params: Any,
+) -> float:
+    """The critical interaction of a 1-D built-in at ``beta``, searched in
+    ``bracket``; the densities on ``points`` Simpson nodes over ``range``."""
+    return _native.critical_lambda(potential, beta, bracket, range, points, json.dumps(params))
 
 
-def stationary_states(potential: str, beta: float, lambda_: float, **params: Any) -> dict:
-    """Every stationary mean of the mean-field limit (1-D): arrays ``m``,
-    ``free_energy``, ``slope``, ``stable``."""
-    return _native.stationary_states(potential, beta, lambda_, params_json=json.dumps(params))
+def stationary_states(
+    potential: str,
+    beta: float,
+    lambda_: float,
+    bracket: tuple[float, float] = (-3.0, 3.0),
+    range: tuple[float, float] = (-4.0, 4.0),
+    points: int = 4001,
+    scan: int = 400,
+    **params: Any,
+) -> dict:
+    """Every stationary mean in ``bracket`` of the mean-field limit (1-D),
+    found on ``scan`` intervals: arrays ``m``, ``free_energy``, ``slope``,
+    ``stable``."""
+    return _native.stationary_states(
+        potential, beta, lambda_, bracket, range, points, scan, json.dumps(params)
+    )

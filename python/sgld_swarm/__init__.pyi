@@ -1,4 +1,4 @@
-"""Type stubs of sgld_swarm (see __init__.py for the documentation)."""
+"""Type stubs of sgld_swarm; the docstrings are in __init__.py."""
 
 import os
 from dataclasses import dataclass
@@ -88,7 +88,21 @@ class Ensemble:
 def effective_potential(
     potential: str, x: npt.ArrayLike, beta: float, gamma: float, **params: Any
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
-def critical_lambda(potential: str, beta: float, **params: Any) -> float: ...
+def critical_lambda(
+    potential: str,
+    beta: float,
+    bracket: tuple[float, float] = (0.0, 100.0),
+    range: tuple[float, float] = (-4.0, 4.0),
+    points: int = 4001,
+    **params: Any,
+) -> float: ...
 def stationary_states(
-    potential: str, beta: float, lambda_: float, **params: Any
+    potential: str,
+    beta: float,
+    lambda_: float,
+    bracket: tuple[float, float] = (-3.0, 3.0),
+    range: tuple[float, float] = (-4.0, 4.0),
+    points: int = 4001,
+    scan: int = 400,
+    **params: Any,
 ) -> dict[str, np.ndarray]: ...

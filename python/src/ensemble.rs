@@ -16,6 +16,16 @@ use sgld_swarm::{Error, Observer, Options};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
+
+/// A checkpoint that cannot be read or written is a run's failure
+/// (`SgldSwarmError`), whatever the command line's exit status for it.
+fn checkpoint_error(e: Error) -> PyErr {
+    match e {
+        Error::Checkpoint { .. } => SgldSwarmError::new_err(e.to_string()),
+        other => to_py(other),
+    }
+}
 
 /// Calls a Python callable at each record; `False` stops the ensemble at that
 /// record (through the interruption flag), an exception too (kept, raised by
@@ -35,7 +45,7 @@ impl Observer for PyObserver {
     ) -> sgld_swarm::Result<()> {
         let r = Python::attach(|py| -> PyResult<bool> {
             let out = self.f.bind(py).call1((step, stats_dict(py, stats)?))?;
-            Ok(out.is_instance_of::<pyo3::types::PyBool>() && !out.extract::<bool>()?)
+            crate::run::says_stop(&out)
         });
         match r {
             Ok(true) => self.stop.store(true, Ordering::Relaxed),
@@ -58,11 +68,48 @@ pub struct Ensemble {
     stop: Arc<AtomicBool>,
     observer_error: Arc<Mutex<Option<PyErr>>>,
     record_every: u64,
+    /// The thread working on the ensemble now, to refuse a call back from its
+    /// own observer or potential (which would wait for itself).
+    owner: Mutex<Option<ThreadId>>,
+}
+
+/// Clears the owner when the work ends, panic or not.
+struct Owned<'a>(&'a Mutex<Option<ThreadId>>);
+
+impl Drop for Owned<'_> {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 impl Ensemble {
-    fn with<T>(&self, f: impl FnOnce(&mut sgld_swarm::Ensemble) -> T) -> T {
-        f(&mut self.inner.lock().expect("not poisoned"))
+    /// `f` on the ensemble, with the interpreter released while it waits and
+    /// works (a Python potential or observer needs it, and another Python
+    /// thread may be advancing the ensemble); an error instead of a deadlock
+    /// when called back from the ensemble's own observer or potential.
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut sgld_swarm::Ensemble) -> T + Send,
+    ) -> PyResult<T> {
+        let me = std::thread::current().id();
+        if *self.owner.lock().unwrap_or_else(|p| p.into_inner()) == Some(me) {
+            return Err(SgldSwarmError::new_err(
+                "the ensemble is advancing: its observer or potential cannot call back into \
+                 it (an observer gets the step and statistics as arguments)",
+            ));
+        }
+        let r = py.detach(|| {
+            let mut e = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            *self.owner.lock().unwrap_or_else(|p| p.into_inner()) = Some(me);
+            let _owned = Owned(&self.owner);
+            f(&mut e)
+        });
+        // What the potential or an observer raised comes first.
+        match self.raised() {
+            Some(err) => Err(err),
+            None => Ok(r),
+        }
     }
 
     /// The exception a Python potential or observer raised, if any.
@@ -153,25 +200,24 @@ impl Ensemble {
             stop,
             observer_error: Arc::new(Mutex::new(None)),
             record_every,
+            owner: Mutex::new(None),
         })
     }
 
-    /// Advances `steps` outer steps with the interpreter released, in pieces of
-    /// a record interval between which Ctrl-C is checked (`KeyboardInterrupt`).
-    /// An observer that returns `False` stops it at that record.
+    /// Advances `steps` outer steps with the interpreter released, in pieces
+    /// (a record interval, at most about 1% of `steps`) between which Ctrl-C
+    /// is checked (`KeyboardInterrupt`). An observer that returns a false value
+    /// stops it at that record.
     fn advance(&self, py: Python<'_>, steps: u64) -> PyResult<()> {
         self.stop.store(false, Ordering::Relaxed);
+        let piece = self.record_every.min(steps.div_ceil(100)).max(1);
         let mut left = steps;
         while left > 0 {
-            let piece = left.min(self.record_every.max(1));
-            let before = self.with(|e| e.step());
-            let r = py.detach(|| self.with(|e| e.advance(piece)));
-            if let Some(err) = self.raised() {
-                return Err(err);
-            }
-            r.map_err(to_py)?;
+            let piece = left.min(piece);
+            let before = self.with(py, |e| e.step())?;
+            self.with(py, |e| e.advance(piece))?.map_err(to_py)?;
             py.check_signals()?;
-            let done = self.with(|e| e.step()) - before;
+            let done = self.with(py, |e| e.step())? - before;
             if self.stop.load(Ordering::Relaxed) || done < piece {
                 break;
             }
@@ -182,76 +228,73 @@ impl Ensemble {
 
     /// Advances to the configured number of steps.
     fn run(&self, py: Python<'_>) -> PyResult<()> {
-        let left = self.with(|e| e.config().steps.saturating_sub(e.step()));
+        let left = self.with(py, |e| e.config().steps.saturating_sub(e.step()))?;
         self.advance(py, left)
     }
 
     /// Outer steps done.
     #[getter]
-    fn step(&self) -> u64 {
-        self.with(|e| e.step())
+    fn step(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |e| e.step())
     }
 
     /// Positions `X`, float32 `[R, N, d]`.
     #[getter]
     fn positions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<f32>>> {
-        let x = self.with(|e| e.positions()).map_err(to_py)?;
+        let x = self.with(py, |e| e.positions())?.map_err(to_py)?;
         Ok(x.into_pyarray(py))
     }
 
     /// Sets `X` (float32 `[R, N, d]`); `Y` becomes `X` for the homogenized scheme.
     #[setter(positions)]
-    fn set_positions(&self, x: numpy::PyReadonlyArray3<'_, f32>) -> PyResult<()> {
-        let view = x.as_array();
-        self.with(|e| e.set_positions(view)).map_err(to_py)
+    fn set_positions(&self, py: Python<'_>, x: numpy::PyReadonlyArray3<'_, f32>) -> PyResult<()> {
+        let x = x.as_array().to_owned();
+        self.with(py, |e| e.set_positions(x.view()))?.map_err(to_py)
     }
 
     /// The run means, float64 `[R, d]`.
     #[getter]
     fn run_means<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
-        let m = self.with(|e| e.run_means()).map_err(to_py)?;
+        let m = self.with(py, |e| e.run_means())?.map_err(to_py)?;
         Ok(m.into_pyarray(py))
     }
 
     /// The records: `step` `[records]` and each statistic `[records, R]`.
     #[getter]
     fn history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let h = self.with(|e| e.history().clone());
+        let h = self.with(py, |e| e.history().clone())?;
         history_dict(py, &h)
     }
 
     /// `"cpu"` or `"gpu"`.
     #[getter]
-    fn backend(&self) -> &'static str {
-        self.with(|e| e.backend())
+    fn backend(&self, py: Python<'_>) -> PyResult<&'static str> {
+        self.with(py, |e| e.backend())
     }
 
     /// The device and engine settings, in words.
     #[getter]
-    fn device(&self) -> String {
-        self.with(|e| e.device())
+    fn device(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |e| e.device())
     }
 
     /// Calls `f(step, stats)` at every record (the records so far at once);
-    /// `stats` maps each statistic to a float64 array `[R]`. Returning `False`
-    /// stops the ensemble at that record.
+    /// `stats` maps each statistic to a float64 array `[R]`. A false return
+    /// value (not `None`) stops the ensemble at that record.
     fn observe(&self, py: Python<'_>, f: Py<PyAny>) -> PyResult<()> {
         let o = PyObserver {
             f,
             stop: self.stop.clone(),
             error: self.observer_error.clone(),
         };
-        let r = py.detach(|| self.with(|e| e.observe(o).map(|_| ())));
-        if let Some(err) = self.raised() {
-            return Err(err);
-        }
-        r.map_err(to_py)
+        self.with(py, |e| e.observe(o).map(|_| ()))?.map_err(to_py)
     }
 
     /// Sets stopping rules (as the TOML `[stop]` table).
     #[pyo3(signature = (max_time_s=None, best_phi_below=None, spread_below=None, stagnation=None))]
     fn stop_when(
         &self,
+        py: Python<'_>,
         max_time_s: Option<f64>,
         best_phi_below: Option<f64>,
         spread_below: Option<f64>,
@@ -263,28 +306,26 @@ impl Ensemble {
             spread_below,
             stagnation: stagnation.map(|(records, rel_tol)| Stagnation { records, rel_tol }),
         };
-        self.with(|e| e.stop_when(rules)).map_err(to_py)
+        self.with(py, |e| e.stop_when(rules))?.map_err(to_py)
     }
 
     /// `(step, reason)` if a stopping rule ended the ensemble, else `None`.
     #[getter]
-    fn stopped(&self) -> Option<(u64, &'static str)> {
-        self.with(|e| e.stopped())
-            .map(|s| (s.step, s.reason.name()))
+    fn stopped(&self, py: Python<'_>) -> PyResult<Option<(u64, &'static str)>> {
+        Ok(self
+            .with(py, |e| e.stopped())?
+            .map(|s| (s.step, s.reason.name())))
     }
 
     /// Writes a checkpoint into the folder `path`.
     fn checkpoint(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| self.with(|e| e.checkpoint(&path)))
-            .map_err(to_py)
+        self.with(py, |e| e.checkpoint(&path))?
+            .map_err(checkpoint_error)
     }
 
     /// Continues from the checkpoint in `path` (of this same ensemble).
     fn resume_from(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| self.with(|e| e.resume_from(&path)))
-            .map_err(|e| match e {
-                Error::Checkpoint { .. } => SgldSwarmError::new_err(e.to_string()),
-                other => to_py(other),
-            })
+        self.with(py, |e| e.resume_from(&path))?
+            .map_err(checkpoint_error)
     }
 }

@@ -64,8 +64,17 @@ pub fn to_py(e: Error) -> PyErr {
             Python::attach(|py| {
                 let v = err.value(py);
                 let field = match &e {
-                    // "origin:line:column: field: message"
-                    Error::Toml { message, .. } => message.split(':').next().map(str::to_string),
+                    // "field: message" when serde knew the field (a path such
+                    // as `method[0].dt`), else no field.
+                    Error::Toml { message, .. } => message
+                        .split_once(": ")
+                        .map(|(f, _)| f)
+                        .filter(|f| {
+                            !f.is_empty()
+                                && f.chars()
+                                    .all(|c| c.is_ascii_alphanumeric() || "_.[]-".contains(c))
+                        })
+                        .map(str::to_string),
                     _ => None,
                 };
                 let _ = v.setattr("field", field);

@@ -70,6 +70,12 @@ impl PyPotential {
         self.error.lock().expect("not poisoned").take()
     }
 
+    /// Whether the object has raised already: the engine then gets NaN (it stops
+    /// at the segment's end) without calling it again.
+    fn failed(&self) -> bool {
+        self.error.lock().expect("not poisoned").is_some()
+    }
+
     fn keep(&self, e: PyErr) {
         let mut slot = self.error.lock().expect("not poisoned");
         slot.get_or_insert(e);
@@ -122,7 +128,7 @@ impl Potential for PyPotential {
     }
 
     fn value_batch(&self, xs: &[f64], out: &mut [f64]) {
-        if !self.has_value {
+        if !self.has_value || self.failed() {
             out.fill(f64::NAN);
             return;
         }
@@ -160,6 +166,10 @@ impl Potential for PyPotential {
     }
 
     fn grad_batch_f32(&self, xs: &[f32], out: &mut [f32]) {
+        if self.failed() {
+            out.fill(f32::NAN);
+            return;
+        }
         let k = xs.len() / self.dim;
         let r = Python::attach(|py| -> PyResult<()> {
             let x = xs.to_pyarray(py).reshape([k, self.dim])?;

@@ -55,6 +55,12 @@ pub fn history_dict<'py>(py: Python<'py>, h: &History) -> PyResult<Bound<'py, Py
     Ok(d)
 }
 
+/// Whether an observer's return value asks to stop: a false value (`False`,
+/// `numpy.False_`, 0), not `None` (what a function without `return` gives).
+pub fn says_stop(out: &Bound<'_, PyAny>) -> PyResult<bool> {
+    Ok(!out.is_none() && !out.is_truthy()?)
+}
+
 /// Calls the observer at each record and checks for Ctrl-C as the methods
 /// advance; either sets the flag that stops the run.
 struct Watch {
@@ -76,8 +82,7 @@ impl Progress for Watch {
         let r = Python::attach(|py| -> PyResult<bool> {
             let d = stats_dict(py, stats)?;
             let out = f.bind(py).call1((name, step, d))?;
-            // Only an explicit False stops.
-            Ok(out.is_instance_of::<pyo3::types::PyBool>() && !out.extract::<bool>()?)
+            says_stop(&out)
         });
         match r {
             Ok(true) => self.stop.store(true, Ordering::Relaxed),

@@ -95,7 +95,8 @@ class Quadratic:
 def test_a_python_potential_matches_the_built_in():
     method = {"scheme": "homogenized", "dt": 0.01, "beta": 20.0, "lambda": 1.0, "eps": 0.1,
               "gamma": 0.2, "inner_steps": 3}
-    common = dict(runs=3, agents=40, steps=50, method=method, seed=2, init=(-2.0, 2.0),
+    # 3 x 300 agents: two batches of the engine (up to 512 agents each).
+    common = dict(runs=3, agents=300, steps=50, method=method, seed=2, init=(-2.0, 2.0),
                   backend="cpu", record_every=10)
     mine = sgld_swarm.Ensemble(Quadratic(), **common)
     assert "batch path" in mine.device
@@ -276,3 +277,65 @@ def test_ctrl_c_raises_keyboard_interrupt():
     with pytest.raises(KeyboardInterrupt):
         e.run()
     assert 0 < e.step < 10_000_000
+
+
+def test_an_observer_calling_back_gets_an_error_not_a_deadlock():
+    e = sgld_swarm.Ensemble("rastrigin", dim=3, runs=1, agents=4, steps=20, record_every=5,
+                            method={"scheme": "euler", "dt": 0.01, "beta": 1.0}, backend="cpu")
+    with pytest.raises(sgld_swarm.SgldSwarmError, match="advancing"):
+        e.observe(lambda step, stats: e.positions)
+    # Outside the observer the ensemble answers.
+    assert e.step == 0 and e.positions.shape == (1, 4, 3)
+
+
+def test_numpy_false_stops_and_none_does_not():
+    def make():
+        return sgld_swarm.Ensemble("rastrigin", dim=3, runs=2, agents=8, steps=50, record_every=10,
+                                   method={"scheme": "euler", "dt": 0.01, "beta": 5.0}, backend="cpu")
+    e = make()
+    e.observe(lambda step, stats: np.bool_(step < 20))
+    e.run()
+    assert e.step == 20
+    e = make()
+    e.observe(lambda step, stats: None)
+    e.run()
+    assert e.step == 50
+
+
+def test_positions_in_and_out():
+    e = sgld_swarm.Ensemble(Quadratic(), runs=2, agents=5, steps=10, backend="cpu",
+                            method={"scheme": "euler", "dt": 0.01, "beta": 1.0})
+    x = np.full((2, 5, 3), 0.25, dtype=np.float32)
+    e.positions = x
+    assert e.positions.tobytes() == x.tobytes()
+    assert np.allclose(e.run_means, 0.25)
+    with pytest.raises(sgld_swarm.ConfigError) as err:
+        e.positions = np.zeros((2, 4, 3), dtype=np.float32)
+    assert err.value.field == "positions"
+
+
+def test_runs_release_the_interpreter():
+    import threading
+    import time
+
+    big = {**SMALL, "ensemble": {**SMALL["ensemble"], "steps": 20_000, "agents": 512}}
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (sgld_swarm.run(big, backend="cpu"), done.set()))
+    count = 0
+    start = time.perf_counter()
+    t.start()
+    while not done.is_set() and time.perf_counter() - start < 0.5:
+        count += 1
+    t.join()
+    # Held for the run, the interpreter would let this loop run only at the
+    # switch interval (every 5 ms): a hundred turns in 0.5 s at most.
+    assert count > 10_000, count
+
+
+def test_a_toml_syntax_error_has_no_field():
+    with pytest.raises(sgld_swarm.ConfigError) as e:
+        sgld_swarm.run("[problem\npotential = 1\n")
+    assert e.value.field is None
+    with pytest.raises(sgld_swarm.ConfigError) as e:
+        sgld_swarm.run({"problem": {"potential": "rastrigin", "dim": 2}})
+    assert e.value.field is None or e.value.field == "ensemble"

@@ -181,7 +181,8 @@ pub trait Potential: Send + Sync {
     /// once ([`Potential::grad_batch_f32`], [`Potential::value_batch`]): a
     /// potential evaluated elsewhere (in Python, say) whose every call costs
     /// more than its arithmetic. The CPU engine then takes its batch path (the
-    /// agent path's update, step by step over a chunk of agents). Default: no.
+    /// agent path's update, step by step over a chunk of agents), unless the
+    /// potential is also separable or stochastic. Default: no.
     fn batched(&self) -> bool {
         false
     }

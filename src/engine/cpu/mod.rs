@@ -182,9 +182,10 @@ impl<P: Potential> CpuEngine<P> {
             Vec::new()
         };
         initial_positions(&mut x, shape, &ensemble.init, ensemble.seed)?;
-        // A batched potential takes the batch path on every path setting but
-        // the lanes (it is evaluated elsewhere, never lane by lane).
-        let batched = potential.batched() && !potential.stochastic();
+        // A batched potential takes the batch path (it is evaluated elsewhere,
+        // never lane by lane), unless it is separable: then `grad_coord` is the
+        // engines' only gradient (DESIGN section 4), on the lane or agent path.
+        let batched = potential.batched() && !potential.stochastic() && !potential.separable();
         let lanes_apply = potential.separable()
             && !potential.stochastic()
             && !batched
