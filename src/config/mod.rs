@@ -79,6 +79,11 @@ pub enum PotentialKind {
     /// `double-well`: `0.25 sum (y_k^2 - 1)^2`, minima at every sign pattern
     /// `(+-1, ..., +-1)`.
     DoubleWell,
+    /// `levy`: the Levy function, minimum 0 at `y = (1, ..., 1)`.
+    Levy,
+    /// `schwefel`: Schwefel's 2.26, `sum (418.9829 - y_k sin(sqrt|y_k|))`,
+    /// minimum 0 at `420.9687` in every coordinate (on `[-500, 500]^d`).
+    Schwefel,
 }
 
 /// The names accepted in `problem.potential`: those of the table of built-ins

@@ -75,6 +75,8 @@ impl RawConfig {
                 },
             },
             "double-well" => PotentialKind::DoubleWell,
+            "levy" => PotentialKind::Levy,
+            "schwefel" => PotentialKind::Schwefel,
             other => {
                 return Err(err(
                     "problem.potential",

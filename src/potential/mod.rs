@@ -105,6 +105,8 @@ builtins! { $
     Griewank griewank "griewank";
     Quadratic quadratic "quadratic";
     DoubleWell double_well "double-well";
+    Levy levy "levy";
+    Schwefel schwefel "schwefel";
 }
 
 mod check;
@@ -359,6 +361,8 @@ impl Builtin {
                 Builtin::Quadratic(Quadratic::new(a, shift))
             }
             PotentialKind::DoubleWell => Builtin::DoubleWell(DoubleWell::new(shift)),
+            PotentialKind::Levy => Builtin::Levy(Levy::new(shift)),
+            PotentialKind::Schwefel => Builtin::Schwefel(Schwefel::new(shift)),
         }
     }
 }

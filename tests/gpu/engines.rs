@@ -30,6 +30,8 @@ fn potential_gradients_match_the_cpu() {
         (PotentialKind::Rosenbrock, (5, 3.0)),
         (PotentialKind::Ackley, (4, 5.0)),
         (PotentialKind::Griewank, (6, 20.0)),
+        (PotentialKind::Levy, (5, 10.0)),
+        (PotentialKind::Schwefel, (4, 500.0)),
     ]);
     let ulp = 5.960_464_477_539_063e-8;
     for (kind, (dim, r)) in cases {

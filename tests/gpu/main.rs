@@ -103,6 +103,9 @@ fn all_potentials() -> Vec<(sgld_swarm::PotentialKind, usize)> {
         (PotentialKind::Rosenbrock, 3),
         (PotentialKind::Ackley, 5),
         (PotentialKind::Griewank, 6),
+        (PotentialKind::Levy, 5),
+        // Near its minimum, where the curvature is small enough for a stable step.
+        (PotentialKind::Schwefel, 3),
     ])
 }
 
