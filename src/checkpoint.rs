@@ -524,6 +524,21 @@ pub fn potential_identity(p: &dyn Potential) -> String {
     )
 }
 
+/// The configuration text of methods run on a potential given as a value, as
+/// a checkpoint compares it: [`potential_identity`], then the `[ensemble]` and
+/// `[[method]]` tables.
+pub fn identity(
+    p: &dyn Potential,
+    ensemble: &crate::config::EnsembleConfig,
+    methods: &[crate::config::MethodConfig],
+) -> String {
+    format!(
+        "{}\n{}",
+        potential_identity(p),
+        crate::config::ensemble_and_methods_toml(ensemble, methods)
+    )
+}
+
 /// Says where two configuration texts first differ, or `None` if they agree.
 pub fn first_difference(checkpoint: &str, here: &str) -> Option<String> {
     if checkpoint == here {

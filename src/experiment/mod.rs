@@ -252,11 +252,7 @@ pub fn run_with_potential<P: Potential + Clone + 'static>(
     // The potential's own checks come with each ensemble; the memory first.
     footprint_of(ensemble, methods, dim).check()?;
     let shared: Arc<dyn Potential> = Arc::new(potential.clone());
-    let text = format!(
-        "{}\n{}",
-        crate::checkpoint::potential_identity(&potential),
-        crate::config::ensemble_and_methods_toml(ensemble, methods)
-    );
+    let text = crate::checkpoint::identity(&potential, ensemble, methods);
     run_methods(
         None,
         shared,
