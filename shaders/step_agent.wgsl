@@ -68,10 +68,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         if params.homogenized != 0u {
             y[k] = ys_buf[g * DIM + k];
         }
-        if params.interacting != 0u {
+        if params.interacting == 1u {
             m[k] = means[r * DIM + k];
+        } else if params.interacting == 2u {
+            m[k] = means[g * DIM + k];
         }
     }
+    // The factor of lambda dt: X - m, or the l1 sign sum itself.
+    let l1 = params.interacting == 2u;
     var bad = false;
     for (var s = 0u; s < params.n_steps; s++) {
         let n = params.n0 + s;
@@ -93,7 +97,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
             for (var k = 0u; k < DIM; k++) {
                 let xv = x[k];
-                x[k] = xv - params.dt_over_gamma * (xv - sum[k] * params.inv_m) - params.lambda_dt * (xv - m[k]);
+                x[k] = xv - params.dt_over_gamma * (xv - sum[k] * params.inv_m) - params.lambda_dt * select(xv - m[k], m[k], l1);
+            }
+        } else if params.cbo != 0u {
+            // CBO: v = X - m, X - lambda dt v + sigma sqrt(dt) B(v) Z, B(v) = diag(v)
+            // or |v|_2 I (summed in coordinate order).
+            noise(&z, g, n, DOMAIN_NOISE, 0u);
+            var n2 = 0.0;
+            for (var k = 0u; k < DIM; k++) {
+                grad[k] = x[k] - m[k];
+                n2 += grad[k] * grad[k];
+            }
+            let norm = sqrt(n2);
+            for (var k = 0u; k < DIM; k++) {
+                let b = select(grad[k], norm, params.cbo == 2u);
+                x[k] = x[k] - params.lambda_dt * grad[k] + params.noise * b * z[k];
             }
         } else {
             noise(&z, g, n, DOMAIN_NOISE, 0u);
@@ -121,7 +139,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             tame_all(params.grad_step, &grad);
             for (var k = 0u; k < DIM; k++) {
                 let xv = x[k];
-                x[k] = xv - grad[k] - params.lambda_dt * (xv - m[k]) + params.noise * z[k];
+                x[k] = xv - grad[k] - params.lambda_dt * select(xv - m[k], m[k], l1) + params.noise * z[k];
             }
         }
         if !bad {

@@ -39,8 +39,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             if params.homogenized != 0u {
                 ys[w] = ys_buf[g * d + k];
             }
-            if params.interacting != 0u {
+            if params.interacting == 1u {
                 ms[w] = means[r * d + k];
+            } else if params.interacting == 2u {
+                ms[w] = means[g * d + k];
             }
         }
     }
@@ -58,6 +60,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let c2 = coord_consts[k2];
     let c3 = coord_consts[k3];
     let coordinate = params.taming == 1u;
+    // The factor of lambda dt: X - m, or the l1 sign sums themselves.
+    let l1 = params.interacting == 2u;
     var bad = false;
     for (var s = 0u; s < params.n_steps; s++) {
         let n = params.n0 + s;
@@ -72,7 +76,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 ys = ys - tamed + params.y_pull * (xs - ys) + params.noise * z;
                 sum += select(vec4<f32>(0.0), ys, m + 1u >= params.burn_in);
             }
-            xs = xs - params.dt_over_gamma * (xs - sum * params.inv_m) - params.lambda_dt * (xs - ms);
+            xs = xs - params.dt_over_gamma * (xs - sum * params.inv_m) - params.lambda_dt * select(xs - ms, ms, l1);
         } else {
             let words = philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_NOISE, 0u)), params.key);
             let z = normals4(words);
@@ -91,7 +95,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
             let hg = params.grad_step * gr;
             let tamed = select(hg, hg / (1.0 + abs(hg)), coordinate);
-            xs = xs - tamed - params.lambda_dt * (xs - ms) + params.noise * z;
+            xs = xs - tamed - params.lambda_dt * select(xs - ms, ms, l1) + params.noise * z;
         }
         if !bad {
             for (var w = 0u; w < 4u; w++) {

@@ -1,6 +1,6 @@
 // The parameters of one dispatch of a step kernel (step_agent, step_block) or of
 // the network's update (net_update). The twin of StepParams in
-// src/engine/gpu/params.rs, whose test compares the two layouts (96 bytes; each
+// src/engine/gpu/params.rs, whose test compares the two layouts (112 bytes; each
 // dispatch's copy at a 256-byte stride).
 
 struct StepParams {
@@ -24,6 +24,8 @@ struct StepParams {
     homogenized: u32,
     // 0 none, 1 coordinate, 2 norm.
     taming: u32,
+    // The interaction: 0 none, 1 towards the run's point in `means` (mean or
+    // weighted mean), 2 l1 (`means` holds each agent's sign sums).
     interacting: u32,
     // Global index of the dispatch's first agent: the stream's agent index is
     // agent_base + the local one.
@@ -37,6 +39,14 @@ struct StepParams {
     // (homogenized: inner step `phase` of Y for phase < inner_len, then the X
     // update at phase == inner_len); 0 elsewhere.
     phase: u32,
+    // The weighted mean's alpha at this dispatch's step (weight_agent).
+    alpha: f32,
+    // CBO: 0 not CBO, 1 anisotropic, 2 isotropic noise (then `noise` is
+    // sigma sqrt(dt)).
+    cbo: u32,
+    // The part's first agent within its group, and its agents (weight_agent).
+    group_offset: u32,
+    part_agents: u32,
 }
 
 const DIVERGENCE_LIMIT: f32 = 1e20;

@@ -1,7 +1,7 @@
 //! `sgld-swarm`: large ensembles of weakly interacting Langevin agents, after
 //! Kantas, Parpas and Pavliotis, "The sharp, the flat and the shallow" (2019).
 //!
-//! Four methods are one update rule with switches (docs/DESIGN.md section 2):
+//! The methods are one update rule with switches (docs/DESIGN.md section 2):
 //!
 //! | method      | [`Scheme`]                | `lambda` |
 //! |-------------|---------------------------|----------|
@@ -10,6 +10,10 @@
 //! | HOM-SGLD    | [`Scheme::Homogenized`]   | 0        |
 //! | MF-HOM-SGLD | [`Scheme::Homogenized`]   | > 0      |
 //! | smoothed (section 2) | [`Scheme::Smoothed`] | 0 or > 0 |
+//! | consensus-based optimisation | [`Scheme::Cbo`] | any |
+//!
+//! The pull (`lambda`) is towards the run's mean, its cost-weighted mean or by
+//! the l1 interaction ([`Interaction`], DESIGN section 2.7).
 //!
 //! [`theory`] computes the paper's effective potential and the stationary states
 //! of its mean-field limit.
@@ -20,12 +24,15 @@
 //! - The potential: a built-in value ([`potential::Rough`], [`potential::Rastrigin`],
 //!   ... or a [`potential::Builtin`]), a [`ProblemConfig`] naming one
 //!   (`ProblemConfig::new(PotentialKind::Rough { delta: 0.01 }, 10)`), or your
-//!   own type implementing [`potential::Potential`].
+//!   own type implementing [`potential::Potential`] (or, for CBO, its value
+//!   alone: [`potential::ValueFn`]).
 //! - The ensemble: [`EnsembleConfig::new`]`(runs, agents, steps)` with `.seed`,
 //!   `.record_every` and the initial positions (`.init_uniform`, `.init_box`,
 //!   `.init_normal`).
-//! - The method: [`MethodConfig::euler`], [`MethodConfig::homogenized`] or
-//!   [`MethodConfig::smoothed`], with `.lambda` (interaction) and `.taming`.
+//! - The method: [`MethodConfig::euler`], [`MethodConfig::homogenized`],
+//!   [`MethodConfig::smoothed`] or [`MethodConfig::cbo`], with `.lambda`
+//!   (interaction), `.weighted(alpha)` or `.l1()` (what it pulls towards),
+//!   `.taming` and `.noise` (CBO).
 //! - [`Options`]: the [`Backend`] (default `Auto`: a hardware GPU if there is
 //!   one) and whether to keep trajectories.
 //!
@@ -93,8 +100,8 @@ pub mod rng;
 pub mod theory;
 
 pub use config::{
-    Config, EnsembleConfig, Init, MethodConfig, PotentialKind, ProblemConfig, Ramp, Ramped, Scheme,
-    StopRules, Taming,
+    CboNoise, Config, EnsembleConfig, Init, Interaction, MethodConfig, PotentialKind,
+    ProblemConfig, Ramp, Ramped, Scheme, StopRules, Taming,
 };
 pub use engine::{Observer, ObserverId};
 pub use ensemble::{Backend, Ensemble, Options};

@@ -15,8 +15,9 @@ pub struct Preset {
     pub toml: &'static str,
 }
 
-/// Every shipped preset: Figures 1, 2 (d = 10 and d = 50) and 3.
-pub const PRESETS: [Preset; 4] = [
+/// Every shipped preset: Figures 1, 2 (d = 10 and d = 50) and 3, Figure 1 with
+/// the cost-weighted mean, and CBO on Rastrigin.
+pub const PRESETS: [Preset; 6] = [
     Preset {
         name: "fig1-camel",
         summary: "Figure 1: 25 agents on the six-hump camel, 150 steps, six methods",
@@ -45,6 +46,23 @@ pub const PRESETS: [Preset; 4] = [
                      every method fits the data within 60 epochs (see the TOML); 8 agents, one \
                      run",
         toml: include_str!("../presets/fig3-ellipses.toml"),
+    },
+    Preset {
+        name: "fig1-camel-weighted",
+        summary: "Figure 1's setup at lambda = 2: the plain mean beside the cost-weighted \
+                  mean of the paper's section 6.1 (alpha = 30), Euler and homogenized",
+        departures: "the paper proposes the weighted mean but does not run it; alpha = 30 \
+                     is this preset's choice; 600 steps instead of 150, which the weighted \
+                     Euler swarm needs to gather in one of the two equally deep minima",
+        toml: include_str!("../presets/fig1-camel-weighted.toml"),
+    },
+    Preset {
+        name: "cbo-rastrigin-d20",
+        summary: "CBO (anisotropic noise) on Rastrigin in d = 20 with its minimum at (1, ..., 1), \
+                  100 runs x 100 agents, 1000 steps",
+        departures: "not from the paper: the setting of the consensus-based optimisation \
+                     literature, for the comparison with CBXpy (benches/cbx_compare.py)",
+        toml: include_str!("../presets/cbo-rastrigin-d20.toml"),
     },
 ];
 

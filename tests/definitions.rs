@@ -15,7 +15,9 @@
     reason = "coordinates index several arrays"
 )]
 
-use sgld_swarm::config::{EnsembleConfig, MethodConfig, Ramp, RampKind, Ramped, Scheme, Taming};
+use sgld_swarm::config::{
+    CboNoise, EnsembleConfig, Interaction, MethodConfig, Ramp, RampKind, Ramped, Scheme, Taming,
+};
 use sgld_swarm::engine::cpu::{CpuPath, Simd};
 use sgld_swarm::potential::{Potential, Quadratic, Rosenbrock, Rough, Shift};
 use sgld_swarm::{Backend, Ensemble, Options, fastmath, rng};
@@ -86,6 +88,84 @@ fn run_means(x: &[f32], d: usize) -> Vec<f32> {
     means
 }
 
+/// `Phi` of an f32 point as the weights read it, in f64.
+type Value<'a> = &'a dyn Fn(&[f32]) -> f64;
+
+/// `Phi` as the weighted mean reads it (DESIGN section 2.7): the potential's
+/// f32 value where it has one (`value_f32`, the separable built-ins' sum of
+/// their WGSL twin's terms), else its f64 value of the point.
+fn weighing<P: Potential>(p: &P) -> impl Fn(&[f32]) -> f64 + '_ {
+    move |x| match p.value_f32(x) {
+        Some(v) => v as f64,
+        None => p.value(&x.iter().map(|&v| v as f64).collect::<Vec<_>>()),
+    }
+}
+
+/// `m_alpha` of each run (DESIGN section 2.7): `w_i = exp(-(c_i - c_min))` with
+/// `c_i = alpha Phi(X_i)` in f64 and `c_min` the run's least, then `sum_i w_i
+/// X_i / sum_i w_i` summed in f64 in agent order and rounded once.
+fn weighted_means(x: &[f32], d: usize, alpha: f64, value: Value) -> Vec<f32> {
+    let mut means = vec![0.0f32; RUNS * d];
+    for r in 0..RUNS {
+        let agent = |i: usize| &x[(r * AGENTS + i) * d..(r * AGENTS + i + 1) * d];
+        let costs: Vec<f64> = (0..AGENTS).map(|i| alpha * value(agent(i))).collect();
+        let least = costs.iter().copied().fold(f64::INFINITY, f64::min);
+        let w: Vec<f64> = costs.iter().map(|c| (-(c - least)).exp()).collect();
+        let total: f64 = w.iter().sum();
+        for k in 0..d {
+            let mut s = 0.0f64;
+            for i in 0..AGENTS {
+                s += w[i] * agent(i)[k] as f64;
+            }
+            means[r * d + k] = (s / total) as f32;
+        }
+    }
+    means
+}
+
+/// The factor of `lambda dt` in agent `g`'s coordinate `k` at step `n`, at
+/// `[g * d + k]` (DESIGN section 2.7): `X_ik - m_rk` (mean), `X_ik - m_alpha,rk`
+/// (weighted), or `(1/N) sum_j sign(X_ik - X_jk)` with `sign(0) = 0`, the sum
+/// an integer rounded once to f32 and divided by `N` in f32 (l1).
+fn pull_terms(m: &MethodConfig, value: Option<Value>, x: &[f32], d: usize, n: u64) -> Vec<f32> {
+    let mut out = vec![0.0f32; x.len()];
+    let point = match m.interaction {
+        Interaction::Mean => run_means(x, d),
+        Interaction::Weighted { alpha } => {
+            let alpha = scheduled(alpha, m.ramps.alpha, n);
+            weighted_means(x, d, alpha, value.expect("the weighted mean needs Phi"))
+        }
+        Interaction::L1 => {
+            for g in 0..RUNS * AGENTS {
+                let r = g / AGENTS;
+                for k in 0..d {
+                    let xv = x[g * d + k];
+                    let mut s = 0i64;
+                    for j in 0..AGENTS {
+                        let other = x[(r * AGENTS + j) * d + k];
+                        s += if xv > other {
+                            1
+                        } else if xv < other {
+                            -1
+                        } else {
+                            0
+                        };
+                    }
+                    out[g * d + k] = s as f32 / AGENTS as f32;
+                }
+            }
+            return out;
+        }
+    };
+    for g in 0..RUNS * AGENTS {
+        let r = g / AGENTS;
+        for k in 0..d {
+            out[g * d + k] = x[g * d + k] - point[r * d + k];
+        }
+    }
+    out
+}
+
 /// `T_h(g)` of DESIGN section 2.
 fn tame(taming: Taming, h: f32, g: &[f32]) -> Vec<f32> {
     match taming {
@@ -118,7 +198,13 @@ type Grad<'a> = &'a dyn Fn(&[f32], &mut [f32]);
 /// Ybar_i(n) = (1/M) sum_{j = burn_in..L} Y_i(n, j)
 /// X_i(n+1) = X_i(n) - (dt/gamma) (X_i(n) - Ybar_i(n)) - dt lambda (X_i(n) - m_r(n))
 /// ```
-fn homogenized(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f32>> {
+fn homogenized(
+    m: &MethodConfig,
+    grad: Grad,
+    value: Option<Value>,
+    x0: &[f32],
+    d: usize,
+) -> Vec<Vec<f32>> {
     let Scheme::Homogenized {
         eps,
         gamma,
@@ -147,9 +233,8 @@ fn homogenized(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f3
         let h_over_gamma = (h64 / gamma) as f32;
         let dt_over_gamma = (dt / gamma) as f32;
         let lambda_dt = (dt * lambda) as f32;
-        let means = run_means(&x, d);
+        let pull = pull_terms(m, value, &x, d, n);
         for g in 0..RUNS * AGENTS {
-            let r = g / AGENTS;
             let xa = &mut x[g * d..(g + 1) * d];
             let ya = &mut y[g * d..(g + 1) * d];
             let mut sum = vec![0.0f32; d];
@@ -168,9 +253,7 @@ fn homogenized(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f3
             }
             for k in 0..d {
                 let xv = xa[k];
-                xa[k] = xv
-                    - dt_over_gamma * (xv - sum[k] * inv_m)
-                    - lambda_dt * (xv - means[r * d + k]);
+                xa[k] = xv - dt_over_gamma * (xv - sum[k] * inv_m) - lambda_dt * pull[g * d + k];
             }
         }
         out.push(x.clone());
@@ -188,7 +271,13 @@ fn homogenized(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f3
 /// With schedules (DESIGN section 2.6), `dt`, `beta` and `lambda` are those of
 /// step `n` ([`scheduled`]), and the constants are computed from them in f64 and
 /// rounded once, at every step.
-fn euler(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f32>> {
+fn euler(
+    m: &MethodConfig,
+    grad: Grad,
+    value: Option<Value>,
+    x0: &[f32],
+    d: usize,
+) -> Vec<Vec<f32>> {
     assert_eq!(m.scheme, Scheme::Euler);
     let mut x = x0.to_vec();
     let mut out = Vec::new();
@@ -200,16 +289,15 @@ fn euler(m: &MethodConfig, grad: Grad, x0: &[f32], d: usize) -> Vec<Vec<f32>> {
         let h = dt as f32;
         let noise = (2.0 * dt / beta).sqrt() as f32;
         let lambda_dt = (dt * lambda) as f32;
-        let means = run_means(&x, d);
+        let pull = pull_terms(m, value, &x, d, n);
         for g in 0..RUNS * AGENTS {
-            let r = g / AGENTS;
             let xa = &mut x[g * d..(g + 1) * d];
             let z = normals(g, n, 0, 0, d);
             grad(xa, &mut gr);
             let t = tame(m.taming, h, &gr);
             for k in 0..d {
                 let xv = xa[k];
-                xa[k] = xv - t[k] - lambda_dt * (xv - means[r * d + k]) + noise * z[k];
+                xa[k] = xv - t[k] - lambda_dt * pull[g * d + k] + noise * z[k];
             }
         }
         out.push(x.clone());
@@ -358,9 +446,19 @@ fn homogenized_steps_are_their_definition() {
         let m = homogenized_method(&format!("MF-HOM-SGLD {}", taming.name()), taming);
         // The lane path takes `none` and `coordinate` taming only.
         let lanes = taming != Taming::Norm;
-        compare(&quad, &m, lanes, &homogenized(&m, &quad_grad, &x0, d));
-        compare(&rough, &m, lanes, &homogenized(&m, &rough_grad, &x0, d));
-        compare(&rosen, &m, false, &homogenized(&m, &rosen_grad, &x0_3, 3));
+        compare(&quad, &m, lanes, &homogenized(&m, &quad_grad, None, &x0, d));
+        compare(
+            &rough,
+            &m,
+            lanes,
+            &homogenized(&m, &rough_grad, None, &x0, d),
+        );
+        compare(
+            &rosen,
+            &m,
+            false,
+            &homogenized(&m, &rosen_grad, None, &x0_3, 3),
+        );
     }
 }
 
@@ -387,18 +485,28 @@ fn euler_steps_are_their_definition() {
     let norm = MethodConfig::euler("MF-SGLD norm", 0.01, 2.0)
         .lambda(3.0)
         .taming(Taming::Norm);
-    compare(&rough, &norm, false, &euler(&norm, &rough_grad, &x0, d));
+    compare(
+        &rough,
+        &norm,
+        false,
+        &euler(&norm, &rough_grad, None, &x0, d),
+    );
     compare(
         &rosen,
         &norm,
         false,
-        &euler(&norm, &rosen_grad, &initial(3), 3),
+        &euler(&norm, &rosen_grad, None, &initial(3), 3),
     );
     // dt = 0.05: dt a |y| reaches 0.6, so coordinate taming matters.
     let coord = MethodConfig::euler("MF-SGLD coordinate", 0.05, 2.0)
         .lambda(3.0)
         .taming(Taming::Coordinate);
-    compare(&quad, &coord, true, &euler(&coord, &quad_grad, &x0, d));
+    compare(
+        &quad,
+        &coord,
+        true,
+        &euler(&coord, &quad_grad, None, &x0, d),
+    );
 }
 
 /// Schedules of dt, beta and lambda (DESIGN section 2.6) step by their
@@ -425,20 +533,295 @@ fn scheduled_steps_are_their_definition() {
         .ramp(Ramped::Beta, Ramp::geometric(20.0))
         .ramp(Ramped::Lambda, Ramp::linear(3.0))
         .taming(Taming::Coordinate);
-    let want = euler(&m, &quad_grad, &x0, d);
+    let want = euler(&m, &quad_grad, None, &x0, d);
     // The schedule is not the constant method (the test would not see it otherwise).
     let constant = MethodConfig {
         ramps: Default::default(),
         ..m.clone()
     };
-    assert_ne!(want, euler(&constant, &quad_grad, &x0, d));
+    assert_ne!(want, euler(&constant, &quad_grad, None, &x0, d));
     compare(&quad, &m, true, &want);
     let norm = m.clone().taming(Taming::Norm);
-    compare(&rough, &norm, false, &euler(&norm, &rough_grad, &x0, d));
+    compare(
+        &rough,
+        &norm,
+        false,
+        &euler(&norm, &rough_grad, None, &x0, d),
+    );
     // The homogenized scheme, whose inner step and noise follow dt and beta.
     let hom = homogenized_method("scheduled MF-HOM-SGLD", Taming::Coordinate)
         .ramp(Ramped::Dt, Ramp::geometric(0.001))
         .ramp(Ramped::Beta, Ramp::linear(10.0))
         .ramp(Ramped::Lambda, Ramp::linear(0.5));
-    compare(&quad, &hom, true, &homogenized(&hom, &quad_grad, &x0, d));
+    compare(
+        &quad,
+        &hom,
+        true,
+        &homogenized(&hom, &quad_grad, None, &x0, d),
+    );
+}
+
+/// The cost-weighted mean and the l1 interaction (DESIGN section 2.7) step by
+/// their definitions, bit for bit: weighted MF-SGLD with `alpha` scheduled
+/// geometrically from 2 to 20 on both CPU paths (quadratic) and with norm
+/// taming on the agent path (Rosenbrock), weighted MF-HOM-SGLD (rough), and
+/// the l1 interaction, which takes the agent path, for both schemes.
+#[test]
+fn weighted_and_l1_steps_are_their_definition() {
+    let d = 5;
+    let x0 = initial(d);
+    let s = [0.25, -0.5, 0.0, 1.0, -1.0];
+    let a = [0.5, 1.0, 2.0, 4.0, 3.0];
+    let quad = Quadratic::new(a.to_vec(), Shift::new(s.to_vec()));
+    let quad_grad = |x: &[f32], g: &mut [f32]| {
+        for k in 0..x.len() {
+            g[k] = a[k] as f32 * (x[k] - s[k] as f32);
+        }
+    };
+    let quad_value = weighing(&quad);
+    let rough = Rough::new(0.01, Shift::new(s.to_vec()));
+    let rough_grad = |x: &[f32], g: &mut [f32]| rough.grad_f32(x, g);
+    let rough_value = weighing(&rough);
+    let rosen = Rosenbrock::new(Shift::new(s[..3].to_vec()));
+    let rosen_grad = |x: &[f32], g: &mut [f32]| rosen.grad_f32(x, g);
+    let rosen_value = weighing(&rosen);
+
+    let weighted = MethodConfig::euler("weighted MF-SGLD", 0.05, 2.0)
+        .lambda(3.0)
+        .weighted(2.0)
+        .ramp(Ramped::Alpha, Ramp::geometric(20.0))
+        .taming(Taming::Coordinate);
+    let want = euler(&weighted, &quad_grad, Some(&quad_value), &x0, d);
+    // The weights matter: the plain mean gives other positions.
+    let plain = weighted.clone().interaction(Interaction::Mean);
+    let plain = MethodConfig {
+        ramps: Default::default(),
+        ..plain
+    };
+    assert_ne!(want, euler(&plain, &quad_grad, None, &x0, d));
+    compare(&quad, &weighted, true, &want);
+    let norm = weighted.clone().taming(Taming::Norm);
+    let x3 = initial(3);
+    compare(
+        &rosen,
+        &norm,
+        false,
+        &euler(&norm, &rosen_grad, Some(&rosen_value), &x3, 3),
+    );
+    let hom = homogenized_method("weighted MF-HOM-SGLD", Taming::Coordinate).weighted(5.0);
+    compare(
+        &rough,
+        &hom,
+        true,
+        &homogenized(&hom, &rough_grad, Some(&rough_value), &x0, d),
+    );
+
+    // l1: the agent path, whichever path is asked for.
+    let l1 = MethodConfig::euler("l1 MF-SGLD", 0.05, 2.0)
+        .lambda(3.0)
+        .l1();
+    compare(&quad, &l1, false, &euler(&l1, &quad_grad, None, &x0, d));
+    let hom_l1 = homogenized_method("l1 MF-HOM-SGLD", Taming::Coordinate).l1();
+    compare(
+        &rough,
+        &hom_l1,
+        false,
+        &homogenized(&hom_l1, &rough_grad, None, &x0, d),
+    );
+}
+
+/// Ties in the l1 interaction count in neither direction (`sign(0) = 0`):
+/// positions on a grid of 0.5, so that most coordinates tie with others of
+/// their run, step by the definition bit for bit; and with one agent per run
+/// the l1 pull is 0, so l1 MF-SGLD is SGLD bit for bit.
+#[test]
+fn l1_ties_count_as_zero() {
+    let d = 5;
+    let s = [0.25, -0.5, 0.0, 1.0, -1.0];
+    let a = [0.5, 1.0, 2.0, 4.0, 3.0];
+    let quad = Quadratic::new(a.to_vec(), Shift::new(s.to_vec()));
+    let quad_grad = |x: &[f32], g: &mut [f32]| {
+        for k in 0..x.len() {
+            g[k] = a[k] as f32 * (x[k] - s[k] as f32);
+        }
+    };
+    let tied: Vec<f32> = initial(d).iter().map(|v| (v * 2.0).round() / 2.0).collect();
+    let distinct = |k: usize| {
+        let mut c: Vec<u32> = (0..AGENTS).map(|i| tied[i * d + k].to_bits()).collect();
+        c.sort();
+        c.dedup();
+        c.len()
+    };
+    assert!(
+        (0..d).any(|k| distinct(k) < AGENTS),
+        "the grid makes ties (else the test would not see them)"
+    );
+    let l1 = MethodConfig::euler("l1 MF-SGLD", 0.05, 2.0)
+        .lambda(3.0)
+        .l1();
+    let want = euler(&l1, &quad_grad, None, &tied, d);
+    let e = EnsembleConfig::new(RUNS, AGENTS, STEPS)
+        .seed(SEED)
+        .init_uniform(BOX.0, BOX.1)
+        .record_every(1);
+    let mut ens = Ensemble::with_potential(quad.clone(), &e, &l1, cpu_options()).unwrap();
+    let view = ndarray::ArrayView3::from_shape((RUNS, AGENTS, d), &tied).unwrap();
+    ens.set_positions(view).unwrap();
+    for (n, w) in want.iter().enumerate() {
+        ens.advance(1).unwrap();
+        assert_bits(&flat(&ens), w, &format!("l1 with ties, X({})", n + 1));
+    }
+
+    // One agent per run: nothing to pull towards.
+    let one = EnsembleConfig::new(3, 1, STEPS)
+        .seed(SEED)
+        .init_uniform(-2.0, 2.0);
+    let sgld = MethodConfig::euler("SGLD", 0.05, 2.0);
+    let mut a1 = Ensemble::with_potential(quad.clone(), &one, &l1, cpu_options()).unwrap();
+    let mut a0 = Ensemble::with_potential(quad, &one, &sgld, cpu_options()).unwrap();
+    a1.run().unwrap();
+    a0.run().unwrap();
+    let (p1, p0) = (flat(&a1), flat(&a0));
+    assert_eq!(p1.len(), 3 * d);
+    for (x, y) in p1.iter().zip(&p0) {
+        assert_eq!(x.to_bits(), y.to_bits(), "N = 1: l1 {x:e}, SGLD {y:e}");
+    }
+}
+
+fn cpu_options() -> Options {
+    Options {
+        backend: Backend::Cpu,
+        ..Options::default()
+    }
+}
+
+/// Consensus-based optimisation of DESIGN section 2.8, returning `X(n)` for
+/// `n = 1..=STEPS`:
+///
+/// ```text
+/// v_i = X_i(n) - m_alpha,r(n)
+/// X_i(n+1) = X_i(n) - dt lambda v_i + sigma sqrt(dt) B(v_i) Z_i(n, 0)   (Z: domain 0, sub = 0)
+/// B(v) = diag(v) (anisotropic) or |v|_2 I (isotropic, summed in coordinate order)
+/// ```
+///
+/// with `sigma sqrt(dt)` and `dt lambda` computed in f64 and rounded once.
+fn cbo(m: &MethodConfig, value: Value, x0: &[f32], d: usize) -> Vec<Vec<f32>> {
+    let Scheme::Cbo { sigma, noise } = m.scheme else {
+        panic!("{} is not CBO", m.name);
+    };
+    let mut x = x0.to_vec();
+    let mut out = Vec::new();
+    for n in 0..STEPS {
+        let dt = scheduled(m.dt, m.ramps.dt, n);
+        let lambda = scheduled(m.lambda, m.ramps.lambda, n);
+        let sigma_sqrt_dt = (sigma * dt.sqrt()) as f32;
+        let lambda_dt = (dt * lambda) as f32;
+        let point = match m.interaction {
+            Interaction::Weighted { alpha } => {
+                weighted_means(&x, d, scheduled(alpha, m.ramps.alpha, n), value)
+            }
+            Interaction::Mean => run_means(&x, d),
+            Interaction::L1 => panic!("CBO has a consensus point"),
+        };
+        for g in 0..RUNS * AGENTS {
+            let r = g / AGENTS;
+            let xa = &mut x[g * d..(g + 1) * d];
+            let z = normals(g, n, 0, 0, d);
+            let v: Vec<f32> = (0..d).map(|k| xa[k] - point[r * d + k]).collect();
+            let norm = v.iter().map(|e| e * e).sum::<f32>().sqrt();
+            for k in 0..d {
+                let b = match noise {
+                    CboNoise::Anisotropic => v[k],
+                    CboNoise::Isotropic => norm,
+                };
+                xa[k] = xa[k] - lambda_dt * v[k] + sigma_sqrt_dt * b * z[k];
+            }
+        }
+        out.push(x.clone());
+    }
+    out
+}
+
+/// CBO steps by its definition, bit for bit, with anisotropic noise (the lane
+/// path, on any potential: it takes no gradient) and isotropic noise (the agent
+/// path), `alpha` and `lambda` scheduled, on the rough potential and on
+/// Rosenbrock; and with the plain mean as its consensus point.
+#[test]
+fn cbo_steps_are_their_definition() {
+    let d = 5;
+    let x0 = initial(d);
+    let s = [0.25, -0.5, 0.0, 1.0, -1.0];
+    let rough = Rough::new(0.01, Shift::new(s.to_vec()));
+    let rough_value = weighing(&rough);
+    let rosen = Rosenbrock::new(Shift::new(s[..3].to_vec()));
+    let rosen_value = weighing(&rosen);
+    let aniso = MethodConfig::cbo("CBO", 0.05, 1.0, 0.8, 5.0)
+        .ramp(Ramped::Alpha, Ramp::geometric(50.0))
+        .ramp(Ramped::Lambda, Ramp::linear(2.0));
+    compare(&rough, &aniso, true, &cbo(&aniso, &rough_value, &x0, d));
+    let iso = aniso.clone().noise(CboNoise::Isotropic);
+    let want = cbo(&iso, &rough_value, &x0, d);
+    assert_ne!(want, cbo(&aniso, &rough_value, &x0, d));
+    compare(&rough, &iso, false, &want);
+    compare(
+        &rosen,
+        &iso,
+        false,
+        &cbo(&iso, &rosen_value, &initial(3), 3),
+    );
+    let plain =
+        MethodConfig::cbo("CBO (plain mean)", 0.05, 1.0, 0.8, 5.0).interaction(Interaction::Mean);
+    compare(&rough, &plain, true, &cbo(&plain, &rough_value, &x0, d));
+    // Anisotropic CBO takes the lane path on a non-separable potential too.
+    compare(
+        &rosen,
+        &aniso,
+        true,
+        &cbo(&aniso, &rosen_value, &initial(3), 3),
+    );
+}
+
+/// With `alpha Phi` near 1e4 (`exp(-1e4)` is 0 in f64, so unshifted weights
+/// would give 0/0), the weighted mean is finite and is the run's arg-min
+/// agent: CBO with `sigma = 0` and `lambda dt = 1` moves every agent onto it,
+/// `X - (X - m)`, which is `m` up to the rounding of the two subtractions (at
+/// most one ulp of the larger of `|X|` and `|m|` each).
+#[test]
+fn weighted_mean_with_huge_costs_is_the_arg_min_agent() {
+    let d = 5;
+    let quad = Quadratic::new(vec![1.0; d], Shift::zero(d));
+    let e = EnsembleConfig::new(RUNS, AGENTS, 1)
+        .seed(SEED)
+        .init_uniform(BOX.0, BOX.1);
+    let x0 = initial(d);
+    let phi = |i: usize| {
+        quad.value(
+            &x0[i * d..(i + 1) * d]
+                .iter()
+                .map(|&v| v as f64)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let least = (0..RUNS * AGENTS).map(phi).fold(f64::INFINITY, f64::min);
+    let alpha = 1e4 / least.max(1e-3);
+    let m = MethodConfig::cbo("CBO", 1.0, 1.0, 0.0, alpha);
+    let mut ens = Ensemble::with_potential(quad.clone(), &e, &m, cpu_options()).unwrap();
+    ens.run().unwrap();
+    let x = flat(&ens);
+    for r in 0..RUNS {
+        let best = (r * AGENTS..(r + 1) * AGENTS)
+            .min_by(|&i, &j| phi(i).total_cmp(&phi(j)))
+            .unwrap();
+        assert!(alpha * phi(best) >= 1e4 * 0.99, "alpha Phi is near 1e4");
+        for i in r * AGENTS..(r + 1) * AGENTS {
+            for k in 0..d {
+                let (got, want) = (x[i * d + k], x0[best * d + k]);
+                let tol = 2.0 * f32::EPSILON * x0[i * d + k].abs().max(want.abs());
+                assert!(
+                    (got - want).abs() <= tol,
+                    "run {r} agent {i} coordinate {k}: {got:e}, arg-min agent {best}: {want:e}"
+                );
+            }
+        }
+    }
 }

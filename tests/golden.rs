@@ -100,6 +100,44 @@ const GOLDEN: &[Golden] = &[
     ),
 ];
 
+/// The presets of the interactions, captured when they were added (from the
+/// release binary that introduced the weighted mean and CBO, the same commands;
+/// SGLD_SWARM_SIMD=portable gives the same CBO file). The plain-mean methods of
+/// `fig1-camel-weighted` are `fig1-camel`'s methods of the same parameters under
+/// another name, and hash as those do above.
+const GOLDEN_INTERACTIONS: &[Golden] = &[
+    (
+        "fig1-camel-weighted",
+        20,
+        &[
+            (
+                "positions-mf-hom-sgld-lambda-2-mean.npy",
+                "f495d5495a5eb3a1024cbe8d127e658ac35d162076adf0f2682f0dc7cd2b0491",
+            ),
+            (
+                "positions-mf-hom-sgld-lambda-2-weighted.npy",
+                "b6f522fd9c20deddc0fc5cf52f00c98b0e973751d6c60f41e137d55569136612",
+            ),
+            (
+                "positions-mf-sgld-lambda-2-mean.npy",
+                "dc5c703b59a93cffb40f8e0b198e3deb422adb59fd243f36b87b76538ef3e532",
+            ),
+            (
+                "positions-mf-sgld-lambda-2-weighted.npy",
+                "4b4d16a6ab52d7e399bbac98a4543111225a7f853bd583feba0e07c958545e72",
+            ),
+        ],
+    ),
+    (
+        "cbo-rastrigin-d20",
+        5,
+        &[(
+            "positions-cbo.npy",
+            "34f3dae3e3eef0ae65ca50e3ed90b58e0d1f9a81174b0bdb3146e4aba1ee98b5",
+        )],
+    ),
+];
+
 /// The Figure 3 network (774 parameters, 8 agents), for 2 epochs.
 const GOLDEN_FIG3: Golden = (
     "fig3-ellipses",
@@ -187,7 +225,7 @@ fn check(golden: &Golden) {
         assert!(
             report.is_empty(),
             "run --preset {preset} --backend cpu --steps {steps}, RAYON_NUM_THREADS={threads}: \
-             positions differ from the golden ones (bit for bit) of commit eff82df:\n{}\n\
+             positions differ from the golden ones (bit for bit):\n{}\n\
              all written: {got:#?}",
             report.join("\n")
         );
@@ -199,6 +237,15 @@ fn check(golden: &Golden) {
 #[test]
 fn paper_presets_match_the_golden_positions() {
     for g in GOLDEN {
+        check(g);
+    }
+}
+
+/// The weighted mean (agent path, camel) and CBO (lane path, Rastrigin d = 20,
+/// 100 x 100 agents), every bit of the final positions.
+#[test]
+fn interaction_presets_match_the_golden_positions() {
+    for g in GOLDEN_INTERACTIONS {
         check(g);
     }
 }

@@ -338,6 +338,47 @@ fn table() -> Vec<Known> {
             minima: vec![vec![420.968_746_359_982; 3]],
             min_value: 0.0,
         },
+        Known {
+            name: "alpine",
+            params: "",
+            dim: 3,
+            points: vec![
+                // t = x sin x + 0.1 x = (0.9415, 1.6186, 0.7234), all > 0, so
+                // Phi = sum t and grad = sin x + x cos x + 0.1 (python3, f64).
+                (
+                    vec![1.0, -2.0, 3.0],
+                    3.283_425_862_638_862,
+                    vec![
+                        1.481_773_290_676_036_4,
+                        0.022_996_246_268_603_11,
+                        -2.728_857_481_741_469,
+                    ],
+                ),
+                // t = (0.2897, -3.4272, 0): a negative term (grad -t') and a zero
+                // one (sign(0) = 0) (python3, f64).
+                (
+                    vec![0.5, -4.0, 0.0],
+                    3.716_922_750_533_814,
+                    vec![1.018_216_819_549_389_5, -3.471_376_978_762_376, 0.0],
+                ),
+            ],
+            minima: vec![vec![0.0; 3]],
+            min_value: 0.0,
+        },
+        Known {
+            name: "salomon",
+            params: "",
+            dim: 2,
+            points: vec![
+                // r = 5: 1 - cos(10 pi) + 0.5; grad (2 pi sin(10 pi) + 0.1) y / r
+                // = 0.02 (3, 4).
+                (vec![3.0, 4.0], 0.5, vec![0.06, 0.08]),
+                // r = 1/4: 1 - cos(pi / 2) + 0.025; grad (2 pi + 0.1) (1, 0).
+                (vec![0.0, -0.25], 1.025, vec![0.0, -(2.0 * PI + 0.1)]),
+            ],
+            minima: vec![vec![0.0; 2]],
+            min_value: 0.0,
+        },
     ]
 }
 

@@ -148,11 +148,12 @@ class Ensemble:
     such as ``delta``, ``a`` or ``shift`` as keywords, ``dim`` required) or an
     object with ``grad(x)`` (``x`` float32 ``[K, d]``, returning ``[K, d]``) and
     optionally ``value(x)`` (``x`` float64 ``[K, d]``, returning ``[K]``; for
-    the diagnostics), ``minima`` (the points distances are measured to; default
-    the origin) and ``dim``; such an object runs on the CPU engine, or on the
-    GPU with ``wgsl=`` a WGSL twin.
+    the diagnostics and the weighted mean; ``value`` alone is enough for
+    ``scheme = "cbo"``, which takes no gradient), ``minima`` (the points
+    distances are measured to; default the origin) and ``dim``; such an object
+    runs on the CPU engine, or on the GPU with ``wgsl=`` a WGSL twin.
     ``method`` is a dict like a ``[[method]]`` table (``scheme``, ``dt``,
-    ``beta``, ``lambda``, ...).
+    ``beta``, ``lambda``, ``interaction``, ``alpha``, ``sigma``, ...).
     """
 
     def __init__(

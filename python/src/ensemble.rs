@@ -176,6 +176,17 @@ impl Ensemble {
             }
             None => {
                 let pp = Arc::new(PyPotential::new(py, potential.unbind(), dim)?);
+                let weighs = matches!(
+                    m.interaction,
+                    sgld_swarm::config::Interaction::Weighted { .. }
+                ) && m.interacting();
+                if weighs && !pp.has_value() {
+                    return Err(config_error(
+                        "potential",
+                        "(no value method)",
+                        "the weighted mean (and CBO) weighs agents by Phi: give the potential value(x) -> [K]",
+                    ));
+                }
                 let shared = pp.clone();
                 let built = match wgsl {
                     Some(src) => py.detach(|| {

@@ -1,6 +1,6 @@
 //! A potential written in Python: an object with `grad(x)` (`x` a float32
 //! array `[K, d]` of K agents, returning `[K, d]`) and optionally `value(x)`
-//! (`[K]`) and `minima` (the points distances are measured to; default the
+//! (`[K]`; needed by the weighted mean, and alone enough for CBO) and `minima` (the points distances are measured to; default the
 //! origin). Anything `numpy.asarray` reads may come back (NumPy, JAX or
 //! PyTorch CPU arrays). The engines ask for whole batches of agents
 //! (`Potential::batched`), so the interpreter is entered once per batch.
@@ -14,6 +14,7 @@ use std::sync::Mutex;
 pub struct PyPotential {
     obj: Py<PyAny>,
     dim: usize,
+    has_grad: bool,
     has_value: bool,
     name: String,
     minima: Vec<Vec<f64>>,
@@ -37,11 +38,12 @@ impl PyPotential {
                 ));
             }
         };
-        if !b.hasattr("grad")? {
+        let (has_grad, has_value) = (b.hasattr("grad")?, b.hasattr("value")?);
+        if !has_grad && !has_value {
             return Err(crate::errors::config_error(
                 "potential",
                 &b.repr()?.to_string(),
-                "must be a built-in's name or an object with grad(x) -> [K, d]",
+                "must be a built-in's name or an object with grad(x) -> [K, d] (and value(x) -> [K] for the weighted mean; value alone for CBO)",
             ));
         }
         let minima = match b.getattr("minima") {
@@ -56,13 +58,19 @@ impl PyPotential {
             ));
         }
         Ok(Self {
-            has_value: b.hasattr("value")?,
+            has_grad,
+            has_value,
             name: b.get_type().name()?.to_string(),
             obj,
             dim,
             minima,
             error: Mutex::new(None),
         })
+    }
+
+    /// Whether the object has `value(x)` (the weighted mean and CBO need it).
+    pub fn has_value(&self) -> bool {
+        self.has_value
     }
 
     /// The exception the object raised, if any (taken).
@@ -119,6 +127,10 @@ impl PyPotential {
 impl Potential for PyPotential {
     fn dim(&self) -> usize {
         self.dim
+    }
+
+    fn has_gradient(&self) -> bool {
+        self.has_grad
     }
 
     fn value(&self, x: &[f64]) -> f64 {

@@ -84,6 +84,11 @@ pub enum PotentialKind {
     /// `schwefel`: Schwefel's 2.26, `sum (418.9829 - y_k sin(sqrt|y_k|))`,
     /// minimum 0 at `420.9687` in every coordinate (on `[-500, 500]^d`).
     Schwefel,
+    /// `alpine`: Alpine 1, `sum |y_k sin(y_k) + 0.1 y_k|`, minimum 0 at 0 (and
+    /// wherever each coordinate is 0 or a root of `sin y = -0.1`).
+    Alpine,
+    /// `salomon`: `1 - cos(2 pi |y|) + 0.1 |y|`, minimum 0 at 0; not separable.
+    Salomon,
 }
 
 /// The names accepted in `problem.potential`: those of the table of built-ins
@@ -200,6 +205,81 @@ pub enum Scheme {
         /// The floor `h` does not decrease below.
         h_min: f64,
     },
+    /// Consensus-based optimisation (Pinnau, Totzeck, Tse and Martin 2017;
+    /// Carrillo, Jin, Li and Zhu 2021), gradient-free: `X' = X - lambda dt (X -
+    /// m) + sigma sqrt(dt) B(X - m) Z`, `m` the method's interaction target
+    /// (the weighted mean `m_alpha` by default), `Z` from stream domain 0 as for
+    /// Euler (docs/DESIGN.md section 2.8). `beta` is not used.
+    Cbo {
+        /// `sigma`: the size of the exploration noise.
+        sigma: f64,
+        /// `B(v)`: `diag(v)` or `|v|_2 I`.
+        noise: CboNoise,
+    },
+}
+
+/// The diffusion of consensus-based optimisation, `B(v)` for `v = X - m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CboNoise {
+    /// `B(v) = diag(v)`: each coordinate's noise scales with its own distance
+    /// (Carrillo et al. 2021; the default, dimension-free).
+    Anisotropic,
+    /// `B(v) = |v|_2 I` (Pinnau et al. 2017).
+    Isotropic,
+}
+
+impl CboNoise {
+    /// The name in TOML: `anisotropic` or `isotropic`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CboNoise::Anisotropic => "anisotropic",
+            CboNoise::Isotropic => "isotropic",
+        }
+    }
+}
+
+/// What the agents of a run are pulled towards (docs/DESIGN.md section 2.7),
+/// with strength `lambda`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Interaction {
+    /// The run's empirical mean: `- lambda dt (X_i - m)`, the paper's `D(x) =
+    /// lambda |x|^2 / 2` (TOML `interaction = "mean"`, the default).
+    Mean,
+    /// The cost-weighted mean `m_alpha = sum_i w_i X_i / sum_i w_i`, `w_i =
+    /// exp(-alpha Phi(X_i))` at the start of the step (the paper's section 6.1,
+    /// after Pinnau et al. 2017): `- lambda dt (X_i - m_alpha)` (TOML
+    /// `interaction = "weighted"` with `alpha`).
+    Weighted {
+        /// `alpha > 0`: how sharply the weights favour low `Phi` (default 30;
+        /// schedulable like `beta`).
+        alpha: f64,
+    },
+    /// The interaction potential `D(x) = lambda |x|_1` (the paper's section 7):
+    /// `- lambda dt (1/N) sum_j sign(X_i - X_j)` coordinate by coordinate, with
+    /// `sign(0) = 0` (TOML `interaction = "l1"`).
+    L1,
+}
+
+impl Interaction {
+    /// The weighted mean with the default `alpha = 30`.
+    pub const WEIGHTED: Interaction = Interaction::Weighted { alpha: 30.0 };
+
+    /// The name in TOML: `mean`, `weighted` or `l1`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Interaction::Mean => "mean",
+            Interaction::Weighted { .. } => "weighted",
+            Interaction::L1 => "l1",
+        }
+    }
+
+    /// `alpha`, for the weighted mean.
+    pub fn alpha(&self) -> Option<f64> {
+        match self {
+            Interaction::Weighted { alpha } => Some(*alpha),
+            _ => None,
+        }
+    }
 }
 
 impl Scheme {
@@ -207,12 +287,22 @@ impl Scheme {
     /// smoothed steps.
     pub fn inner_len(&self) -> u32 {
         match self {
-            Scheme::Euler | Scheme::Smoothed { .. } => 1,
+            Scheme::Euler | Scheme::Smoothed { .. } | Scheme::Cbo { .. } => 1,
             Scheme::Homogenized {
                 inner_steps,
                 burn_in,
                 ..
             } => burn_in + inner_steps - 1,
+        }
+    }
+
+    /// The name in TOML: `euler`, `homogenized`, `smoothed` or `cbo`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scheme::Euler => "euler",
+            Scheme::Homogenized { .. } => "homogenized",
+            Scheme::Smoothed { .. } => "smoothed",
+            Scheme::Cbo { .. } => "cbo",
         }
     }
 
@@ -257,12 +347,16 @@ pub struct MethodConfig {
     pub dt: f64,
     /// `beta`: the inverse temperature.
     pub beta: f64,
-    /// `lambda`: the strength of the pull to the run's empirical mean (0 = none).
+    /// `lambda`: the strength of the pull to the run's interaction target (0 =
+    /// none).
     pub lambda: f64,
+    /// What the pull is towards: the run's mean (default), its cost-weighted
+    /// mean, or the l1 interaction (TOML `method.interaction`).
+    pub interaction: Interaction,
     /// How the gradient step is tamed (TOML `method.taming`, default `none`).
     pub taming: Taming,
-    /// Schedules of `dt`, `beta`, `lambda` and `h` (TOML `dt = { from = .., to =
-    /// .., kind = .. }`; the field above holds `from`); none by default.
+    /// Schedules of `dt`, `beta`, `lambda`, `alpha` and `h` (TOML `dt = { from =
+    /// .., to = .., kind = .. }`; the field above holds `from`); none by default.
     pub ramps: Ramps,
 }
 
@@ -275,6 +369,7 @@ impl MethodConfig {
             dt,
             beta,
             lambda: 0.0,
+            interaction: Interaction::Mean,
             taming: Taming::None,
             ramps: Ramps::default(),
         }
@@ -301,6 +396,7 @@ impl MethodConfig {
             dt,
             beta,
             lambda: 0.0,
+            interaction: Interaction::Mean,
             taming: Taming::None,
             ramps: Ramps::default(),
         }
@@ -321,9 +417,54 @@ impl MethodConfig {
             dt,
             beta,
             lambda: 0.0,
+            interaction: Interaction::Mean,
             taming: Taming::None,
             ramps: Ramps::default(),
         }
+    }
+
+    /// Consensus-based optimisation with anisotropic noise and the weighted
+    /// mean at `alpha` (section 2.8): `X' = X - lambda dt (X - m_alpha) + sigma
+    /// sqrt(dt) diag(X - m_alpha) Z`. Gradient-free: it needs `Phi`'s value only.
+    pub fn cbo(name: &str, dt: f64, lambda: f64, sigma: f64, alpha: f64) -> Self {
+        Self {
+            name: name.to_string(),
+            scheme: Scheme::Cbo {
+                sigma,
+                noise: CboNoise::Anisotropic,
+            },
+            dt,
+            // Not used by CBO; 1 keeps every derived constant defined.
+            beta: 1.0,
+            lambda,
+            interaction: Interaction::Weighted { alpha },
+            taming: Taming::None,
+            ramps: Ramps::default(),
+        }
+    }
+
+    /// For a CBO method: the diffusion `B` (anisotropic by default).
+    pub fn noise(mut self, noise: CboNoise) -> Self {
+        if let Scheme::Cbo { noise: n, .. } = &mut self.scheme {
+            *n = noise;
+        }
+        self
+    }
+
+    /// Sets what the pull is towards (`lambda` sets its strength).
+    pub fn interaction(mut self, interaction: Interaction) -> Self {
+        self.interaction = interaction;
+        self
+    }
+
+    /// The cost-weighted mean at `alpha` as the interaction target.
+    pub fn weighted(self, alpha: f64) -> Self {
+        self.interaction(Interaction::Weighted { alpha })
+    }
+
+    /// The l1 interaction `D(x) = lambda |x|_1`.
+    pub fn l1(self) -> Self {
+        self.interaction(Interaction::L1)
     }
 
     /// For a smoothed method: `h` shrinks by `h_factor` every step down to `h_min`.
@@ -363,7 +504,9 @@ impl MethodConfig {
     /// Whether the method pulls agents to their run's mean at some step
     /// (`lambda > 0`, or a schedule of `lambda` that ends above 0).
     pub fn interacting(&self) -> bool {
-        self.lambda > 0.0 || self.ramps.lambda.is_some_and(|r| r.to > 0.0)
+        self.lambda > 0.0
+            || self.ramps.lambda.is_some_and(|r| r.to > 0.0)
+            || matches!(self.scheme, Scheme::Cbo { .. })
     }
 
     /// The value of `p` at step 0 (its field), if the method has it.
@@ -372,6 +515,7 @@ impl MethodConfig {
             Ramped::Dt => Some(self.dt),
             Ramped::Beta => Some(self.beta),
             Ramped::Lambda => Some(self.lambda),
+            Ramped::Alpha => self.interaction.alpha(),
             Ramped::H => match self.scheme {
                 Scheme::Smoothed { h, .. } => Some(h),
                 _ => None,
@@ -391,6 +535,9 @@ impl MethodConfig {
         m.dt = value(Ramped::Dt, self.dt);
         m.beta = value(Ramped::Beta, self.beta);
         m.lambda = value(Ramped::Lambda, self.lambda);
+        if let Interaction::Weighted { alpha } = &mut m.interaction {
+            *alpha = value(Ramped::Alpha, *alpha);
+        }
         if let Scheme::Smoothed {
             h, h_factor, h_min, ..
         } = &mut m.scheme

@@ -1,7 +1,8 @@
-//! Schedules of a method's `dt`, `beta`, `lambda` and smoothing variance `h`: the
-//! value moves from the method's own field at outer step 0 to a `to` value at
-//! step `steps - 1` (docs/DESIGN.md section 2.6). The engines receive each step's
-//! constants computed from these values in f64 and rounded once to f32.
+//! Schedules of a method's `dt`, `beta`, `lambda`, weighting `alpha` and
+//! smoothing variance `h`: the value moves from the method's own field at outer
+//! step 0 to a `to` value at step `steps - 1` (docs/DESIGN.md section 2.6). The
+//! engines receive each step's constants computed from these values in f64 and
+//! rounded once to f32.
 
 use serde::Serialize;
 
@@ -79,13 +80,21 @@ pub enum Ramped {
     Beta,
     /// The interaction strength `lambda`.
     Lambda,
+    /// The weighted mean's `alpha`.
+    Alpha,
     /// The smoothed scheme's kernel variance `h`.
     H,
 }
 
 impl Ramped {
     /// Every schedulable parameter.
-    pub const ALL: [Ramped; 4] = [Ramped::Dt, Ramped::Beta, Ramped::Lambda, Ramped::H];
+    pub const ALL: [Ramped; 5] = [
+        Ramped::Dt,
+        Ramped::Beta,
+        Ramped::Lambda,
+        Ramped::Alpha,
+        Ramped::H,
+    ];
 
     /// The field's name in TOML and errors.
     pub fn name(&self) -> &'static str {
@@ -93,6 +102,7 @@ impl Ramped {
             Ramped::Dt => "dt",
             Ramped::Beta => "beta",
             Ramped::Lambda => "lambda",
+            Ramped::Alpha => "alpha",
             Ramped::H => "h",
         }
     }
@@ -107,6 +117,8 @@ pub struct Ramps {
     pub beta: Option<Ramp>,
     /// `lambda`'s schedule.
     pub lambda: Option<Ramp>,
+    /// The weighted mean's `alpha`.
+    pub alpha: Option<Ramp>,
     /// The smoothed scheme's `h` (instead of `h_factor` and `h_min`).
     pub h: Option<Ramp>,
 }
@@ -118,6 +130,7 @@ impl Ramps {
             Ramped::Dt => self.dt,
             Ramped::Beta => self.beta,
             Ramped::Lambda => self.lambda,
+            Ramped::Alpha => self.alpha,
             Ramped::H => self.h,
         }
     }
@@ -128,6 +141,7 @@ impl Ramps {
             Ramped::Dt => self.dt = ramp,
             Ramped::Beta => self.beta = ramp,
             Ramped::Lambda => self.lambda = ramp,
+            Ramped::Alpha => self.alpha = ramp,
             Ramped::H => self.h = ramp,
         }
     }

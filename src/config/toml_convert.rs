@@ -77,6 +77,8 @@ impl RawConfig {
             "double-well" => PotentialKind::DoubleWell,
             "levy" => PotentialKind::Levy,
             "schwefel" => PotentialKind::Schwefel,
+            "alpine" => PotentialKind::Alpine,
+            "salomon" => PotentialKind::Salomon,
             other => {
                 return Err(err(
                     "problem.potential",
@@ -224,8 +226,10 @@ impl RawEnsemble {
 
 impl RawMethod {
     pub(super) fn from_method(m: &MethodConfig) -> Self {
-        let (eps, gamma, inner_steps, burn_in, scheme) = match m.scheme {
-            Scheme::Euler | Scheme::Smoothed { .. } => (None, None, None, None, ""),
+        let (eps, gamma, inner_steps, burn_in) = match m.scheme {
+            Scheme::Euler | Scheme::Smoothed { .. } | Scheme::Cbo { .. } => {
+                (None, None, None, None)
+            }
             Scheme::Homogenized {
                 eps,
                 gamma,
@@ -236,7 +240,6 @@ impl RawMethod {
                 Some(gamma),
                 Some(inner_steps as i64),
                 Some(burn_in as i64),
-                "homogenized",
             ),
         };
         let (h, samples, h_factor, h_min) = match m.scheme {
@@ -253,17 +256,27 @@ impl RawMethod {
             ),
             _ => (None, None, None, None),
         };
-        let scheme = match m.scheme {
-            Scheme::Euler => "euler",
-            Scheme::Smoothed { .. } => "smoothed",
-            Scheme::Homogenized { .. } => scheme,
+        let scheme = m.scheme.name();
+        let (sigma, noise) = match m.scheme {
+            Scheme::Cbo { sigma, noise } => (Some(sigma), Some(noise.name().to_string())),
+            _ => (None, None),
         };
+        let cbo = matches!(m.scheme, Scheme::Cbo { .. });
         RawMethod {
             name: m.name.clone(),
             scheme: scheme.to_string(),
             dt: RawParam::of(m.dt, m.ramps.dt),
-            beta: RawParam::of(m.beta, m.ramps.beta),
+            beta: (!cbo).then(|| RawParam::of(m.beta, m.ramps.beta)),
             lambda: RawParam::of(m.lambda, m.ramps.lambda),
+            // The default is written only where it is not implied by the scheme.
+            interaction: (m.interaction != Interaction::Mean || cbo)
+                .then(|| m.interaction.name().to_string()),
+            alpha: m
+                .interaction
+                .alpha()
+                .map(|a| RawParam::of(a, m.ramps.alpha)),
+            sigma,
+            noise,
             taming: m.taming.name().to_string(),
             eps,
             gamma,
@@ -355,10 +368,62 @@ impl RawMethod {
         let mut ramps = Ramps::default();
         let (dt, r) = self.dt.split(&f("dt"))?;
         ramps.dt = r;
-        let (beta, r) = self.beta.split(&f("beta"))?;
-        ramps.beta = r;
+        let cbo = self.scheme == "cbo";
+        let beta = match (self.beta, cbo) {
+            (Some(_), true) => {
+                return Err(err(
+                    f("beta"),
+                    "(given)",
+                    "is not used by scheme = \"cbo\" (its noise is sigma)",
+                ));
+            }
+            (None, true) => 1.0,
+            (None, false) => {
+                return Err(err(f("beta"), "(missing)", "is required"));
+            }
+            (Some(b), false) => {
+                let (beta, r) = b.split(&f("beta"))?;
+                ramps.beta = r;
+                beta
+            }
+        };
         let (lambda, r) = self.lambda.split(&f("lambda"))?;
         ramps.lambda = r;
+        let alpha = match self.alpha {
+            Some(a) => {
+                let (alpha, r) = a.split(&f("alpha"))?;
+                ramps.alpha = r;
+                Some(alpha)
+            }
+            None => None,
+        };
+        // CBO's target is the weighted mean unless the method says otherwise.
+        let default_interaction = if cbo { "weighted" } else { "mean" };
+        let interaction = match self.interaction.as_deref().unwrap_or(default_interaction) {
+            "mean" => Interaction::Mean,
+            "weighted" => Interaction::Weighted {
+                alpha: alpha.unwrap_or(30.0),
+            },
+            "l1" => Interaction::L1,
+            other => {
+                return Err(err(
+                    f("interaction"),
+                    format!("{other:?}"),
+                    "must be one of mean, weighted, l1",
+                ));
+            }
+        };
+        if alpha.is_some() && !matches!(interaction, Interaction::Weighted { .. }) {
+            return Err(err(
+                f("alpha"),
+                "(given)",
+                "is only used by interaction = \"weighted\"",
+            ));
+        }
+        let cbo_fields = [
+            ("sigma", self.sigma.is_some()),
+            ("noise", self.noise.is_some()),
+        ];
         let h = match self.h {
             Some(h) => {
                 let (h, r) = h.split(&f("h"))?;
@@ -401,11 +466,35 @@ impl RawMethod {
                 None => Ok(()),
             }
         };
+        if !cbo {
+            only(&cbo_fields, "cbo")?;
+        }
         let scheme = match self.scheme.as_str() {
             "euler" => {
                 only(&homogenized_fields, "homogenized")?;
                 only(&smoothed_fields, "smoothed")?;
                 Scheme::Euler
+            }
+            "cbo" => {
+                only(&homogenized_fields, "homogenized")?;
+                only(&smoothed_fields, "smoothed")?;
+                let noise = match self.noise.as_deref().unwrap_or("anisotropic") {
+                    "anisotropic" => CboNoise::Anisotropic,
+                    "isotropic" => CboNoise::Isotropic,
+                    other => {
+                        return Err(err(
+                            f("noise"),
+                            format!("{other:?}"),
+                            "must be one of anisotropic, isotropic",
+                        ));
+                    }
+                };
+                Scheme::Cbo {
+                    sigma: self.sigma.ok_or_else(|| {
+                        err(f("sigma"), "(missing)", "is required by scheme = \"cbo\"")
+                    })?,
+                    noise,
+                }
             }
             "smoothed" => {
                 only(&homogenized_fields, "homogenized")?;
@@ -462,7 +551,7 @@ impl RawMethod {
                 return Err(err(
                     f("scheme"),
                     format!("{other:?}"),
-                    "must be one of euler, homogenized, smoothed",
+                    "must be one of euler, homogenized, smoothed, cbo",
                 ));
             }
         };
@@ -472,6 +561,7 @@ impl RawMethod {
             dt,
             beta,
             lambda,
+            interaction,
             taming,
             ramps,
         })

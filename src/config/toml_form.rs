@@ -273,9 +273,18 @@ pub(super) struct RawMethod {
     pub(super) name: String,
     pub(super) scheme: String,
     pub(super) dt: RawParam,
-    pub(super) beta: RawParam,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) beta: Option<RawParam>,
     #[serde(default = "RawParam::zero")]
     pub(super) lambda: RawParam,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) interaction: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) alpha: Option<RawParam>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) sigma: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) noise: Option<String>,
     #[serde(default = "default_taming")]
     pub(super) taming: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -193,11 +193,11 @@ impl MethodConfig {
                 continue;
             };
             let Some(from) = self.start_value(p) else {
-                return Err(err(
-                    f(p.name()),
-                    "a schedule",
-                    "is only used by scheme = \"smoothed\"",
-                ));
+                let needs = match p {
+                    Ramped::Alpha => "is only used by interaction = \"weighted\"",
+                    _ => "is only used by scheme = \"smoothed\"",
+                };
+                return Err(err(f(p.name()), "a schedule", needs));
             };
             let to = ramp.to;
             let field = f(&format!("{}.to", p.name()));
@@ -253,6 +253,11 @@ impl MethodConfig {
                         Ramped::Dt => m.dt = r.to,
                         Ramped::Beta => m.beta = r.to,
                         Ramped::Lambda => m.lambda = r.to,
+                        Ramped::Alpha => {
+                            if let Interaction::Weighted { alpha } = &mut m.interaction {
+                                *alpha = r.to;
+                            }
+                        }
                         Ramped::H => {
                             if let Scheme::Smoothed { h, .. } = &mut m.scheme {
                                 *h = r.to;
@@ -311,6 +316,46 @@ impl MethodConfig {
         // What the engines derive from the fields, in f32 (engine::StepConstants).
         let fields = |names: &str| format!("method[{index}].{{{names}}}");
         derived_in_f32(&fields("dt, lambda"), "dt lambda", self.dt * self.lambda)?;
+        if let Interaction::Weighted { alpha } = self.interaction {
+            if !(alpha.is_finite() && alpha > 0.0 && alpha <= F32_MAX) {
+                return Err(err(
+                    f("alpha"),
+                    num(alpha),
+                    "must be a finite number > 0, at most 3.4e38 (the engines compute in f32)",
+                ));
+            }
+        }
+        if self.interaction != Interaction::Mean && !self.interacting() {
+            return Err(err(
+                f("interaction"),
+                format!("{:?}", self.interaction.name()),
+                "needs lambda > 0 (or a schedule of lambda that ends above 0): without it nothing interacts",
+            ));
+        }
+        if let Scheme::Cbo { sigma, .. } = self.scheme {
+            if !(sigma.is_finite() && sigma >= 0.0) {
+                return Err(err(f("sigma"), num(sigma), "must be a finite number >= 0"));
+            }
+            derived_in_f32(
+                &fields("sigma, dt"),
+                "the noise size sigma sqrt(dt)",
+                sigma * self.dt.sqrt(),
+            )?;
+            if self.interaction == Interaction::L1 {
+                return Err(err(
+                    f("interaction"),
+                    "\"l1\"",
+                    "scheme = \"cbo\" needs a consensus point: use weighted (the default) or mean",
+                ));
+            }
+            if self.taming != Taming::None {
+                return Err(err(
+                    f("taming"),
+                    format!("{:?}", self.taming.name()),
+                    "scheme = \"cbo\" takes no gradient step: leave taming = \"none\"",
+                ));
+            }
+        }
         if let Scheme::Homogenized {
             eps,
             gamma,

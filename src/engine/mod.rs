@@ -15,7 +15,7 @@ pub use observer::{Observer, ObserverId};
 
 pub use cpu::CpuEngine;
 
-use crate::config::{Init, MethodConfig, Scheme, Taming};
+use crate::config::{CboNoise, Init, Interaction, MethodConfig, Scheme, Taming};
 use crate::diagnostics::History;
 use crate::error::{Error, Result, Unsupported};
 use crate::rng;
@@ -183,6 +183,15 @@ pub struct StepConstants {
     pub taming: Taming,
     /// Smoothed schemes: the perturbed gradients to average.
     pub smoothing: Option<Smoothing>,
+    /// CBO: its diffusion (then `noise` is `sigma sqrt(dt)` and no gradient is
+    /// taken).
+    pub cbo: Option<CboNoise>,
+    /// The weighted mean's `alpha` at this step, in f64 (the CPU weighs in f64;
+    /// the GPU rounds it once); 0 for the other interactions.
+    pub alpha: f64,
+    /// The l1 interaction: the pull is `lambda_dt s_i` with `s_i` the agent's
+    /// sign sum, not `lambda_dt (X_i - m)`.
+    pub l1: bool,
 }
 
 /// The direct smoothing of a smoothed scheme (docs/DESIGN.md section 2.4; the
@@ -223,9 +232,17 @@ impl StepConstants {
             homogenized: false,
             taming: m.taming,
             smoothing: None,
+            cbo: None,
+            alpha: m.interaction.alpha().unwrap_or(0.0),
+            l1: m.interaction == Interaction::L1,
         };
         match m.scheme {
             Scheme::Euler => euler,
+            Scheme::Cbo { sigma, noise } => Self {
+                noise: (sigma * m.dt.sqrt()) as f32,
+                cbo: Some(noise),
+                ..euler
+            },
             Scheme::Smoothed { h, samples, .. } => Self {
                 smoothing: Some(Smoothing {
                     variance: h,
@@ -253,7 +270,7 @@ impl StepConstants {
                     burn_in,
                     homogenized: true,
                     taming: m.taming,
-                    smoothing: None,
+                    ..euler
                 }
             }
         }

@@ -230,11 +230,14 @@ impl Ensemble {
         ensemble.validate()?;
         method.validate(0)?;
         // What the network's GPU engine does not run goes to the CPU under Auto.
-        let gpu_can = !matches!(method.scheme, crate::config::Scheme::Smoothed { .. })
-            && method.taming != crate::config::Taming::Norm;
+        let gpu_can = matches!(
+            method.scheme,
+            crate::config::Scheme::Euler | crate::config::Scheme::Homogenized { .. }
+        ) && method.taming != crate::config::Taming::Norm
+            && method.interaction == crate::config::Interaction::Mean;
         if options.backend == Backend::Auto && !gpu_can {
             let note = "the network's GPU engine runs the Euler and homogenized schemes \
-                        without norm taming: running on the CPU";
+                        with the plain mean and without norm taming: running on the CPU";
             return Self::on_cpu(loss, ensemble, method, options, Some(note.to_string()));
         }
         let (gpu, note) = Self::choose_gpu(options.backend)?;
@@ -299,6 +302,18 @@ impl Ensemble {
             .into());
         }
         potential.check()?;
+        if !potential.has_gradient() && !matches!(method.scheme, crate::config::Scheme::Cbo { .. })
+        {
+            return Err(ConfigError {
+                field: "method.scheme".into(),
+                value: format!("{:?}", method.scheme.name()),
+                allowed: format!(
+                    "the potential {} gives its value only: it runs with scheme = \"cbo\", which takes no gradient",
+                    potential.name()
+                ),
+            }
+            .into());
+        }
         Footprint::engine(ensemble, method, potential.dim(), options.keep_trajectories).check()
     }
 

@@ -47,6 +47,21 @@ pub const SOURCES: &[(&str, &str)] = &[
     ),
     ("mean_final", include_str!("../../shaders/mean_final.wgsl")),
     (
+        "weight_agent",
+        include_str!("../../shaders/weight_agent.wgsl"),
+    ),
+    (
+        "weighted_partial",
+        include_str!("../../shaders/weighted_partial.wgsl"),
+    ),
+    (
+        "weighted_final",
+        include_str!("../../shaders/weighted_final.wgsl"),
+    ),
+    ("l1_params", include_str!("../../shaders/l1_params.wgsl")),
+    ("l1_fill", include_str!("../../shaders/l1_fill.wgsl")),
+    ("l1_sign", include_str!("../../shaders/l1_sign.wgsl")),
+    (
         "diag_params",
         include_str!("../../shaders/diag_params.wgsl"),
     ),
@@ -83,12 +98,22 @@ pub const PLAIN_KERNELS: &[&str] = &[
     "net_update",
     "mean_partial",
     "mean_final",
+    "weighted_partial",
+    "weighted_final",
+    "l1_fill",
+    "l1_sign",
     "diag_run",
     "sort_stage",
     "diag_median",
 ];
 /// Kernels composed with a potential (`step_block` with separable ones only).
-pub const POTENTIAL_KERNELS: &[&str] = &["grad_check", "step_agent", "step_block", "diag_agent"];
+pub const POTENTIAL_KERNELS: &[&str] = &[
+    "grad_check",
+    "step_agent",
+    "step_block",
+    "diag_agent",
+    "weight_agent",
+];
 
 /// The potential a kernel is composed with.
 #[derive(Debug, Clone, PartialEq, Eq)]

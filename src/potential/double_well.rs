@@ -20,6 +20,16 @@ impl DoubleWell {
     }
 }
 
+impl DoubleWell {
+    /// Coordinate `k`'s term of `Phi` in f32, `c = coord_consts(k)`: the twin of
+    /// `value_coord` in `shaders/potentials/double_well.wgsl`.
+    #[inline(always)]
+    fn value_coord(&self, c: [f32; 2], x_k: f32) -> f32 {
+        let y = x_k - c[0];
+        0.25 * (y * y - 1.0) * (y * y - 1.0)
+    }
+}
+
 impl Potential for DoubleWell {
     fn dim(&self) -> usize {
         self.shift.as_slice().len()

@@ -59,6 +59,31 @@ fn term_dw(w: f64, role: u32) -> f64 {
     g
 }
 
+impl Levy {
+    /// Coordinate `k`'s term of `Phi` in f32, `c = coord_consts(k)`: the twin of
+    /// `value_coord` in `shaders/potentials/levy.wgsl`.
+    #[inline(always)]
+    fn value_coord(&self, c: [f32; 2], x_k: f32) -> f32 {
+        use core::f32::consts::PI;
+        let role = c[1] as u32;
+        let wm = (x_k - c[0] - 1.0) * 0.25;
+        let w = 1.0 + wm;
+        let mut t = 0.0f32;
+        if role & 1 != 0 {
+            let s = fastmath::sincos(PI * w).0;
+            t += s * s;
+        }
+        if role & 2 == 0 {
+            let s = fastmath::sincos(PI * w + 1.0).0;
+            t += wm * wm * (1.0 + 10.0 * s * s);
+        } else {
+            let s = fastmath::sincos(2.0 * PI * w).0;
+            t += wm * wm * (1.0 + s * s);
+        }
+        t
+    }
+}
+
 impl Potential for Levy {
     fn dim(&self) -> usize {
         self.shift.as_slice().len()

@@ -24,6 +24,16 @@ impl Quadratic {
     }
 }
 
+impl Quadratic {
+    /// Coordinate `k`'s term of `Phi` in f32, `c = coord_consts(k)`: the twin of
+    /// `value_coord` in `shaders/potentials/quadratic.wgsl`.
+    #[inline(always)]
+    fn value_coord(&self, c: [f32; 2], x_k: f32) -> f32 {
+        let y = x_k - c[0];
+        0.5 * c[1] * y * y
+    }
+}
+
 impl Potential for Quadratic {
     fn dim(&self) -> usize {
         self.a.len()

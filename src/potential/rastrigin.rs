@@ -17,6 +17,16 @@ impl Rastrigin {
     }
 }
 
+impl Rastrigin {
+    /// Coordinate `k`'s term of `Phi` in f32, `c = coord_consts(k)`: the twin of
+    /// `value_coord` in `shaders/potentials/rastrigin.wgsl`.
+    #[inline(always)]
+    fn value_coord(&self, c: [f32; 2], x_k: f32) -> f32 {
+        let y = x_k - c[0];
+        10.0 + y * y - 10.0 * fastmath::sincos(core::f32::consts::TAU * y).1
+    }
+}
+
 impl Potential for Rastrigin {
     fn dim(&self) -> usize {
         self.shift.as_slice().len()

@@ -34,6 +34,17 @@ impl Rough {
     }
 }
 
+impl Rough {
+    /// Coordinate `k`'s term of `Phi` in f32, `c = coord_consts(k)`: the twin of
+    /// `value_coord` in `shaders/potentials/rough.wgsl`.
+    #[inline(always)]
+    fn value_coord(&self, c: [f32; 2], x_k: f32) -> f32 {
+        let y = x_k - c[0];
+        let f = y * fastmath::sincos(y * self.inv_delta32).0 + 0.1 * y;
+        f * f
+    }
+}
+
 impl Potential for Rough {
     fn dim(&self) -> usize {
         self.shift.as_slice().len()

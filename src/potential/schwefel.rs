@@ -26,6 +26,16 @@ impl Schwefel {
     }
 }
 
+impl Schwefel {
+    /// Coordinate `k`'s term of `Phi` in f32, `c = coord_consts(k)`: the twin of
+    /// `value_coord` in `shaders/potentials/schwefel.wgsl`.
+    #[inline(always)]
+    fn value_coord(&self, c: [f32; 2], x_k: f32) -> f32 {
+        let y = x_k - c[0];
+        SCHWEFEL_C as f32 - y * fastmath::sincos(y.abs().sqrt()).0
+    }
+}
+
 impl Potential for Schwefel {
     fn dim(&self) -> usize {
         self.shift.as_slice().len()

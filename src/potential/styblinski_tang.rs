@@ -20,6 +20,16 @@ impl StyblinskiTang {
     }
 }
 
+impl StyblinskiTang {
+    /// Coordinate `k`'s term of `Phi` in f32, `c = coord_consts(k)`: the twin of
+    /// `value_coord` in `shaders/potentials/styblinski_tang.wgsl`.
+    #[inline(always)]
+    fn value_coord(&self, c: [f32; 2], x_k: f32) -> f32 {
+        let y = x_k - c[0];
+        0.5 * (y * y * y * y - 16.0 * y * y + 5.0 * y)
+    }
+}
+
 impl Potential for StyblinskiTang {
     fn dim(&self) -> usize {
         self.shift.as_slice().len()

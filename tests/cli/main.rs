@@ -41,15 +41,29 @@ inner_steps = 4
 burn_in = 1
 "#;
 
-/// Each preset runs a few steps and writes all its outputs, which read back with
-/// the shapes and contents the contract gives.
+/// Each swarm preset (every one but the network's `fig3-ellipses`, which has a
+/// test of its own) runs a few steps and writes all its outputs, which read
+/// back with the shapes and contents the contract gives.
 #[test]
 fn every_preset_writes_all_outputs() {
-    for (preset, dim, methods) in [
-        ("fig1-camel", 2, 6),
-        ("fig2-rough-d10", 10, 4),
-        ("fig2-rough-d50", 50, 4),
-    ] {
+    let swarm = sgld_swarm::presets::PRESETS
+        .iter()
+        .filter(|p| p.name != "fig3-ellipses");
+    for (preset, config) in swarm.map(|p| {
+        (
+            p.name,
+            sgld_swarm::presets::preset(p.name).unwrap().unwrap(),
+        )
+    }) {
+        let (dim, methods, agents) = (
+            config.problem.dim,
+            config.methods.len(),
+            config.ensemble.agents,
+        );
+        assert!(
+            dim != 2 || config.ensemble.record_every == 1,
+            "{preset}: the trajectory check below reads every step"
+        );
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let o = run(&[
@@ -97,16 +111,13 @@ fn every_preset_writes_all_outputs() {
                 std::fs::File::open(out.join(format!("positions-{slug}.npy"))).unwrap(),
             )
             .unwrap();
-            assert_eq!(
-                pos.shape(),
-                &[2, if preset == "fig1-camel" { 25 } else { 50 }, dim]
-            );
+            assert_eq!(pos.shape(), &[2, agents, dim]);
             assert!(pos.iter().all(|v| v.is_finite()));
             let traj = out.join(format!("trajectories-{slug}.npy"));
             if dim == 2 {
                 let t = Array4::<f32>::read_npy(std::fs::File::open(traj).unwrap()).unwrap();
                 // record_every = 1 in this preset: steps 0..=3.
-                assert_eq!(t.shape(), &[4, 2, 25, 2]);
+                assert_eq!(t.shape(), &[4, 2, agents, 2]);
                 assert_eq!(t.index_axis(ndarray::Axis(0), 3), pos.view());
             } else {
                 assert!(!traj.exists());
@@ -138,8 +149,8 @@ fn presets_are_listed() {
     let o = run(&["presets"]);
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
-    for name in ["fig1-camel", "fig2-rough-d10", "fig2-rough-d50"] {
-        assert!(text.contains(name));
+    for p in sgld_swarm::presets::PRESETS {
+        assert!(text.contains(p.name), "{}", p.name);
     }
     assert!(text.contains("departs from the paper"));
 }

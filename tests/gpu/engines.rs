@@ -32,6 +32,8 @@ fn potential_gradients_match_the_cpu() {
         (PotentialKind::Griewank, (6, 20.0)),
         (PotentialKind::Levy, (5, 10.0)),
         (PotentialKind::Schwefel, (4, 500.0)),
+        (PotentialKind::Alpine, (4, 10.0)),
+        (PotentialKind::Salomon, (3, 5.0)),
     ]);
     let ulp = 5.960_464_477_539_063e-8;
     for (kind, (dim, r)) in cases {

@@ -10,6 +10,7 @@ use sgld_swarm::gpu::{GpuContext, GpuError, dump};
 use sgld_swarm::rng;
 
 mod engines;
+mod interactions;
 mod library;
 mod lifecycle;
 mod network;
@@ -106,6 +107,8 @@ fn all_potentials() -> Vec<(sgld_swarm::PotentialKind, usize)> {
         (PotentialKind::Levy, 5),
         // Near its minimum, where the curvature is small enough for a stable step.
         (PotentialKind::Schwefel, 3),
+        (PotentialKind::Alpine, 4),
+        (PotentialKind::Salomon, 3),
     ])
 }
 

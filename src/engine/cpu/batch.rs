@@ -16,10 +16,9 @@ pub(super) fn batch_path<P: Potential>(
     n0: u64,
     n1: u64,
 ) -> Bad {
-    let (d, n_agents) = (ctx.shape.dim, ctx.shape.agents);
+    let d = ctx.shape.dim;
     let c = ctx.c;
     let count = x.len() / d;
-    let zero_mean = vec![0.0f32; d];
     let mut z = vec![0.0f32; d.div_ceil(4) * 4];
     let mut grads = vec![0.0f32; x.len()];
     let mut sums = vec![0.0f32; if c.homogenized { x.len() } else { 0 }];
@@ -32,14 +31,7 @@ pub(super) fn batch_path<P: Potential>(
         ),
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
-    let mean_of = |g: usize| {
-        if ctx.means.is_empty() {
-            &zero_mean[..]
-        } else {
-            let r = g / n_agents;
-            &ctx.means[r * d..(r + 1) * d]
-        }
-    };
+    let pull_of = |g: usize| ctx.targets.pull(g, ctx.shape);
     let mut bad: Bad = None;
     for n in n0..n1 {
         if c.homogenized {
@@ -65,7 +57,7 @@ pub(super) fn batch_path<P: Potential>(
             }
             for a in 0..count {
                 let at = a * d..(a + 1) * d;
-                outer_from_average(&c, &mut x[at.clone()], &sums[at], mean_of(first + a));
+                outer_from_average(&c, &mut x[at.clone()], &sums[at], pull_of(first + a));
             }
         } else {
             match c.smoothing {
@@ -103,7 +95,7 @@ pub(super) fn batch_path<P: Potential>(
                 noise(&mut z, ctx.key, g, n, 0);
                 let grad = &mut grads[at.clone()];
                 tame_all(c.taming, c.grad_step, grad);
-                euler_step(&c, &mut x[at], grad, mean_of(g), &z);
+                euler_step(&c, &mut x[at], grad, pull_of(g), &z);
             }
         }
         // The earliest (step, agent): the first step with a bad agent, and its

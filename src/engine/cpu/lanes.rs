@@ -73,6 +73,9 @@ fn lanes_portable<P: Potential>(
     n0: u64,
     n1: u64,
 ) -> Bad {
+    if ctx.c.cbo.is_some() {
+        return cbo_lanes(ctx, x, first, n0, n1);
+    }
     match (ctx.c.taming, ctx.c.homogenized) {
         (Taming::Coordinate, true) => {
             lanes_path::<P, CoordinateTaming, true>(ctx, x, y, first, n0, n1)
@@ -83,6 +86,83 @@ fn lanes_portable<P: Potential>(
         (_, true) => lanes_path::<P, NoTaming, true>(ctx, x, y, first, n0, n1),
         (_, false) => lanes_path::<P, NoTaming, false>(ctx, x, y, first, n0, n1),
     }
+}
+
+/// CBO with anisotropic noise (DESIGN section 2.8) over a chunk of agents
+/// starting at global agent `first`: every coordinate moves on its own, `v = X -
+/// m` and `X - lambda dt v + (sigma sqrt(dt) v) Z`, in the agent path's order,
+/// so the lanes need nothing of the potential (the weights are computed before
+/// the step).
+#[inline(always)]
+fn cbo_lanes<P: Potential>(ctx: &Ctx<P>, x: &mut [f32], first: usize, n0: u64, n1: u64) -> Bad {
+    let (d, n_agents) = (ctx.shape.dim, ctx.shape.agents);
+    let blocks = d.div_ceil(4);
+    let jobs = (x.len() / d) * blocks;
+    let c = ctx.c;
+    let mut bad: Bad = None;
+    for group in (0..jobs).step_by(LANES) {
+        let mut c0 = [0u32; LANES];
+        let mut c1 = [0u32; LANES];
+        let mut idx = [[usize::MAX; LANES]; 4];
+        let mut xs = [[0.0f32; LANES]; 4];
+        let mut ms = [[0.0f32; LANES]; 4];
+        for l in 0..LANES {
+            let j = group + l;
+            if j >= jobs {
+                continue;
+            }
+            let (a, b) = (j / blocks, j % blocks);
+            let g = first + a;
+            c0[l] = b as u32;
+            c1[l] = g as u32;
+            for w in 0..4 {
+                let k = 4 * b + w;
+                if k < d {
+                    let i = a * d + k;
+                    idx[w][l] = i;
+                    xs[w][l] = x[i];
+                    ms[w][l] = ctx.means[(g / n_agents) * d + k];
+                }
+            }
+        }
+        let mut group_bad: Bad = None;
+        for n in n0..n1 {
+            let words = rng::philox4x32_10_lanes(
+                &c0,
+                &c1,
+                n as u32,
+                rng::counter_word3(rng::DOMAIN_NOISE, 0),
+                ctx.key,
+            );
+            let z = rng::normals_lanes(&words);
+            for w in 0..4 {
+                for l in 0..LANES {
+                    let v = xs[w][l] - ms[w][l];
+                    xs[w][l] = xs[w][l] - c.lambda_dt * v + c.noise * v * z[w][l];
+                }
+            }
+            if group_bad.is_none() {
+                for w in 0..4 {
+                    for l in 0..LANES {
+                        if idx[w][l] != usize::MAX && is_bad(xs[w][l]) {
+                            let here = Some((n + 1, first + idx[w][l] / d, xs[w][l]));
+                            group_bad = earliest(group_bad, here);
+                        }
+                    }
+                }
+            }
+        }
+        bad = earliest(bad, group_bad);
+        for w in 0..4 {
+            for l in 0..LANES {
+                let i = idx[w][l];
+                if i != usize::MAX {
+                    x[i] = xs[w][l];
+                }
+            }
+        }
+    }
+    bad
 }
 
 /// The lane path over a chunk of agents starting at global agent `first`.

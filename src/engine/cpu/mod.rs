@@ -18,7 +18,7 @@ use super::{
     BadValue, Engine, Shape, StepConstants, StepPlan, check_size, initial_positions, is_bad,
     try_alloc,
 };
-use crate::config::{EnsembleConfig, MethodConfig, Taming};
+use crate::config::{CboNoise, EnsembleConfig, Interaction, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
 use crate::env::Var;
 use crate::error::{Result, Unsupported};
@@ -27,7 +27,10 @@ use crate::rng;
 use rayon::prelude::*;
 
 mod batch;
+mod interaction;
 mod lanes;
+
+use interaction::{Pull, Targets};
 
 use lanes::dispatch_lanes;
 
@@ -128,10 +131,8 @@ pub struct CpuEngine<P: Potential> {
     x: Vec<f32>,
     /// The fast variable Y (homogenized schemes only; empty for Euler).
     y: Vec<f32>,
-    /// Run means `m_r`, `[runs][dim]` (mean-field methods only).
-    means: Vec<f32>,
-    /// Their f64 sums, kept so that the step loop allocates nothing.
-    mean_sums: Vec<f64>,
+    /// What each agent is pulled towards (interacting methods only).
+    targets: Targets,
     keep_snapshots: bool,
     /// `Some(level)` on the lane path, `None` on the agent or batch path.
     lanes: Option<Simd>,
@@ -176,20 +177,34 @@ impl<P: Potential> CpuEngine<P> {
         } else {
             Vec::new()
         };
-        let means = if method.interacting() {
-            try_alloc(shape.runs * shape.dim, "the run means")?
-        } else {
-            Vec::new()
+        // The weighted mean's f32 values take the lane path's instructions.
+        let simd = match path {
+            CpuPath::Lanes(level) if level.supported() => level,
+            CpuPath::Agent => Simd::Portable,
+            _ => Simd::selected()?,
         };
+        let targets = Targets::new(method, shape, simd)?;
         initial_positions(&mut x, shape, &ensemble.init, ensemble.seed)?;
         // A batched potential takes the batch path (it is evaluated elsewhere,
         // never lane by lane), unless it is separable: then `grad_coord` is the
         // engines' only gradient (DESIGN section 4), on the lane or agent path.
-        let batched = potential.batched() && !potential.stochastic() && !potential.separable();
-        let lanes_apply = potential.separable()
-            && !potential.stochastic()
-            && !batched
-            && consts.taming != Taming::Norm;
+        // CBO takes no gradient: the agent path, whose step calls no potential.
+        let cbo = consts.cbo.is_some();
+        let batched =
+            potential.batched() && !potential.stochastic() && !potential.separable() && !cbo;
+        // The lane path pulls towards a run's point (mean or weighted mean), and
+        // runs CBO with anisotropic noise on any potential (it takes no
+        // gradient; each coordinate moves on its own).
+        let lanes_apply = match consts.cbo {
+            Some(noise) => noise == CboNoise::Anisotropic,
+            None => {
+                potential.separable()
+                    && !potential.stochastic()
+                    && !batched
+                    && consts.taming != Taming::Norm
+                    && method.interaction != Interaction::L1
+            }
+        };
         let lanes = match path {
             CpuPath::Agent => None,
             CpuPath::Auto => lanes_apply.then(Simd::selected).transpose()?,
@@ -213,8 +228,7 @@ impl<P: Potential> CpuEngine<P> {
             key: rng::key_from_seed(ensemble.seed),
             y,
             x,
-            mean_sums: vec![0.0; means.len()],
-            means,
+            targets,
             keep_snapshots,
             lanes,
             batched,
@@ -226,39 +240,19 @@ impl<P: Potential> CpuEngine<P> {
         Ok(engine)
     }
 
-    /// `m_r(n)`: the mean over agents of each run, summed in f64 in agent order.
-    fn compute_means(&mut self) {
-        let (n, d) = (self.shape.agents, self.shape.dim);
-        let x = &self.x;
-        self.means
-            .par_chunks_mut(d)
-            .zip(self.mean_sums.par_chunks_mut(d))
-            .enumerate()
-            .for_each(|(r, (mean, acc))| {
-                acc.fill(0.0);
-                for agent in x[r * n * d..(r + 1) * n * d].chunks_exact(d) {
-                    for (a, &v) in acc.iter_mut().zip(agent) {
-                        *a += v as f64;
-                    }
-                }
-                for (m, &a) in mean.iter_mut().zip(acc.iter()) {
-                    *m = (a / n as f64) as f32;
-                }
-            });
-    }
-
     /// Steps `n0..n1` for every agent; with interaction or a schedule, `n1 = n0 + 1`.
     fn segment(&mut self, n0: u64, n1: u64) -> Bad {
-        if !self.means.is_empty() {
-            debug_assert_eq!(n1, n0 + 1);
-            self.compute_means();
-        }
         let c = if self.plan.varies() {
             debug_assert_eq!(n1, n0 + 1);
             self.plan.at(n0)
         } else {
             self.consts
         };
+        if self.targets.active() {
+            debug_assert_eq!(n1, n0 + 1);
+            self.targets
+                .compute(&self.potential, &self.x, self.shape, &c);
+        }
         let d = self.shape.dim;
         // Chunks of agents for rayon; any size gives the same numbers.
         let total = self.shape.runs * self.shape.agents;
@@ -276,7 +270,8 @@ impl<P: Potential> CpuEngine<P> {
             c,
             key: self.key,
             shape: self.shape,
-            means: &self.means,
+            means: &self.targets.means,
+            targets: &self.targets,
         };
         let lanes = self.lanes;
         let batched = self.batched;
@@ -320,7 +315,7 @@ impl<P: Potential> Engine for CpuEngine<P> {
     fn max_segment(&self) -> u64 {
         // With interaction the run means change every step; with a schedule, the
         // constants.
-        if self.means.is_empty() && !self.plan.varies() {
+        if !self.targets.active() && !self.plan.varies() {
             u64::MAX
         } else {
             1
@@ -391,7 +386,9 @@ struct Ctx<'a, P> {
     c: StepConstants,
     key: [u32; 2],
     shape: Shape,
+    /// The run's points pulled towards, for the lane path (mean or weighted).
     means: &'a [f32],
+    targets: &'a Targets,
 }
 
 /// The taming `T_h(g)` of one coordinate for `none` and `coordinate` (the lane path
@@ -459,19 +456,47 @@ fn inner_step(
 
 /// The homogenized scheme's update of one agent's `X` from the average of `Y`.
 #[inline(always)]
-fn outer_from_average(c: &StepConstants, xa: &mut [f32], sum: &[f32], mean: &[f32]) {
+fn outer_from_average(c: &StepConstants, xa: &mut [f32], sum: &[f32], pull: Pull) {
     for k in 0..xa.len() {
         let xv = xa[k];
-        xa[k] = xv - c.dt_over_gamma * (xv - sum[k] * c.inv_m) - c.lambda_dt * (xv - mean[k]);
+        xa[k] = xv - c.dt_over_gamma * (xv - sum[k] * c.inv_m) - c.lambda_dt * pull.at(k, xv);
     }
 }
 
 /// The Euler (and smoothed) update of one agent's `X`, `t` the tamed gradient.
 #[inline(always)]
-fn euler_step(c: &StepConstants, xa: &mut [f32], t: &[f32], mean: &[f32], z: &[f32]) {
+fn euler_step(c: &StepConstants, xa: &mut [f32], t: &[f32], pull: Pull, z: &[f32]) {
     for k in 0..xa.len() {
         let xv = xa[k];
-        xa[k] = xv - t[k] - c.lambda_dt * (xv - mean[k]) + c.noise * z[k];
+        xa[k] = xv - t[k] - c.lambda_dt * pull.at(k, xv) + c.noise * z[k];
+    }
+}
+
+/// The CBO update of one agent's `X` (DESIGN section 2.8): `v = X - m`, then
+/// `X_k - lambda dt v_k + sigma sqrt(dt) b_k Z_k` with `b_k = v_k`
+/// (anisotropic) or `|v|_2` (isotropic, summed in coordinate order).
+#[inline(always)]
+fn cbo_step(
+    c: &StepConstants,
+    noise: CboNoise,
+    xa: &mut [f32],
+    m: &[f32],
+    z: &[f32],
+    v: &mut [f32],
+) {
+    for k in 0..xa.len() {
+        v[k] = xa[k] - m[k];
+    }
+    let norm = match noise {
+        CboNoise::Anisotropic => 0.0,
+        CboNoise::Isotropic => v.iter().map(|e| e * e).sum::<f32>().sqrt(),
+    };
+    for k in 0..xa.len() {
+        let b = match noise {
+            CboNoise::Anisotropic => v[k],
+            CboNoise::Isotropic => norm,
+        };
+        xa[k] = xa[k] - c.lambda_dt * v[k] + c.noise * b * z[k];
     }
 }
 
@@ -484,7 +509,7 @@ fn agents_path<P: Potential>(
     n0: u64,
     n1: u64,
 ) -> Bad {
-    let (d, n_agents) = (ctx.shape.dim, ctx.shape.agents);
+    let d = ctx.shape.dim;
     let c = ctx.c;
     let stochastic = ctx.p.stochastic();
     // A separable potential's gradient is always its `grad_coord`, on this path
@@ -492,7 +517,6 @@ fn agents_path<P: Potential>(
     // (docs/DESIGN.md section 4): its `grad_f32` is never called.
     let separable: Option<Vec<[f32; 2]>> =
         (ctx.p.separable() && !stochastic).then(|| (0..d).map(|k| ctx.p.coord_consts(k)).collect());
-    let zero_mean = vec![0.0f32; d];
     let mut z = vec![0.0f32; d.div_ceil(4) * 4];
     let mut grad = vec![0.0f32; d];
     let mut sum = vec![0.0f32; d];
@@ -522,12 +546,7 @@ fn agents_path<P: Potential>(
                 ctx.p.grad_f32(x, out);
             }
         };
-        let mean = if ctx.means.is_empty() {
-            &zero_mean[..]
-        } else {
-            let r = g / n_agents;
-            &ctx.means[r * d..(r + 1) * d]
-        };
+        let pull = ctx.targets.pull(g, ctx.shape);
         let mut agent_bad: Bad = None;
         for n in n0..n1 {
             if c.homogenized {
@@ -539,7 +558,11 @@ fn agents_path<P: Potential>(
                     tame_all(c.taming, c.grad_step, &mut grad);
                     inner_step(&c, ya, xa, &grad, &z, m, &mut sum);
                 }
-                outer_from_average(&c, xa, &sum, mean);
+                outer_from_average(&c, xa, &sum, pull);
+            } else if let Some(cbo) = c.cbo {
+                noise(&mut z, ctx.key, g, n, 0);
+                let m = pull.point().expect("CBO methods pull towards a point");
+                cbo_step(&c, cbo, xa, m, &z, &mut grad);
             } else {
                 noise(&mut z, ctx.key, g, n, 0);
                 match c.smoothing {
@@ -569,7 +592,7 @@ fn agents_path<P: Potential>(
                     }
                 }
                 tame_all(c.taming, c.grad_step, &mut grad);
-                euler_step(&c, xa, &grad, mean, &z);
+                euler_step(&c, xa, &grad, pull, &z);
             }
             if agent_bad.is_none() {
                 if let Some(v) = xa.iter().copied().find(|&v| is_bad(v)) {

@@ -22,6 +22,7 @@ use crate::gpu::{Binding, Checks, GpuContext, GpuError, grid, shader};
 use crate::potential::Potential;
 use crate::rng;
 mod divergence;
+mod interaction;
 pub(crate) mod net;
 mod params;
 mod pipelines;
@@ -30,6 +31,7 @@ mod state;
 mod step;
 
 use divergence::{bad_value, earliest_bad, read_status};
+use interaction::{GroupTargets, TargetBuild, TargetPipelines};
 use params::{MeanParams, PARAMS_STRIDE, StepParams, strided};
 use pipelines::Pipelines;
 use records::{DiagParams, GroupDiag, RECORDS_CAP, sort_stages};
@@ -51,6 +53,8 @@ struct Group {
     runs: std::ops::Range<usize>,
     /// The second pass of the run means.
     mean_final: Option<(wgpu::BindGroup, (u32, u32))>,
+    /// What the step kernels pull towards, when it is not the plain mean.
+    targets: GroupTargets,
     diag: Option<GroupDiag>,
     parts: Vec<Part>,
 }
@@ -124,8 +128,11 @@ impl<P: Potential> GpuEngine<P> {
         let mut x0 = try_alloc(len, "the positions X")?;
         initial_positions(&mut x0, shape, &ensemble.init, ensemble.seed)?;
 
-        let block_kernel = potential.separable() && consts.taming != Taming::Norm;
+        // CBO runs on the agent kernel: its isotropic noise needs the whole agent.
+        let block_kernel =
+            potential.separable() && consts.taming != Taming::Norm && consts.cbo.is_none();
         let interacting = method.interacting();
+        let l1 = interacting && method.interaction == crate::config::Interaction::L1;
         let device_diag = gp.refs.is_some();
         let kernel = if block_kernel {
             "step_block"
@@ -152,8 +159,10 @@ impl<P: Potential> GpuEngine<P> {
             .min(max_binding.unwrap_or(u64::MAX));
         let pow2 = shape.agents.next_power_of_two() as u64;
         let run_bytes = (shape.agents * shape.dim) as u64 * 4;
-        // Per-agent diagnostics and the sort's space, per run.
-        let run_diag_bytes = (shape.agents as u64 * 16).max(pow2 * 4);
+        // Per-agent diagnostics and the sort's space, per run; for l1, the
+        // sorted columns too.
+        let l1_bytes = if l1 { pow2 * shape.dim as u64 * 4 } else { 0 };
+        let run_diag_bytes = (shape.agents as u64 * 16).max(pow2 * 4).max(l1_bytes);
         let oversize = |what: String, bytes: u64| {
             Error::Gpu(GpuError::TooLarge {
                 what,
@@ -162,6 +171,15 @@ impl<P: Potential> GpuEngine<P> {
                 adapter: ctx.info.name.clone(),
             })
         };
+        if l1 && run_bytes.max(l1_bytes) > limit {
+            return Err(oversize(
+                format!(
+                    "one run of {} agents x dim {} with the l1 interaction (whose sort needs the whole run in one binding)",
+                    shape.agents, shape.dim
+                ),
+                run_bytes.max(l1_bytes),
+            ));
+        }
         if run_diag_bytes > limit {
             return Err(oversize(
                 format!("the diagnostics of one run of {} agents", shape.agents),
@@ -193,10 +211,11 @@ impl<P: Potential> GpuEngine<P> {
                 &composed,
                 &opts,
                 interacting,
+                method.interaction,
                 device_diag,
                 pow2,
             )
-        })?;
+        })??;
 
         let init = |label, contents: &[u8], usage| ctx.buffer_init(label, contents, usage);
         // Records kept on the device between readbacks: as many as one binding holds.
@@ -315,6 +334,14 @@ impl<P: Potential> GpuEngine<P> {
                         wgpu::BufferUsages::UNIFORM,
                     )
                 };
+                let tb = TargetBuild {
+                    ctx: &ctx,
+                    shape,
+                    group_runs,
+                    tiles_per_run,
+                    pow2,
+                };
+                let target = tb.target_buffer(&pipelines.targets, &means);
                 let mean_final = pipelines.mean.as_ref().map(|[_, (_, layout)]| {
                     let mp = mean_params(group_runs, 0, shape.agents);
                     (
@@ -376,7 +403,7 @@ impl<P: Potential> GpuEngine<P> {
                             (&params, step_params),
                             whole(&x),
                             whole(&y),
-                            whole(&means),
+                            whole(&target),
                             whole(&status),
                             whole(&bad_steps),
                         ],
@@ -470,9 +497,47 @@ impl<P: Potential> GpuEngine<P> {
                             }
                         },
                     );
+                let targets = match &pipelines.targets {
+                    TargetPipelines::Mean => GroupTargets::Mean,
+                    TargetPipelines::Weighted(pipes) => {
+                        let final_params = mean_params(group_runs, 0, shape.agents);
+                        let per_part: Vec<_> = parts
+                            .iter()
+                            .map(|p| {
+                                let part_runs = if p.agents == group_runs * shape.agents {
+                                    group_runs
+                                } else {
+                                    1
+                                };
+                                let len = p.agents / part_runs;
+                                let count = part_runs as u64 * len.div_ceil(TILE) as u64 * kgroups;
+                                (
+                                    &p.params,
+                                    &p.x,
+                                    p.group_offset,
+                                    mean_params(part_runs, p.group_offset, len),
+                                    grid(count as u32, 1, max_dim),
+                                )
+                            })
+                            .collect();
+                        let refs: Vec<_> = per_part
+                            .iter()
+                            .map(|(a, b, c, d, e)| (*a, *b, *c, d, *e))
+                            .collect();
+                        tb.weighted(
+                            pipes,
+                            (&potential_params, &coord_consts),
+                            &refs,
+                            &final_params,
+                            &target,
+                        )
+                    }
+                    TargetPipelines::L1(pipes) => tb.l1(pipes, &parts[0].x, &stage_buf, &target),
+                };
                 Ok(Group {
                     runs: r0..r1,
                     mean_final,
+                    targets,
                     diag,
                     parts,
                 })

@@ -70,7 +70,8 @@ pub struct GpuNetEngine {
 impl GpuNetEngine {
     /// Builds the engine for `method` on the network's loss, with its initial
     /// parameters from stream domain 1; `keep_snapshots` keeps the parameters at
-    /// every record. Refuses the smoothed scheme and norm taming.
+    /// every record. Refuses the smoothed scheme, CBO, interactions other than the
+    /// mean, and norm taming.
     pub fn new(
         ctx: Arc<GpuContext>,
         loss: EllipsesLoss,
@@ -81,6 +82,12 @@ impl GpuNetEngine {
         let refuse = |what| Err(Unsupported::NetworkOnGpu { what }.into());
         if matches!(method.scheme, Scheme::Smoothed { .. }) {
             return refuse("the smoothed scheme");
+        }
+        if matches!(method.scheme, Scheme::Cbo { .. }) {
+            return refuse("consensus-based optimisation");
+        }
+        if method.interaction != crate::config::Interaction::Mean {
+            return refuse("an interaction other than the mean");
         }
         if method.taming == Taming::Norm {
             return refuse("norm taming");

@@ -1,6 +1,6 @@
 //! The parameter blocks that the GPU engines share with their kernels: the step
-//! (`StepParams`, one struct for the general engine and the network's) and the
-//! run means (`MeanParams`). Each is the twin of a WGSL struct; a test below
+//! (`StepParams`, one struct for the general engine and the network's), the
+//! run means (`MeanParams`) and the l1 interaction (`L1Params`). Each is the twin of a WGSL struct; a test below
 //! compares their layouts field by field through naga, so that a field added on
 //! one side only fails it.
 
@@ -39,8 +39,12 @@ pub(crate) struct StepParams {
     pub sqrt_variance: f32,
     pub inv_s: f32,
     pub phase: u32,
+    pub alpha: f32,
+    pub cbo: u32,
+    pub group_offset: u32,
+    pub part_agents: u32,
 }
-const _: () = assert!(std::mem::size_of::<StepParams>() == 96);
+const _: () = assert!(std::mem::size_of::<StepParams>() == 112);
 const _: () = assert!(std::mem::size_of::<StepParams>() as u64 <= PARAMS_STRIDE);
 
 /// The taming's code in `StepParams::taming`, the one encoding every kernel reads.
@@ -54,7 +58,8 @@ pub(crate) fn taming_code(t: Taming) -> u32 {
 
 impl StepParams {
     /// The method's constants for outer steps `n0..n0 + n_steps` of agents
-    /// `agent_base..` (`jobs` invocations with work); `phase` 0, no interaction.
+    /// `agent_base..` (`jobs` invocations with work); `phase` 0, no interaction,
+    /// and the part's place in its group unset.
     #[allow(clippy::too_many_arguments, reason = "each is one field of the block")]
     pub(crate) fn new(
         c: &StepConstants,
@@ -90,6 +95,14 @@ impl StepParams {
             sqrt_variance: c.smoothing.map_or(0.0, |s| s.sqrt_variance()),
             inv_s: c.smoothing.map_or(0.0, |s| s.inv_s),
             phase: 0,
+            alpha: c.alpha as f32,
+            cbo: match c.cbo {
+                None => 0,
+                Some(crate::config::CboNoise::Anisotropic) => 1,
+                Some(crate::config::CboNoise::Isotropic) => 2,
+            },
+            group_offset: 0,
+            part_agents: 0,
         }
     }
 }
@@ -108,6 +121,17 @@ pub(crate) struct MeanParams {
     pub _pad: [u32; 2],
 }
 const _: () = assert!(std::mem::size_of::<MeanParams>() == 32);
+
+/// The twin of `L1Params` in shaders/l1_params.wgsl: the l1 interaction's
+/// passes over a group.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct L1Params {
+    pub runs: u32,
+    pub agents: u32,
+    pub dim: u32,
+    pub pow2: u32,
+}
 
 /// Writes `blocks[i]` at `i * PARAMS_STRIDE` of one buffer's contents, for a
 /// uniform bound with a dynamic offset per dispatch.
@@ -154,7 +178,11 @@ mod tests {
                 samples,
                 sqrt_variance,
                 inv_s,
-                phase
+                phase,
+                alpha,
+                cbo,
+                group_offset,
+                part_agents
             ),
         );
     }
@@ -165,6 +193,15 @@ mod tests {
             "mean_params",
             "MeanParams",
             twin_fields!(MeanParams: runs, agents, dim, chunks, tile_base, part_agents),
+        );
+    }
+
+    #[test]
+    fn l1_params_match_their_wgsl_twin() {
+        assert_twin::<L1Params>(
+            "l1_params",
+            "L1Params",
+            twin_fields!(L1Params: runs, agents, dim, pow2),
         );
     }
 

@@ -15,6 +15,8 @@ pub(super) struct Pipelines {
     /// The bitonic sort's stages, one parameter block each.
     pub(super) sort_stages: u32,
     pub(super) interacting: bool,
+    /// The interaction's own passes (weighted mean, l1).
+    pub(super) targets: TargetPipelines,
 }
 
 impl Pipelines {
@@ -32,9 +34,10 @@ impl Pipelines {
         composed: &shader::Composed,
         opts: &shader::ComposeOptions,
         interacting: bool,
+        interaction: crate::config::Interaction,
         device_diag: bool,
         pow2: u64,
-    ) -> Self {
+    ) -> std::result::Result<Self, GpuError> {
         use Binding::*;
         // A user's module keeps every check.
         let checks = if gp.choice.source.is_some() {
@@ -103,13 +106,19 @@ impl Pipelines {
             ]
         });
         let sort_stages = sort_stages(pow2).len() as u32;
-        Pipelines {
+        let targets = if interacting {
+            TargetPipelines::build(ctx, interaction, opts)?
+        } else {
+            TargetPipelines::Mean
+        };
+        Ok(Pipelines {
             step,
             step_layout,
             mean,
             diag,
             sort_stages,
             interacting,
-        }
+            targets,
+        })
     }
 }

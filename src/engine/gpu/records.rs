@@ -8,14 +8,14 @@ use super::*;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub(super) struct DiagParams {
-    runs: u32,
-    agents: u32,
-    pow2: u32,
-    ref_count: u32,
-    record_base: u32,
-    agent_offset: u32,
-    part_agents: u32,
-    _pad: u32,
+    pub(super) runs: u32,
+    pub(super) agents: u32,
+    pub(super) pow2: u32,
+    pub(super) ref_count: u32,
+    pub(super) record_base: u32,
+    pub(super) agent_offset: u32,
+    pub(super) part_agents: u32,
+    pub(super) _pad: u32,
 }
 const _: () = assert!(std::mem::size_of::<DiagParams>() == 32);
 

@@ -49,8 +49,15 @@ impl Tuning {
 
 impl<P: Potential> GpuEngine<P> {
     pub(super) fn step_params(&self, part: &Part, n0: u64, n_steps: u64) -> StepParams {
+        let interacting = match (self.pipelines.interacting, &self.pipelines.targets) {
+            (false, _) => 0,
+            (true, TargetPipelines::L1(_)) => 2,
+            (true, _) => 1,
+        };
         StepParams {
-            interacting: self.pipelines.interacting as u32,
+            interacting,
+            group_offset: part.group_offset as u32,
+            part_agents: part.agents as u32,
             ..StepParams::new(
                 &self.plan.at(n0),
                 self.key,
@@ -90,7 +97,7 @@ impl<P: Potential> GpuEngine<P> {
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 for i in 0..dispatches.len() {
                     if self.pipelines.interacting {
-                        self.encode_means(&mut pass, group);
+                        self.encode_targets(&mut pass, group, i);
                     }
                     pass.set_pipeline(&self.pipelines.step);
                     for part in &group.parts {
