@@ -8,26 +8,28 @@ use sgld_swarm::potential::ValueFn;
 use sgld_swarm::{Ensemble, EnsembleConfig, MethodConfig, Options};
 
 fn main() -> sgld_swarm::Result<()> {
-    // A bumpy bowl in 10 dimensions whose minimum sits at (0.5, ..., 0.5):
-    // sum (y^2 + 1 - cos(3 pi y)) with y = x - 0.5, no gradient needed.
-    let d = 10;
+    // A bumpy bowl in 8 dimensions, a local minimum every 2/3 along each axis,
+    // the global one at (0.5, ..., 0.5): sum (y^2 + 0.5 (1 - cos(3 pi y))) with
+    // y = x - 0.5. No gradient needed.
+    let d = 8;
     let bowl = ValueFn::new(d, |x| {
         x.iter()
             .map(|v| {
                 let y = v - 0.5;
-                y * y + 1.0 - (3.0 * std::f64::consts::PI * y).cos()
+                y * y + 0.5 * (1.0 - (3.0 * std::f64::consts::PI * y).cos())
             })
             .sum()
     })
     .minimum(vec![0.5; d])
     .named("bumpy-bowl");
 
-    // 20 independent runs of 50 agents from U[-3, 3]^d, 400 steps.
-    let ensemble = EnsembleConfig::new(20, 50, 400)
+    // 20 independent runs of 100 agents from U[-3, 3]^d, 1000 steps.
+    let ensemble = EnsembleConfig::new(20, 100, 1000)
         .seed(7)
         .init_uniform(-3.0, 3.0);
-    // dt, lambda, sigma, alpha: the weighted mean at alpha = 100 is the consensus.
-    let cbo = MethodConfig::cbo("CBO", 0.01, 1.0, 0.8, 100.0).noise(CboNoise::Anisotropic);
+    // dt, lambda, sigma, alpha: the noise explores while the pull towards the
+    // weighted mean at alpha = 1000 (about the best agent) gathers the swarm.
+    let cbo = MethodConfig::cbo("CBO", 0.01, 1.0, 4.0, 1000.0).noise(CboNoise::Anisotropic);
 
     let mut swarm = Ensemble::with_potential(bowl, &ensemble, &cbo, Options::default())?;
     swarm.run()?;
@@ -50,4 +52,12 @@ fn main() -> sgld_swarm::Result<()> {
     );
     assert!(worst < 0.25, "a run missed the minimum by {worst}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn runs() {
+        super::main().unwrap();
+    }
 }

@@ -1,7 +1,9 @@
 // Second pass of the weighted means: one invocation per (run, coordinate)
 // takes the run's least cost c over its tiles and adds the tiles' sums in tile
 // order, each rescaled by exp(c - c_t) <= 1 (a log-sum-exp merge): m_alpha =
-// sum_t f_t S_t / sum_t f_t W_t, whose denominator is at least 1.
+// sum_t f_t S_t / sum_t f_t W_t, whose denominator is at least 1. A tile whose
+// costs all overflowed has f_t = 0 and S_t = W_t = 0; a run whose costs all
+// did gives NaN, a divergence, as on the CPU.
 //!include mean_params
 
 @group(0) @binding(0) var<uniform> mp: MeanParams;

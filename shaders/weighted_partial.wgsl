@@ -50,8 +50,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         workgroupBarrier();
     }
     let c_t = least[0];
+    // An agent whose cost overflowed weighs 0 (as exp(c_min - inf) does on the
+    // CPU), also in a tile where every cost did (c_t = inf: no inf - inf).
     var wt = 0.0;
-    if has_agent {
+    if has_agent && c < inf {
         wt = exp(c_t - c);
     }
     weights[lid] = wt;

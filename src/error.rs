@@ -123,11 +123,13 @@ pub enum Error {
     /// every later `advance` returns this error again.
     #[error(
         "{method} diverged in run {run} at step {step} (agent {agent}: a position is {value}); \
-         try a smaller dt, or taming = \"coordinate\""
+         {hint}"
     )]
     Diverged {
         /// The name of the method that diverged.
         method: String,
+        /// What to change, for the method ([`crate::config::MethodConfig::divergence_hint`]).
+        hint: &'static str,
         /// The run `r` holding the bad value, in `0..R`.
         run: usize,
         /// The agent `i` within that run, in `0..N`.

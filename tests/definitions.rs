@@ -772,6 +772,17 @@ fn cbo_steps_are_their_definition() {
     let plain =
         MethodConfig::cbo("CBO (plain mean)", 0.05, 1.0, 0.8, 5.0).interaction(Interaction::Mean);
     compare(&rough, &plain, true, &cbo(&plain, &rough_value, &x0, d));
+    // d = 8, a multiple of 4: the lane path's whole groups load and store
+    // their 64 coordinates at once (20 jobs: one whole group, one partial).
+    let s8 = [0.25, -0.5, 0.0, 1.0, -1.0, 0.5, 0.75, -0.25];
+    let rough8 = Rough::new(0.01, Shift::new(s8.to_vec()));
+    let rough8_value = weighing(&rough8);
+    compare(
+        &rough8,
+        &aniso,
+        true,
+        &cbo(&aniso, &rough8_value, &initial(8), 8),
+    );
     // Anisotropic CBO takes the lane path on a non-separable potential too.
     compare(
         &rosen,

@@ -149,6 +149,107 @@ fn values_outside_f32_are_refused_by_name() {
     }
 }
 
+/// The interactions' and CBO's fields are checked by name: what each allows,
+/// fields a scheme or interaction does not use, and combinations that mean
+/// nothing (a weighted mean without interaction, CBO with l1, taming or beta).
+#[test]
+fn interaction_and_cbo_fields_are_checked() {
+    let sgld = "name = \"SGLD\"\nscheme = \"euler\"\ndt = 0.01\nbeta = 1.0";
+    let euler = |extra: &str| with(sgld, &format!("{sgld}\n{extra}"));
+    let cbo = |extra: &str| {
+        let lambda = if extra.contains("lambda") {
+            ""
+        } else {
+            "lambda = 1.0\n"
+        };
+        let lambda = if extra.is_empty() { "" } else { lambda };
+        with(
+            sgld,
+            &format!("name = \"CBO\"\nscheme = \"cbo\"\ndt = 0.01\nsigma = 1.0\n{lambda}{extra}"),
+        )
+    };
+    for (config, expect) in [
+        (
+            euler("lambda = 1.0\ninteraction = \"median\""),
+            ["method[0].interaction", "mean, weighted, l1"],
+        ),
+        (
+            euler("interaction = \"weighted\""),
+            ["method[0].interaction", "lambda > 0"],
+        ),
+        (
+            euler("lambda = 1.0\nalpha = 5.0"),
+            ["method[0].alpha", "interaction = \"weighted\""],
+        ),
+        (
+            euler("lambda = 1.0\ninteraction = \"weighted\"\nalpha = -1.0"),
+            ["method[0].alpha", "> 0"],
+        ),
+        (
+            euler(
+                "lambda = 1.0\ninteraction = \"l1\"\nalpha = { from = 1.0, to = 2.0, kind = \"linear\" }",
+            ),
+            ["method[0].alpha", "weighted"],
+        ),
+        (
+            euler("sigma = 1.0"),
+            ["method[0].sigma", "scheme = \"cbo\""],
+        ),
+        (
+            cbo("beta = 1.0"),
+            ["method[0].beta", "not used by scheme = \"cbo\""],
+        ),
+        (
+            with(sgld, "name = \"CBO\"\nscheme = \"cbo\"\ndt = 0.01"),
+            ["method[0].sigma", "required"],
+        ),
+        (
+            cbo("interaction = \"l1\""),
+            ["method[0].interaction", "consensus point"],
+        ),
+        (cbo("taming = \"coordinate\""), ["method[0].taming", "none"]),
+        (
+            cbo("noise = \"radial\""),
+            ["method[0].noise", "anisotropic, isotropic"],
+        ),
+        (
+            cbo("lambda = 1.0\nbeta = { from = 1.0, to = 2.0, kind = \"linear\" }"),
+            ["method[0].beta", "cbo"],
+        ),
+        (cbo(""), ["method[0].lambda", "cbo"]),
+        (
+            with(
+                sgld,
+                "name = \"CBO\"\nscheme = \"cbo\"\ndt = 0.01\nlambda = 1.0\nsigma = -1.0",
+            ),
+            ["method[0].sigma", ">= 0"],
+        ),
+    ] {
+        config_error(&config, &expect);
+    }
+}
+
+/// A CBO method that diverges says what to change for CBO (sigma), not taming.
+#[test]
+fn a_diverging_cbo_method_suggests_sigma() {
+    let dir = tempfile::tempdir().unwrap();
+    let sgld = "name = \"SGLD\"\nscheme = \"euler\"\ndt = 0.01\nbeta = 1.0";
+    // sigma^2 dt = 40: the plain mean's spread grows by (1 - 0.1)^2 + 40 each step.
+    let config = with(
+        sgld,
+        "name = \"CBO\"\nscheme = \"cbo\"\ndt = 0.1\nlambda = 1.0\nsigma = 20.0\ninteraction = \"mean\"",
+    )
+    .replacen("steps = 6", "steps = 200", 1);
+    let o = run_config(dir.path(), &config, &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("CBO diverged") && err.contains("smaller sigma"),
+        "{err}"
+    );
+    assert!(!err.contains("taming"), "{err}");
+}
+
 /// TOML type errors name the field and what it takes.
 #[test]
 fn type_errors_name_the_field() {

@@ -443,7 +443,8 @@ impl MethodConfig {
         }
     }
 
-    /// For a CBO method: the diffusion `B` (anisotropic by default).
+    /// For a CBO method: the diffusion `B` (anisotropic by default); other
+    /// schemes have no such choice, and it leaves them as they are.
     pub fn noise(mut self, noise: CboNoise) -> Self {
         if let Scheme::Cbo { noise: n, .. } = &mut self.scheme {
             *n = noise;
@@ -550,6 +551,18 @@ impl MethodConfig {
             *h_min = 0.0;
         }
         m
+    }
+
+    /// What a divergence's message suggests changing.
+    pub fn divergence_hint(&self) -> &'static str {
+        match (self.scheme, self.interaction) {
+            (Scheme::Cbo { .. }, Interaction::Mean) => {
+                "try a smaller sigma sqrt(dt) (the noise), or interaction = \"weighted\" \
+                 (the plain mean does not follow the best agents)"
+            }
+            (Scheme::Cbo { .. }, _) => "try a smaller sigma sqrt(dt) (the noise)",
+            _ => "try a smaller dt, or taming = \"coordinate\"",
+        }
     }
 
     /// The file-name form of the name: lower case, every run of characters other

@@ -333,6 +333,20 @@ impl MethodConfig {
             ));
         }
         if let Scheme::Cbo { sigma, .. } = self.scheme {
+            if !(self.lambda > 0.0 || self.ramps.lambda.is_some_and(|r| r.to > 0.0)) {
+                return Err(err(
+                    f("lambda"),
+                    num(self.lambda),
+                    "scheme = \"cbo\" needs lambda > 0 (or a schedule of lambda that ends above 0): its drift towards the consensus point",
+                ));
+            }
+            if self.ramps.beta.is_some() {
+                return Err(err(
+                    f("beta"),
+                    "a schedule",
+                    "is not used by scheme = \"cbo\" (its noise is sigma)",
+                ));
+            }
             if !(sigma.is_finite() && sigma >= 0.0) {
                 return Err(err(f("sigma"), num(sigma), "must be a finite number >= 0"));
             }

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 pub struct Driver {
     engine: Box<dyn Engine>,
     method: String,
+    /// What a divergence's message suggests (the scheme's).
+    hint: &'static str,
     shape: Shape,
     schedule: Schedule,
     step: u64,
@@ -46,6 +48,7 @@ impl Driver {
     pub(crate) fn new(
         engine: Box<dyn Engine>,
         method: &str,
+        hint: &'static str,
         shape: Shape,
         schedule: Schedule,
         snapshots: Option<u64>,
@@ -58,6 +61,7 @@ impl Driver {
         let mut driver = Self {
             engine,
             method: method.to_string(),
+            hint,
             shape,
             schedule,
             step: 0,
@@ -254,6 +258,7 @@ impl Driver {
     pub(crate) fn diverged_error(&self, bad: BadValue) -> Error {
         Error::Diverged {
             method: self.method.clone(),
+            hint: self.hint,
             run: bad.agent / self.shape.agents,
             agent: bad.agent % self.shape.agents,
             step: bad.step,

@@ -408,7 +408,8 @@ impl Ensemble {
         // Step 0, every multiple of record_every, and the final step.
         let records = ensemble.steps / ensemble.record_every + 2;
         let snapshots = options.keep_trajectories.then_some(records);
-        let driver = Driver::new(engine, &method.name, shape, schedule, snapshots)?;
+        let hint = method.divergence_hint();
+        let driver = Driver::new(engine, &method.name, hint, shape, schedule, snapshots)?;
         Ok(Self {
             ensemble: ensemble.clone(),
             method: method.clone(),

@@ -59,10 +59,12 @@ fn run(
 /// (agent kernel) potentials, with 2 runs of 9 agents and with one run of 600
 /// (three tiles of the reductions): positions within 1e-5 of their scale and
 /// the records within `assert_same_stats`'s tolerance. The weighted means differ
-/// only by the GPU's f32 sums and exp against the CPU's f64 (a few 1e-7
-/// relative), and the l1 sign sums are exact integers over N on both, so the
-/// argument of main.rs's methods holds: the steps are stable, and differences
-/// stay at the rounding level.
+/// by the GPU's f32 cost `alpha Phi` (one more rounding than the CPU's f64
+/// product of the same f32 `Phi`: the weights agree to |alpha Phi| 2^-24
+/// relative, at most 3e-6 here with alpha <= 20 and Phi below 10 on this box),
+/// its f32 sums and exp against the CPU's f64; the l1 sign sums are exact
+/// integers over N on both; so the argument of main.rs's methods holds: the
+/// steps are stable, and differences stay at the rounding level.
 #[test]
 fn interactions_match_the_cpu() {
     let Some(_ctx) = context() else { return };

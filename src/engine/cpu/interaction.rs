@@ -170,7 +170,10 @@ impl Targets {
                 acc.fill(0.0);
                 let mut total = 0.0f64;
                 for (agent, &cost) in x[r * n * d..(r + 1) * n * d].chunks_exact(d).zip(run_costs) {
-                    let w = (least - cost).exp();
+                    // exp underflows to 0 below -745.13 (half the least
+                    // subnormal), the same bits without libm's slow path.
+                    let t = least - cost;
+                    let w = if t < -746.0 { 0.0 } else { t.exp() };
                     total += w;
                     for (a, &v) in acc.iter_mut().zip(agent) {
                         *a += w * v as f64;

@@ -100,7 +100,71 @@ fn cbo_lanes<P: Potential>(ctx: &Ctx<P>, x: &mut [f32], first: usize, n0: u64, n
     let jobs = (x.len() / d) * blocks;
     let c = ctx.c;
     let mut bad: Bad = None;
-    for group in (0..jobs).step_by(LANES) {
+    // With d a multiple of 4, a full group's 64 coordinates are x[4 group..][..64]
+    // in lane order: loaded, checked and stored without per-lane bookkeeping
+    // (the same arithmetic as the general loop below, so the same bits).
+    let whole = if d % 4 == 0 { jobs / LANES * LANES } else { 0 };
+    for group in (0..whole).step_by(LANES) {
+        let base = 4 * group;
+        let mut c0 = [0u32; LANES];
+        let mut c1 = [0u32; LANES];
+        let mut xs = [[0.0f32; LANES]; 4];
+        let mut ms = [[0.0f32; LANES]; 4];
+        // Lane l is job group + l: block b of local agent a, stepped along
+        // without a division per lane.
+        let (mut a, mut b) = (group / blocks, group % blocks);
+        let mut run_mean = ((first + a) / n_agents) * d;
+        for l in 0..LANES {
+            let g = first + a;
+            c0[l] = b as u32;
+            c1[l] = g as u32;
+            let block = &x[base + 4 * l..base + 4 * l + 4];
+            let mean = &ctx.means[run_mean + 4 * b..run_mean + 4 * b + 4];
+            for w in 0..4 {
+                xs[w][l] = block[w];
+                ms[w][l] = mean[w];
+            }
+            b += 1;
+            if b == blocks {
+                (a, b) = (a + 1, 0);
+                run_mean = ((first + a) / n_agents) * d;
+            }
+        }
+        for n in n0..n1 {
+            let words = rng::philox4x32_10_lanes(
+                &c0,
+                &c1,
+                n as u32,
+                rng::counter_word3(rng::DOMAIN_NOISE, 0),
+                ctx.key,
+            );
+            let z = rng::normals_lanes(&words);
+            let mut any_bad = false;
+            for w in 0..4 {
+                for l in 0..LANES {
+                    let v = xs[w][l] - ms[w][l];
+                    xs[w][l] = xs[w][l] - c.lambda_dt * v + c.noise * v * z[w][l];
+                    any_bad |= is_bad(xs[w][l]);
+                }
+            }
+            if any_bad && bad.is_none_or(|(step, _, _)| n + 1 < step) {
+                for l in 0..LANES {
+                    for w in 0..4 {
+                        if is_bad(xs[w][l]) {
+                            let here = Some((n + 1, first + (base + 4 * l + w) / d, xs[w][l]));
+                            bad = earliest(bad, here);
+                        }
+                    }
+                }
+            }
+        }
+        for (l, block) in x[base..base + 4 * LANES].chunks_exact_mut(4).enumerate() {
+            for w in 0..4 {
+                block[w] = xs[w][l];
+            }
+        }
+    }
+    for group in (whole..jobs).step_by(LANES) {
         let mut c0 = [0u32; LANES];
         let mut c1 = [0u32; LANES];
         let mut idx = [[usize::MAX; LANES]; 4];

@@ -177,11 +177,14 @@ impl<P: Potential> CpuEngine<P> {
         } else {
             Vec::new()
         };
-        // The weighted mean's f32 values take the lane path's instructions.
+        // The weighted mean's f32 values take the lane path's instructions
+        // (any level gives the same bits); nothing else asks for a level here.
+        let weighted = matches!(method.interaction, Interaction::Weighted { .. });
         let simd = match path {
+            _ if !weighted => Simd::Portable,
             CpuPath::Lanes(level) if level.supported() => level,
-            CpuPath::Agent => Simd::Portable,
-            _ => Simd::selected()?,
+            CpuPath::Auto => Simd::selected()?,
+            _ => Simd::Portable,
         };
         let targets = Targets::new(method, shape, simd)?;
         initial_positions(&mut x, shape, &ensemble.init, ensemble.seed)?;

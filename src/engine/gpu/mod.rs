@@ -200,6 +200,10 @@ impl<P: Potential> GpuEngine<P> {
             }
             (1, tiles as usize * TILE)
         };
+        // The reductions' tiles (and the weighted mean's costs, indexed by a
+        // part's first agent in its group) rely on a split run's parts starting
+        // at whole tiles, each part holding that one run.
+        debug_assert!(part_len == shape.agents || (part_len % TILE == 0 && runs_per_group == 1));
 
         let device = &ctx.device;
         let pipelines = ctx.scoped(|| {
@@ -273,6 +277,16 @@ impl<P: Potential> GpuEngine<P> {
                     (shape.runs * shape.agents) as u64 * 4 + shape.runs as u64 * pow2
                 } else {
                     0
+                }
+                // The interaction's own buffers: l1's sign sums and sorted
+                // columns; the weighted mean's costs, partials, tiles and means.
+                + match &pipelines.targets {
+                    TargetPipelines::Mean => 0,
+                    TargetPipelines::L1(_) => all + rd * pow2,
+                    TargetPipelines::Weighted(_) => {
+                        let tiles = shape.agents.div_ceil(TILE) as u64;
+                        (shape.runs * shape.agents) as u64 + rd * (tiles + 1) + 2 * shape.runs as u64 * tiles
+                    }
                 });
         let storage = wgpu::BufferUsages::STORAGE;
         let rw = storage | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
