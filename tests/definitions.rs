@@ -772,8 +772,8 @@ fn cbo_steps_are_their_definition() {
     let plain =
         MethodConfig::cbo("CBO (plain mean)", 0.05, 1.0, 0.8, 5.0).interaction(Interaction::Mean);
     compare(&rough, &plain, true, &cbo(&plain, &rough_value, &x0, d));
-    // d = 8, a multiple of 4: the lane path's whole groups load and store
-    // their 64 coordinates at once (20 jobs: one whole group, one partial).
+    // d = 8, a multiple of 4 (the lane path's contiguous case; its whole
+    // groups are checked against the agent path below).
     let s8 = [0.25, -0.5, 0.0, 1.0, -1.0, 0.5, 0.75, -0.25];
     let rough8 = Rough::new(0.01, Shift::new(s8.to_vec()));
     let rough8_value = weighing(&rough8);
@@ -835,4 +835,57 @@ fn weighted_mean_with_huge_costs_is_the_arg_min_agent() {
             }
         }
     }
+}
+
+/// CBO's whole lane groups (d a multiple of 4: 16 blocks loaded and stored as
+/// one range of 64 coordinates) against the agent path, which is its
+/// definition above, bit for bit: 2 runs x 64 agents at d = 8, so that every
+/// chunk of the rayon split (8 agents a chunk on two threads, 16 on one) holds
+/// whole groups. A diverging run (the plain mean with sigma^2 dt = 40, whose
+/// spread grows each step) names the same run, agent and step on both paths.
+#[test]
+fn cbo_whole_lane_groups_match_the_agent_path() {
+    let d = 8;
+    let p = Rough::new(0.01, Shift::new(vec![0.25; d]));
+    let e = EnsembleConfig::new(2, 64, 6)
+        .seed(SEED)
+        .init_uniform(-2.0, 2.0);
+    let run = |m: &MethodConfig, e: &EnsembleConfig, path| {
+        let options = Options {
+            backend: Backend::Cpu,
+            cpu_path: path,
+            ..Options::default()
+        };
+        let mut ens = Ensemble::with_potential(p.clone(), e, m, options).unwrap();
+        let device = ens.device();
+        (ens.run().map(|_| flat(&ens)), device)
+    };
+    let m =
+        MethodConfig::cbo("CBO", 0.05, 1.0, 0.8, 5.0).ramp(Ramped::Alpha, Ramp::geometric(50.0));
+    let (agent, _) = run(&m, &e, CpuPath::Agent);
+    let (lanes, device) = run(&m, &e, CpuPath::Auto);
+    assert!(device.contains("lane path"), "{device}");
+    let (agent, lanes) = (agent.unwrap(), lanes.unwrap());
+    assert_eq!(agent.len(), 2 * 64 * d);
+    for (i, (a, l)) in agent.iter().zip(&lanes).enumerate() {
+        assert_eq!(
+            a.to_bits(),
+            l.to_bits(),
+            "coordinate {i} (agent {}): agent path {a:e}, lane path {l:e} (tolerance 0)",
+            i / d
+        );
+    }
+    let wild = MethodConfig::cbo("CBO", 0.1, 1.0, 20.0, 5.0).interaction(Interaction::Mean);
+    let long = EnsembleConfig::new(2, 64, 200)
+        .seed(SEED)
+        .init_uniform(-2.0, 2.0);
+    let report = |r: sgld_swarm::Result<Vec<f32>>| match r {
+        Err(sgld_swarm::Error::Diverged {
+            run, agent, step, ..
+        }) => (run, agent, step),
+        other => panic!("expected a divergence, got {:?}", other.map(|x| x.len())),
+    };
+    let (a, _) = run(&wild, &long, CpuPath::Agent);
+    let (l, _) = run(&wild, &long, CpuPath::Auto);
+    assert_eq!(report(a), report(l));
 }

@@ -607,4 +607,31 @@ mod tests {
         assert_eq!(slug("(x)"), "x");
         assert_eq!(slug("!!"), "");
     }
+
+    /// What needs an interaction is checked on the method as given, not at
+    /// the corners of its schedules: lambda may start or end at 0 there.
+    #[test]
+    fn interactions_with_lambda_scheduled_through_zero_are_valid() {
+        let rising = MethodConfig::cbo("CBO", 0.01, 0.0, 1.0, 10.0)
+            .ramp(Ramped::Lambda, Ramp::linear(1.0))
+            .ramp(Ramped::Dt, Ramp::linear(0.02))
+            .ramp(Ramped::Alpha, Ramp::geometric(100.0));
+        assert_eq!(rising.validate(0), Ok(()));
+        let falling = MethodConfig::euler("weighted", 0.01, 1.0)
+            .lambda(1.0)
+            .weighted(5.0)
+            .ramp(Ramped::Lambda, Ramp::linear(0.0))
+            .ramp(Ramped::Beta, Ramp::linear(2.0));
+        assert_eq!(falling.validate(0), Ok(()));
+        let l1 = falling.clone().l1();
+        assert_eq!(l1.validate(0), Ok(()));
+        // Never above 0: refused, by field.
+        let never = MethodConfig::cbo("CBO", 0.01, 0.0, 1.0, 10.0);
+        assert_eq!(never.validate(0).unwrap_err().field, "method[0].lambda");
+        let never = MethodConfig::euler("l1", 0.01, 1.0).l1();
+        assert_eq!(
+            never.validate(0).unwrap_err().field,
+            "method[0].interaction"
+        );
+    }
 }

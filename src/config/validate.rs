@@ -183,6 +183,7 @@ impl MethodConfig {
     /// each field's end is checked (`method[i].beta.to`), then the method at
     /// every corner of the box of the scheduled fields' ranges.
     pub fn validate(&self, index: usize) -> Result<(), ConfigError> {
+        self.validate_lambda_needed(index)?;
         self.validate_fields(index)?;
         if !self.ramps.any() {
             return Ok(());
@@ -274,6 +275,28 @@ impl MethodConfig {
         Ok(())
     }
 
+    /// What needs an interaction, checked on the method as given (not at the
+    /// corners of its schedules, where `lambda` may be 0 at one end).
+    fn validate_lambda_needed(&self, index: usize) -> Result<(), ConfigError> {
+        let f = |name: &str| format!("method[{index}].{name}");
+        let lambda_some_time = self.lambda > 0.0 || self.ramps.lambda.is_some_and(|r| r.to > 0.0);
+        if matches!(self.scheme, Scheme::Cbo { .. }) && !lambda_some_time {
+            return Err(err(
+                f("lambda"),
+                num(self.lambda),
+                "scheme = \"cbo\" needs lambda > 0 (or a schedule of lambda that ends above 0): its drift towards the consensus point",
+            ));
+        }
+        if self.interaction != Interaction::Mean && !lambda_some_time {
+            return Err(err(
+                f("interaction"),
+                format!("{:?}", self.interaction.name()),
+                "needs lambda > 0 (or a schedule of lambda that ends above 0): without it nothing interacts",
+            ));
+        }
+        Ok(())
+    }
+
     fn validate_fields(&self, index: usize) -> Result<(), ConfigError> {
         let f = |name: &str| format!("method[{index}].{name}");
         if self.name.trim().is_empty() {
@@ -325,21 +348,7 @@ impl MethodConfig {
                 ));
             }
         }
-        if self.interaction != Interaction::Mean && !self.interacting() {
-            return Err(err(
-                f("interaction"),
-                format!("{:?}", self.interaction.name()),
-                "needs lambda > 0 (or a schedule of lambda that ends above 0): without it nothing interacts",
-            ));
-        }
         if let Scheme::Cbo { sigma, .. } = self.scheme {
-            if !(self.lambda > 0.0 || self.ramps.lambda.is_some_and(|r| r.to > 0.0)) {
-                return Err(err(
-                    f("lambda"),
-                    num(self.lambda),
-                    "scheme = \"cbo\" needs lambda > 0 (or a schedule of lambda that ends above 0): its drift towards the consensus point",
-                ));
-            }
             if self.ramps.beta.is_some() {
                 return Err(err(
                     f("beta"),
