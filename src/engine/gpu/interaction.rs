@@ -148,6 +148,16 @@ impl<P: Potential> GpuEngine<P> {
     }
 }
 
+/// One part of a group, for the weighted mean's passes: its step parameters
+/// (which hold `alpha`), positions, and `weighted_partial`'s parameters and
+/// grid over its tiles.
+pub(super) struct WeightedPart<'a> {
+    pub(super) params: &'a wgpu::Buffer,
+    pub(super) x: &'a wgpu::Buffer,
+    pub(super) mean_params: wgpu::Buffer,
+    pub(super) grid: (u32, u32),
+}
+
 /// The buffers and bind groups of one group's interaction passes.
 pub(super) struct TargetBuild<'a> {
     pub(super) ctx: &'a GpuContext,
@@ -185,21 +195,12 @@ impl TargetBuild<'_> {
         })
     }
 
-    /// The weighted mean's passes: `parts` gives each part's step parameters,
-    /// positions, first agent within the group, agents, and `weighted_partial`
-    /// parameters with its grid.
-    #[allow(clippy::type_complexity, reason = "one tuple per part, built once")]
+    /// The weighted mean's passes over the group's `parts`.
     pub(super) fn weighted(
         &self,
         pipes: &[(wgpu::ComputePipeline, wgpu::BindGroupLayout); 3],
         potential: (&wgpu::Buffer, &wgpu::Buffer),
-        parts: &[(
-            &wgpu::Buffer,
-            &wgpu::Buffer,
-            usize,
-            &wgpu::Buffer,
-            (u32, u32),
-        )],
+        parts: &[WeightedPart],
         final_params: &wgpu::Buffer,
         target: &wgpu::Buffer,
     ) -> GroupTargets {
@@ -218,7 +219,8 @@ impl TargetBuild<'_> {
         let step_size = Some(std::mem::size_of::<StepParams>() as u64);
         let parts = parts
             .iter()
-            .map(|&(params, x, _offset, mp, grid_partial)| {
+            .map(|part| {
+                let (params, x) = (part.params, part.x);
                 let agents = x.size() / 4 / self.shape.dim as u64;
                 let weigh = crate::gpu::bind_group(
                     device,
@@ -237,7 +239,7 @@ impl TargetBuild<'_> {
                     "weighted_partial",
                     &pipes[1].1,
                     &[
-                        (mp, None),
+                        (&part.mean_params, None),
                         (x, None),
                         (&costs, None),
                         (&partial, None),
@@ -246,7 +248,7 @@ impl TargetBuild<'_> {
                 );
                 (
                     (weigh, grid(agents as u32, WORKGROUP, max_dim)),
-                    (sums, grid_partial),
+                    (sums, part.grid),
                 )
             })
             .collect();

@@ -31,7 +31,7 @@ mod state;
 mod step;
 
 use divergence::{bad_value, earliest_bad, read_status};
-use interaction::{GroupTargets, TargetBuild, TargetPipelines};
+use interaction::{GroupTargets, TargetBuild, TargetPipelines, WeightedPart};
 use params::{MeanParams, PARAMS_STRIDE, StepParams, strided};
 use pipelines::Pipelines;
 use records::{DiagParams, GroupDiag, RECORDS_CAP, sort_stages};
@@ -515,7 +515,8 @@ impl<P: Potential> GpuEngine<P> {
                     TargetPipelines::Mean => GroupTargets::Mean,
                     TargetPipelines::Weighted(pipes) => {
                         let final_params = mean_params(group_runs, 0, shape.agents);
-                        let per_part: Vec<_> = parts
+                        // Each part's weighted_partial pass, over its own tiles.
+                        let passes: Vec<WeightedPart> = parts
                             .iter()
                             .map(|p| {
                                 let part_runs = if p.agents == group_runs * shape.agents {
@@ -525,23 +526,18 @@ impl<P: Potential> GpuEngine<P> {
                                 };
                                 let len = p.agents / part_runs;
                                 let count = part_runs as u64 * len.div_ceil(TILE) as u64 * kgroups;
-                                (
-                                    &p.params,
-                                    &p.x,
-                                    p.group_offset,
-                                    mean_params(part_runs, p.group_offset, len),
-                                    grid(count as u32, 1, max_dim),
-                                )
+                                WeightedPart {
+                                    params: &p.params,
+                                    x: &p.x,
+                                    mean_params: mean_params(part_runs, p.group_offset, len),
+                                    grid: grid(count as u32, 1, max_dim),
+                                }
                             })
-                            .collect();
-                        let refs: Vec<_> = per_part
-                            .iter()
-                            .map(|(a, b, c, d, e)| (*a, *b, *c, d, *e))
                             .collect();
                         tb.weighted(
                             pipes,
                             (&potential_params, &coord_consts),
-                            &refs,
+                            &passes,
                             &final_params,
                             &target,
                         )
