@@ -127,6 +127,7 @@ impl Targets {
             }
             self.costs.iter_mut().for_each(|v| *v *= alpha);
         } else if p.value_f32_batch(&x[..0], &mut []) {
+            // (An empty batch: the call says whether the potential has f32 values.)
             // The potential's f32 values, in batches (each agent's sum is its
             // own, so any split gives the same bits).
             let simd = self.simd;

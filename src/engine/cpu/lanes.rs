@@ -206,14 +206,7 @@ fn cbo_lanes<P: Potential>(ctx: &Ctx<P>, x: &mut [f32], first: usize, n0: u64, n
                 }
             }
             if group_bad.is_none() {
-                for w in 0..4 {
-                    for l in 0..LANES {
-                        if idx[w][l] != usize::MAX && is_bad(xs[w][l]) {
-                            let here = Some((n + 1, first + idx[w][l] / d, xs[w][l]));
-                            group_bad = earliest(group_bad, here);
-                        }
-                    }
-                }
+                group_bad = first_bad(&xs, &idx, n, first, d);
             }
         }
         bad = earliest(bad, group_bad);
@@ -223,6 +216,28 @@ fn cbo_lanes<P: Potential>(ctx: &Ctx<P>, x: &mut [f32], first: usize, n0: u64, n
                 if i != usize::MAX {
                     x[i] = xs[w][l];
                 }
+            }
+        }
+    }
+    bad
+}
+
+/// The earliest (step, agent) among a lane group's coordinates after step `n`
+/// (`idx[w][l]`: the coordinate's index in the chunk, `usize::MAX` where the
+/// lane has none), and its value.
+#[inline(always)]
+fn first_bad(
+    xs: &[[f32; LANES]; 4],
+    idx: &[[usize; LANES]; 4],
+    n: u64,
+    first: usize,
+    d: usize,
+) -> Bad {
+    let mut bad: Bad = None;
+    for w in 0..4 {
+        for l in 0..LANES {
+            if idx[w][l] != usize::MAX && is_bad(xs[w][l]) {
+                bad = earliest(bad, Some((n + 1, first + idx[w][l] / d, xs[w][l])));
             }
         }
     }
@@ -372,14 +387,7 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                 }
             }
             if group_bad.is_none() {
-                for w in 0..4 {
-                    for l in 0..LANES {
-                        if idx[w][l] != usize::MAX && is_bad(xs[w][l]) {
-                            let here = Some((n + 1, first + idx[w][l] / d, xs[w][l]));
-                            group_bad = earliest(group_bad, here);
-                        }
-                    }
-                }
+                group_bad = first_bad(&xs, &idx, n, first, d);
             }
         }
         bad = earliest(bad, group_bad);
