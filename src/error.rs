@@ -54,6 +54,24 @@ pub enum Unsupported {
         /// The best level this CPU has.
         best: &'static str,
     },
+    /// Runs split across ranks (fewer runs than ranks), asked to run on the GPU:
+    /// GPU ranks take whole runs.
+    #[error(
+        "{runs} runs over {ranks} ranks splits runs into tiles, which only the CPU engine \
+         runs; start at most {runs} ranks to use GPUs, or use --backend cpu"
+    )]
+    SplitRunOnGpu {
+        /// `R`.
+        runs: usize,
+        /// The ranks started.
+        ranks: usize,
+    },
+    /// An engine that runs in one process only, asked for under several ranks.
+    #[error("{what} runs in one process only; over several ranks use --backend cpu")]
+    OneProcessOnly {
+        /// The engine (`the network's GPU engine`).
+        what: &'static str,
+    },
     /// More outer steps than the random stream addresses (2^32).
     #[error(
         "cannot advance {steps} steps from step {step}: the stream addresses at most 2^32 steps"
@@ -190,6 +208,22 @@ pub enum Error {
         message: String,
     },
 
+    /// Another rank of an ensemble split over processes failed (its own error,
+    /// in words); every rank stops with it rather than wait for that rank.
+    #[error("rank {rank} failed: {message}")]
+    Rank {
+        /// The rank that failed.
+        rank: usize,
+        /// Its error's exit status ([`Error::exit_code`]).
+        code: u8,
+        /// Its error's message.
+        message: String,
+    },
+
+    /// MPI could not be started or used (feature `mpi`).
+    #[error("MPI: {0}")]
+    Mpi(String),
+
     /// A checkpoint that cannot be resumed: none there, damaged, of another
     /// format, or of another configuration.
     #[error("cannot resume from {}: {message}", path.display())]
@@ -216,6 +250,7 @@ impl Error {
                 | Error::Unsupported(_)
                 | Error::Checkpoint { .. }
                 | Error::Gpu(crate::gpu::GpuError::NoAdapter(_))
+                | Error::Rank { code: 2, .. }
         )
     }
 }
@@ -224,7 +259,10 @@ impl Error {
     /// Whether writing an output failed (exit status 3 in the CLI): the run
     /// itself went through, its outputs did not all reach the disk.
     pub fn is_write_error(&self) -> bool {
-        matches!(self, Error::Write { .. } | Error::Output { .. })
+        matches!(
+            self,
+            Error::Write { .. } | Error::Output { .. } | Error::Rank { code: 3, .. }
+        )
     }
 
     /// The command line's exit status for this error: 2 for bad input, 3 for a

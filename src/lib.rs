@@ -96,6 +96,7 @@ pub mod output;
 pub mod plot;
 pub mod potential;
 pub mod presets;
+pub mod ranks;
 pub mod rng;
 pub mod theory;
 

@@ -889,3 +889,110 @@ fn cbo_whole_lane_groups_match_the_agent_path() {
     let (l, _) = run(&wild, &long, CpuPath::Auto);
     assert_eq!(report(a), report(l));
 }
+
+/// The run means of a run of `n > 256` agents (DESIGN section 2.7): each
+/// 256-agent tile's sums in f64 in agent order, the tiles' sums added in tile
+/// order, divided by `N` and rounded once (`weights` `None`); or, weighted,
+/// each tile's least cost `c_t`, `W_t = sum_j exp(c_t - c_j)` and `S_t = sum_j
+/// exp(c_t - c_j) X_j`, merged as `sum_t exp(c_min - c_t) S_t / sum_t
+/// exp(c_min - c_t) W_t` in tile order.
+fn tiled_mean(x: &[f32], n: usize, d: usize, costs: Option<&[f64]>) -> Vec<f32> {
+    let tiles: Vec<std::ops::Range<usize>> = (0..n.div_ceil(256))
+        .map(|t| 256 * t..(256 * (t + 1)).min(n))
+        .collect();
+    let least_of = |agents: &std::ops::Range<usize>| {
+        costs.map_or(0.0, |c| {
+            c[agents.clone()]
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min)
+        })
+    };
+    let c_min = tiles.iter().map(least_of).fold(f64::INFINITY, f64::min);
+    (0..d)
+        .map(|k| {
+            let (mut s, mut total) = (0.0f64, 0.0f64);
+            for agents in &tiles {
+                let c_t = least_of(agents);
+                let (mut s_t, mut w_t) = (0.0f64, 0.0f64);
+                for j in agents.clone() {
+                    let w = costs.map_or(1.0, |c| (c_t - c[j]).exp());
+                    w_t += w;
+                    s_t += if costs.is_some() {
+                        w * x[j * d + k] as f64
+                    } else {
+                        x[j * d + k] as f64
+                    };
+                }
+                match costs {
+                    None => s += s_t,
+                    Some(_) => {
+                        let f = (c_min - c_t).exp();
+                        total += f * w_t;
+                        s += f * s_t;
+                    }
+                }
+            }
+            match costs {
+                None => (s / n as f64) as f32,
+                Some(_) => (s / total) as f32,
+            }
+        })
+        .collect()
+}
+
+/// One run of 600 agents (three tiles, the last partial), one CBO step with
+/// the plain mean and with the weighted mean, against section 2.7's tile
+/// order written out. The plain mean's positions are chosen so that the order
+/// shows: `+2^60` first, `-2^60` last and ones between. Added agent by agent
+/// in f64 the ones vanish (each is below half an ulp of `2^60`) and the mean
+/// is 0; the tiles' sums are `2^60`, `256` and `87 - 2^60`, which rounds to
+/// `128 - 2^60` (ulp 128 below `2^60`), so the mean is `384 / 600`.
+#[test]
+fn run_means_of_several_tiles_add_the_tiles_in_order() {
+    let (n, d) = (600, 3);
+    let potential = Rough::new(0.01, Shift::zero(d));
+    let value = weighing(&potential);
+    let ensemble = EnsembleConfig::new(1, n, 1).seed(SEED);
+    let mut ordered = vec![1.0f32; n * d];
+    ordered[..d].fill(2f32.powi(60));
+    ordered[(n - 1) * d..].fill(-(2f32.powi(60)));
+    let spread: Vec<f32> = (0..n * d)
+        .map(|i| ((i * 7919) % 1000) as f32 / 250.0 - 2.0)
+        .collect();
+    let plain = MethodConfig::cbo("CBO mean", 0.05, 1.0, 0.8, 5.0).interaction(Interaction::Mean);
+    let weighted = MethodConfig::cbo("CBO weighted", 0.05, 1.0, 0.8, 5.0);
+    for (method, x0) in [(&plain, &ordered), (&weighted, &spread), (&plain, &spread)] {
+        let costs: Option<Vec<f64>> = match method.interaction {
+            Interaction::Weighted { alpha } => {
+                Some(x0.chunks_exact(d).map(|a| alpha * value(a)).collect())
+            }
+            _ => None,
+        };
+        let m = tiled_mean(x0, n, d, costs.as_deref());
+        if costs.is_none() && x0 == &ordered {
+            assert_eq!(m, vec![(384.0f64 / 600.0) as f32; d], "the tiles' order");
+        }
+        let (lambda_dt, noise) = ((0.05f64 * 1.0) as f32, (0.8 * 0.05f64.sqrt()) as f32);
+        let mut want = x0.clone();
+        for g in 0..n {
+            let z = normals(g, 0, 0, 0, d);
+            for k in 0..d {
+                let v = want[g * d + k] - m[k];
+                want[g * d + k] = want[g * d + k] - lambda_dt * v + noise * v * z[k];
+            }
+        }
+        for path in paths(true) {
+            let options = Options {
+                cpu_path: path,
+                ..cpu_options()
+            };
+            let mut e =
+                Ensemble::with_potential(potential.clone(), &ensemble, method, options).unwrap();
+            e.set_positions(ndarray::ArrayView3::from_shape((1, n, d), x0).unwrap())
+                .unwrap();
+            e.advance(1).unwrap();
+            assert_bits(&flat(&e), &want, &format!("{} ({path:?})", method.name));
+        }
+    }
+}

@@ -84,7 +84,7 @@ fn a_users_potential_runs_a_whole_experiment() {
         backend: Backend::Cpu,
         ..Options::default()
     };
-    let builtin = experiment::run(&config, cpu, &mut Silent).unwrap();
+    let builtin = experiment::run(&config, cpu.clone(), &mut Silent).unwrap();
     let twin = Twin(Rough::new(0.05, Shift::new(vec![0.5, -0.25, 0.0])));
     let user =
         experiment::run_with_potential(twin, &config.ensemble, &config.methods, cpu, &mut Silent)

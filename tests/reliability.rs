@@ -608,13 +608,15 @@ fn inconsistent_potentials_are_errors_not_panics() {
         Err(e) => e.to_string(),
     };
     let q = Quadratic::new(vec![1.0; 3], Shift::zero(2));
-    assert!(message(Ensemble::with_potential(q, &e, &m, cpu)).contains("quadratic: shift"));
+    assert!(message(Ensemble::with_potential(q, &e, &m, cpu.clone())).contains("quadratic: shift"));
     let c = SixHumpCamel::new(Shift::zero(1));
-    assert!(message(Ensemble::with_potential(c, &e, &m, cpu)).contains("six-hump-camel: shift"));
+    assert!(
+        message(Ensemble::with_potential(c, &e, &m, cpu.clone())).contains("six-hump-camel: shift")
+    );
     let r = Rough::new(-1.0, Shift::zero(2));
-    assert!(message(Ensemble::with_potential(r, &e, &m, cpu)).contains("rough: delta"));
+    assert!(message(Ensemble::with_potential(r, &e, &m, cpu.clone())).contains("rough: delta"));
     let q = Quadratic::new(vec![1.0, -2.0], Shift::zero(2));
-    assert!(message(Ensemble::with_potential(q, &e, &m, cpu)).contains("quadratic: a[1]"));
+    assert!(message(Ensemble::with_potential(q, &e, &m, cpu.clone())).contains("quadratic: a[1]"));
 }
 
 /// Requests an engine cannot run are typed errors a caller can match, each with

@@ -106,7 +106,8 @@ impl Driver {
         let end = self.schedule.end(self.step, steps)?;
         let max_len = self.engine.max_segment().max(1);
         // Stopping rules read every record as it is made.
-        let eager = !self.observers.is_empty() || !self.stop.is_empty();
+        let eager =
+            !self.observers.is_empty() || !self.stop.is_empty() || self.engine.records_eagerly();
         while self.step < end && !self.interrupted() {
             let seg_end = self.schedule.segment_end(self.step, end, max_len);
             if let Some(bad) = self.engine.segment(self.step, seg_end)? {
@@ -122,7 +123,11 @@ impl Driver {
                     // At the record's step, so that its positions can be read.
                     self.engine.flush(&mut self.history)?;
                     self.notify()?;
-                    let elapsed = self.elapsed + started.elapsed();
+                    let mut elapsed = self.elapsed + started.elapsed();
+                    if self.stop.max_time_s.is_some() {
+                        // Every rank stops at the same record.
+                        elapsed = self.engine.agreed_elapsed(elapsed);
+                    }
                     // A method that reached its last step ran to the end: no stop.
                     let before_end = self.step < self.schedule.final_step;
                     if let Some(reason) = before_end
@@ -143,9 +148,11 @@ impl Driver {
         let ended = self.step == self.schedule.final_step || self.stopped.is_some();
         if ended && !self.finished && !self.observers.is_empty() {
             self.finished = true;
-            for o in &mut self.observers {
-                o.finish(self.step)?;
-            }
+            let finished = self
+                .observers
+                .iter_mut()
+                .try_for_each(|o| o.finish(self.step));
+            self.engine.agree(finished)?;
         }
         Ok(())
     }
@@ -204,9 +211,14 @@ impl Driver {
         self.notify()?;
         self.observers.push(observer);
         let id = self.observers.len() - 1;
+        let mut delivered = Ok(());
         for i in 0..self.history.len() {
-            self.deliver(i, id..id + 1)?;
+            delivered = self.deliver(i, id..id + 1);
+            if delivered.is_err() {
+                break;
+            }
         }
+        self.engine.agree(delivered)?;
         Ok(ObserverId(id))
     }
 
@@ -216,9 +228,16 @@ impl Driver {
         o.downcast_ref()
     }
 
+    /// [`Driver::notify_here`], agreed over the ranks the ensemble is split
+    /// over (an observer's error on any rank stops every rank at that record).
+    fn notify(&mut self) -> Result<()> {
+        let here = self.notify_here();
+        self.engine.agree(here)
+    }
+
     /// Delivers the records not yet delivered to every observer; the positions
     /// of the one at the current step to those that want them.
-    fn notify(&mut self) -> Result<()> {
+    fn notify_here(&mut self) -> Result<()> {
         if self.observers.is_empty() {
             self.observed = self.history.len();
             return Ok(());

@@ -4,11 +4,13 @@
 //! random stream.
 
 pub mod cpu;
+mod distributed;
 mod driver;
 pub mod gpu;
 pub mod memory;
 mod observer;
 
+pub(crate) use distributed::{Distributed, Relay};
 pub use driver::Driver;
 pub(crate) use driver::RestoredState;
 pub use observer::{Observer, ObserverId};
@@ -99,6 +101,27 @@ pub trait Engine: Send {
     /// have.
     fn set_state(&mut self, x: &[f32], y: Option<&[f32]>) -> Result<()>;
 
+    /// Whether each record is complete when made (nothing kept for
+    /// [`Engine::flush`]), so that the driver takes every record as it is made,
+    /// as it does for observers and stopping rules: an ensemble split over
+    /// ranks does, so that every rank makes the same calls whatever observers
+    /// it has.
+    fn records_eagerly(&self) -> bool {
+        false
+    }
+
+    /// `local`, agreed over the ranks the engine's ensemble is split over: an
+    /// error on any rank becomes every rank's. As is in one process.
+    fn agree(&self, local: Result<()>) -> Result<()> {
+        local
+    }
+
+    /// The longest of every rank's `elapsed` (what `max_time_s` reads, so that
+    /// every rank stops at the same record). As is in one process.
+    fn agreed_elapsed(&self, elapsed: std::time::Duration) -> std::time::Duration {
+        elapsed
+    }
+
     /// The potential the engine steps on.
     fn potential(&self) -> &dyn crate::potential::Potential;
 
@@ -143,6 +166,39 @@ impl Schedule {
     pub fn records_at(&self, step: u64) -> bool {
         step.is_multiple_of(self.record_every) || step == self.final_step
     }
+}
+
+/// The agents whose partial sums the run means add first: each run's agents
+/// `256 t .. 256 (t + 1)` form tile `t` (the GPU's reduction tiles, and the
+/// unit in which a run is split over ranks or storage bindings).
+pub const MEAN_TILE: usize = 256;
+
+/// Where an engine's agents sit in an ensemble split over ranks
+/// ([`crate::ranks`]): its first agent's global index and, for a part of one
+/// run, the ranks that hold the rest. The default: the whole ensemble.
+#[derive(Debug, Clone, Default)]
+pub struct Placement {
+    /// The global index `r N + i` of the engine's agent 0: the stream's agent
+    /// index of its agent `g` is `first_agent + g`, and its
+    /// [`BadValue::agent`] is global.
+    pub first_agent: usize,
+    /// The engine holds a part of one run (its tiles `first_agent_in_run / 256`
+    /// onwards); the run's targets are reduced over every rank.
+    pub split: Option<SplitRun>,
+}
+
+/// A part of one run held by an engine: the ranks exchange the run's tile
+/// partial sums (or, for l1, its positions) every step.
+#[derive(Debug, Clone)]
+pub struct SplitRun {
+    /// The run's global index.
+    pub run: usize,
+    /// `N`, the run's agents on all ranks.
+    pub run_agents: usize,
+    /// The engine's first agent's index within the run (a multiple of 256).
+    pub first_agent_in_run: usize,
+    /// Every rank of the ensemble; each holds a part of one run.
+    pub ranks: crate::ranks::Ranks,
 }
 
 /// Positions above this magnitude (or not finite) count as a divergence: no
@@ -354,6 +410,18 @@ pub fn initial_positions(
     init: &Init,
     seed: u64,
 ) -> Result<(), crate::error::ConfigError> {
+    initial_positions_at(x, shape, init, seed, 0)
+}
+
+/// [`initial_positions`] of the agents `first_agent..` of a larger ensemble
+/// (`shape` is theirs).
+pub(crate) fn initial_positions_at(
+    x: &mut [f32],
+    shape: Shape,
+    init: &Init,
+    seed: u64,
+    first_agent: usize,
+) -> Result<(), crate::error::ConfigError> {
     use rayon::prelude::*;
     init.validate(Some(shape.dim))?;
     let key = rng::key_from_seed(seed);
@@ -372,7 +440,8 @@ pub fn initial_positions(
             true,
         ),
     };
-    x.par_chunks_mut(d).enumerate().for_each(|(g, agent)| {
+    x.par_chunks_mut(d).enumerate().for_each(|(i, agent)| {
+        let g = first_agent + i;
         for (blk, block) in agent.chunks_mut(4).enumerate() {
             let w = rng::philox4x32_10(
                 rng::counter(blk as u32, g as u32, 0, rng::DOMAIN_INIT, 0),

@@ -54,7 +54,19 @@ impl Ensemble {
     /// signal handler, another thread); the ensemble stays whole, and clearing
     /// the flag lets it go on.
     pub fn interrupt_on(&mut self, flag: Arc<AtomicBool>) {
-        self.driver.interrupt_on(flag);
+        if self.ranks.is_some() {
+            // Over ranks the flag travels with each segment's report, and every
+            // rank stops after the segment in which any rank saw it set.
+            *self.relay.flag.lock().unwrap_or_else(|p| p.into_inner()) = Some(flag);
+            // Every rank makes this call at the same step: a new flag starts
+            // unset everywhere.
+            self.relay
+                .agreed
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            self.driver.interrupt_on(self.relay.agreed.clone());
+        } else {
+            self.driver.interrupt_on(flag);
+        }
     }
 
     /// The state a checkpoint holds: positions, `Y`, step, history, time, stop.
@@ -92,14 +104,20 @@ impl Ensemble {
     /// from it exactly.
     pub fn checkpoint(&self, dir: &Path) -> Result<()> {
         let state = self.state()?;
-        checkpoint::write(
-            dir,
-            &self.checkpoint_config(),
-            self.backend(),
-            &self.device(),
-            &[ToWrite::State(&state)],
-        )?;
-        Ok(())
+        // Over ranks, rank 0 writes the whole state, as one process would.
+        let written = if self.is_root() {
+            checkpoint::write(
+                dir,
+                &self.checkpoint_config(),
+                self.backend(),
+                &self.device(),
+                &[ToWrite::State(&state)],
+            )
+            .map(|_| ())
+        } else {
+            Ok(())
+        };
+        self.agree(written)
     }
 
     /// Puts the state of the checkpoint in `dir` into this ensemble, which must

@@ -6,15 +6,21 @@ mod lifecycle;
 
 use crate::config::{EnsembleConfig, Init, MethodConfig, ProblemConfig};
 use crate::diagnostics::History;
+use crate::engine::Relay;
 use crate::engine::cpu::CpuPath;
 use crate::engine::gpu::GpuEngine;
 use crate::engine::memory::Footprint;
-use crate::engine::{CpuEngine, Driver, Engine, Observer, ObserverId, Schedule, Shape};
+use crate::engine::{
+    CpuEngine, Distributed, Driver, Engine, Observer, ObserverId, Placement, Schedule, Shape,
+    SplitRun,
+};
 use crate::error::{ConfigError, Result, Unsupported};
 use crate::gpu::{GpuContext, potential::GpuPotential};
 use crate::potential::with_builtin;
 use crate::potential::{Builtin, Potential};
+use crate::ranks::Ranks;
 use ndarray::Array3;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which engine runs an ensemble.
@@ -31,7 +37,7 @@ pub enum Backend {
 }
 
 /// How to build an ensemble, beyond its configuration.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Which engine runs the ensemble (default [`Backend::Auto`]).
     pub backend: Backend,
@@ -46,6 +52,11 @@ pub struct Options {
     /// 256-agent tiles. For tests of that split.
     #[doc(hidden)]
     pub gpu_max_binding: Option<u64>,
+    /// Split the ensemble over these ranks (docs/DESIGN.md section 6.2): every
+    /// rank builds the same ensemble and makes the same calls; each holds its
+    /// slice of the agents on its own engine, and every call returns what one
+    /// process would, byte for byte. `None` (the default): all agents here.
+    pub ranks: Option<Ranks>,
 }
 
 impl Default for Options {
@@ -55,6 +66,7 @@ impl Default for Options {
             keep_trajectories: false,
             cpu_path: CpuPath::Auto,
             gpu_max_binding: None,
+            ranks: None,
         }
     }
 }
@@ -146,6 +158,10 @@ pub struct Ensemble {
     dim: usize,
     driver: Driver,
     note: Option<String>,
+    /// The ranks the ensemble is split over (two or more), if it is.
+    ranks: Option<Ranks>,
+    /// Over ranks: the interruption passed between them.
+    relay: Arc<Relay>,
 }
 
 impl Ensemble {
@@ -175,8 +191,8 @@ impl Ensemble {
         ensemble.validate()?;
         method.validate(0)?;
         // Before anything large exists.
-        Self::check_potential(&builtin, ensemble, method, options)?;
-        let (gpu, note) = Self::choose_gpu(options.backend)?;
+        Self::check_potential(&builtin, ensemble, method, &options)?;
+        let (gpu, note) = Self::choose_gpu(ensemble, &options)?;
         match gpu {
             Some(ctx) => {
                 let gp = GpuPotential::new(&builtin);
@@ -201,7 +217,7 @@ impl Ensemble {
         }
         ensemble.validate()?;
         method.validate(0)?;
-        Self::check_potential(&potential, ensemble, method, options)?;
+        Self::check_potential(&potential, ensemble, method, &options)?;
         let note = match options.backend {
             Backend::Gpu => {
                 return Err(Unsupported::RustPotentialOnGpu {
@@ -240,7 +256,20 @@ impl Ensemble {
                         with the plain mean and without norm taming: running on the CPU";
             return Self::on_cpu(loss, ensemble, method, options, Some(note.to_string()));
         }
-        let (gpu, note) = Self::choose_gpu(options.backend)?;
+        if options.ranks.as_ref().is_some_and(|r| r.size() > 1) {
+            return match options.backend {
+                Backend::Gpu => Err(Unsupported::OneProcessOnly {
+                    what: "the network's GPU engine",
+                }
+                .into()),
+                _ => {
+                    let note = "the network's GPU engine runs in one process: the ranks run \
+                                on the CPU";
+                    Self::on_cpu(loss, ensemble, method, options, Some(note.to_string()))
+                }
+            };
+        }
+        let (gpu, note) = Self::choose_gpu(ensemble, &options)?;
         match gpu {
             Some(ctx) => {
                 let dim = loss.dim();
@@ -251,7 +280,16 @@ impl Ensemble {
                     method,
                     options.keep_trajectories,
                 )?;
-                Self::assemble(ensemble, method, dim, Box::new(engine), options, None)
+                let relay = Arc::new(Relay::default());
+                Self::assemble(
+                    ensemble,
+                    method,
+                    dim,
+                    Box::new(engine),
+                    options,
+                    None,
+                    relay,
+                )
             }
             None => Self::on_cpu(loss, ensemble, method, options, note),
         }
@@ -270,7 +308,7 @@ impl Ensemble {
     ) -> Result<Self> {
         ensemble.validate()?;
         method.validate(0)?;
-        Self::check_potential(&potential, ensemble, method, options)?;
+        Self::check_potential(&potential, ensemble, method, &options)?;
         if potential.stochastic() {
             return Err(Unsupported::StochasticOnGpu {
                 potential: potential.name(),
@@ -278,7 +316,7 @@ impl Ensemble {
             .into());
         }
         let gp = GpuPotential::user(wgsl, &potential).map_err(crate::gpu::GpuError::from)?;
-        let (gpu, note) = Self::choose_gpu(options.backend)?;
+        let (gpu, note) = Self::choose_gpu(ensemble, &options)?;
         match gpu {
             Some(ctx) => Self::on_gpu(ctx, potential, gp, ensemble, method, options),
             None => Self::on_cpu(potential, ensemble, method, options, note),
@@ -291,7 +329,7 @@ impl Ensemble {
         potential: &P,
         ensemble: &EnsembleConfig,
         method: &MethodConfig,
-        options: Options,
+        options: &Options,
     ) -> Result<()> {
         if potential.dim() == 0 {
             return Err(ConfigError {
@@ -317,14 +355,57 @@ impl Ensemble {
         Footprint::engine(ensemble, method, potential.dim(), options.keep_trajectories).check()
     }
 
-    /// The GPU context the backend asks for, or why there is none.
+    /// The GPU context the backend asks for, or why there is none; over
+    /// several ranks, the rank's own GPU, and one kind of engine on every rank.
     fn choose_gpu(
+        ensemble: &EnsembleConfig,
+        options: &Options,
+    ) -> Result<(Option<std::sync::Arc<GpuContext>>, Option<String>)> {
+        let Some(ranks) = options.ranks.as_ref().filter(|r| r.size() > 1) else {
+            return Self::choose_gpu_here(options.backend, GpuContext::shared);
+        };
+        if ensemble.runs < ranks.size() {
+            // Deterministic: every rank takes the same branch.
+            return match options.backend {
+                Backend::Cpu => Ok((None, None)),
+                Backend::Gpu => Err(Unsupported::SplitRunOnGpu {
+                    runs: ensemble.runs,
+                    ranks: ranks.size(),
+                }
+                .into()),
+                Backend::Auto => Ok((
+                    None,
+                    Some(format!(
+                        "{} runs over {} ranks are split into tiles, which the CPU engine runs",
+                        ensemble.runs,
+                        ranks.size()
+                    )),
+                )),
+            };
+        }
+        let local = ranks.local_rank();
+        let (gpu, note) = ranks.agree(Self::choose_gpu_here(options.backend, || {
+            GpuContext::shared_for_rank(local)
+        }))?;
+        if ranks.any(gpu.is_none()) && gpu.is_some() {
+            return Ok((
+                None,
+                Some("not every rank has a GPU: every rank runs on the CPU".into()),
+            ));
+        }
+        Ok((gpu, note))
+    }
+
+    /// The GPU context `backend` asks for in this process (`shared` opens it),
+    /// or why there is none.
+    fn choose_gpu_here(
         backend: Backend,
+        shared: impl FnOnce() -> std::result::Result<std::sync::Arc<GpuContext>, crate::gpu::GpuError>,
     ) -> Result<(Option<std::sync::Arc<GpuContext>>, Option<String>)> {
         Ok(match backend {
             Backend::Cpu => (None, None),
-            Backend::Gpu => (Some(GpuContext::shared()?), None),
-            Backend::Auto => match GpuContext::shared() {
+            Backend::Gpu => (Some(shared()?), None),
+            Backend::Auto => match shared() {
                 Ok(ctx) if !ctx.is_software() => (Some(ctx), None),
                 Ok(ctx) => (
                     None,
@@ -348,6 +429,52 @@ impl Ensemble {
         })
     }
 
+    /// This rank's engine: `build` gives the engine of a (local) ensemble
+    /// configuration at a placement, keeping trajectories or not. Without
+    /// ranks, the whole ensemble; over several, this rank's slice under
+    /// [`Distributed`], which keeps the trajectories itself.
+    fn engine_for(
+        ensemble: &EnsembleConfig,
+        dim: usize,
+        options: &Options,
+        relay: &Arc<Relay>,
+        build: impl FnOnce(&EnsembleConfig, Placement, bool) -> Result<Box<dyn Engine>>,
+    ) -> Result<Box<dyn Engine>> {
+        let Some(ranks) = options.ranks.as_ref().filter(|r| r.size() > 1) else {
+            return build(ensemble, Placement::default(), options.keep_trajectories);
+        };
+        let slices = crate::ranks::layout::slices(ensemble.runs, ensemble.agents, ranks.size())?;
+        let slice = slices[ranks.rank()];
+        let local = EnsembleConfig {
+            runs: slice.runs,
+            agents: slice.agents,
+            ..ensemble.clone()
+        };
+        let placement = Placement {
+            first_agent: slice.first_agent(ensemble.agents),
+            split: slice.split.then(|| SplitRun {
+                run: slice.first_run,
+                run_agents: ensemble.agents,
+                first_agent_in_run: slice.first_agent_in_run,
+                ranks: ranks.clone(),
+            }),
+        };
+        let engine = ranks.agree(build(&local, placement, false))?;
+        let shape = Shape {
+            runs: ensemble.runs,
+            agents: ensemble.agents,
+            dim,
+        };
+        Ok(Box::new(Distributed::new(
+            engine,
+            ranks.clone(),
+            slice,
+            shape,
+            options.keep_trajectories,
+            relay.clone(),
+        )))
+    }
+
     fn on_gpu<P: Potential + 'static>(
         ctx: std::sync::Arc<GpuContext>,
         potential: P,
@@ -357,16 +484,22 @@ impl Ensemble {
         options: Options,
     ) -> Result<Self> {
         let dim = potential.dim();
-        let engine = GpuEngine::new(
-            ctx,
-            potential,
-            gp,
-            ensemble,
-            method,
-            options.keep_trajectories,
-            options.gpu_max_binding,
-        )?;
-        Self::assemble(ensemble, method, dim, Box::new(engine), options, None)
+        let max_binding = options.gpu_max_binding;
+        let relay = Arc::new(Relay::default());
+        let engine =
+            Self::engine_for(ensemble, dim, &options, &relay, |local, placement, keep| {
+                Ok(Box::new(GpuEngine::placed(
+                    ctx,
+                    potential,
+                    gp,
+                    local,
+                    method,
+                    keep,
+                    max_binding,
+                    placement.first_agent,
+                )?))
+            })?;
+        Self::assemble(ensemble, method, dim, engine, options, None, relay)
     }
 
     fn on_cpu<P: Potential + 'static>(
@@ -377,14 +510,15 @@ impl Ensemble {
         note: Option<String>,
     ) -> Result<Self> {
         let dim = potential.dim();
-        let engine = CpuEngine::new(
-            potential,
-            ensemble,
-            method,
-            options.keep_trajectories,
-            options.cpu_path,
-        )?;
-        Self::assemble(ensemble, method, dim, Box::new(engine), options, note)
+        let path = options.cpu_path;
+        let relay = Arc::new(Relay::default());
+        let engine =
+            Self::engine_for(ensemble, dim, &options, &relay, |local, placement, keep| {
+                Ok(Box::new(CpuEngine::placed(
+                    potential, local, method, keep, path, placement,
+                )?))
+            })?;
+        Self::assemble(ensemble, method, dim, engine, options, note, relay)
     }
 
     /// Puts `engine` under a [`Driver`], which records step 0.
@@ -395,6 +529,7 @@ impl Ensemble {
         engine: Box<dyn Engine>,
         options: Options,
         note: Option<String>,
+        relay: Arc<Relay>,
     ) -> Result<Self> {
         let shape = Shape {
             runs: ensemble.runs,
@@ -416,6 +551,8 @@ impl Ensemble {
             dim,
             driver,
             note,
+            ranks: options.ranks.filter(|r| r.size() > 1),
+            relay,
         })
     }
 
@@ -456,9 +593,10 @@ impl Ensemble {
     }
 
     /// The run means `m_r = (1/N) sum_i X_i` of the current positions, `[runs,
-    /// dim]`, summed in f64 in agent order. (The engines' own means are f32; the
-    /// CPU engine's equal these rounded to f32, the GPU's differ in the last
-    /// bits from its summation order.)
+    /// dim]`, summed in f64 in agent order. (The engines' own means are f32 and
+    /// summed by 256-agent tiles, docs/DESIGN.md section 2.7: for `N <= 256`
+    /// the CPU engine's equal these rounded to f32; for larger runs, and on the
+    /// GPU, they can differ in the last bits from the summation order.)
     pub fn run_means(&self) -> Result<ndarray::Array2<f64>> {
         let x = self.positions()?;
         Ok(x.map(|&v| v as f64)
@@ -601,6 +739,24 @@ impl Ensemble {
     /// or the GPU adapter, kernel and tuning.
     pub fn device(&self) -> String {
         self.driver.device()
+    }
+
+    /// The ranks the ensemble is split over, if it is split over two or more.
+    pub fn ranks(&self) -> Option<&Ranks> {
+        self.ranks.as_ref()
+    }
+
+    /// Whether this process writes the outputs: rank 0, or the only process.
+    pub fn is_root(&self) -> bool {
+        self.ranks.as_ref().is_none_or(Ranks::is_root)
+    }
+
+    /// `local`, agreed over the ranks ([`Ranks::agree`]) if there are any.
+    pub(crate) fn agree<T>(&self, local: Result<T>) -> Result<T> {
+        match &self.ranks {
+            Some(r) => r.agree(local),
+            None => local,
+        }
     }
 
     /// Why the backend differs from the one asked for, if it does.

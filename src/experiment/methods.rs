@@ -141,6 +141,7 @@ fn result_of(method: &MethodConfig, state: MethodState, units_per_step: f64) -> 
         steps: state.error.as_ref().map_or(state.step, |e| e.1),
         elapsed_s,
         units_per_s: units_per_s(units_per_step * state.step as f64, elapsed_s),
+        exchange_s: None,
         positions: state.x,
         trajectories,
         error: state.error.map(|e| e.0),
@@ -248,10 +249,13 @@ pub(super) fn run_methods(
     let mut engine_info: Option<(String, String)> = None;
     let mut backend_note = None;
     let writes = lifecycle.checkpoint_every.is_some();
+    // Over ranks, rank 0 writes the checkpoint (the whole state, as one process
+    // would); the others give their parts of it.
+    let root = options.ranks.as_ref().is_none_or(|r| r.is_root());
     let mut keeper = lifecycle
         .checkpoint_dir
         .as_deref()
-        .filter(|_| writes)
+        .filter(|_| writes && root)
         .map(|dir| Keeper {
             dir,
             config: config_text,
@@ -298,7 +302,7 @@ pub(super) fn run_methods(
     let mut complete = true;
     let mut told = false;
     for (index, method) in method_configs.iter().enumerate().skip(methods.len()) {
-        let mut e = build(method, options)?;
+        let mut e = build(method, options.clone())?;
         if let Some(flag) = &lifecycle.interrupt {
             e.interrupt_on(flag.clone());
         }
@@ -328,8 +332,17 @@ pub(super) fn run_methods(
         deliver(&e, progress);
         let mut error = None;
         let mut steps_done = None;
-        while e.step() < steps && e.stopped().is_none() && !lifecycle.interrupted() {
+        // Over ranks, whether to stop or write a checkpoint is agreed, so that
+        // every rank makes the same calls: an interruption on any rank stops
+        // all, and rank 0's timer times the checkpoints.
+        let ranks = e.ranks().cloned();
+        let agreed = |mine: bool| ranks.as_ref().map_or(mine, |r| r.any(mine));
+        let exchanged = || ranks.as_ref().map_or(Duration::ZERO, |r| r.exchange_time());
+        let mut exchange = Duration::ZERO;
+        while e.step() < steps && e.stopped().is_none() && !agreed(lifecycle.interrupted()) {
+            let before = exchanged();
             let advanced = e.advance(piece.min(steps - e.step()));
+            exchange += exchanged() - before;
             deliver(&e, progress);
             match advanced {
                 Ok(()) => progress.advance(e.step()),
@@ -340,10 +353,15 @@ pub(super) fn run_methods(
                 }
                 Err(other) => return Err(other),
             }
-            if let (Some(k), Some(every)) = (&mut keeper, lifecycle.checkpoint_every) {
-                if !every.is_zero() && k.last.elapsed() >= every {
+            if let Some(every) = lifecycle.checkpoint_every.filter(|e| !e.is_zero()) {
+                let due = keeper.as_ref().is_some_and(|k| k.last.elapsed() >= every);
+                if agreed(due) {
                     let info = engine_info.clone().expect("set above");
-                    k.write_or_note(&methods, Some(&e), &info, progress, &mut notes);
+                    match &mut keeper {
+                        Some(k) => k.write_or_note(&methods, Some(&e), &info, progress, &mut notes),
+                        // Another rank writes: this one gives its part of the state.
+                        None => drop(e.state()?),
+                    }
                 }
             }
         }
@@ -354,9 +372,11 @@ pub(super) fn run_methods(
             complete = false;
             // Where it was left: in the checkpoint as running, in the outputs as
             // reached so far.
-            if let Some(k) = &mut keeper {
-                let info = engine_info.clone().expect("set above");
-                k.write_or_note(&methods, Some(&e), &info, progress, &mut notes);
+            let info = engine_info.clone().expect("set above");
+            match &mut keeper {
+                Some(k) => k.write_or_note(&methods, Some(&e), &info, progress, &mut notes),
+                None if writes && lifecycle.checkpoint_dir.is_some() => drop(e.state()?),
+                None => {}
             }
         }
         let elapsed_s = e.elapsed().as_secs_f64();
@@ -367,6 +387,7 @@ pub(super) fn run_methods(
             steps: steps_done.unwrap_or(e.step()),
             elapsed_s,
             units_per_s: units_per_s(units, elapsed_s),
+            exchange_s: ranks.is_some().then_some(exchange.as_secs_f64()),
             history: e.history().clone(),
             positions: e.positions()?,
             trajectories: e.trajectories(),

@@ -59,6 +59,9 @@ pub struct MethodResult {
     pub elapsed_s: f64,
     /// Agents x coordinates x inner steps per second.
     pub units_per_s: f64,
+    /// Over ranks: the seconds of `elapsed_s` this rank spent in the ranks'
+    /// exchanges (waiting for the others included); `None` in one process.
+    pub exchange_s: Option<f64>,
     /// The diagnostics at every record up to the last step done.
     pub history: History,
     /// The final positions `X`, `[R, N, d]`; for a method that diverged, the

@@ -111,13 +111,27 @@ impl GpuContext {
         SHARED.get_or_init(|| Self::new().map(Arc::new)).clone()
     }
 
+    /// [`GpuContext::shared`] for one rank of an ensemble split over
+    /// processes, one process per rank: its GPU is adapter `local_rank` modulo
+    /// the adapters of the preferred kind, so that the ranks of one machine
+    /// take its GPUs in turn.
+    pub fn shared_for_rank(local_rank: usize) -> Result<Arc<GpuContext>, GpuError> {
+        static SHARED: std::sync::OnceLock<Result<Arc<GpuContext>, GpuError>> =
+            std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| pollster::block_on(Self::new_async(local_rank)).map(Arc::new))
+            .clone()
+    }
+
     /// The first suitable adapter: `WGPU_BACKEND` and `WGPU_ADAPTER_NAME` are honoured;
     /// otherwise a hardware GPU is preferred to a software one.
     pub fn new() -> Result<Self, GpuError> {
-        pollster::block_on(Self::new_async())
+        pollster::block_on(Self::new_async(0))
     }
 
-    async fn new_async() -> Result<Self, GpuError> {
+    /// Adapter `pick` (modulo their number) among the suitable adapters of the
+    /// most preferred kind.
+    async fn new_async(pick: usize) -> Result<Self, GpuError> {
         let instance = wgpu::Instance::new(crate::env::wgpu_instance_descriptor());
         let backend_var = Var::WgpuBackend.get();
         let backends = backend_var
@@ -136,7 +150,12 @@ impl GpuContext {
             wgpu::DeviceType::Other => 3,
             wgpu::DeviceType::Cpu => 4,
         });
-        let Some(adapter) = adapters.into_iter().next() else {
+        let kind = adapters.first().map(|a| a.get_info().device_type);
+        let of_kind = adapters
+            .iter()
+            .filter(|a| Some(a.get_info().device_type) == kind)
+            .count();
+        let Some(adapter) = adapters.into_iter().nth(pick % of_kind.max(1)) else {
             // Say which variable ruled the adapters out, if one did.
             let mut filter = wanted.map_or(String::new(), |w| {
                 format!(" whose name contains {w:?} (WGPU_ADAPTER_NAME)")

@@ -54,6 +54,10 @@ struct MethodSummary<'a> {
     steps: u64,
     elapsed_s: f64,
     units_per_s: f64,
+    /// Over MPI ranks: the seconds of `elapsed_s` rank 0 spent exchanging
+    /// (waiting included); absent in one process.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exchange_s: Option<f64>,
     /// The step of the last record, which `final` describes.
     final_step: u64,
     /// Statistics over runs at the last recorded step.
@@ -137,6 +141,7 @@ pub fn summary_json(r: &ExperimentResult) -> serde_json::Result<Vec<u8>> {
                     steps: m.steps,
                     elapsed_s: m.elapsed_s,
                     units_per_s: m.units_per_s,
+                    exchange_s: m.exchange_s,
                     final_step: m.history.steps()[last],
                     last: Stat::ALL
                         .into_iter()

@@ -83,14 +83,14 @@ fn state_in_and_out_on_the_gpu() {
                 .lambda(1.0)
                 .taming(Taming::Coordinate),
         ] {
-            for options in [gpu_options(), split_parts] {
-                let mut a = Ensemble::new(p, &e, &m, options).unwrap();
+            for options in [gpu_options(), split_parts.clone()] {
+                let mut a = Ensemble::new(p, &e, &m, options.clone()).unwrap();
                 let x0 = a.positions().unwrap();
                 if let Some(y0) = a.fast_variable().unwrap() {
                     assert_eq!(y0, x0, "Y(0) = X(0)");
                 }
                 let elsewhere = e.clone().init_uniform(-3.0, 3.0);
-                let mut b = Ensemble::new(p, &elsewhere, &m, options).unwrap();
+                let mut b = Ensemble::new(p, &elsewhere, &m, options.clone()).unwrap();
                 b.set_positions(x0.view()).unwrap();
                 assert_eq!(b.history().at(0), a.history().at(0), "{}", m.name);
                 let mut c = Ensemble::new(p, &e, &m, options).unwrap();

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 mod analyze;
 mod bench;
 mod jsonl;
+mod ranks;
 mod run;
 
 #[derive(Parser)]
@@ -111,9 +112,22 @@ impl Default for RunArgs {
 fn main() -> ExitCode {
     quiet_headless_vulkan();
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
-        Command::Run(args) => run(args),
-        Command::Resume(args) => run::resume(args),
+    let command = cli.command.unwrap_or(Command::Run(RunArgs::default()));
+    // The commands that run an ensemble run over MPI's ranks (feature `mpi`).
+    let started = match &command {
+        Command::Run(_) | Command::Resume(_) => match ranks::Started::mpi() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(e.exit_code());
+            }
+        },
+        _ => None,
+    };
+    let rank_set = started.as_ref().and_then(|s| s.ranks.clone());
+    let result = match command {
+        Command::Run(args) => run(args, rank_set),
+        Command::Resume(args) => run::resume(args, rank_set),
         Command::Presets => {
             list_presets();
             Ok(ExitCode::SUCCESS)
@@ -125,9 +139,14 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // The library's errors carry their cause in their message already.
+            let reports = started
+                .as_ref()
+                .is_none_or(|s| s.reports(e.downcast_ref::<Error>()));
             match e.downcast_ref::<Error>() {
                 Some(err) => {
-                    eprintln!("error: {err}");
+                    if reports {
+                        eprintln!("error: {err}");
+                    }
                     ExitCode::from(err.exit_code())
                 }
                 None => {
@@ -202,10 +221,19 @@ pub(crate) fn load_config(args: &RunArgs, text: &str, origin: &str) -> Result<Co
     Ok(config)
 }
 
-fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+fn run(args: RunArgs, ranks: Option<sgld_swarm::ranks::Ranks>) -> anyhow::Result<ExitCode> {
     let (text, origin) = source(&args)?;
     // The Figure 3 experiment has a file layout of its own.
     if sgld_swarm::nn::experiment::is_fig3(&text) {
+        if let Some(r) = &ranks {
+            return Err(Error::Config(sgld_swarm::ConfigError {
+                field: "ranks".into(),
+                value: r.size().to_string(),
+                allowed: "the Figure 3 experiment runs in one process (start it without mpirun)"
+                    .into(),
+            })
+            .into());
+        }
         for (flag, given) in [
             (
                 "--jsonl",
@@ -229,7 +257,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         return run_fig3(&args, text, &origin);
     }
-    run::run(&args)
+    run::run(&args, ranks)
 }
 
 /// The paper's Figure 3: trains the ResNet with each method and writes its
@@ -276,7 +304,8 @@ fn run_fig3(args: &RunArgs, text: String, origin: &str) -> anyhow::Result<ExitCo
         .expect("a valid template");
     let mut bar: Option<(usize, ProgressBar)> = None;
     let names: Vec<String> = cfg.methods.iter().map(|(m, _)| m.name.clone()).collect();
-    let result = in_output_dir(&args.out, || {
+    let result = in_output_dir(&args.out, |ready| {
+        ready?;
         fig3::run(&cfg, args.backend.into(), &mut |i, epoch| {
             if bar.as_ref().is_none_or(|(j, _)| *j != i) {
                 if let Some((_, b)) = bar.take() {

@@ -7,6 +7,7 @@ use sgld_swarm::checkpoint;
 use sgld_swarm::config::Config;
 use sgld_swarm::diagnostics::Stat;
 use sgld_swarm::experiment::{self, Lifecycle, Progress};
+use sgld_swarm::ranks::Ranks;
 use sgld_swarm::{Error, Options, output};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -62,7 +63,7 @@ fn interval(seconds: Option<f64>) -> Result<Option<Duration>, Error> {
 }
 
 /// `sgld-swarm run` for a configuration of methods (Figure 3 goes elsewhere).
-pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &RunArgs, ranks: Option<Ranks>) -> anyhow::Result<ExitCode> {
     let (text, origin) = source(args)?;
     let config = load_config(args, &text, &origin)?;
     let every = interval(args.checkpoint_every)?;
@@ -84,12 +85,13 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             // A checkpoint of another run in this folder would resume that run.
             checkpoint::remove(&dir)
         },
+        ranks,
     )
 }
 
 /// `sgld-swarm resume <out>`: continues the run whose checkpoint is in
 /// `<out>/checkpoint` and writes its outputs as `run` would have.
-pub(crate) fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn resume(args: ResumeArgs, ranks: Option<Ranks>) -> anyhow::Result<ExitCode> {
     let every = interval(args.checkpoint_every)?;
     let dir = checkpoint::dir_of(&args.out);
     let manifest = checkpoint::read_manifest(&dir)?.ok_or_else(|| Error::Checkpoint {
@@ -113,7 +115,7 @@ pub(crate) fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     };
     let backend = args.backend.unwrap_or(written_on);
     let asked: sgld_swarm::Backend = backend.into();
-    if asked != written_on.into() {
+    if asked != written_on.into() && ranks.as_ref().is_none_or(Ranks::is_root) {
         eprintln!(
             "note: the checkpoint was written by the {} engine; continuing on another, the \
              results agree with an uninterrupted run within the engines' agreement, not \
@@ -134,11 +136,14 @@ pub(crate) fn resume(args: ResumeArgs) -> anyhow::Result<ExitCode> {
         args.jsonl.as_deref(),
         &lifecycle,
         || Ok(()),
+        ranks,
     )
 }
 
 /// Runs `config` under `lifecycle` into `out` (after `prepare`, once the
 /// folder exists), prints the table, writes the outputs; the exit status.
+/// Over ranks, every rank runs its slice and rank 0 alone prepares the folder,
+/// prints and writes.
 fn execute(
     config: &Config,
     out: &Path,
@@ -146,17 +151,41 @@ fn execute(
     jsonl_path: Option<&Path>,
     lifecycle: &Lifecycle,
     prepare: impl FnOnce() -> Result<(), Error>,
+    ranks: Option<Ranks>,
 ) -> anyhow::Result<ExitCode> {
+    let root = ranks.as_ref().is_none_or(Ranks::is_root);
+    let agree = |ready: Result<(), Error>| match &ranks {
+        Some(r) => r.agree(ready),
+        None => ready,
+    };
     let options = Options {
         backend: backend.into(),
+        ranks: ranks.clone(),
         ..Options::default()
     };
     let mut bars = Bars {
         bar: None,
-        jsonl: jsonl_path.map(jsonl::JsonLines::open).transpose()?,
+        jsonl: None,
+        quiet: !root,
     };
-    let result = in_output_dir(out, || {
-        prepare()?;
+    if !root {
+        agree(Ok(()))?;
+        let result = experiment::run_with(config, options, &mut bars, lifecycle)?;
+        // Rank 0 reports and writes; this rank's status is the run's.
+        return Ok(if !result.complete {
+            ExitCode::from(INTERRUPTED)
+        } else if result.errors().is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let result = in_output_dir(out, |ready| {
+        let ready = ready.and_then(|()| {
+            bars.jsonl = jsonl_path.map(jsonl::JsonLines::open).transpose()?;
+            prepare()
+        });
+        agree(ready)?;
         experiment::run_with(config, options, &mut bars, lifecycle)
     })?;
     for note in &result.notes {
@@ -219,10 +248,15 @@ fn execute(
 pub(crate) struct Bars {
     bar: Option<ProgressBar>,
     jsonl: Option<jsonl::JsonLines>,
+    /// A rank other than 0: it shows nothing.
+    quiet: bool,
 }
 
 impl Progress for Bars {
     fn engine(&mut self, backend: &str, device: &str, note: Option<&str>) {
+        if self.quiet {
+            return;
+        }
         match note {
             Some(note) => eprintln!("note: {note}"),
             None => eprintln!("running on the {}: {device}", backend.to_uppercase()),
@@ -230,6 +264,9 @@ impl Progress for Bars {
     }
 
     fn start(&mut self, index: usize, count: usize, name: &str, steps: u64) {
+        if self.quiet {
+            return;
+        }
         let bar = ProgressBar::new(steps);
         bar.set_style(
             ProgressStyle::with_template(
@@ -261,6 +298,9 @@ impl Progress for Bars {
     }
 
     fn warning(&mut self, message: &str) {
+        if self.quiet {
+            return;
+        }
         match &self.bar {
             Some(b) => b.suspend(|| eprintln!("warning: {message}")),
             None => eprintln!("warning: {message}"),
@@ -283,19 +323,20 @@ impl Progress for Bars {
     }
 }
 
-/// Creates the output folder, runs `compute`, and removes the folder again if
-/// this call created it and `compute` failed before anything was written there.
+/// Creates the output folder, runs `compute` with whether that went well (it
+/// returns that error, after telling other ranks), and removes the folder
+/// again if this call created it and `compute` failed before anything was
+/// written there.
 pub(crate) fn in_output_dir<T>(
     dir: &std::path::Path,
-    compute: impl FnOnce() -> Result<T, Error>,
+    compute: impl FnOnce(Result<(), Error>) -> Result<T, Error>,
 ) -> Result<T, Error> {
     // The folders this call creates, deepest first.
     let created: Vec<&std::path::Path> = dir
         .ancestors()
         .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
         .collect();
-    output::prepare_dir(dir)?;
-    compute().inspect_err(|_| {
+    compute(output::prepare_dir(dir)).inspect_err(|_| {
         for d in &created {
             // Only an empty folder is removed.
             let _ = std::fs::remove_dir(d);
@@ -371,6 +412,9 @@ fn print_table(r: &experiment::ExperimentResult, to_stderr: bool) {
         for s in Stat::ALL {
             let median = m.history.last(s).map_or(f64::NAN, |o| o.median);
             line.push_str(&format!(" {:>10}", num(median)));
+        }
+        if let Some(x) = m.exchange_s {
+            line.push_str(&format!("  exchange {x:.2}s"));
         }
         if m.error.is_some() {
             line.push_str("  DIVERGED");

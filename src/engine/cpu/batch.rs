@@ -41,7 +41,7 @@ pub(super) fn batch_path<P: Potential>(
                 for a in 0..count {
                     let g = first + a;
                     let at = a * d..(a + 1) * d;
-                    noise(&mut z, ctx.key, g, n, m);
+                    noise(&mut z, ctx.key, ctx.base + g, n, m);
                     let grad = &mut grads[at.clone()];
                     tame_all(c.taming, c.grad_step, grad);
                     inner_step(
@@ -72,7 +72,7 @@ pub(super) fn batch_path<P: Potential>(
                             rng::normals_into(
                                 &mut xi,
                                 ctx.key,
-                                g as u32,
+                                (ctx.base + g) as u32,
                                 n as u32,
                                 rng::DOMAIN_SMOOTHING,
                                 smp,
@@ -92,7 +92,7 @@ pub(super) fn batch_path<P: Potential>(
             for a in 0..count {
                 let g = first + a;
                 let at = a * d..(a + 1) * d;
-                noise(&mut z, ctx.key, g, n, 0);
+                noise(&mut z, ctx.key, ctx.base + g, n, 0);
                 let grad = &mut grads[at.clone()];
                 tame_all(c.taming, c.grad_step, grad);
                 euler_step(&c, &mut x[at], grad, pull_of(g), &z);

@@ -5,6 +5,8 @@
 //! targets whatever the chunking.
 
 use super::*;
+use crate::engine::{MEAN_TILE, SplitRun};
+use std::borrow::Cow;
 
 /// The targets of every run, kept between steps so that a step allocates
 /// nothing.
@@ -15,54 +17,72 @@ pub(super) struct Targets {
     /// l1: each agent's `s_ik = (#{j: X_jk < X_ik} - #{j: X_jk > X_ik}) / N`,
     /// `[runs][agents][dim]`; empty otherwise.
     pub(super) signs: Vec<f32>,
-    /// Their f64 sums (mean and weighted).
-    sums: Vec<f64>,
+    /// Each tile's partial sums, `[runs][tiles][record]` (section 2.7): the
+    /// plain mean's record is the tile's `d` sums; the weighted mean's is its
+    /// least cost, its total weight and its `d` weighted sums.
+    partials: Vec<f64>,
     /// Weighted: `alpha Phi(X_i)` of every agent, in f64.
     costs: Vec<f64>,
     /// Weighted: `Phi(X_i)` in f32, where the potential has an f32 value.
     values: Vec<f32>,
     /// The instructions the f32 values are compiled for.
     simd: Simd,
-    /// l1: the signs coordinate-major, `[runs][dim][agents]`, before they are
-    /// laid out by agent.
+    /// l1: the signs coordinate-major, `[runs][dim][agents]` (of the whole run
+    /// when it is split), before they are laid out by agent.
     columns: Vec<f32>,
+    /// l1 on a split run: the whole run's signs, by agent.
+    run_signs: Vec<f32>,
+    /// A part of one run: the ranks that hold the rest.
+    split: Option<SplitRun>,
 }
 
 impl Targets {
-    /// Space for the targets of `method` over `shape`.
-    pub(super) fn new(method: &MethodConfig, shape: Shape, simd: Simd) -> Result<Self> {
-        let rd = shape.runs * shape.dim;
-        let all = shape.runs * shape.agents * shape.dim;
-        let (means, signs, columns, costs) = match (method.interacting(), method.interaction) {
-            (false, _) => (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
-            (true, Interaction::L1) => (
-                Vec::new(),
-                try_alloc(all, "the l1 interaction's signs")?,
-                try_alloc(all, "the l1 interaction's sorted columns")?,
-                Vec::new(),
-            ),
-            (true, Interaction::Mean) => (
-                try_alloc(rd, "the run means")?,
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-            ),
-            (true, Interaction::Weighted { .. }) => (
-                try_alloc(rd, "the weighted run means")?,
-                Vec::new(),
-                Vec::new(),
-                vec![0.0; shape.runs * shape.agents],
-            ),
-        };
-        Ok(Self {
-            sums: vec![0.0; means.len()],
-            means,
-            signs,
-            values: vec![0.0; costs.len()],
-            costs,
-            columns,
+    /// Space for the targets of `method` over `shape` (a part of one run when
+    /// `split`).
+    pub(super) fn new(
+        method: &MethodConfig,
+        shape: Shape,
+        simd: Simd,
+        split: Option<SplitRun>,
+    ) -> Result<Self> {
+        let d = shape.dim;
+        let rd = shape.runs * d;
+        let all = shape.runs * shape.agents * d;
+        let tiles = shape.runs * shape.agents.div_ceil(MEAN_TILE);
+        // l1 on a part of a run sorts the whole run's columns.
+        let run_len = split.as_ref().map_or(all, |s| s.run_agents * d);
+        let mut t = Self {
+            means: Vec::new(),
+            signs: Vec::new(),
+            partials: Vec::new(),
+            costs: Vec::new(),
+            values: Vec::new(),
             simd,
-        })
+            columns: Vec::new(),
+            run_signs: Vec::new(),
+            split,
+        };
+        match (method.interacting(), method.interaction) {
+            (false, _) => {}
+            (true, Interaction::L1) => {
+                t.signs = try_alloc(all, "the l1 interaction's signs")?;
+                t.columns = try_alloc(run_len, "the l1 interaction's sorted columns")?;
+                if t.split.is_some() {
+                    t.run_signs = try_alloc(run_len, "the l1 interaction's signs of the run")?;
+                }
+            }
+            (true, Interaction::Mean) => {
+                t.means = try_alloc(rd, "the run means")?;
+                t.partials = vec![0.0; tiles * d];
+            }
+            (true, Interaction::Weighted { .. }) => {
+                t.means = try_alloc(rd, "the weighted run means")?;
+                t.partials = vec![0.0; tiles * (d + 2)];
+                t.costs = vec![0.0; shape.runs * shape.agents];
+                t.values = vec![0.0; t.costs.len()];
+            }
+        }
+        Ok(t)
     }
 
     /// Whether the method interacts (the targets change every step).
@@ -81,39 +101,43 @@ impl Targets {
         if !self.signs.is_empty() {
             self.signs_l1(x, shape);
         } else if !self.costs.is_empty() {
-            self.weighted_means(p, x, shape, c.alpha);
+            self.weighted_costs(p, x, shape, c.alpha);
+            self.weighted_partials(x, shape);
+            let (partials, tiles, _) =
+                run_partials(&self.partials, self.split.as_ref(), shape, shape.dim + 2);
+            weighted_means(&partials, tiles, shape.dim, &mut self.means);
         } else if !self.means.is_empty() {
-            self.plain_means(x, shape);
+            self.mean_partials(x, shape);
+            let (partials, tiles, n) =
+                run_partials(&self.partials, self.split.as_ref(), shape, shape.dim);
+            plain_means(&partials, tiles, n, shape.dim, &mut self.means);
         }
     }
 
-    /// `m_r`: the mean over agents of each run, summed in f64 in agent order.
-    fn plain_means(&mut self, x: &[f32], shape: Shape) {
+    /// Each tile's sums of its agents' coordinates, in f64 in agent order.
+    fn mean_partials(&mut self, x: &[f32], shape: Shape) {
         let (n, d) = (shape.agents, shape.dim);
-        self.means
+        let tiles = n.div_ceil(MEAN_TILE);
+        self.partials
             .par_chunks_mut(d)
-            .zip(self.sums.par_chunks_mut(d))
             .enumerate()
-            .for_each(|(r, (mean, acc))| {
+            .for_each(|(rt, acc)| {
+                let (r, t) = (rt / tiles, rt % tiles);
+                let agents = t * MEAN_TILE..((t + 1) * MEAN_TILE).min(n);
                 acc.fill(0.0);
-                for agent in x[r * n * d..(r + 1) * n * d].chunks_exact(d) {
+                for agent in x[(r * n + agents.start) * d..(r * n + agents.end) * d].chunks_exact(d)
+                {
                     for (a, &v) in acc.iter_mut().zip(agent) {
                         *a += v as f64;
                     }
                 }
-                for (m, &a) in mean.iter_mut().zip(acc.iter()) {
-                    *m = (a / n as f64) as f32;
-                }
             });
     }
 
-    /// `m_alpha`: `sum_i w_i X_i / sum_i w_i` with `w_i = exp(-(alpha Phi(X_i) -
-    /// c_min))`, `c_min` the run's smallest `alpha Phi`, all in f64 in agent
-    /// order; `Phi` is [`Potential::value_f32`] where the potential has it,
-    /// else [`Potential::value`]. The shift changes no ratio and keeps the arg-min agent's weight 1,
-    /// so the sum is at least 1: `alpha Phi` of any size neither overflows nor
-    /// gives 0/0.
-    fn weighted_means<P: Potential>(&mut self, p: &P, x: &[f32], shape: Shape, alpha: f64) {
+    /// `alpha Phi(X_i)` of every agent, in f64: `Phi` is
+    /// [`Potential::value_f32`] where the potential has it, else
+    /// [`Potential::value`].
+    fn weighted_costs<P: Potential>(&mut self, p: &P, x: &[f32], shape: Shape, alpha: f64) {
         let (n, d) = (shape.agents, shape.dim);
         if p.batched() {
             // One call per run, in agent order (a Python potential's calls are
@@ -160,64 +184,71 @@ impl Targets {
                     },
                 );
         }
+    }
+
+    /// Each tile's record for `m_alpha`: its least cost `c_t`, `W_t = sum_j
+    /// w_j` and `S_t = sum_j w_j X_j` with `w_j = exp(-(c_j - c_t))`, in f64 in
+    /// agent order. A tile whose costs all overflowed weighs nothing.
+    fn weighted_partials(&mut self, x: &[f32], shape: Shape) {
+        let (n, d) = (shape.agents, shape.dim);
+        let tiles = n.div_ceil(MEAN_TILE);
         let costs = &self.costs;
-        self.means
-            .par_chunks_mut(d)
-            .zip(self.sums.par_chunks_mut(d))
+        self.partials
+            .par_chunks_mut(d + 2)
             .enumerate()
-            .for_each(|(r, (mean, acc))| {
-                let run_costs = &costs[r * n..(r + 1) * n];
-                let least = run_costs.iter().copied().fold(f64::INFINITY, f64::min);
-                acc.fill(0.0);
-                let mut total = 0.0f64;
-                for (agent, &cost) in x[r * n * d..(r + 1) * n * d].chunks_exact(d).zip(run_costs) {
-                    // exp underflows to 0 below -745.13 (half the least
-                    // subnormal), the same bits without libm's slow path.
-                    let t = least - cost;
-                    let w = if t < -746.0 { 0.0 } else { t.exp() };
-                    total += w;
-                    for (a, &v) in acc.iter_mut().zip(agent) {
+            .for_each(|(rt, record)| {
+                let (r, t) = (rt / tiles, rt % tiles);
+                let agents = r * n + t * MEAN_TILE..r * n + ((t + 1) * MEAN_TILE).min(n);
+                let tile_costs = &costs[agents.clone()];
+                let least = tile_costs.iter().copied().fold(f64::INFINITY, f64::min);
+                record.fill(0.0);
+                record[0] = least;
+                if least == f64::INFINITY {
+                    // Every cost overflowed (a NaN among them is kept).
+                    record[1] = tile_costs
+                        .iter()
+                        .copied()
+                        .find(|c| c.is_nan())
+                        .unwrap_or(0.0);
+                    return;
+                }
+                let (total, sums) = record[1..].split_first_mut().expect("d + 2 entries");
+                for (agent, &cost) in x[agents.start * d..agents.end * d]
+                    .chunks_exact(d)
+                    .zip(tile_costs)
+                {
+                    let w = exp_or_zero(least - cost);
+                    *total += w;
+                    for (a, &v) in sums.iter_mut().zip(agent) {
                         *a += w * v as f64;
                     }
-                }
-                for (m, &a) in mean.iter_mut().zip(acc.iter()) {
-                    *m = (a / total) as f32;
                 }
             });
     }
 
-    /// The l1 interaction's sign sums: per run and coordinate, the values
-    /// sorted once, then for each agent the counts below and above its own
-    /// value by binary search (ties count in neither: `sign(0) = 0`), `s =
-    /// f32(below - above) / f32(N)` (both counts exact below 2^24).
+    /// The l1 interaction's sign sums of this engine's agents (of the whole run,
+    /// gathered from every rank, when it holds a part of one).
     fn signs_l1(&mut self, x: &[f32], shape: Shape) {
-        let (n, d) = (shape.agents, shape.dim);
-        self.columns.par_chunks_mut(n).enumerate().for_each_init(
-            Vec::new,
-            |sorted: &mut Vec<f32>, (rk, col)| {
-                let (r, k) = (rk / d, rk % d);
-                let value = |i: usize| x[(r * n + i) * d + k];
-                sorted.clear();
-                sorted.extend((0..n).map(value));
-                sorted.sort_unstable_by(f32::total_cmp);
-                for (i, s) in col.iter_mut().enumerate() {
-                    let v = value(i);
-                    let below = sorted.partition_point(|&u| u < v);
-                    let above = n - sorted.partition_point(|&u| u <= v);
-                    *s = (below as i64 - above as i64) as f32 / n as f32;
-                }
-            },
-        );
-        let columns = &self.columns;
-        self.signs
-            .par_chunks_mut(d)
-            .enumerate()
-            .for_each(|(g, agent)| {
-                let (r, i) = (g / n, g % n);
-                for (k, s) in agent.iter_mut().enumerate() {
-                    *s = columns[(r * d + k) * n + i];
-                }
-            });
+        match &self.split {
+            None => sign_sums(x, shape, &mut self.columns, &mut self.signs),
+            Some(s) => {
+                let all = s.ranks.all_gather_f32(x);
+                let (n, d) = (s.run_agents, shape.dim);
+                let run = Shape {
+                    runs: 1,
+                    agents: n,
+                    dim: d,
+                };
+                sign_sums(
+                    &all[s.run * n * d..(s.run + 1) * n * d],
+                    run,
+                    &mut self.columns,
+                    &mut self.run_signs,
+                );
+                let mine = s.first_agent_in_run * d..s.first_agent_in_run * d + self.signs.len();
+                self.signs.copy_from_slice(&self.run_signs[mine]);
+            }
+        }
     }
 
     /// What agent `g` is pulled towards in a step.
@@ -233,6 +264,115 @@ impl Targets {
             Pull::None
         }
     }
+}
+
+/// The partial records of the tiles of this engine's runs, with the tiles
+/// per run and the agents per run: its own, or, for a part of a run, the
+/// run's from every rank (in rank order, which is tile order).
+fn run_partials<'a>(
+    partials: &'a [f64],
+    split: Option<&SplitRun>,
+    shape: Shape,
+    record: usize,
+) -> (Cow<'a, [f64]>, usize, usize) {
+    match split {
+        None => (
+            Cow::Borrowed(partials),
+            shape.agents.div_ceil(MEAN_TILE),
+            shape.agents,
+        ),
+        Some(s) => {
+            let all = s.ranks.all_gather_f64(partials);
+            let tiles = s.run_agents.div_ceil(MEAN_TILE);
+            let run = s.run * tiles * record..(s.run + 1) * tiles * record;
+            (Cow::Owned(all[run].to_vec()), tiles, s.run_agents)
+        }
+    }
+}
+
+/// `exp(t)`, but 0 below -746 (NaN stays NaN): exp underflows to 0 below
+/// -745.13 (half the least subnormal), the same bits without libm's slow path.
+#[inline]
+fn exp_or_zero(t: f64) -> f64 {
+    if t < -746.0 { 0.0 } else { t.exp() }
+}
+
+/// `m_r = (sum_t S_t) / N`: the tiles' sums added in tile order in f64 and
+/// rounded once (`partials` `[runs][tiles][d]`).
+fn plain_means(partials: &[f64], tiles: usize, n: usize, d: usize, means: &mut [f32]) {
+    means.par_chunks_mut(d).enumerate().for_each(|(r, mean)| {
+        let run = &partials[r * tiles * d..(r + 1) * tiles * d];
+        for (k, m) in mean.iter_mut().enumerate() {
+            let mut s = 0.0f64;
+            for t in 0..tiles {
+                s += run[t * d + k];
+            }
+            *m = (s / n as f64) as f32;
+        }
+    });
+}
+
+/// `m_alpha,r = sum_t f_t S_t / sum_t f_t W_t` with `f_t = exp(c_min - c_t)`:
+/// a log-sum-exp merge of the tiles' records `[c_t, W_t, S_t]`, added in tile
+/// order in f64 and rounded once. With one tile `f = 1`: the run's own sums.
+fn weighted_means(partials: &[f64], tiles: usize, d: usize, means: &mut [f32]) {
+    let rec = d + 2;
+    means.par_chunks_mut(d).enumerate().for_each_init(
+        || vec![0.0f64; d],
+        |sums, (r, mean)| {
+            let run = &partials[r * tiles * rec..(r + 1) * tiles * rec];
+            let least = (0..tiles)
+                .map(|t| run[t * rec])
+                .fold(f64::INFINITY, f64::min);
+            let mut total = 0.0f64;
+            sums.fill(0.0);
+            for record in run.chunks_exact(rec) {
+                // A tile whose costs all overflowed (`inf - inf`) weighs 0,
+                // as its agents do; a NaN in its sums still reaches the mean.
+                let t = least - record[0];
+                let f = if t >= -746.0 { t.exp() } else { 0.0 };
+                total += f * record[1];
+                for (s, &v) in sums.iter_mut().zip(&record[2..]) {
+                    *s += f * v;
+                }
+            }
+            for (m, &s) in mean.iter_mut().zip(sums.iter()) {
+                *m = (s / total) as f32;
+            }
+        },
+    );
+}
+
+/// The l1 sign sums of the agents of `x` (`shape`): per run and coordinate,
+/// the values sorted once, then for each agent the counts below and above its
+/// own value by binary search (ties count in neither: `sign(0) = 0`), `s =
+/// f32(below - above) / f32(N)` (both counts exact below 2^24); `columns` is
+/// scratch, `[runs][dim][agents]`.
+fn sign_sums(x: &[f32], shape: Shape, columns: &mut [f32], signs: &mut [f32]) {
+    let (n, d) = (shape.agents, shape.dim);
+    columns.par_chunks_mut(n).enumerate().for_each_init(
+        Vec::new,
+        |sorted: &mut Vec<f32>, (rk, col)| {
+            let (r, k) = (rk / d, rk % d);
+            let value = |i: usize| x[(r * n + i) * d + k];
+            sorted.clear();
+            sorted.extend((0..n).map(value));
+            sorted.sort_unstable_by(f32::total_cmp);
+            for (i, s) in col.iter_mut().enumerate() {
+                let v = value(i);
+                let below = sorted.partition_point(|&u| u < v);
+                let above = n - sorted.partition_point(|&u| u <= v);
+                *s = (below as i64 - above as i64) as f32 / n as f32;
+            }
+        },
+    );
+    let columns = &*columns;
+    signs.par_chunks_mut(d).enumerate().for_each(|(g, agent)| {
+        let (r, i) = (g / n, g % n);
+        for (k, s) in agent.iter_mut().enumerate() {
+            *s = columns[(r * d + k) * n + i];
+        }
+    });
 }
 
 /// `Phi` in f32 of the agents of `xs` into `out`, compiled for `simd`'s

@@ -117,7 +117,7 @@ fn cbo_lanes<P: Potential>(ctx: &Ctx<P>, x: &mut [f32], first: usize, n0: u64, n
         for l in 0..LANES {
             let g = first + a;
             c0[l] = b as u32;
-            c1[l] = g as u32;
+            c1[l] = (ctx.base + g) as u32;
             let block = &x[base + 4 * l..base + 4 * l + 4];
             let mean = &ctx.means[run_mean + 4 * b..run_mean + 4 * b + 4];
             for w in 0..4 {
@@ -178,7 +178,7 @@ fn cbo_lanes<P: Potential>(ctx: &Ctx<P>, x: &mut [f32], first: usize, n0: u64, n
             let (a, b) = (j / blocks, j % blocks);
             let g = first + a;
             c0[l] = b as u32;
-            c1[l] = g as u32;
+            c1[l] = (ctx.base + g) as u32;
             for w in 0..4 {
                 let k = 4 * b + w;
                 if k < d {
@@ -279,7 +279,7 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
             let (a, b) = (j / blocks, j % blocks);
             let g = first + a;
             c0[l] = b as u32;
-            c1[l] = g as u32;
+            c1[l] = (ctx.base + g) as u32;
             for w in 0..4 {
                 let k = 4 * b + w;
                 if k < d {

@@ -15,8 +15,8 @@
 )]
 
 use super::{
-    BadValue, Engine, Shape, StepConstants, StepPlan, check_size, initial_positions, is_bad,
-    try_alloc,
+    BadValue, Engine, Placement, Shape, StepConstants, StepPlan, check_size, initial_positions_at,
+    is_bad, try_alloc,
 };
 use crate::config::{CboNoise, EnsembleConfig, Interaction, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
@@ -127,6 +127,9 @@ pub struct CpuEngine<P: Potential> {
     consts: StepConstants,
     plan: StepPlan,
     shape: Shape,
+    /// The global index of agent 0 (the stream's agent index; nonzero for a
+    /// rank's slice of a split ensemble).
+    first_agent: usize,
     key: [u32; 2],
     x: Vec<f32>,
     /// The fast variable Y (homogenized schemes only; empty for Euler).
@@ -162,6 +165,27 @@ impl<P: Potential> CpuEngine<P> {
         keep_snapshots: bool,
         path: CpuPath,
     ) -> Result<Self> {
+        Self::placed(
+            potential,
+            ensemble,
+            method,
+            keep_snapshots,
+            path,
+            Placement::default(),
+        )
+    }
+
+    /// [`CpuEngine::new`] for a slice of a larger ensemble: `ensemble` gives the
+    /// slice's runs and agents, `placement` where they sit (the stream's agent
+    /// indices) and, for a part of one run, the ranks holding the rest.
+    pub fn placed(
+        potential: P,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        keep_snapshots: bool,
+        path: CpuPath,
+        placement: Placement,
+    ) -> Result<Self> {
         let shape = Shape {
             runs: ensemble.runs,
             agents: ensemble.agents,
@@ -186,8 +210,14 @@ impl<P: Potential> CpuEngine<P> {
             CpuPath::Auto => Simd::selected()?,
             _ => Simd::Portable,
         };
-        let targets = Targets::new(method, shape, simd)?;
-        initial_positions(&mut x, shape, &ensemble.init, ensemble.seed)?;
+        let targets = Targets::new(method, shape, simd, placement.split)?;
+        initial_positions_at(
+            &mut x,
+            shape,
+            &ensemble.init,
+            ensemble.seed,
+            placement.first_agent,
+        )?;
         // A batched potential takes the batch path (it is evaluated elsewhere,
         // never lane by lane), unless it is separable: then `grad_coord` is the
         // engines' only gradient (DESIGN section 4), on the lane or agent path.
@@ -228,6 +258,7 @@ impl<P: Potential> CpuEngine<P> {
             consts,
             plan,
             shape,
+            first_agent: placement.first_agent,
             key: rng::key_from_seed(ensemble.seed),
             y,
             x,
@@ -272,6 +303,7 @@ impl<P: Potential> CpuEngine<P> {
             p: &self.potential,
             c,
             key: self.key,
+            base: self.first_agent,
             shape: self.shape,
             means: &self.targets.means,
             targets: &self.targets,
@@ -309,7 +341,7 @@ impl<P: Potential> Engine for CpuEngine<P> {
         Ok(
             CpuEngine::segment(self, n0, n1).map(|(step, agent, value)| BadValue {
                 step,
-                agent,
+                agent: self.first_agent + agent,
                 value,
             }),
         )
@@ -388,6 +420,9 @@ struct Ctx<'a, P> {
     p: &'a P,
     c: StepConstants,
     key: [u32; 2],
+    /// The global index of local agent 0: the stream's agent index of local
+    /// agent `g` is `base + g`.
+    base: usize,
     shape: Shape,
     /// The run's points pulled towards, for the lane path (mean or weighted).
     means: &'a [f32],
@@ -536,7 +571,7 @@ fn agents_path<P: Potential>(
             if stochastic {
                 let draw = Draw {
                     key: ctx.key,
-                    agent: g as u32,
+                    agent: (ctx.base + g) as u32,
                     step: n as u32,
                     sub,
                 };
@@ -556,18 +591,18 @@ fn agents_path<P: Potential>(
                 let ya = &mut y[a * d..(a + 1) * d];
                 sum.fill(0.0);
                 for m in 0..c.inner_len {
-                    noise(&mut z, ctx.key, g, n, m);
+                    noise(&mut z, ctx.key, ctx.base + g, n, m);
                     grad_at(ya, &mut grad, n, m);
                     tame_all(c.taming, c.grad_step, &mut grad);
                     inner_step(&c, ya, xa, &grad, &z, m, &mut sum);
                 }
                 outer_from_average(&c, xa, &sum, pull);
             } else if let Some(cbo) = c.cbo {
-                noise(&mut z, ctx.key, g, n, 0);
+                noise(&mut z, ctx.key, ctx.base + g, n, 0);
                 let m = pull.point().expect("CBO methods pull towards a point");
                 cbo_step(&c, cbo, xa, m, &z, &mut grad);
             } else {
-                noise(&mut z, ctx.key, g, n, 0);
+                noise(&mut z, ctx.key, ctx.base + g, n, 0);
                 match c.smoothing {
                     None => grad_at(xa, &mut grad, n, 0),
                     Some(sm) => {
@@ -578,7 +613,7 @@ fn agents_path<P: Potential>(
                             rng::normals_into(
                                 &mut xi,
                                 ctx.key,
-                                g as u32,
+                                (ctx.base + g) as u32,
                                 n as u32,
                                 rng::DOMAIN_SMOOTHING,
                                 smp,

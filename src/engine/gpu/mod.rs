@@ -13,7 +13,7 @@
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, RunStats, run_stats};
 use crate::engine::{
-    BadValue, Engine, Shape, StepConstants, StepPlan, check_size, initial_positions, try_alloc,
+    BadValue, Engine, Shape, StepConstants, StepPlan, check_size, initial_positions_at, try_alloc,
 };
 use crate::env::Var;
 use crate::error::{Error, Result};
@@ -39,7 +39,7 @@ use std::sync::Arc;
 use step::Tuning;
 
 /// Agents per tile of the mean reduction (shaders/mean_partial.wgsl).
-const TILE: usize = 256;
+const TILE: usize = super::MEAN_TILE;
 
 /// Dispatches encoded per submit; also the most steps one fused dispatch runs, so
 /// that no single dispatch runs long enough to trip a driver's watchdog.
@@ -90,6 +90,9 @@ pub struct GpuEngine<P: Potential> {
     consts: StepConstants,
     plan: StepPlan,
     shape: Shape,
+    /// The global index of agent 0 (nonzero for a rank's runs of a split
+    /// ensemble): added to the stream's agent index and to a bad value's agent.
+    first_agent: usize,
     key: [u32; 2],
     keep_snapshots: bool,
     block_kernel: bool,
@@ -117,6 +120,32 @@ impl<P: Potential> GpuEngine<P> {
         keep_snapshots: bool,
         max_binding: Option<u64>,
     ) -> Result<Self> {
+        Self::placed(
+            ctx,
+            potential,
+            gp,
+            ensemble,
+            method,
+            keep_snapshots,
+            max_binding,
+            0,
+        )
+    }
+
+    /// [`GpuEngine::new`] for whole runs of a larger ensemble: `ensemble` gives
+    /// their runs, `first_agent` the global index of their first agent (the
+    /// stream's agent index of agent 0).
+    #[allow(clippy::too_many_arguments, reason = "new's arguments and the slice")]
+    pub(crate) fn placed(
+        ctx: Arc<GpuContext>,
+        potential: P,
+        gp: GpuPotential,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        keep_snapshots: bool,
+        max_binding: Option<u64>,
+        first_agent: usize,
+    ) -> Result<Self> {
         let shape = Shape {
             runs: ensemble.runs,
             agents: ensemble.agents,
@@ -126,7 +155,7 @@ impl<P: Potential> GpuEngine<P> {
         let consts = *plan.first();
         let len = check_size(shape, 1)?;
         let mut x0 = try_alloc(len, "the positions X")?;
-        initial_positions(&mut x0, shape, &ensemble.init, ensemble.seed)?;
+        initial_positions_at(&mut x0, shape, &ensemble.init, ensemble.seed, first_agent)?;
 
         // CBO runs on the agent kernel: its isotropic noise needs the whole agent.
         let block_kernel =
@@ -573,6 +602,7 @@ impl<P: Potential> GpuEngine<P> {
             consts,
             plan,
             shape,
+            first_agent,
             key: rng::key_from_seed(ensemble.seed),
             keep_snapshots,
             block_kernel,
@@ -608,12 +638,11 @@ impl<P: Potential> Engine for GpuEngine<P> {
             earliest_bad(&mut first, bytemuck::cast_slice(&bytes), part.agent_base);
         }
         debug_assert_eq!(first.map(|(s, _)| s), Some(step));
-        Ok(Some(bad_value(
-            step,
-            first,
-            &self.read_x()?,
-            self.shape.dim,
-        )))
+        let bad = bad_value(step, first, &self.read_x()?, self.shape.dim);
+        Ok(Some(BadValue {
+            agent: self.first_agent + bad.agent,
+            ..bad
+        }))
     }
 
     fn max_segment(&self) -> u64 {

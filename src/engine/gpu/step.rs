@@ -65,7 +65,9 @@ impl<P: Potential> GpuEngine<P> {
                 self.shape.dim,
                 n0,
                 n_steps,
-                part.agent_base,
+                // The stream's agent index is global (a rank's slice starts
+                // at first_agent; the engine checked that it fits).
+                (self.first_agent + part.agent_base as usize) as u32,
                 part.jobs,
             )
         }
