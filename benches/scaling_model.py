@@ -3,9 +3,10 @@
 efficiency of one run split over P GPUs, 1 to 1,024, on the paper's rough
 potential at d = 10, 1,000 and 1e6, for the Euler scheme with interaction (an
 exchange every step) and the homogenized scheme (one every M = 20 inner
-steps), with the exchange as built (an all-gather of every tile's partial
-sums, added in tile order) and as it could be (a fixed-order tree over the
-tiles). Every assumption is a constant below; docs/SCALING.md states where
+steps). A run split over GPU ranks is planned, not built: the model gives it
+the exchange the CPU ranks use (an all-gather of every tile's partial sums,
+added in tile order, with the GPU's sums read back and written over PCIe),
+and the alternative of a fixed-order tree over the tiles. Every assumption is a constant below; docs/SCALING.md states where
 each comes from.
 
 Usage: python3 benches/scaling_model.py
@@ -39,7 +40,7 @@ def compute(d, scheme):
 
 
 def exchange_allgather(d, p):
-    """Seconds of one outer step's exchange as built: every rank receives every
+    """Seconds of one outer step's exchange as the CPU ranks do it: every rank receives every
     tile's record (d + 2 f64) of the run, from P ranks (recursive doubling:
     ceil(log2 P) latencies per collective, the whole volume once)."""
     if p == 1:
@@ -87,7 +88,7 @@ def main():
             print(f"| {d:g} | {AGENTS[d]} | {scheme} | {c * 1e3:.3g} ms | "
                   + " | ".join(cells) + f" | {cross} |")
     print()
-    print("Each cell: the all-gather as built / a fixed-order tree over the tiles /")
+    print("Each cell: the all-gather (as the CPU ranks do it) / a fixed-order tree over the tiles /")
     print("the all-gather with a stale mean overlapping the step.")
 
 

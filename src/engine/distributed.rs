@@ -145,8 +145,12 @@ impl Engine for Distributed {
                 b
             })
             .collect();
+        let failure = first_failure(&all);
+        if failure.is_some() {
+            self.ranks.mark_failed();
+        }
         local?;
-        if let Some(e) = first_failure(&all) {
+        if let Some(e) = failure {
             return Err(e);
         }
         // The earliest (step, agent) over every rank, as one process finds it.

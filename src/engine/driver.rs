@@ -54,10 +54,12 @@ impl Driver {
         snapshots: Option<u64>,
     ) -> Result<Self> {
         let mut history = History::new(shape.runs);
-        if let Some(records) = snapshots {
-            let len = shape.len().unwrap_or(usize::MAX);
-            history.reserve_snapshots(records, len)?;
-        }
+        let reserved = match snapshots {
+            Some(records) => history.reserve_snapshots(records, shape.len().unwrap_or(usize::MAX)),
+            None => Ok(()),
+        };
+        // Over ranks, before the first record's collectives.
+        engine.agree(reserved)?;
         let mut driver = Self {
             engine,
             method: method.to_string(),

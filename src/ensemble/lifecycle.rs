@@ -126,6 +126,16 @@ impl Ensemble {
     /// would have taken. A missing, damaged or foreign checkpoint is an error
     /// that says which.
     pub fn resume_from(&mut self, dir: &Path) -> Result<()> {
+        // Over ranks every rank reads it (a folder all of them see), and a
+        // failure on any is every rank's.
+        let state = self.read_checkpoint(dir);
+        let state = self.agree(state)?;
+        self.restore(state, dir)
+    }
+
+    /// The state of the one-method checkpoint in `dir`, checked against this
+    /// ensemble.
+    fn read_checkpoint(&self, dir: &Path) -> Result<MethodState> {
         let manifest = checkpoint::read_manifest(dir)?.ok_or_else(|| Error::Checkpoint {
             path: dir.to_path_buf(),
             message: format!("no {} there: nothing to resume", checkpoint::MANIFEST),
@@ -153,7 +163,7 @@ impl Ensemble {
                 message: format!("the ensemble had diverged: {message}"),
             });
         }
-        self.restore(state, dir)
+        Ok(state)
     }
 
     /// An ensemble on a built-in potential, continued from the checkpoint in

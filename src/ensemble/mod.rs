@@ -173,11 +173,15 @@ impl Ensemble {
         method: &MethodConfig,
         options: Options,
     ) -> Result<Self> {
-        problem.validate()?;
-        ensemble.validate()?;
-        method.validate(0)?;
-        // Before the potential (its shift has dim entries) or anything else exists.
-        Footprint::engine(ensemble, method, problem.dim, options.keep_trajectories).check()?;
+        // Before the potential (its shift has dim entries) or anything else
+        // exists; over ranks, agreed (the memory each rank sees is its own).
+        let checked = (|| {
+            problem.validate()?;
+            ensemble.validate()?;
+            method.validate(0)?;
+            Footprint::engine(ensemble, method, problem.dim, options.keep_trajectories).check()
+        })();
+        crate::ranks::agree(options.ranks.as_ref(), checked)?;
         Self::from_builtin(Builtin::from_problem(problem), ensemble, method, options)
     }
 
@@ -188,8 +192,6 @@ impl Ensemble {
         method: &MethodConfig,
         options: Options,
     ) -> Result<Self> {
-        ensemble.validate()?;
-        method.validate(0)?;
         // Before anything large exists.
         Self::check_potential(&builtin, ensemble, method, &options)?;
         let (gpu, note) = Self::choose_gpu(ensemble, &options)?;
@@ -215,8 +217,6 @@ impl Ensemble {
         if let Some(builtin) = Builtin::from_any(&potential) {
             return Self::from_builtin(builtin, ensemble, method, options);
         }
-        ensemble.validate()?;
-        method.validate(0)?;
         Self::check_potential(&potential, ensemble, method, &options)?;
         let note = match options.backend {
             Backend::Gpu => {
@@ -243,8 +243,8 @@ impl Ensemble {
         method: &MethodConfig,
         options: Options,
     ) -> Result<Self> {
-        ensemble.validate()?;
-        method.validate(0)?;
+        let checked = ensemble.validate().and_then(|()| method.validate(0));
+        crate::ranks::agree(options.ranks.as_ref(), checked.map_err(Into::into))?;
         // What the network's GPU engine does not run goes to the CPU under Auto.
         let gpu_can = matches!(
             method.scheme,
@@ -306,16 +306,16 @@ impl Ensemble {
         method: &MethodConfig,
         options: Options,
     ) -> Result<Self> {
-        ensemble.validate()?;
-        method.validate(0)?;
         Self::check_potential(&potential, ensemble, method, &options)?;
-        if potential.stochastic() {
-            return Err(Unsupported::StochasticOnGpu {
+        let gp = if potential.stochastic() {
+            Err(Unsupported::StochasticOnGpu {
                 potential: potential.name(),
             }
-            .into());
-        }
-        let gp = GpuPotential::user(wgsl, &potential).map_err(crate::gpu::GpuError::from)?;
+            .into())
+        } else {
+            GpuPotential::user(wgsl, &potential).map_err(|e| crate::gpu::GpuError::from(e).into())
+        };
+        let gp = crate::ranks::agree(options.ranks.as_ref(), gp)?;
         let (gpu, note) = Self::choose_gpu(ensemble, &options)?;
         match gpu {
             Some(ctx) => Self::on_gpu(ctx, potential, gp, ensemble, method, options),
@@ -323,14 +323,27 @@ impl Ensemble {
         }
     }
 
-    /// A user's potential: a dimension, consistent parameters, and memory for
-    /// the ensemble it is to run.
+    /// The configurations, then a user's potential: a dimension, consistent
+    /// parameters, and memory for the ensemble it is to run; over ranks,
+    /// agreed.
     fn check_potential<P: Potential>(
         potential: &P,
         ensemble: &EnsembleConfig,
         method: &MethodConfig,
         options: &Options,
     ) -> Result<()> {
+        let checked = Self::check_potential_here(potential, ensemble, method, options);
+        crate::ranks::agree(options.ranks.as_ref(), checked)
+    }
+
+    fn check_potential_here<P: Potential>(
+        potential: &P,
+        ensemble: &EnsembleConfig,
+        method: &MethodConfig,
+        options: &Options,
+    ) -> Result<()> {
+        ensemble.validate()?;
+        method.validate(0)?;
         if potential.dim() == 0 {
             return Err(ConfigError {
                 field: "potential.dim()".into(),
@@ -365,8 +378,8 @@ impl Ensemble {
             return Self::choose_gpu_here(options.backend, GpuContext::shared);
         };
         if ensemble.runs < ranks.size() {
-            // Deterministic: every rank takes the same branch.
-            return match options.backend {
+            // Every rank takes the same branch.
+            return ranks.agree(match options.backend {
                 Backend::Cpu => Ok((None, None)),
                 Backend::Gpu => Err(Unsupported::SplitRunOnGpu {
                     runs: ensemble.runs,
@@ -381,7 +394,7 @@ impl Ensemble {
                         ranks.size()
                     )),
                 )),
-            };
+            });
         }
         let local = ranks.local_rank();
         let (gpu, note) = ranks.agree(Self::choose_gpu_here(options.backend, || {
@@ -429,6 +442,34 @@ impl Ensemble {
         })
     }
 
+    /// Every rank's slice of `ensemble`, or why it cannot be split over
+    /// `ranks`.
+    fn slices_for(
+        ranks: &Ranks,
+        ensemble: &EnsembleConfig,
+        dim: usize,
+    ) -> Result<Vec<crate::ranks::Slice>> {
+        let slices = crate::ranks::layout::slices(ensemble.runs, ensemble.agents, ranks.size())?;
+        // Positions are gathered whole: one all-gather of R N d values.
+        let values = ensemble.runs as u128 * ensemble.agents as u128 * dim as u128;
+        if values > ranks.max_gather() as u128 {
+            return Err(ConfigError {
+                field: "ranks".into(),
+                value: ranks.size().to_string(),
+                allowed: format!(
+                    "the positions of {} runs x {} agents x dim {dim} ({values} values) are \
+                     gathered in one all-gather, and MPI moves at most {} values in one; \
+                     run fewer runs per configuration",
+                    ensemble.runs,
+                    ensemble.agents,
+                    ranks.max_gather()
+                ),
+            }
+            .into());
+        }
+        Ok(slices)
+    }
+
     /// This rank's engine: `build` gives the engine of a (local) ensemble
     /// configuration at a placement, keeping trajectories or not. Without
     /// ranks, the whole ensemble; over several, this rank's slice under
@@ -443,7 +484,7 @@ impl Ensemble {
         let Some(ranks) = options.ranks.as_ref().filter(|r| r.size() > 1) else {
             return build(ensemble, Placement::default(), options.keep_trajectories);
         };
-        let slices = crate::ranks::layout::slices(ensemble.runs, ensemble.agents, ranks.size())?;
+        let slices = ranks.agree(Self::slices_for(ranks, ensemble, dim))?;
         let slice = slices[ranks.rank()];
         let local = EnsembleConfig {
             runs: slice.runs,

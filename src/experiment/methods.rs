@@ -63,7 +63,7 @@ impl Keeper<'_> {
     fn write_or_note(
         &mut self,
         results: &[MethodResult],
-        current: Option<&Ensemble>,
+        current: Option<&MethodState>,
         engine: &(String, String),
         progress: &mut dyn Progress,
         notes: &mut Vec<String>,
@@ -80,11 +80,13 @@ impl Keeper<'_> {
         }
     }
 
-    /// Writes the ended methods (`results`) and the one running (`current`).
+    /// Writes the ended methods (`results`) and the one running (`current`,
+    /// its state taken by the caller: over ranks every rank gives its part,
+    /// and a failure there is every rank's, not a note).
     fn write(
         &mut self,
         results: &[MethodResult],
-        current: Option<&Ensemble>,
+        current: Option<&MethodState>,
         engine: &(String, String),
     ) -> Result<()> {
         let states: Vec<Option<MethodState>> = results
@@ -95,7 +97,6 @@ impl Keeper<'_> {
                 _ => Some(state_of(r)),
             })
             .collect();
-        let current_state = current.map(Ensemble::state).transpose()?;
         let mut list: Vec<ToWrite<'_>> = states
             .iter()
             .enumerate()
@@ -104,7 +105,7 @@ impl Keeper<'_> {
                 None => ToWrite::Kept(self.kept[i].as_ref().expect("kept")),
             })
             .collect();
-        if let Some(s) = &current_state {
+        if let Some(s) = current {
             list.push(ToWrite::State(s));
         }
         let manifest = checkpoint::write(self.dir, self.config, &engine.0, &engine.1, &list)?;
@@ -263,8 +264,12 @@ pub(super) fn run_methods(
             last: Instant::now(),
         });
     // What the checkpoint holds: the methods that ended, then the one running.
+    let ranks = options.ranks.as_ref().filter(|r| r.size() > 1);
     let resumed = match (&lifecycle.checkpoint_dir, lifecycle.resume) {
-        (Some(dir), true) => Some(resumable(dir, config_text, method_configs)?),
+        (Some(dir), true) => Some(crate::ranks::agree(
+            ranks,
+            resumable(dir, config_text, method_configs),
+        )?),
         (None, true) => {
             return Err(Error::Config(crate::ConfigError {
                 field: "Lifecycle::checkpoint_dir".into(),
@@ -277,8 +282,13 @@ pub(super) fn run_methods(
     let mut running_state = None;
     if let (Some(manifest), Some(dir)) = (&resumed, &lifecycle.checkpoint_dir) {
         engine_info = Some((manifest.backend.clone(), manifest.device.clone()));
-        for (i, entry) in manifest.methods.iter().enumerate() {
-            let state = checkpoint::load(dir, manifest, i, shape)?;
+        // Every rank reads the checkpoint (a folder all of them see); a
+        // failure on any is every rank's.
+        let states: Result<Vec<MethodState>> = (0..manifest.methods.len())
+            .map(|i| checkpoint::load(dir, manifest, i, shape))
+            .collect();
+        let states = crate::ranks::agree(ranks, states)?;
+        for (i, (entry, state)) in manifest.methods.iter().zip(states).enumerate() {
             if entry.done {
                 methods.push(result_of(
                     &method_configs[i],
@@ -357,10 +367,11 @@ pub(super) fn run_methods(
                 let due = keeper.as_ref().is_some_and(|k| k.last.elapsed() >= every);
                 if agreed(due) {
                     let info = engine_info.clone().expect("set above");
-                    match &mut keeper {
-                        Some(k) => k.write_or_note(&methods, Some(&e), &info, progress, &mut notes),
-                        // Another rank writes: this one gives its part of the state.
-                        None => drop(e.state()?),
+                    // Over ranks every rank gives its part of the state; rank
+                    // 0 writes it.
+                    let state = e.state()?;
+                    if let Some(k) = &mut keeper {
+                        k.write_or_note(&methods, Some(&state), &info, progress, &mut notes);
                     }
                 }
             }
@@ -373,10 +384,11 @@ pub(super) fn run_methods(
             // Where it was left: in the checkpoint as running, in the outputs as
             // reached so far.
             let info = engine_info.clone().expect("set above");
-            match &mut keeper {
-                Some(k) => k.write_or_note(&methods, Some(&e), &info, progress, &mut notes),
-                None if writes && lifecycle.checkpoint_dir.is_some() => drop(e.state()?),
-                None => {}
+            if writes && lifecycle.checkpoint_dir.is_some() {
+                let state = e.state()?;
+                if let Some(k) = &mut keeper {
+                    k.write_or_note(&methods, Some(&state), &info, progress, &mut notes);
+                }
             }
         }
         let elapsed_s = e.elapsed().as_secs_f64();

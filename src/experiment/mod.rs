@@ -201,7 +201,9 @@ pub fn run_with(
     progress: &mut dyn Progress,
     lifecycle: &Lifecycle,
 ) -> Result<ExperimentResult> {
-    footprint(config)?.check()?;
+    // Over ranks, agreed: the memory each rank sees is its own.
+    let fits = footprint(config).and_then(|f| f.check());
+    crate::ranks::agree(options.ranks.as_ref(), fits)?;
     let potential: Arc<dyn Potential> = Arc::new(Builtin::from_problem(&config.problem));
     run_methods(
         Some(config.problem.clone()),

@@ -22,7 +22,7 @@ pub use threads::Threads;
 
 use crate::error::{Error, Result};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The collectives a split ensemble uses, over a fixed group of ranks. Every
@@ -48,6 +48,19 @@ pub trait Collective: Send + Sync {
 
     /// Every rank's `mine`, one entry per rank, in rank order.
     fn all_gather_bytes(&self, mine: &[u8]) -> Vec<Vec<u8>>;
+
+    /// The most values one all-gather moves in all (MPI counts in `int`).
+    fn max_gather(&self) -> usize {
+        usize::MAX
+    }
+}
+
+/// `local`, agreed over `ranks` if there are any ([`Ranks::agree`]).
+pub fn agree<T>(ranks: Option<&Ranks>, local: Result<T>) -> Result<T> {
+    match ranks {
+        Some(r) => r.agree(local),
+        None => local,
+    }
 }
 
 /// A rank's handle on its group: the [`Collective`], plus the time and bytes its
@@ -58,6 +71,8 @@ pub struct Ranks {
     comm: Arc<dyn Collective>,
     exchange_ns: Arc<AtomicU64>,
     received: Arc<AtomicU64>,
+    /// Set once an agreement has ended in an error: every rank knows of it.
+    failed: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Ranks {
@@ -73,7 +88,25 @@ impl Ranks {
             comm: Arc::new(comm),
             exchange_ns: Arc::default(),
             received: Arc::default(),
+            failed: Arc::default(),
         }
+    }
+
+    /// Whether an agreement ([`Ranks::agree`], or a segment's reports) has
+    /// ended in an error, which every rank then returns: no rank waits for
+    /// another, and each can end normally. An error without one may have left
+    /// other ranks waiting (MPI's answer is `MPI_Abort`).
+    pub fn agreed_failure(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn mark_failed(&self) {
+        self.failed.store(true, Ordering::Relaxed);
+    }
+
+    /// [`Collective::max_gather`].
+    pub fn max_gather(&self) -> usize {
+        self.comm.max_gather()
     }
 
     /// This rank, in `0..size()`.
@@ -163,8 +196,12 @@ impl Ranks {
             .encode(),
         };
         let all = self.all_gather_bytes(&status);
+        let failure = first_failure(&all);
+        if failure.is_some() {
+            self.mark_failed();
+        }
         let v = local?;
-        match first_failure(&all) {
+        match failure {
             Some(e) => Err(e),
             None => Ok(v),
         }

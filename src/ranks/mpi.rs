@@ -11,7 +11,8 @@ use std::sync::Mutex;
 /// dropped its own).
 pub struct MpiGuard(#[allow(dead_code, reason = "held for its Drop")] mpi::environment::Universe);
 
-/// The ranks of `MPI_COMM_WORLD`, one per process (`mpirun -n P`).
+/// The ranks of an MPI communicator (`MPI_COMM_WORLD`, one per process of
+/// `mpirun -n P`, or one of the program's own).
 pub struct MpiRanks {
     world: mpi::topology::SimpleCommunicator,
     rank: usize,
@@ -41,16 +42,22 @@ impl MpiRanks {
                 "the MPI library offers only {threading:?} threading; MPI_THREAD_SERIALIZED is needed"
             )));
         }
-        let world = universe.world();
-        let local_rank = world.split_shared(world.rank()).rank() as usize;
-        let ranks = MpiRanks {
-            rank: world.rank() as usize,
-            size: world.size() as usize,
-            local_rank,
-            world,
-            serial: Mutex::new(()),
-        };
+        let ranks = MpiRanks::with_communicator(universe.world());
         Ok((MpiGuard(universe), ranks))
+    }
+
+    /// The ranks of `comm`, a communicator of a program that initialised MPI
+    /// itself (at `MPI_THREAD_SERIALIZED` or above) and keeps it initialised
+    /// while these ranks are used: an ensemble over a part of its processes.
+    pub fn with_communicator(comm: mpi::topology::SimpleCommunicator) -> Self {
+        let local_rank = comm.split_shared(comm.rank()).rank() as usize;
+        MpiRanks {
+            rank: comm.rank() as usize,
+            size: comm.size() as usize,
+            local_rank,
+            world: comm,
+            serial: Mutex::new(()),
+        }
     }
 
     /// Ends every rank at once with `code` as the exit status (`MPI_Abort`):
@@ -62,6 +69,7 @@ impl MpiRanks {
     fn gather<T: Equivalence + Default + Clone>(&self, mine: &[T]) -> (Vec<T>, Vec<usize>) {
         let _one_at_a_time = self.serial.lock().unwrap_or_else(|p| p.into_inner());
         let mut counts = vec![0i32; self.size];
+        // Ensemble::new refuses ensembles whose gathers exceed max_gather.
         let n = i32::try_from(mine.len()).expect("a rank's share fits MPI's int count");
         self.world.all_gather_into(&n, &mut counts[..]);
         let displs: Vec<i32> = counts
@@ -97,6 +105,10 @@ impl Collective for MpiRanks {
 
     fn local_rank(&self) -> usize {
         self.local_rank
+    }
+
+    fn max_gather(&self) -> usize {
+        i32::MAX as usize
     }
 
     fn all_gather_f64(&self, mine: &[f64]) -> Vec<f64> {

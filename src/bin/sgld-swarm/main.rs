@@ -124,6 +124,9 @@ fn main() -> ExitCode {
         },
         _ => None,
     };
+    if let Some(s) = &started {
+        ranks::abort_on_panic(s);
+    }
     let rank_set = started.as_ref().and_then(|s| s.ranks.clone());
     let result = match command {
         Command::Run(args) => run(args, rank_set),
@@ -139,19 +142,15 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // The library's errors carry their cause in their message already.
-            let reports = started
-                .as_ref()
-                .is_none_or(|s| s.reports(e.downcast_ref::<Error>()));
-            match e.downcast_ref::<Error>() {
-                Some(err) => {
-                    if reports {
-                        eprintln!("error: {err}");
-                    }
-                    ExitCode::from(err.exit_code())
-                }
+            let (message, code) = match e.downcast_ref::<Error>() {
+                Some(err) => (err.to_string(), err.exit_code()),
+                None => (format!("{e:#}"), 1),
+            };
+            match &started {
+                Some(s) => s.fail(&message, code),
                 None => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::from(1)
+                    eprintln!("error: {message}");
+                    ExitCode::from(code)
                 }
             }
         }
@@ -222,17 +221,18 @@ pub(crate) fn load_config(args: &RunArgs, text: &str, origin: &str) -> Result<Co
 }
 
 fn run(args: RunArgs, ranks: Option<sgld_swarm::ranks::Ranks>) -> anyhow::Result<ExitCode> {
-    let (text, origin) = source(&args)?;
+    // Over ranks, a file one rank cannot read is every rank's error.
+    let (text, origin) = sgld_swarm::ranks::agree(ranks.as_ref(), source(&args))?;
     // The Figure 3 experiment has a file layout of its own.
     if sgld_swarm::nn::experiment::is_fig3(&text) {
         if let Some(r) = &ranks {
-            return Err(Error::Config(sgld_swarm::ConfigError {
+            let refused = Error::Config(sgld_swarm::ConfigError {
                 field: "ranks".into(),
                 value: r.size().to_string(),
                 allowed: "the Figure 3 experiment runs in one process (start it without mpirun)"
                     .into(),
-            })
-            .into());
+            });
+            return Err(r.agree::<()>(Err(refused)).unwrap_err().into());
         }
         for (flag, given) in [
             (

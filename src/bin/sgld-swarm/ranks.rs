@@ -35,11 +35,49 @@ impl Started {
         self.ranks.as_ref().is_none_or(Ranks::is_root)
     }
 
-    /// Whether this process reports `error`: every rank meets the same bad
-    /// input, and a rank's failure reaches every rank as [`Error::Rank`], so
-    /// rank 0 reports those; a rank reports a failure of its own.
-    pub(crate) fn reports(&self, error: Option<&Error>) -> bool {
-        self.is_root()
-            || !error.is_some_and(|e| e.is_input_error() || matches!(e, Error::Rank { .. }))
+    /// How this process ends after `error` (printed as `message`) with exit
+    /// status `code`. In one process, or after a failure the ranks agreed on
+    /// (every rank returns it, so none is left waiting): rank 0 prints it
+    /// (another rank's as "rank k failed: ..."), and every rank exits with
+    /// `code`. A failure only this rank knows of may leave the others waiting
+    /// in a collective: it prints it with its rank and ends every rank with
+    /// `MPI_Abort`.
+    pub(crate) fn fail(&self, message: &str, code: u8) -> std::process::ExitCode {
+        match &self.ranks {
+            Some(r) if !r.agreed_failure() => {
+                eprintln!("error: on rank {} of {}: {message}", r.rank(), r.size());
+                abort(code)
+            }
+            _ => {
+                if self.is_root() {
+                    eprintln!("error: {message}");
+                }
+                std::process::ExitCode::from(code)
+            }
+        }
+    }
+}
+
+/// Ends every rank at once with exit status `code` (`MPI_Abort`).
+#[cfg(feature = "mpi")]
+fn abort(code: u8) -> ! {
+    use mpi::traits::Communicator;
+    mpi::topology::SimpleCommunicator::world().abort(code as i32)
+}
+
+#[cfg(not(feature = "mpi"))]
+fn abort(code: u8) -> ! {
+    std::process::exit(code as i32)
+}
+
+/// A panic on one rank ends every rank (`MPI_Abort` after the message), rather
+/// than leaving the others waiting for it (feature `mpi`, two or more ranks).
+pub(crate) fn abort_on_panic(started: &Started) {
+    if started.ranks.is_some() {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            default(info);
+            abort(101);
+        }));
     }
 }

@@ -64,10 +64,16 @@ fn interval(seconds: Option<f64>) -> Result<Option<Duration>, Error> {
 
 /// `sgld-swarm run` for a configuration of methods (Figure 3 goes elsewhere).
 pub(crate) fn run(args: &RunArgs, ranks: Option<Ranks>) -> anyhow::Result<ExitCode> {
-    let (text, origin) = source(args)?;
-    let config = load_config(args, &text, &origin)?;
-    let every = interval(args.checkpoint_every)?;
-    experiment::footprint(&config)?.check()?;
+    let setup = (|| {
+        let (text, origin) = source(args)?;
+        let config = load_config(args, &text, &origin)?;
+        let every = interval(args.checkpoint_every)?;
+        experiment::footprint(&config)?.check()?;
+        Ok((config, every))
+    })();
+    // Over ranks, a failure on any rank (its memory, its copy of a file) is
+    // every rank's.
+    let (config, every) = sgld_swarm::ranks::agree(ranks.as_ref(), setup)?;
     let dir = checkpoint::dir_of(&args.out);
     let lifecycle = Lifecycle {
         checkpoint_dir: every.is_some().then(|| dir.clone()),
@@ -92,22 +98,28 @@ pub(crate) fn run(args: &RunArgs, ranks: Option<Ranks>) -> anyhow::Result<ExitCo
 /// `sgld-swarm resume <out>`: continues the run whose checkpoint is in
 /// `<out>/checkpoint` and writes its outputs as `run` would have.
 pub(crate) fn resume(args: ResumeArgs, ranks: Option<Ranks>) -> anyhow::Result<ExitCode> {
-    let every = interval(args.checkpoint_every)?;
     let dir = checkpoint::dir_of(&args.out);
-    let manifest = checkpoint::read_manifest(&dir)?.ok_or_else(|| Error::Checkpoint {
-        path: dir.clone(),
-        message: format!(
-            "no {} there: that run wrote no checkpoint (it ran with --checkpoint-every 0, \
-             or was stopped before its first one); start it again with `run`",
-            checkpoint::MANIFEST
-        ),
-    })?;
-    let origin = format!(
-        "the configuration in {}",
-        dir.join(checkpoint::MANIFEST).display()
-    );
-    let config = Config::from_toml_str(&manifest.config, &origin)?;
-    experiment::footprint(&config)?.check()?;
+    let setup = (|| {
+        let every = interval(args.checkpoint_every)?;
+        let manifest = checkpoint::read_manifest(&dir)?.ok_or_else(|| Error::Checkpoint {
+            path: dir.clone(),
+            message: format!(
+                "no {} there: that run wrote no checkpoint (it ran with --checkpoint-every 0, \
+                 or was stopped before its first one); start it again with `run`",
+                checkpoint::MANIFEST
+            ),
+        })?;
+        let origin = format!(
+            "the configuration in {}",
+            dir.join(checkpoint::MANIFEST).display()
+        );
+        let config = Config::from_toml_str(&manifest.config, &origin)?;
+        experiment::footprint(&config)?.check()?;
+        Ok((every, manifest, config))
+    })();
+    // Over ranks every rank reads the checkpoint (a folder all of them see);
+    // a failure on any is every rank's.
+    let (every, manifest, config) = sgld_swarm::ranks::agree(ranks.as_ref(), setup)?;
     // The engine that wrote it, unless another is asked for.
     let written_on = match manifest.backend.as_str() {
         "gpu" => BackendArg::Gpu,
