@@ -83,6 +83,11 @@ fn outcome(e: &Ensemble) -> (Vec<u32>, Vec<u64>, Vec<u64>) {
     (x, h.steps().to_vec(), stats)
 }
 
+/// An ensemble on [`problem`] on the CPU engine's own path choice.
+fn build(ensemble: &EnsembleConfig, method: &MethodConfig, ranks: Option<Ranks>) -> Ensemble {
+    Ensemble::new(&problem(), ensemble, method, options(CpuPath::Auto, ranks)).unwrap()
+}
+
 fn run(
     ensemble: &EnsembleConfig,
     method: &MethodConfig,
@@ -190,13 +195,7 @@ fn a_checkpoint_over_ranks_resumes_on_any_number_of_ranks() {
     let whole = run(&ensemble, &method, CpuPath::Auto, None);
     let dir = tempfile::tempdir().unwrap();
     on_ranks(2, |r| {
-        let mut e = Ensemble::new(
-            &problem(),
-            &ensemble,
-            &method,
-            options(CpuPath::Auto, Some(r)),
-        )
-        .unwrap();
+        let mut e = build(&ensemble, &method, Some(r));
         e.advance(17).unwrap();
         e.checkpoint(dir.path()).unwrap();
     });
@@ -233,13 +232,7 @@ fn an_interruption_on_one_rank_stops_every_rank_at_the_same_step() {
     let whole = run(&ensemble, &method, CpuPath::Auto, None);
     let stopped = on_ranks(3, |r| {
         let flag = Arc::new(AtomicBool::new(r.rank() == 1));
-        let mut e = Ensemble::new(
-            &problem(),
-            &ensemble,
-            &method,
-            options(CpuPath::Auto, Some(r)),
-        )
-        .unwrap();
+        let mut e = build(&ensemble, &method, Some(r));
         e.interrupt_on(flag.clone());
         e.run().unwrap();
         let at = e.step();
