@@ -2,7 +2,9 @@
 """Time per outer step over MPI ranks, split into compute and exchange
 (docs/SCALING.md): strong scaling (one ensemble over P = 1, 2, 3 ranks) and
 weak scaling (agents proportional to P), for a run split over the ranks in
-256-agent tiles and for whole runs per rank, on the CPU engine.
+256-agent tiles and for whole runs per rank, on the CPU engine; with
+`--backend gpu`, a run split over GPU ranks against the same run in one
+process on the GPU (the split path's readback and exchange per step).
 
 Each rank is one process bound to one core by mpirun (so P = 1 is one core,
 and P = 3 on a 2-core machine is oversubscribed). `exchange` is rank 0's time
@@ -10,7 +12,7 @@ in the ranks' collectives while advancing (waiting for slower ranks
 included); `compute` the rest of its advancing time.
 
 Usage: cargo build --release --features mpi; python3 benches/scaling.py
-       [--bin target/release/sgld-swarm] [--repeats 3]
+       [--bin target/release/sgld-swarm] [--repeats 3] [--backend cpu|gpu]
 """
 import argparse
 import json
@@ -22,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, "scaling", "split.toml")
 
 
-def run(binary, p, runs, agents, steps):
+def run(binary, p, runs, agents, steps, backend):
     """The summary.json of one mpirun (the median of repeats is taken above)."""
     with tempfile.TemporaryDirectory() as out:
         with open(CONFIG) as f:
@@ -32,7 +34,7 @@ def run(binary, p, runs, agents, steps):
             f.write(text)
         cmd = ["mpirun", "-n", str(p), "--oversubscribe", "--allow-run-as-root", binary,
                "run", "--config", config, "--runs", str(runs), "--steps", str(steps),
-               "--backend", "cpu", "--checkpoint-every", "0", "--out", os.path.join(out, "o")]
+               "--backend", backend, "--checkpoint-every", "0", "--out", os.path.join(out, "o")]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with open(os.path.join(out, "o", "summary.json")) as f:
             return json.load(f)
@@ -42,10 +44,24 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="target/release/sgld-swarm")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--backend", choices=("cpu", "gpu"), default="cpu")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     # (label, P, runs, agents)
     cases = []
+    if args.backend == "gpu":
+        # P = 1 is one process's GPU engine (64 steps a submit); P = 2 splits
+        # the run: two submits, a readback and the exchange every step.
+        for p in (1, 2):
+            cases.append(("GPU, exchange-bound, split", p, 1, 512))
+        for p in (1, 2):
+            cases.append(("GPU, strong, split", p, 1, 16384))
+    else:
+        cpu_cases(cases)
+    table(cases, binary, args)
+
+
+def cpu_cases(cases):
     for p in (1, 2, 3):
         cases.append(("strong, split", p, 1, 16384))
     for p in (1, 2):
@@ -58,12 +74,15 @@ def main():
         cases.append(("exchange-bound, split", p, 1, 512))
     for p in (1, 3):
         cases.append(("exchange-bound, split", p, 1, 768))
+
+
+def table(cases, binary, args):
     print("| case | P | runs x agents | method | units/s | ms per outer step | compute ms | exchange ms | exchange share |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, p, runs, agents in cases:
         rows = {}
         for _ in range(args.repeats):
-            s = run(binary, p, runs, agents, 2000 if agents <= 768 else 200)
+            s = run(binary, p, runs, agents, 2000 if agents <= 768 else 200, args.backend)
             for m in s["methods"]:
                 rows.setdefault(m["name"], []).append(m)
         for name, ms in rows.items():

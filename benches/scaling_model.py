@@ -25,9 +25,12 @@ BETA = 25e9  # bytes/s per rank
 # to it (PCIe Gen5 x16, and a blocking readback per step).
 PCIE_LATENCY = 20e-6
 PCIE = 50e9
-# The collectives per step as built: the tiles' records and the segment
-# report, each a count exchange then the data.
-COLLECTIVES = 4
+# The collectives per step as built for GPU ranks (src/engine/gpu/split.rs):
+# the readback's agreement, the tiles' records and the segment report, each a
+# count exchange then the data.
+COLLECTIVES = 6
+# Bytes per value of a tile's record: the GPU kernels' f32.
+VALUE = 4
 # Agents per GPU for each d: about 1e7 to 3e8 units per step, where the
 # measured rates hold (d = 1e6: one 256-agent tile, 1 GB of positions).
 AGENTS = {10: 1 << 20, 1000: 1 << 14, 1_000_000: 256}
@@ -40,12 +43,13 @@ def compute(d, scheme):
 
 
 def exchange_allgather(d, p):
-    """Seconds of one outer step's exchange as the CPU ranks do it: every rank receives every
-    tile's record (d + 2 f64) of the run, from P ranks (recursive doubling:
-    ceil(log2 P) latencies per collective, the whole volume once)."""
+    """Seconds of one outer step's exchange as the GPU ranks do it: every rank
+    receives every tile's record (d + 2 f32) of the run, from P ranks
+    (recursive doubling: ceil(log2 P) latencies per collective, the whole
+    volume once)."""
     if p == 1:
         return 0.0
-    mine = AGENTS[d] // TILE * (d + 2) * 8
+    mine = AGENTS[d] // TILE * (d + 2) * VALUE
     received = (p - 1) * mine
     pcie = 2 * PCIE_LATENCY + (mine + p * mine) / PCIE
     return COLLECTIVES * math.ceil(math.log2(p)) * ALPHA + received / BETA + pcie
@@ -58,7 +62,7 @@ def exchange_tree(d, p):
     if p == 1:
         return 0.0
     rounds = math.ceil(math.log2(p))
-    record = (d + 2) * 8
+    record = (d + 2) * VALUE
     pcie = 2 * PCIE_LATENCY + 2 * record / PCIE
     return 2 * rounds * (ALPHA + record / BETA) + 2 * math.ceil(math.log2(p)) * ALPHA + pcie
 
@@ -88,7 +92,7 @@ def main():
             print(f"| {d:g} | {AGENTS[d]} | {scheme} | {c * 1e3:.3g} ms | "
                   + " | ".join(cells) + f" | {cross} |")
     print()
-    print("Each cell: the all-gather (as the CPU ranks do it) / a fixed-order tree over the tiles /")
+    print("Each cell: the all-gather (as built) / a fixed-order tree over the tiles /")
     print("the all-gather with a stale mean overlapping the step.")
 
 

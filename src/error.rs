@@ -54,18 +54,6 @@ pub enum Unsupported {
         /// The best level this CPU has.
         best: &'static str,
     },
-    /// Runs split across ranks (fewer runs than ranks), asked to run on the GPU:
-    /// GPU ranks take whole runs.
-    #[error(
-        "{runs} runs over {ranks} ranks splits runs into tiles, which only the CPU engine \
-         runs; start at most {runs} ranks to use GPUs, or use --backend cpu"
-    )]
-    SplitRunOnGpu {
-        /// `R`.
-        runs: usize,
-        /// The ranks started.
-        ranks: usize,
-    },
     /// An engine that runs in one process only, asked for under several ranks.
     #[error("{what} runs in one process only; over several ranks use --backend cpu")]
     OneProcessOnly {

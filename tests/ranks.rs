@@ -15,20 +15,9 @@ use sgld_swarm::{
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-/// `f(ranks)` on each of `p` ranks, each on its own thread; the results in
-/// rank order.
-fn on_ranks<T: Send>(p: usize, f: impl Fn(Ranks) -> T + Sync) -> Vec<T> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = Threads::group(p)
-            .into_iter()
-            .map(|t| {
-                let f = &f;
-                s.spawn(move || f(Ranks::new(t)))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
-}
+#[path = "ranks/methods.rs"]
+mod methods;
+use methods::methods;
 
 fn options(path: CpuPath, ranks: Option<Ranks>) -> Options {
     Options {
@@ -41,34 +30,6 @@ fn options(path: CpuPath, ranks: Option<Ranks>) -> Options {
 
 fn problem() -> ProblemConfig {
     ProblemConfig::new(PotentialKind::Rastrigin, 3)
-}
-
-/// Every scheme and interaction, on the paths they take.
-fn methods() -> Vec<MethodConfig> {
-    let tamed = |m: MethodConfig| m.taming(Taming::Coordinate);
-    vec![
-        tamed(MethodConfig::euler("SGLD", 0.01, 2.0)),
-        tamed(MethodConfig::euler("MF-SGLD", 0.01, 2.0).lambda(3.0)),
-        MethodConfig::euler("MF-SGLD norm", 0.01, 2.0)
-            .lambda(3.0)
-            .taming(Taming::Norm),
-        tamed(MethodConfig::homogenized("MF-HOM-SGLD", 0.005, 2.0, 0.01, 0.1, 4).lambda(3.0)),
-        tamed(
-            MethodConfig::euler("weighted", 0.01, 2.0)
-                .lambda(3.0)
-                .weighted(30.0),
-        ),
-        tamed(
-            MethodConfig::homogenized("weighted HOM", 0.005, 2.0, 0.01, 0.1, 4)
-                .lambda(3.0)
-                .weighted(30.0),
-        ),
-        tamed(MethodConfig::euler("l1", 0.01, 2.0).lambda(3.0).l1()),
-        tamed(MethodConfig::smoothed("smoothed", 0.01, 2.0, 0.1, 2).lambda(3.0)),
-        MethodConfig::cbo("CBO", 0.01, 1.0, 1.0, 100.0),
-        MethodConfig::cbo("CBO isotropic", 0.01, 1.0, 0.5, 100.0)
-            .noise(sgld_swarm::config::CboNoise::Isotropic),
-    ]
 }
 
 /// What a run leaves: the positions' bits, the recorded steps and every
@@ -118,7 +79,7 @@ fn every_method_over_ranks_is_one_process_bit_for_bit() {
             for path in [CpuPath::Auto, CpuPath::Agent] {
                 let one = run(&ensemble, &method, path, None);
                 for p in [2, 3] {
-                    for (rank, got) in on_ranks(p, |r| run(&ensemble, &method, path, Some(r)))
+                    for (rank, got) in Threads::run(p, |r| run(&ensemble, &method, path, Some(r)))
                         .into_iter()
                         .enumerate()
                     {
@@ -174,7 +135,7 @@ fn divergence_alike(ensemble: &EnsembleConfig) {
     };
     let one = report(None);
     for p in [2, 3] {
-        for got in on_ranks(p, |r| report(Some(r))) {
+        for got in Threads::run(p, |r| report(Some(r))) {
             assert_eq!(got, one);
         }
     }
@@ -194,7 +155,7 @@ fn a_checkpoint_over_ranks_resumes_on_any_number_of_ranks() {
         .taming(Taming::Coordinate);
     let whole = run(&ensemble, &method, CpuPath::Auto, None);
     let dir = tempfile::tempdir().unwrap();
-    on_ranks(2, |r| {
+    Threads::run(2, |r| {
         let mut e = build(&ensemble, &method, Some(r));
         e.advance(17).unwrap();
         e.checkpoint(dir.path()).unwrap();
@@ -212,7 +173,7 @@ fn a_checkpoint_over_ranks_resumes_on_any_number_of_ranks() {
         e.run().unwrap();
         outcome(&e)
     };
-    for got in on_ranks(3, |r| resume(Some(r))) {
+    for got in Threads::run(3, |r| resume(Some(r))) {
         assert!(got == whole, "resumed on 3 ranks differs");
     }
     assert!(resume(None) == whole, "resumed in one process differs");
@@ -230,7 +191,7 @@ fn an_interruption_on_one_rank_stops_every_rank_at_the_same_step() {
         .lambda(3.0)
         .taming(Taming::Coordinate);
     let whole = run(&ensemble, &method, CpuPath::Auto, None);
-    let stopped = on_ranks(3, |r| {
+    let stopped = Threads::run(3, |r| {
         let flag = Arc::new(AtomicBool::new(r.rank() == 1));
         let mut e = build(&ensemble, &method, Some(r));
         e.interrupt_on(flag.clone());
@@ -255,7 +216,7 @@ fn an_interruption_on_one_rank_stops_every_rank_at_the_same_step() {
 fn too_many_ranks_is_an_error_on_every_rank() {
     let ensemble = EnsembleConfig::new(1, 300, 5);
     let method = MethodConfig::euler("MF-SGLD", 0.01, 2.0).lambda(3.0);
-    for err in on_ranks(3, |r| {
+    for err in Threads::run(3, |r| {
         Ensemble::new(
             &problem(),
             &ensemble,

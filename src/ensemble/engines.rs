@@ -6,7 +6,7 @@
 use super::{Backend, Ensemble, Options};
 use crate::config::EnsembleConfig;
 use crate::engine::{Distributed, Engine, Placement, Relay, Shape, SplitRun};
-use crate::error::{ConfigError, Result, Unsupported};
+use crate::error::{ConfigError, Result};
 use crate::gpu::GpuContext;
 use crate::ranks::Ranks;
 use std::sync::Arc;
@@ -15,31 +15,11 @@ impl Ensemble {
     /// The GPU context the backend asks for, or why there is none; over
     /// several ranks, the rank's own GPU, and one kind of engine on every rank.
     pub(super) fn choose_gpu(
-        ensemble: &EnsembleConfig,
         options: &Options,
     ) -> Result<(Option<std::sync::Arc<GpuContext>>, Option<String>)> {
         let Some(ranks) = options.ranks.as_ref().filter(|r| r.size() > 1) else {
             return Self::choose_gpu_here(options.backend, GpuContext::shared);
         };
-        if ensemble.runs < ranks.size() {
-            // Every rank takes the same branch.
-            return ranks.agree(match options.backend {
-                Backend::Cpu => Ok((None, None)),
-                Backend::Gpu => Err(Unsupported::SplitRunOnGpu {
-                    runs: ensemble.runs,
-                    ranks: ranks.size(),
-                }
-                .into()),
-                Backend::Auto => Ok((
-                    None,
-                    Some(format!(
-                        "{} runs over {} ranks are split into tiles, which the CPU engine runs",
-                        ensemble.runs,
-                        ranks.size()
-                    )),
-                )),
-            });
-        }
         let local = ranks.local_rank();
         let (gpu, note) = ranks.agree(Self::choose_gpu_here(options.backend, || {
             GpuContext::shared_for_rank(local)

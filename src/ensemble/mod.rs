@@ -192,7 +192,7 @@ impl Ensemble {
     ) -> Result<Self> {
         // Before anything large exists.
         Self::check_potential(&builtin, ensemble, method, &options)?;
-        let (gpu, note) = Self::choose_gpu(ensemble, &options)?;
+        let (gpu, note) = Self::choose_gpu(&options)?;
         match gpu {
             Some(ctx) => {
                 let gp = GpuPotential::new(&builtin);
@@ -267,7 +267,7 @@ impl Ensemble {
                 }
             };
         }
-        let (gpu, note) = Self::choose_gpu(ensemble, &options)?;
+        let (gpu, note) = Self::choose_gpu(&options)?;
         match gpu {
             Some(ctx) => {
                 let dim = loss.dim();
@@ -314,7 +314,7 @@ impl Ensemble {
             GpuPotential::user(wgsl, &potential).map_err(|e| crate::gpu::GpuError::from(e).into())
         };
         let gp = crate::ranks::agree(options.ranks.as_ref(), gp)?;
-        let (gpu, note) = Self::choose_gpu(ensemble, &options)?;
+        let (gpu, note) = Self::choose_gpu(&options)?;
         match gpu {
             Some(ctx) => Self::on_gpu(ctx, potential, gp, ensemble, method, options),
             None => Self::on_cpu(potential, ensemble, method, options, note),
@@ -387,7 +387,7 @@ impl Ensemble {
                     method,
                     keep,
                     max_binding,
-                    placement.first_agent,
+                    placement,
                 )?))
             })?;
         Self::assemble(ensemble, method, dim, engine, options, None, relay)

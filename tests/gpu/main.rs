@@ -14,6 +14,7 @@ mod interactions;
 mod library;
 mod lifecycle;
 mod network;
+mod ranks;
 mod stream;
 
 fn context() -> Option<GpuContext> {

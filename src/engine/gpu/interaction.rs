@@ -91,10 +91,12 @@ pub(super) enum GroupTargets {
     /// The run means into the group's `means`.
     Mean,
     /// Per part: `weight_agent` (the part's step parameters at the dispatch's
-    /// offset) and `weighted_partial`; then `weighted_final` over the group.
+    /// offset) and `weighted_partial`; then `weighted_final` over the group,
+    /// from the tiles' weighted sums and `(c_t, W_t)` in `records`.
     Weighted {
         parts: Vec<(Pass, Pass)>,
         finish: Pass,
+        records: (wgpu::Buffer, wgpu::Buffer),
     },
     /// Over the group (whose runs are never split for l1).
     L1 { fill: Pass, sort: Pass, sign: Pass },
@@ -102,12 +104,25 @@ pub(super) enum GroupTargets {
 
 impl<P: Potential> GpuEngine<P> {
     /// The targets of a group's positions now, for step dispatch `i` (whose
-    /// parameters hold `alpha`).
+    /// parameters hold `alpha`): the tiles' records, then the targets.
     pub(super) fn encode_targets(&self, pass: &mut wgpu::ComputePass<'_>, group: &Group, i: usize) {
+        self.encode_tile_records(pass, group, i);
+        self.encode_targets_from_records(pass, group);
+    }
+
+    /// The first half of [`Self::encode_targets`]: each part's tiles'
+    /// records (the plain or weighted sums; nothing for l1). A run split over
+    /// ranks exchanges them before the second half.
+    pub(super) fn encode_tile_records(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        group: &Group,
+        i: usize,
+    ) {
         match (&self.pipelines.targets, &group.targets) {
             (
-                TargetPipelines::Weighted([weigh, partial, finish]),
-                GroupTargets::Weighted { parts, finish: f },
+                TargetPipelines::Weighted([weigh, partial, _]),
+                GroupTargets::Weighted { parts, .. },
             ) => {
                 pass.set_pipeline(&weigh.0);
                 for ((b, g), _) in parts {
@@ -119,6 +134,25 @@ impl<P: Potential> GpuEngine<P> {
                     pass.set_bind_group(0, b, &[]);
                     pass.dispatch_workgroups(g.0, g.1, 1);
                 }
+            }
+            (TargetPipelines::L1(_), _) => {}
+            _ => self.encode_mean_partials(pass, group),
+        }
+    }
+
+    /// The second half of [`Self::encode_targets`]: the targets from every
+    /// tile's records (l1: from the positions, whose sign sums need no
+    /// records).
+    pub(super) fn encode_targets_from_records(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        group: &Group,
+    ) {
+        match (&self.pipelines.targets, &group.targets) {
+            (
+                TargetPipelines::Weighted([_, _, finish]),
+                GroupTargets::Weighted { finish: f, .. },
+            ) => {
                 pass.set_pipeline(&finish.0);
                 pass.set_bind_group(0, &f.0, &[]);
                 pass.dispatch_workgroups(f.1.0, f.1.1, 1);
@@ -143,7 +177,7 @@ impl<P: Potential> GpuEngine<P> {
                 pass.set_bind_group(0, &gp.0, &[]);
                 pass.dispatch_workgroups(gp.1.0, gp.1.1, 1);
             }
-            _ => self.encode_means(pass, group),
+            _ => self.encode_mean_final(pass, group),
         }
     }
 }
@@ -190,7 +224,11 @@ impl TargetBuild<'_> {
         self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: size.max(4),
-            usage: wgpu::BufferUsages::STORAGE,
+            // A run split over ranks reads its tiles' records back and
+            // writes every rank's in.
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         })
     }
@@ -266,6 +304,7 @@ impl TargetBuild<'_> {
         GroupTargets::Weighted {
             parts,
             finish: (finish, grid(rk as u32, WORKGROUP, max_dim)),
+            records: (partial, tile_stats),
         }
     }
 

@@ -13,7 +13,8 @@
 use crate::config::{EnsembleConfig, MethodConfig, Taming};
 use crate::diagnostics::{History, RunStats, run_stats};
 use crate::engine::{
-    BadValue, Engine, Shape, StepConstants, StepPlan, check_size, initial_positions_at, try_alloc,
+    BadValue, Engine, Placement, Shape, StepConstants, StepPlan, check_size, initial_positions_at,
+    try_alloc,
 };
 use crate::env::Var;
 use crate::error::{Error, Result};
@@ -27,6 +28,7 @@ pub(crate) mod net;
 mod params;
 mod pipelines;
 mod records;
+mod split;
 mod state;
 mod step;
 
@@ -35,6 +37,7 @@ use interaction::{GroupTargets, TargetBuild, TargetPipelines, WeightedPart};
 use params::{MeanParams, PARAMS_STRIDE, StepParams, strided};
 use pipelines::Pipelines;
 use records::{DiagParams, GroupDiag, RECORDS_CAP, sort_stages};
+use split::{Exchange, ExchangeBuffers};
 use std::sync::Arc;
 use step::Tuning;
 
@@ -93,6 +96,9 @@ pub struct GpuEngine<P: Potential> {
     /// The global index of agent 0 (nonzero for a rank's runs of a split
     /// ensemble): added to the stream's agent index and to a bad value's agent.
     first_agent: usize,
+    /// A part of one run whose other parts are on other ranks: the targets'
+    /// tile records (or, for l1, the positions) exchanged every step.
+    exchange: Option<Exchange>,
     key: [u32; 2],
     keep_snapshots: bool,
     block_kernel: bool,
@@ -128,13 +134,13 @@ impl<P: Potential> GpuEngine<P> {
             method,
             keep_snapshots,
             max_binding,
-            0,
+            Placement::default(),
         )
     }
 
-    /// [`GpuEngine::new`] for whole runs of a larger ensemble: `ensemble` gives
-    /// their runs, `first_agent` the global index of their first agent (the
-    /// stream's agent index of agent 0).
+    /// [`GpuEngine::new`] for a rank's slice of a larger ensemble: `ensemble`
+    /// gives its runs (or, for a part of one run, its agents of that run) and
+    /// `placement` where they sit (docs/DESIGN.md section 6.2).
     #[allow(clippy::too_many_arguments, reason = "new's arguments and the slice")]
     pub(crate) fn placed(
         ctx: Arc<GpuContext>,
@@ -144,8 +150,9 @@ impl<P: Potential> GpuEngine<P> {
         method: &MethodConfig,
         keep_snapshots: bool,
         max_binding: Option<u64>,
-        first_agent: usize,
+        placement: Placement,
     ) -> Result<Self> {
+        let Placement { first_agent, split } = placement;
         let shape = Shape {
             runs: ensemble.runs,
             agents: ensemble.agents,
@@ -156,13 +163,21 @@ impl<P: Potential> GpuEngine<P> {
         let len = check_size(shape, 1)?;
         let mut x0 = try_alloc(len, "the positions X")?;
         initial_positions_at(&mut x0, shape, &ensemble.init, ensemble.seed, first_agent)?;
+        // A part of one run: its agents are the run's `run_offset..`, and the
+        // run means (and l1's sort) are over the run's `run_agents`.
+        debug_assert!(split.is_none() || shape.runs == 1);
+        let (run_agents, run_offset) = split
+            .as_ref()
+            .map_or((shape.agents, 0), |s| (s.run_agents, s.first_agent_in_run));
 
         // CBO runs on the agent kernel: its isotropic noise needs the whole agent.
         let block_kernel =
             potential.separable() && consts.taming != Taming::Norm && consts.cbo.is_none();
         let interacting = method.interacting();
         let l1 = interacting && method.interaction == crate::config::Interaction::L1;
-        let device_diag = gp.refs.is_some();
+        // A part of a run has no run statistics of its own: the ranks compute
+        // them from the gathered positions.
+        let device_diag = gp.refs.is_some() && split.is_none();
         let kernel = if block_kernel {
             "step_block"
         } else {
@@ -186,12 +201,18 @@ impl<P: Potential> GpuEngine<P> {
             .max_storage_buffer_binding_size
             .min(ctx.limits.max_buffer_size)
             .min(max_binding.unwrap_or(u64::MAX));
-        let pow2 = shape.agents.next_power_of_two() as u64;
-        let run_bytes = (shape.agents * shape.dim) as u64 * 4;
-        // Per-agent diagnostics and the sort's space, per run; for l1, the
+        let pow2 = run_agents.next_power_of_two() as u64;
+        let run_bytes = (run_agents * shape.dim) as u64 * 4;
+        // Per-agent diagnostics and the sort's space, per run (none for a
+        // part of a run, which has no statistics of its own); for l1, the
         // sorted columns too.
         let l1_bytes = if l1 { pow2 * shape.dim as u64 * 4 } else { 0 };
-        let run_diag_bytes = (shape.agents as u64 * 16).max(pow2 * 4).max(l1_bytes);
+        let diag_bytes = if split.is_some() {
+            0
+        } else {
+            (shape.agents as u64 * 16).max(pow2 * 4)
+        };
+        let run_diag_bytes = diag_bytes.max(l1_bytes);
         let oversize = |what: String, bytes: u64| {
             Error::Gpu(GpuError::TooLarge {
                 what,
@@ -204,7 +225,7 @@ impl<P: Potential> GpuEngine<P> {
             return Err(oversize(
                 format!(
                     "one run of {} agents x dim {} with the l1 interaction (whose sort needs the whole run in one binding)",
-                    shape.agents, shape.dim
+                    run_agents, shape.dim
                 ),
                 run_bytes.max(l1_bytes),
             ));
@@ -215,8 +236,9 @@ impl<P: Potential> GpuEngine<P> {
                 run_diag_bytes,
             ));
         }
-        let (runs_per_group, part_len) = if run_bytes <= limit {
-            let per = limit / run_bytes.max(run_diag_bytes);
+        let local_run_bytes = (shape.agents * shape.dim) as u64 * 4;
+        let (runs_per_group, part_len) = if local_run_bytes <= limit {
+            let per = limit / local_run_bytes.max(run_diag_bytes);
             (per.min(shape.runs as u64) as usize, shape.agents)
         } else {
             let tiles = limit / (TILE as u64 * shape.dim as u64 * 4);
@@ -341,30 +363,45 @@ impl<P: Potential> GpuEngine<P> {
         fn whole(b: &wgpu::Buffer) -> (&wgpu::Buffer, Option<u64>) {
             (b, None)
         }
-        let tiles_per_run = shape.agents.div_ceil(TILE) as u32;
+        // The run's tiles: a part of a run fills its own tiles' partial sums
+        // and receives the others'.
+        let tiles_per_run = run_agents.div_ceil(TILE) as u32;
         let kgroups = shape.dim.div_ceil(64) as u64;
+        let buffer_rw = |label, size: u64| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: size.max(4),
+                usage: rw,
+                mapped_at_creation: false,
+            })
+        };
         let mut groups = Vec::new();
+        let mut exchange_buffers = None;
         for r0 in (0..shape.runs).step_by(runs_per_group) {
             let r1 = (r0 + runs_per_group).min(shape.runs);
             let group_runs = r1 - r0;
             let rk = (group_runs * shape.dim) as u64;
-            let group = ctx.scoped(|| -> Result<Group> {
+            let group = ctx.scoped(|| -> Result<(Group, ExchangeBuffers)> {
                 let means = buffer(
                     "run means",
                     if pipelines.mean.is_some() { rk * 4 } else { 4 },
                 );
-                let partial = buffer(
-                    "mean partials",
-                    if pipelines.mean.is_some() {
+                // Read back and written over when the run is split over ranks.
+                let partial = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("mean partials"),
+                    usage: rw,
+                    mapped_at_creation: false,
+                    size: if pipelines.mean.is_some() {
                         rk * tiles_per_run as u64 * 4
                     } else {
                         4
                     },
-                );
+                });
+                // `tile_base`: the first agent's index in its run.
                 let mean_params = |runs: usize, tile_base: usize, part_agents: usize| {
                     let mp = MeanParams {
                         runs: runs as u32,
-                        agents: shape.agents as u32,
+                        agents: run_agents as u32,
                         dim: shape.dim as u32,
                         chunks: tiles_per_run,
                         tile_base: (tile_base / TILE) as u32,
@@ -379,12 +416,30 @@ impl<P: Potential> GpuEngine<P> {
                 };
                 let tb = TargetBuild {
                     ctx: &ctx,
-                    shape,
+                    // The targets are the whole run's (a split run's too).
+                    shape: Shape {
+                        agents: run_agents,
+                        ..shape
+                    },
                     group_runs,
                     tiles_per_run,
                     pow2,
                 };
                 let target = tb.target_buffer(&pipelines.targets, &means);
+                // A split run's l1: the run's positions, gathered, and the
+                // kernels' own agents' signs, copied out of the run's.
+                let l1_split =
+                    split.is_some() && matches!(pipelines.targets, TargetPipelines::L1(_));
+                let run_x = l1_split
+                    .then(|| buffer_rw("the run's positions", (run_agents * shape.dim) as u64 * 4));
+                let step_target = if l1_split {
+                    buffer_rw(
+                        "l1 sign sums of this rank's agents",
+                        (shape.agents * shape.dim) as u64 * 4,
+                    )
+                } else {
+                    target.clone()
+                };
                 let mean_final = pipelines.mean.as_ref().map(|[_, (_, layout)]| {
                     let mp = mean_params(group_runs, 0, shape.agents);
                     (
@@ -446,13 +501,13 @@ impl<P: Potential> GpuEngine<P> {
                             (&params, step_params),
                             whole(&x),
                             whole(&y),
-                            whole(&target),
+                            whole(&step_target),
                             whole(&status),
                             whole(&bad_steps),
                         ],
                     );
                     let mean_partial = pipelines.mean.as_ref().map(|[(_, layout), _]| {
-                        let mp = mean_params(part_runs, p0, len);
+                        let mp = mean_params(part_runs, run_offset + p0, len);
                         // A workgroup per (run, tile of 256 agents, 64 coordinates).
                         let count = part_runs as u64 * len.div_ceil(TILE) as u64 * kgroups;
                         (
@@ -487,7 +542,7 @@ impl<P: Potential> GpuEngine<P> {
                     parts.push(Part {
                         agent_base,
                         agents,
-                        group_offset: p0,
+                        group_offset: run_offset + p0,
                         jobs,
                         step_grid: grid(jobs, tuning.workgroup, max_dim),
                         params,
@@ -571,15 +626,29 @@ impl<P: Potential> GpuEngine<P> {
                             &target,
                         )
                     }
-                    TargetPipelines::L1(pipes) => tb.l1(pipes, &parts[0].x, &stage_buf, &target),
+                    TargetPipelines::L1(pipes) => tb.l1(
+                        pipes,
+                        run_x.as_ref().unwrap_or(&parts[0].x),
+                        &stage_buf,
+                        &target,
+                    ),
                 };
-                Ok(Group {
-                    runs: r0..r1,
-                    mean_final,
-                    targets,
-                    diag,
-                    parts,
-                })
+                let exchange = ExchangeBuffers {
+                    partial: partial.clone(),
+                    run_x,
+                    target: target.clone(),
+                    step_target,
+                };
+                Ok((
+                    Group {
+                        runs: r0..r1,
+                        mean_final,
+                        targets,
+                        diag,
+                        parts,
+                    },
+                    exchange,
+                ))
             });
             let group = group
                 .map_err(|e| match e {
@@ -593,8 +662,15 @@ impl<P: Potential> GpuEngine<P> {
                     other => other,
                 })
                 .map_err(Error::Gpu)??;
-            groups.push(group);
+            exchange_buffers = Some(group.1);
+            groups.push(group.0);
         }
+        let exchange = match (split, exchange_buffers) {
+            (Some(run), Some(buffers)) if interacting => {
+                Some(Exchange::new(run, buffers, &groups[0].targets, shape))
+            }
+            _ => None,
+        };
 
         let engine = Self {
             ctx,
@@ -603,6 +679,7 @@ impl<P: Potential> GpuEngine<P> {
             plan,
             shape,
             first_agent,
+            exchange,
             key: rng::key_from_seed(ensemble.seed),
             keep_snapshots,
             block_kernel,

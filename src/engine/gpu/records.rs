@@ -109,7 +109,8 @@ impl<P: Potential> GpuEngine<P> {
                 }
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 // The run means of the positions now, for the spread.
-                self.encode_means(&mut pass, group);
+                self.encode_mean_partials(&mut pass, group);
+                self.encode_mean_final(&mut pass, group);
                 pass.set_pipeline(&diag[0].0);
                 for part in &group.parts {
                     if let Some((_, b, g)) = &part.diag_agent {

@@ -73,6 +73,20 @@ impl<P: Potential> GpuEngine<P> {
         }
     }
 
+    /// The parameters of `dispatches` (`(first step, steps)`), at their
+    /// offsets in each of `group`'s parts' parameter buffers.
+    fn write_step_params(&self, group: &Group, dispatches: &[(u64, u64)]) {
+        for part in &group.parts {
+            let blocks: Vec<StepParams> = dispatches
+                .iter()
+                .map(|&(n, k)| self.step_params(part, n, k))
+                .collect();
+            self.ctx
+                .queue
+                .write_buffer(&part.params, 0, &strided(&blocks));
+        }
+    }
+
     /// Runs steps `n0..n1` (at most `BATCH` dispatches per part) in one submit and
     /// returns the first step after which a position was bad, if any.
     pub(super) fn batch(&mut self, n0: u64, n1: u64) -> Result<Option<u64>> {
@@ -86,34 +100,27 @@ impl<P: Potential> GpuEngine<P> {
             vec![(n0, n1 - n0)]
         };
         let ctx = self.ctx.clone();
-        ctx.scoped(|| {
-            let mut enc = ctx.device.create_command_encoder(&Default::default());
-            for group in &self.groups {
-                for part in &group.parts {
-                    let blocks: Vec<StepParams> = dispatches
-                        .iter()
-                        .map(|&(n, k)| self.step_params(part, n, k))
-                        .collect();
-                    ctx.queue.write_buffer(&part.params, 0, &strided(&blocks));
-                }
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                for i in 0..dispatches.len() {
-                    if self.pipelines.interacting {
-                        self.encode_targets(&mut pass, group, i);
-                    }
-                    pass.set_pipeline(&self.pipelines.step);
-                    for part in &group.parts {
-                        pass.set_bind_group(
-                            0,
-                            &part.step_bind,
-                            &[(i as u64 * PARAMS_STRIDE) as u32],
-                        );
-                        pass.dispatch_workgroups(part.step_grid.0, part.step_grid.1, 1);
+        if self.exchange.is_some() {
+            // A run split over ranks: a submit per step, its targets' records
+            // exchanged between them.
+            self.write_step_params(&self.groups[0], &dispatches);
+            self.exchanging_batch(dispatches.len())?;
+        } else {
+            ctx.scoped(|| {
+                let mut enc = ctx.device.create_command_encoder(&Default::default());
+                for group in &self.groups {
+                    self.write_step_params(group, &dispatches);
+                    let mut pass = enc.begin_compute_pass(&Default::default());
+                    for i in 0..dispatches.len() {
+                        if self.pipelines.interacting {
+                            self.encode_targets(&mut pass, group, i);
+                        }
+                        self.encode_step(&mut pass, group, i);
                     }
                 }
-            }
-            ctx.queue.submit([enc.finish()]);
-        })?;
+                ctx.queue.submit([enc.finish()]);
+            })?;
+        }
         let mut first_bad: Option<u64> = None;
         for part in self.groups.iter().flat_map(|g| &g.parts) {
             if let Some(s) = read_status(&ctx, &part.status)? {
@@ -123,12 +130,19 @@ impl<P: Potential> GpuEngine<P> {
         Ok(first_bad)
     }
 
-    /// The run means of a group's positions now: the first pass over each part,
-    /// then the second over the group.
-    pub(super) fn encode_means(&self, pass: &mut wgpu::ComputePass<'_>, group: &Group) {
-        let (Some([(partial, _), (finish, _)]), Some((final_bind, final_grid))) =
-            (&self.pipelines.mean, &group.mean_final)
-        else {
+    /// Step dispatch `i` (its parameters at offset `i`) over every part of
+    /// `group`.
+    pub(super) fn encode_step(&self, pass: &mut wgpu::ComputePass<'_>, group: &Group, i: usize) {
+        pass.set_pipeline(&self.pipelines.step);
+        for part in &group.parts {
+            pass.set_bind_group(0, &part.step_bind, &[(i as u64 * PARAMS_STRIDE) as u32]);
+            pass.dispatch_workgroups(part.step_grid.0, part.step_grid.1, 1);
+        }
+    }
+
+    /// The first pass of the run means: each part's tiles' sums.
+    pub(super) fn encode_mean_partials(&self, pass: &mut wgpu::ComputePass<'_>, group: &Group) {
+        let Some([(partial, _), _]) = &self.pipelines.mean else {
             return;
         };
         pass.set_pipeline(partial);
@@ -138,6 +152,15 @@ impl<P: Potential> GpuEngine<P> {
                 pass.dispatch_workgroups(g.0, g.1, 1);
             }
         }
+    }
+
+    /// The second pass of the run means: every tile's sums added in tile order.
+    pub(super) fn encode_mean_final(&self, pass: &mut wgpu::ComputePass<'_>, group: &Group) {
+        let (Some([_, (finish, _)]), Some((final_bind, final_grid))) =
+            (&self.pipelines.mean, &group.mean_final)
+        else {
+            return;
+        };
         pass.set_pipeline(finish);
         pass.set_bind_group(0, final_bind, &[]);
         pass.dispatch_workgroups(final_grid.0, final_grid.1, 1);
