@@ -3,11 +3,11 @@
 efficiency of one run split over P GPUs, 1 to 1,024, on the paper's rough
 potential at d = 10, 1,000 and 1e6, for the Euler scheme with interaction (an
 exchange every step) and the homogenized scheme (one every M = 20 inner
-steps). A run split over GPU ranks is planned, not built: the model gives it
-the exchange the CPU ranks use (an all-gather of every tile's partial sums,
-added in tile order, with the GPU's sums read back and written over PCIe),
-and the alternative of a fixed-order tree over the tiles. Every assumption is a constant below; docs/SCALING.md states where
-each comes from.
+steps). The exchange is the one built for GPU ranks (src/engine/gpu/split.rs:
+an all-gather of every tile's f32 records, added in tile order on every rank,
+with the run's records read back and written over PCIe), beside the
+alternative of a fixed-order tree over the tiles and a stale mean. Every
+assumption is a constant below; docs/SCALING.md states where each comes from.
 
 Usage: python3 benches/scaling_model.py
 """
@@ -26,9 +26,9 @@ BETA = 25e9  # bytes/s per rank
 PCIE_LATENCY = 20e-6
 PCIE = 50e9
 # The collectives per step as built for GPU ranks (src/engine/gpu/split.rs):
-# the readback's agreement, the tiles' records and the segment report, each a
-# count exchange then the data.
-COLLECTIVES = 6
+# the readback's agreement and the tiles' records, each a count exchange then
+# the data (the segment report, two more, comes once per 64 steps: left out).
+COLLECTIVES = 4
 # Bytes per value of a tile's record: the GPU kernels' f32.
 VALUE = 4
 # Agents per GPU for each d: about 1e7 to 3e8 units per step, where the
@@ -51,7 +51,8 @@ def exchange_allgather(d, p):
         return 0.0
     mine = AGENTS[d] // TILE * (d + 2) * VALUE
     received = (p - 1) * mine
-    pcie = 2 * PCIE_LATENCY + (mine + p * mine) / PCIE
+    # The run's records (every rank's tiles) are read back and written over.
+    pcie = 2 * PCIE_LATENCY + 2 * p * mine / PCIE
     return COLLECTIVES * math.ceil(math.log2(p)) * ALPHA + received / BETA + pcie
 
 

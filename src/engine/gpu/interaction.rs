@@ -98,7 +98,8 @@ pub(super) enum GroupTargets {
         finish: Pass,
         records: (wgpu::Buffer, wgpu::Buffer),
     },
-    /// Over the group (whose runs are never split for l1).
+    /// Over the group (whose runs are never split into parts for l1; a
+    /// run split over ranks sorts the whole run's gathered positions).
     L1 { fill: Pass, sort: Pass, sign: Pass },
 }
 

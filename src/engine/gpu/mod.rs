@@ -323,20 +323,26 @@ impl<P: Potential> GpuEngine<P> {
         let (all, rd) = (len as u64, (shape.runs * shape.dim) as u64);
         let device_bytes = 4
             * (all * if consts.homogenized { 2 } else { 1 }
-                + rd * (1 + shape.agents.div_ceil(256) as u64)
+                + rd * (1 + run_agents.div_ceil(TILE) as u64)
                 + if device_diag {
                     (shape.runs * shape.agents) as u64 * 4 + shape.runs as u64 * pow2
                 } else {
                     0
                 }
-                // The interaction's own buffers: l1's sign sums and sorted
-                // columns; the weighted mean's costs, partials, tiles and means.
+                // The interaction's own buffers, of whole runs (a part of a
+                // run too): l1's sign sums and sorted columns (and, split over
+                // ranks, the run's positions and this part's signs); the
+                // weighted mean's costs, partials, tiles and means.
                 + match &pipelines.targets {
                     TargetPipelines::Mean => 0,
-                    TargetPipelines::L1(_) => all + rd * pow2,
+                    TargetPipelines::L1(_) => {
+                        let run_all = (shape.runs * run_agents * shape.dim) as u64;
+                        let split_extra = if split.is_some() { run_all + all } else { 0 };
+                        run_all + rd * pow2 + split_extra
+                    }
                     TargetPipelines::Weighted(_) => {
-                        let tiles = shape.agents.div_ceil(TILE) as u64;
-                        (shape.runs * shape.agents) as u64 + rd * (tiles + 1) + 2 * shape.runs as u64 * tiles
+                        let tiles = run_agents.div_ceil(TILE) as u64;
+                        (shape.runs * run_agents) as u64 + rd * (tiles + 1) + 2 * shape.runs as u64 * tiles
                     }
                 });
         let storage = wgpu::BufferUsages::STORAGE;

@@ -103,8 +103,15 @@ impl<P: Potential> GpuEngine<P> {
         let ctx = self.ctx.clone();
         let group = &self.groups[0];
         let l1 = matches!(exchange.records, Records::L1 { .. });
+        // A failed submit is agreed with the next readback, so that no rank
+        // leaves the exchange while the others wait in it; the last step's
+        // is returned, and the segment's report agrees it.
+        let mut stepped: Result<()> = Ok(());
         for i in 0..n {
-            if !l1 {
+            let recorded = stepped.and_then(|()| {
+                if l1 {
+                    return Ok(());
+                }
                 ctx.scoped(|| {
                     let mut enc = ctx.device.create_command_encoder(&Default::default());
                     {
@@ -112,39 +119,43 @@ impl<P: Potential> GpuEngine<P> {
                         self.encode_tile_records(&mut pass, group, i);
                     }
                     ctx.queue.submit([enc.finish()]);
-                })?;
-            }
-            self.exchange_records(exchange)?;
-            ctx.scoped(|| {
-                let mut enc = ctx.device.create_command_encoder(&Default::default());
-                {
-                    let mut pass = enc.begin_compute_pass(&Default::default());
-                    self.encode_targets_from_records(&mut pass, group);
-                }
-                if let Records::L1 { signs, own, .. } = &exchange.records {
-                    let d = self.shape.dim as u64;
-                    enc.copy_buffer_to_buffer(
-                        signs,
-                        exchange.run.first_agent_in_run as u64 * d * 4,
-                        own,
-                        0,
-                        self.shape.agents as u64 * d * 4,
-                    );
-                }
-                {
-                    let mut pass = enc.begin_compute_pass(&Default::default());
-                    self.encode_step(&mut pass, group, i);
-                }
-                ctx.queue.submit([enc.finish()]);
-            })?;
+                })
+                .map_err(Error::Gpu)
+            });
+            self.exchange_records(exchange, recorded)?;
+            stepped = ctx
+                .scoped(|| {
+                    let mut enc = ctx.device.create_command_encoder(&Default::default());
+                    {
+                        let mut pass = enc.begin_compute_pass(&Default::default());
+                        self.encode_targets_from_records(&mut pass, group);
+                    }
+                    if let Records::L1 { signs, own, .. } = &exchange.records {
+                        let d = self.shape.dim as u64;
+                        enc.copy_buffer_to_buffer(
+                            signs,
+                            exchange.run.first_agent_in_run as u64 * d * 4,
+                            own,
+                            0,
+                            self.shape.agents as u64 * d * 4,
+                        );
+                    }
+                    {
+                        let mut pass = enc.begin_compute_pass(&Default::default());
+                        self.encode_step(&mut pass, group, i);
+                    }
+                    ctx.queue.submit([enc.finish()]);
+                })
+                .map_err(Error::Gpu);
         }
-        Ok(())
+        stepped
     }
 
-    /// Reads this rank's records back (agreed: a rank that cannot read ends
-    /// every rank at this step, none waits in the gather), gathers every
-    /// rank's, and writes the run's into the buffers the second pass reads.
-    fn exchange_records(&self, exchange: &Exchange) -> Result<()> {
+    /// Reads this rank's records back (agreed, with `recorded`, how the
+    /// submit that wrote them went: a rank that failed ends every rank at this
+    /// step, none waits in the gather), gathers every rank's, and writes the
+    /// run's into the buffers the second pass reads.
+    fn exchange_records(&self, exchange: &Exchange, recorded: Result<()>) -> Result<()> {
         let ranks = &exchange.run.ranks;
         let (d, tiles) = (self.shape.dim, exchange.tiles);
         let own_tiles = exchange.first_tile..exchange.first_tile + exchange.own_tiles;
@@ -155,7 +166,7 @@ impl<P: Potential> GpuEngine<P> {
         match &exchange.records {
             Records::Mean { partial } => {
                 // [dim][tiles] on the device; [tile][dim] on the wire.
-                let sums = ranks.agree(read(partial, d * tiles))?;
+                let sums = ranks.agree(recorded.and_then(|()| read(partial, d * tiles)))?;
                 let own: Vec<f32> = own_tiles
                     .flat_map(|t| (0..d).map(move |k| (k, t)))
                     .map(|(k, t)| sums[k * tiles + t])
@@ -176,8 +187,8 @@ impl<P: Potential> GpuEngine<P> {
                 tile_stats,
             } => {
                 // A tile's record on the wire: c_t, W_t, then its d sums.
-                let both =
-                    read(partial, d * tiles).and_then(|s| Ok((s, read(tile_stats, 2 * tiles)?)));
+                let both = recorded
+                    .and_then(|()| Ok((read(partial, d * tiles)?, read(tile_stats, 2 * tiles)?)));
                 let (sums, stats) = ranks.agree(both)?;
                 let own: Vec<f32> = own_tiles
                     .flat_map(|t| {
@@ -203,7 +214,7 @@ impl<P: Potential> GpuEngine<P> {
                     .write_buffer(tile_stats, 0, bytemuck::cast_slice(&stats));
             }
             Records::L1 { run_x, .. } => {
-                let x = ranks.agree(self.read_x())?;
+                let x = ranks.agree(recorded.and_then(|()| self.read_x()))?;
                 let all = ranks.all_gather_f32(&x);
                 let n = exchange.run.run_agents * d;
                 let run = exchange.run.run * n;
