@@ -234,9 +234,9 @@ pub trait Potential: Send + Sync {
 
     /// The constants that coordinate `k`'s gradient needs (for the built-ins, the
     /// shift and, for the quadratic, the curvature). For separable potentials the
-    /// CPU engine gathers them once per block of work, so that
-    /// [`Potential::grad_coord`] needs no indexing and vectorises; the GPU kernels
-    /// read them from a buffer.
+    /// CPU engine tabulates them once and gathers them per block of work, so
+    /// that [`Potential::grad_coord`] needs no indexing and vectorises; the GPU
+    /// kernels read them from a buffer.
     fn coord_consts(&self, k: usize) -> [f32; 2] {
         let _ = k;
         [0.0; 2]

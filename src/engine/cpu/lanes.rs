@@ -271,12 +271,12 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
         let mut k1 = [[0.0f32; LANES]; 4];
         // Each lane's coordinate index, for potentials whose gradient depends on it.
         let mut ks = [[0usize; LANES]; 4];
-        for l in 0..LANES {
-            let j = group + l;
-            if j >= jobs {
-                continue;
-            }
-            let (a, b) = (j / blocks, j % blocks);
+        // Lane l is job group + l: block b of local agent a, stepped along
+        // without a division per lane (with interaction this gather runs
+        // every step).
+        let (mut a, mut b) = (group / blocks, group % blocks);
+        let mut run_mean = ((first + a) / n_agents) * d;
+        for l in 0..LANES.min(jobs - group) {
             let g = first + a;
             c0[l] = b as u32;
             c1[l] = (ctx.base + g) as u32;
@@ -290,16 +290,22 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                         ys[w][l] = y[i];
                     }
                     if !ctx.means.is_empty() {
-                        ms[w][l] = ctx.means[(g / n_agents) * d + k];
+                        ms[w][l] = ctx.means[run_mean + k];
                     }
-                    [k0[w][l], k1[w][l]] = ctx.p.coord_consts(k);
+                    [k0[w][l], k1[w][l]] = ctx.coord_consts[k];
                     ks[w][l] = k;
                 }
+            }
+            b += 1;
+            if b == blocks {
+                (a, b) = (a + 1, 0);
+                run_mean = ((first + a) / n_agents) * d;
             }
         }
 
         let mut group_bad: Bad = None;
         for n in n0..n1 {
+            let mut any_bad = false;
             if HOM {
                 let mut sum = [[0.0f32; LANES]; 4];
                 for m in 0..c.inner_len {
@@ -330,6 +336,7 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                         xs[w][l] = xv
                             - c.dt_over_gamma * (xv - sum[w][l] * c.inv_m)
                             - c.lambda_dt * (xv - ms[w][l]);
+                        any_bad |= is_bad(xs[w][l]);
                     }
                 }
             } else {
@@ -383,10 +390,13 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                         xs[w][l] =
                             xv - T::tame(c.grad_step, gr[w][l]) - c.lambda_dt * (xv - ms[w][l])
                                 + c.noise * z[w][l];
+                        any_bad |= is_bad(xs[w][l]);
                     }
                 }
             }
-            if group_bad.is_none() {
+            // Lanes without a coordinate hold 0, never bad: the exact search
+            // runs only when some lane is.
+            if any_bad && group_bad.is_none() {
                 group_bad = first_bad(&xs, &idx, n, first, d);
             }
         }

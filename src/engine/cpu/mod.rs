@@ -141,6 +141,9 @@ pub struct CpuEngine<P: Potential> {
     lanes: Option<Simd>,
     /// On the batch path (a batched potential that is not stochastic).
     batched: bool,
+    /// A separable potential's `coord_consts(k)` for every `k`, gathered
+    /// once (empty for other potentials).
+    coord_consts: Vec<[f32; 2]>,
 }
 
 /// The first bad value an agent met: (steps done, global agent, value).
@@ -266,7 +269,13 @@ impl<P: Potential> CpuEngine<P> {
             keep_snapshots,
             lanes,
             batched,
+            coord_consts: Vec::new(),
         };
+        if engine.potential.separable() && !engine.potential.stochastic() {
+            engine.coord_consts = (0..shape.dim)
+                .map(|k| engine.potential.coord_consts(k))
+                .collect();
+        }
         if engine.consts.homogenized {
             // Y(0, 0) = X(0).
             engine.y.copy_from_slice(&engine.x);
@@ -307,6 +316,7 @@ impl<P: Potential> CpuEngine<P> {
             shape: self.shape,
             means: &self.targets.means,
             targets: &self.targets,
+            coord_consts: &self.coord_consts,
         };
         let lanes = self.lanes;
         let batched = self.batched;
@@ -427,6 +437,8 @@ struct Ctx<'a, P> {
     /// The run's points pulled towards, for the lane path (mean or weighted).
     means: &'a [f32],
     targets: &'a Targets,
+    /// A separable potential's constants of every coordinate.
+    coord_consts: &'a [[f32; 2]],
 }
 
 /// The taming `T_h(g)` of one coordinate for `none` and `coordinate` (the lane path
@@ -553,8 +565,8 @@ fn agents_path<P: Potential>(
     // A separable potential's gradient is always its `grad_coord`, on this path
     // as on the lane path and the GPU, so that the two paths cannot differ
     // (docs/DESIGN.md section 4): its `grad_f32` is never called.
-    let separable: Option<Vec<[f32; 2]>> =
-        (ctx.p.separable() && !stochastic).then(|| (0..d).map(|k| ctx.p.coord_consts(k)).collect());
+    let separable: Option<&[[f32; 2]]> =
+        (ctx.p.separable() && !stochastic).then_some(ctx.coord_consts);
     let mut z = vec![0.0f32; d.div_ceil(4) * 4];
     let mut grad = vec![0.0f32; d];
     let mut sum = vec![0.0f32; d];
