@@ -8,6 +8,13 @@ against size.
 
     python3 benches/compare.py                       # CPU engine vs CPU peers
     python3 benches/compare.py --gpu --check --tune  # on a GPU machine
+    python3 benches/compare.py --resnet [--gpu]      # the Figure 3 network's training
+
+With --resnet: `sgld-swarm bench --resnet AGENTS` (the network's gradient and its
+whole training step) against the PyTorch (eager, torch.compile) and JAX (jit)
+peers of the same network, minibatch and SGLD update (benches/peers/resnet_*.py,
+each checked against an f64 reference before it is timed), over an agent
+ladder, in samples x agents per second.
 
 Needs only Python 3.11+ and NumPy beside a release binary of sgld-swarm
 (`cargo build --release`, or --bin for one built elsewhere); PyTorch and JAX
@@ -176,6 +183,77 @@ def plot(cols, path, title):
     log(f"wrote {path}")
 
 
+# Network peers: script and the module it needs.
+RESNET_PEERS = [("pytorch", "torch"), ("jax", "jax")]
+
+
+def resnet(a, wanted):
+    """The network comparison: our training step (and gradient) per agent count
+    and backend, each peer's training step, one table of samples x agents/s with
+    our training step's ratio to each peer on the same kind of device."""
+    ladder = a.agents or [64, 256, 1024]
+    backends = ["cpu"] + (["gpu"] if a.gpu else [])
+    ours = {}  # (backend, path) -> {agents: rate}
+    devices = []
+    for backend in backends:
+        for agents in ladder:
+            js = os.path.join(a.out, f"resnet-{backend}-{agents}.json")
+            if run([a.bin, "bench", "--resnet", str(agents), "--backend", backend, "--seconds",
+                    str(a.seconds), "--json", js], js[:-5] + ".log", a.timeout) and load(js):
+                rep = load(js)
+                devices.append(f"sgld-swarm {backend}: {rep['device']}, {rep['threads']} threads")
+                for row in rep["results"]:
+                    ours.setdefault((backend, row["path"]), {})[agents] = \
+                        row["samples_agents_per_s"]
+    peers, checks = [], {}
+    for name, module in RESNET_PEERS:
+        if name not in wanted:
+            continue
+        if not has_module(a.python, module):
+            log(f"{name}: `import {module}` fails with {a.python}; skipped")
+            continue
+        js = os.path.join(a.out, f"resnet-peer-{name}.json")
+        cmd = [a.python, os.path.join(PEERS, f"resnet_{name}.py"), "--seconds", str(a.seconds),
+               "--json", js] + [x for n in ladder for x in ("--agents", str(n))]
+        ok = run(cmd, js[:-5] + ".log", a.timeout, {"PYTHONUNBUFFERED": "1"})
+        rep = load(js)
+        if not rep:
+            checks[name] = "failed" if not ok else "no report"
+            continue
+        devices.append(f"{name}: {rep['device']}")
+        checks.update({f"{name} {v}": c for v, c in rep.get("checks", {}).items()})
+        by_path = {}
+        for row in rep["results"]:
+            by_path.setdefault(row["path"], {})[row["agents"]] = row["samples_agents_per_s"]
+        peers += [(path, rep["kind"], rates) for path, rates in by_path.items()]
+    cols = [(f"sgld-swarm {b}: {path}", b, r) for (b, path), r in ours.items()] + peers
+    train = {b: r for (b, path), r in ours.items() if path.startswith("training step")}
+    head = ["agents"] + [n for (n, _, _) in cols] + \
+        [f"ours/{n}" for (n, k, _) in peers if k in train]
+    rows = []
+    for agents in ladder:
+        row = [str(agents)] + [f"{r[agents]:.2e}" if agents in r else "-" for (_, _, r) in cols]
+        for (_, k, r) in peers:
+            if k in train:
+                mine = train[k]
+                row.append(f"{mine[agents] / r[agents]:.1f}x"
+                           if agents in r and agents in mine else "-")
+        rows.append(row)
+    summary = "\n".join(
+        [f"samples x agents/s, the Figure 3 network (Verlet, 128 layers, batch 64, SGLD "
+         f"training step), {time.strftime('%Y-%m-%d')}"] + sorted(set(devices)) + [""]
+        + [fmt_table(head, rows)] + [""] + [f"check {k}: {v}" for k, v in checks.items()])
+    log("\n" + summary)
+    with open(os.path.join(a.out, "resnet-table.txt"), "w") as f:
+        f.write(summary + "\n")
+    with open(os.path.join(a.out, "resnet-compare.json"), "w") as f:
+        json.dump(dict(ours={f"{b}: {p}": r for (b, p), r in ours.items()},
+                       peers=[dict(path=n, kind=k, rates=r) for (n, k, r) in peers],
+                       checks=checks), f, indent=2)
+        f.write("\n")
+    return 1 if any(v != "agree" for v in checks.values()) else 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "sgld-swarm"),
@@ -194,6 +272,10 @@ def main():
                    help="check each peer's final statistics against the library's first")
     p.add_argument("--tune", action="store_true",
                    help="also time the GPU engine's tuning variants (workgroup size, Philox path)")
+    p.add_argument("--resnet", action="store_true",
+                   help="the Figure 3 network's training step instead (PyTorch and JAX peers)")
+    p.add_argument("--agents", type=int, action="append",
+                   help="with --resnet: agents (repeatable; default 64, 256, 1024)")
     p.add_argument("--peers", default="numpy,pytorch,jax",
                    help="which peers to run, where installed (default numpy,pytorch,jax)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds per command at most")
@@ -210,7 +292,11 @@ def main():
         p.error(f"--peers: unknown {', '.join(unknown)}; allowed: numpy, pytorch, jax")
     max_size = a.max_size or (1e9 if a.gpu else 1e6)
     cpu_max = a.cpu_max_size or min(max_size, 1e8)
+    if any(n <= 0 for n in a.agents or []):
+        p.error(f"--agents: must be positive, got {a.agents}")
     os.makedirs(a.out, exist_ok=True)
+    if a.resnet:
+        return resnet(a, wanted)
     common = ["--seconds", str(a.seconds)] + (["--euler"] if a.euler else [])
 
     reports = []

@@ -3,11 +3,16 @@
 //! minibatch drawn with replacement from stream domain 2 for each agent, outer
 //! step and inner step (or smoothing perturbation), as [`Draw`] addresses it.
 //! Every method of the library then trains N parameter vectors per run as it
-//! samples any potential. The gradient runs on the CPU engine's agent path, and on
-//! the GPU in the network's own engine (`src/engine/gpu/net.rs`).
+//! samples any potential. The minibatch gradient runs on the CPU engine's agent
+//! path in f32 with the minibatch's samples in SIMD lanes ([`super::lanes`]), and
+//! on the GPU in the network's own engine (`src/engine/gpu/net.rs`); the full
+//! loss and its gradient ([`Potential::value`], [`Potential::grad`]) are the f64
+//! definition, [`ResNet::loss`].
 
 use super::data::Dataset;
+use super::lanes;
 use super::resnet::ResNet;
+use crate::engine::cpu::Simd;
 use crate::error::{ConfigError, Error, Result};
 use crate::potential::{Draw, Potential};
 use crate::rng;
@@ -21,11 +26,20 @@ pub struct EllipsesLoss {
     pub train: Dataset,
     /// Samples per minibatch, 1 to the training set's size.
     pub batch: usize,
+    /// The instructions of the minibatch gradient (`SGLD_SWARM_SIMD`, or the
+    /// widest the CPU has; every level gives the same bits).
+    simd: Simd,
+}
+
+std::thread_local! {
+    /// Each thread's buffers for the minibatch gradient.
+    static SCRATCH: std::cell::RefCell<lanes::Scratch> = Default::default();
 }
 
 impl EllipsesLoss {
     /// The loss, after checking the network's shape, that `train` is not empty and has
-    /// a label per point, and that `batch` is between 1 and its size.
+    /// a label per point, and that `batch` is between 1 and its size (and that
+    /// `SGLD_SWARM_SIMD`, where set, names instructions this CPU has).
     pub fn new(net: ResNet, train: Dataset, batch: usize) -> Result<Self> {
         let bad = |field: &str, value: String, allowed: String| {
             Error::Config(ConfigError {
@@ -55,7 +69,13 @@ impl EllipsesLoss {
                 ),
             ));
         }
-        Ok(Self { net, train, batch })
+        let simd = Simd::selected()?;
+        Ok(Self {
+            net,
+            train,
+            batch,
+            simd,
+        })
     }
 
     /// The minibatch `draw` addresses: entry `j` is `floor(u_j * len)` for the
@@ -77,6 +97,21 @@ impl EllipsesLoss {
                     out.push(((w as u64 * len) >> 32) as usize);
                 }
             }
+        }
+    }
+
+    /// The minibatch gradient of the definition, [`ResNet::loss`] in f64 at `x`
+    /// (rounded to f32): what [`Potential::grad_minibatch_f32`] computed before it
+    /// ran in f32 lanes, kept as its reference and to measure the two side by side.
+    pub fn grad_minibatch_f64(&self, x: &[f32], g: &mut [f32], draw: Draw) {
+        let mut idx = Vec::with_capacity(self.batch);
+        self.minibatch(draw, &mut idx);
+        let theta: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let mut g64 = vec![0.0; x.len()];
+        self.net
+            .loss(&theta, &self.train.x, &self.train.y, &idx, Some(&mut g64));
+        for (o, v) in g.iter_mut().zip(g64) {
+            *o = v as f32;
         }
     }
 
@@ -115,16 +150,23 @@ impl Potential for EllipsesLoss {
         true
     }
 
+    /// In f32 with the samples in lanes ([`lanes::gradient`]); the f64 definition
+    /// is [`EllipsesLoss::grad_minibatch_f64`].
     fn grad_minibatch_f32(&self, x: &[f32], g: &mut [f32], draw: Draw) {
         let mut idx = Vec::with_capacity(self.batch);
         self.minibatch(draw, &mut idx);
-        let theta: Vec<f64> = x.iter().map(|&v| v as f64).collect();
-        let mut g64 = vec![0.0; x.len()];
-        self.net
-            .loss(&theta, &self.train.x, &self.train.y, &idx, Some(&mut g64));
-        for (o, v) in g.iter_mut().zip(g64) {
-            *o = v as f32;
-        }
+        SCRATCH.with_borrow_mut(|scratch| {
+            lanes::gradient(
+                self.simd,
+                &self.net,
+                x,
+                &self.train.x,
+                &self.train.y,
+                &idx,
+                g,
+                scratch,
+            )
+        });
     }
 
     /// A trained network has no known minimiser to measure distance to.

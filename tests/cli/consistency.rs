@@ -279,6 +279,54 @@ fn bench_json_has_what_compare_py_reads() {
     }
 }
 
+/// `bench --resnet AGENTS --json` writes what `benches/compare.py --resnet`
+/// reads: `device`, `threads` and `results`, each row with `path`, `agents` and
+/// `samples_agents_per_s`: on the CPU the f32 lanes and the f64 definition of the
+/// gradient and the whole training step, in that order.
+#[test]
+fn bench_resnet_json_has_what_compare_py_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let js = dir.path().join("resnet.json");
+    let args = [
+        "bench",
+        "--resnet",
+        "3",
+        "--backend",
+        "cpu",
+        "--seconds",
+        "0.05",
+        "--json",
+        js.to_str().unwrap(),
+    ];
+    let o = run(&args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    let rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
+    assert_eq!(rep["backend"], "cpu", "{rep}");
+    assert!(!rep["device"].as_str().unwrap().is_empty(), "{rep}");
+    assert!(rep["threads"].as_u64().unwrap() >= 1, "{rep}");
+    let paths: Vec<&str> = rep["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            assert_eq!(row["agents"], 3, "{row}");
+            let rate = row["samples_agents_per_s"].as_f64().unwrap();
+            assert!(rate.is_finite() && rate > 0.0, "{row}");
+            row["path"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "gradient, f32 lanes",
+            "gradient, f64 definition",
+            "training step (cpu)"
+        ],
+        "{rep}"
+    );
+}
+
 /// `--jsonl FILE` writes one line per record, in the order of history.csv's
 /// rows, with the same statistics over runs and each run's own; `--jsonl -` puts only those lines on standard output (the table
 /// goes to standard error); a path that cannot be created is a failed write.

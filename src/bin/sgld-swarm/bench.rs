@@ -38,8 +38,9 @@ pub struct BenchArgs {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Instead: the minibatch gradient of the paper's 128-layer ResNet (Figure 3)
-    /// for this many agents, in samples x agents per second, on the backend.
+    /// Instead: the paper's 128-layer ResNet (Figure 3) for this many agents, in
+    /// samples x agents per second on the backend: its minibatch gradient, and the
+    /// whole training step (gradient and SGLD update).
     #[arg(long, conflicts_with_all = ["sizes", "ladder", "euler"])]
     resnet: Option<usize>,
 }
@@ -85,8 +86,33 @@ struct Report {
     results: Vec<Row>,
 }
 
-/// Samples x agents per second of the ResNet's minibatch gradient (Verlet
-/// network, minibatches of 64 from 500 training points).
+#[derive(Serialize)]
+struct NetRow {
+    /// `gradient, f32 lanes`, `gradient, f64 definition`, `gradient, GPU kernel`
+    /// or `training step` (gradient and update, `Ensemble::with_network`).
+    path: String,
+    agents: usize,
+    batch: usize,
+    /// Calls of the gradient, or steps of the training.
+    calls: u64,
+    seconds: f64,
+    samples_agents_per_s: f64,
+}
+
+#[derive(Serialize)]
+struct NetReport {
+    backend: String,
+    device: String,
+    threads: usize,
+    network: &'static str,
+    results: Vec<NetRow>,
+}
+
+/// Samples x agents per second of the paper's ResNet (Verlet, 128 layers,
+/// minibatches of 64 from 500 training points): its minibatch gradient (on the
+/// CPU the engine's f32 lanes and the f64 definition side by side; on the GPU
+/// the kernel, with the upload and readback of every call), then the whole
+/// training step, gradient and SGLD update, as `Ensemble::with_network` runs it.
 fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
     use rayon::prelude::*;
     use sgld_swarm::nn::data::{EllipsesConfig, generate};
@@ -133,44 +159,112 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
             &loss,
         )?),
     };
-    let device = match &gpu {
-        Some(_) => sgld_swarm::gpu::GpuContext::shared()?.describe(),
-        None => sgld_swarm::engine::cpu::cpu_model(),
+    let mut report = NetReport {
+        backend: if gpu.is_some() { "gpu" } else { "cpu" }.to_string(),
+        device: match &gpu {
+            Some(_) => sgld_swarm::gpu::GpuContext::shared()?.describe(),
+            None => sgld_swarm::engine::cpu::cpu_model(),
+        },
+        threads: rayon::current_num_threads(),
+        network: "verlet, 128 layers, batch 64 of 500",
+        results: Vec::new(),
     };
-    let once = |step: u32| -> anyhow::Result<()> {
-        match &gpu {
-            Some(g) => {
-                g.gradients(&thetas, draw(step))?;
+    let mut record = |path: &str, calls: u64, seconds: f64| {
+        let rate = (calls as usize * agents * loss.batch) as f64 / seconds;
+        println!(
+            "ResNet (128 layers, Verlet, batch 64), {agents} agents, {path}: {calls} calls in \
+             {seconds:.2} s, {rate:.3e} samples x agents/s on {}",
+            report.device
+        );
+        report.results.push(NetRow {
+            path: path.to_string(),
+            agents,
+            batch: loss.batch,
+            calls,
+            seconds,
+            samples_agents_per_s: rate,
+        });
+    };
+    // On the CPU: the engine's f32 lanes, and the f64 definition beside it.
+    let f32_lanes = |th: &[f32], g: &mut [f32], d: Draw| loss.grad_minibatch_f32(th, g, d);
+    let f64_definition = |th: &[f32], g: &mut [f32], d: Draw| loss.grad_minibatch_f64(th, g, d);
+    type Grad<'a> = &'a (dyn Fn(&[f32], &mut [f32], Draw) + Sync);
+    let paths: Vec<(&str, Grad)> = match gpu {
+        Some(_) => vec![("gradient, GPU kernel", &f32_lanes)],
+        None => vec![
+            ("gradient, f32 lanes", &f32_lanes),
+            ("gradient, f64 definition", &f64_definition),
+        ],
+    };
+    for (name, grad) in &paths {
+        let once = |step: u32| -> anyhow::Result<()> {
+            match &gpu {
+                Some(g) => {
+                    g.gradients(&thetas, draw(step))?;
+                }
+                None => {
+                    thetas.par_chunks(p).enumerate().for_each(|(a, th)| {
+                        let mut g = vec![0.0f32; p];
+                        grad(
+                            th,
+                            &mut g,
+                            Draw {
+                                agent: a as u32,
+                                ..draw(step)
+                            },
+                        );
+                    });
+                }
             }
-            None => {
-                thetas.par_chunks(p).enumerate().for_each(|(a, th)| {
-                    let mut g = vec![0.0f32; p];
-                    loss.grad_minibatch_f32(
-                        th,
-                        &mut g,
-                        Draw {
-                            agent: a as u32,
-                            ..draw(step)
-                        },
-                    );
-                });
-            }
+            Ok(())
+        };
+        once(0)?;
+        let t = Instant::now();
+        let mut calls = 0u32;
+        while t.elapsed().as_secs_f64() < args.seconds {
+            calls += 1;
+            once(calls)?;
         }
-        Ok(())
-    };
-    once(0)?;
-    let t = Instant::now();
-    let mut calls = 0u32;
-    while t.elapsed().as_secs_f64() < args.seconds {
-        calls += 1;
-        once(calls)?;
+        record(name, calls as u64, t.elapsed().as_secs_f64());
     }
-    let secs = t.elapsed().as_secs_f64();
-    let rate = (calls as usize * agents * loss.batch) as f64 / secs;
-    println!(
-        "ResNet gradient (128 layers, Verlet, batch 64), {agents} agents: {calls} calls in \
-         {secs:.2} s, {rate:.3e} samples x agents/s on {device}"
-    );
+    // The whole training step: the preset's SGLD (dt 2, beta 1e4) from U[-1, 1],
+    // recorded only at the end, so the timed loop is gradient and update alone.
+    let ensemble = EnsembleConfig::new(1, agents, u32::MAX as u64)
+        .record_every(u32::MAX as u64)
+        .seed(1)
+        .init_uniform(-1.0, 1.0);
+    let method = MethodConfig::euler("SGLD", 2.0, 1e4);
+    let options = Options {
+        backend: args.backend.into(),
+        ..Options::default()
+    };
+    let mut e = Ensemble::with_network(loss.clone(), &ensemble, &method, options)?;
+    e.advance(1).context("warm-up")?;
+    let t = Instant::now();
+    let mut steps = 0u64;
+    while t.elapsed().as_secs_f64() < args.seconds {
+        e.advance(1)?;
+        steps += 1;
+    }
+    let engine = format!("training step ({})", e.backend());
+    record(&engine, steps, t.elapsed().as_secs_f64());
+    if let [lanes, definition, ..] = &report.results[..]
+        && gpu.is_none()
+    {
+        println!(
+            "gradient, f32 lanes / f64 definition: {:.1}x (SGLD_SWARM_SIMD picks the lanes' \
+             instructions)",
+            lanes.samples_agents_per_s / definition.samples_agents_per_s
+        );
+    }
+    println!("{}, {} threads", report.device, report.threads);
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report)? + "\n";
+        sgld_swarm::output::folder::write_atomically(path, |w| {
+            w.write_all(text.as_bytes()).map_err(|e| e.to_string())
+        })?;
+        println!("wrote {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
