@@ -198,6 +198,8 @@ def resnet(a, wanted):
     for backend in backends:
         for agents in ladder:
             js = os.path.join(a.out, f"resnet-{backend}-{agents}.json")
+            if os.path.exists(js):  # never a report of an earlier invocation
+                os.remove(js)
             if run([a.bin, "bench", "--resnet", str(agents), "--backend", backend, "--seconds",
                     str(a.seconds), "--json", js], js[:-5] + ".log", a.timeout) and load(js):
                 rep = load(js)
@@ -213,6 +215,8 @@ def resnet(a, wanted):
             log(f"{name}: `import {module}` fails with {a.python}; skipped")
             continue
         js = os.path.join(a.out, f"resnet-peer-{name}.json")
+        if os.path.exists(js):
+            os.remove(js)
         cmd = [a.python, os.path.join(PEERS, f"resnet_{name}.py"), "--seconds", str(a.seconds),
                "--json", js] + [x for n in ladder for x in ("--agents", str(n))]
         ok = run(cmd, js[:-5] + ".log", a.timeout, {"PYTHONUNBUFFERED": "1"})
@@ -292,6 +296,8 @@ def main():
         p.error(f"--peers: unknown {', '.join(unknown)}; allowed: numpy, pytorch, jax")
     max_size = a.max_size or (1e9 if a.gpu else 1e6)
     cpu_max = a.cpu_max_size or min(max_size, 1e8)
+    if a.agents and not a.resnet:
+        p.error("--agents: only with --resnet")
     if any(n <= 0 for n in a.agents or []):
         p.error(f"--agents: must be positive, got {a.agents}")
     os.makedirs(a.out, exist_ok=True)

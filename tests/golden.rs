@@ -143,9 +143,9 @@ const GOLDEN_INTERACTIONS: &[Golden] = &[
 /// Changed on purpose since eff82df: the CPU engine's minibatch gradient of the
 /// network is computed in f32 with the samples in SIMD lanes (src/nn/lanes.rs)
 /// instead of in f64 and rounded, which made it 17x faster (docs/DESIGN.md
-/// section 5, docs/PERFORMANCE.md). Captured from that commit's release binary as
-/// above, with RAYON_NUM_THREADS=1 and 2 and SGLD_SWARM_SIMD=portable and avx2:
-/// all four the same.
+/// section 4, docs/PERFORMANCE.md). Captured from the release binary of the
+/// commit that made that change, as above, with RAYON_NUM_THREADS=1 and 2 and
+/// SGLD_SWARM_SIMD=portable and avx2: all four the same.
 const GOLDEN_FIG3: Golden = (
     "fig3-ellipses",
     2,

@@ -43,8 +43,9 @@ pub struct Scratch {
 
 /// Writes the gradient of the mean cross-entropy over the samples `idx` of `(xs,
 /// ys)` at the parameters `theta` into `g`, in f32 with `level`'s instructions
-/// (every level gives the same bits). `theta` and `g` have `net.params()` values;
-/// `idx` is not empty and its entries index `xs` and `ys`.
+/// (every level gives the same bits; one this CPU lacks runs the portable build).
+/// `theta` and `g` have `net.params()` values; `idx` is not empty and its entries
+/// index `xs` and `ys`, whose labels are 0 or 1.
 #[allow(clippy::too_many_arguments, reason = "one minibatch's inputs")]
 pub fn gradient(
     level: Simd,
@@ -61,6 +62,13 @@ pub fn gradient(
         "the network's gradient takes {} parameters and a minibatch",
         net.params()
     );
+    // A level this CPU lacks runs the portable build (the same bits), so that no
+    // caller can reach an instruction the CPU does not have.
+    let level = if level.supported() {
+        level
+    } else {
+        Simd::Portable
+    };
     let args = Args {
         net,
         theta,
@@ -70,10 +78,10 @@ pub fn gradient(
     };
     match level {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Simd::selected` checked that the CPU has AVX-512F.
+        // SAFETY: `level.supported()` checked above that the CPU has AVX-512F.
         Simd::Avx512 => unsafe { gradient_avx512(&args, g, scratch) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Simd::selected` checked that the CPU has AVX2.
+        // SAFETY: `level.supported()` checked above that the CPU has AVX2.
         Simd::Avx2 => unsafe { gradient_avx2(&args, g, scratch) },
         _ => gradient_portable(&args, g, scratch),
     }
@@ -107,7 +115,7 @@ fn gradient_portable(a: &Args, g: &mut [f32], s: &mut Scratch) {
     let h = a.net.layer_step as f32;
     let verlet = a.net.scheme == Integrator::Verlet;
     let per_layer = if verlet { 8 } else { 4 };
-    s.trace.clear();
+    // Every state is written by the forward pass before the backward pass reads it.
     s.trace.resize(per_layer * l, [0.0; W]);
     s.acc.clear();
     s.acc.resize(6 * l + 6, [0.0; W]);
@@ -367,9 +375,9 @@ mod tests {
     /// conditioning (forward Euler with weights of sd 0.7 grows perturbations by
     /// about e^(L h 0.7) = 90): 256 x 20 x 6e-8 x 90 = 3e-2 if every error added
     /// up in one direction; independent, about the square root of the count,
-    /// 3e-4 at worst. Measured: 2.8e-5 (Euler, one sample), below 1e-6 for a
-    /// minibatch of 7 or more. 1e-4 is the GPU kernel's tolerance too
-    /// (tests/gpu/network.rs).
+    /// 3e-4, the bound asserted. Measured: 2.8e-5 (Euler, one sample), below 1e-6
+    /// for a minibatch of 7 or more; a wrong sign or term anywhere in the
+    /// backward pass moves an entry by its whole size.
     #[test]
     fn lanes_match_the_f64_definition() {
         let mut worst = 0.0f64;
@@ -410,7 +418,7 @@ mod tests {
                     let err = (g[k] as f64 - want[k]).abs() / scale;
                     worst = worst.max(err);
                     assert!(
-                        scale > 0.0 && err < 1e-4,
+                        scale > 0.0 && err < 3e-4,
                         "{scheme:?}, batch {len}, parameter {k}: lanes {} vs definition {} \
                          (the layer's scale {scale:e})",
                         g[k],
@@ -458,53 +466,66 @@ mod tests {
         }
     }
 
-    /// A non-finite weight gives a non-finite gradient (the engine's divergence
-    /// check sees it), and the padding of a short group adds exact zeros: a
-    /// minibatch of one sample equals the same sample's gradient computed with the
-    /// group full of copies of it, divided by W.
+    /// A NaN weight gives a NaN gradient (the engine's divergence check sees it),
+    /// and the padding of a short group adds exact zeros: a minibatch of one
+    /// sample equals the same sample's gradient computed with the group full of
+    /// copies of it, divided by W. Both integrators.
     #[test]
     fn nan_propagates_and_padding_adds_nothing() {
-        let (net, mut theta, xs, ys) = case(Integrator::Verlet, 30);
-        let p = net.params();
-        let mut one = vec![0.0f32; p];
-        let mut full = vec![0.0f32; p];
-        let mut s = Scratch::default();
-        gradient(
-            Simd::Portable,
-            &net,
-            &theta,
-            &xs,
-            &ys,
-            &[5],
-            &mut one,
-            &mut s,
-        );
-        gradient(
-            Simd::Portable,
-            &net,
-            &theta,
-            &xs,
-            &ys,
-            &[5; W],
-            &mut full,
-            &mut s,
-        );
-        for k in 0..p {
-            // Every lane of `full` holds the same value v / W (the scale 1/W is a
-            // power of two, exact), and the tree adds W equal values: exactly v.
-            assert_eq!(one[k].to_bits(), full[k].to_bits(), "parameter {k}");
+        for (seed, scheme) in [Integrator::Verlet, Integrator::Euler]
+            .into_iter()
+            .enumerate()
+        {
+            let (net, mut theta, xs, ys) = case(scheme, 30 + seed as u32);
+            let p = net.params();
+            let mut one = vec![0.0f32; p];
+            let mut full = vec![0.0f32; p];
+            let mut s = Scratch::default();
+            gradient(
+                Simd::Portable,
+                &net,
+                &theta,
+                &xs,
+                &ys,
+                &[5],
+                &mut one,
+                &mut s,
+            );
+            gradient(
+                Simd::Portable,
+                &net,
+                &theta,
+                &xs,
+                &ys,
+                &[5; W],
+                &mut full,
+                &mut s,
+            );
+            for k in 0..p {
+                // Every lane of `full` holds the same value v / W (the scale 1/W is
+                // a power of two, exact), and the tree adds W equal values:
+                // exactly v.
+                assert_eq!(
+                    one[k].to_bits(),
+                    full[k].to_bits(),
+                    "{scheme:?} parameter {k}"
+                );
+            }
+            theta[6 * 40 + 1] = f32::NAN;
+            gradient(
+                Simd::Portable,
+                &net,
+                &theta,
+                &xs,
+                &ys,
+                &[5, 6],
+                &mut one,
+                &mut s,
+            );
+            assert!(
+                one.iter().any(|v| v.is_nan()),
+                "{scheme:?}: a NaN weight must show"
+            );
         }
-        theta[6 * 40 + 1] = f32::NAN;
-        gradient(
-            Simd::Portable,
-            &net,
-            &theta,
-            &xs,
-            &ys,
-            &[5, 6],
-            &mut one,
-            &mut s,
-        );
-        assert!(one.iter().any(|v| v.is_nan()), "a NaN weight must show");
     }
 }

@@ -38,7 +38,7 @@ std::thread_local! {
 
 impl EllipsesLoss {
     /// The loss, after checking the network's shape, that `train` is not empty and has
-    /// a label per point, and that `batch` is between 1 and its size (and that
+    /// a label, 0 or 1, per point, and that `batch` is between 1 and its size (and that
     /// `SGLD_SWARM_SIMD`, where set, names instructions this CPU has).
     pub fn new(net: ResNet, train: Dataset, batch: usize) -> Result<Self> {
         let bad = |field: &str, value: String, allowed: String| {
@@ -57,6 +57,13 @@ impl EllipsesLoss {
                 "data",
                 format!("{} points and {} labels", train.x.len(), train.y.len()),
                 "must have one label per point".into(),
+            ));
+        }
+        if let Some(i) = train.y.iter().position(|&y| y > 1) {
+            return Err(bad(
+                "data labels",
+                format!("label {} of point {i}", train.y[i]),
+                "must be 0 or 1 (two classes)".into(),
             ));
         }
         if batch == 0 || batch > train.len() {
@@ -238,6 +245,42 @@ mod tests {
         }
     }
 
+    /// The potential's minibatch gradient (f32 lanes) and the f64 definition on the
+    /// same draws: the same minibatch reaches both (a wrong draw, agent or step
+    /// would give another minibatch and a gradient off by its whole size), and
+    /// they agree to 3e-4 of the gradient's largest entry (src/nn/lanes.rs argues
+    /// the bound per layer; the largest entry is at least each layer's scale).
+    #[test]
+    fn minibatch_gradient_is_the_definitions() {
+        let (train, _) = data();
+        for scheme in [Integrator::Verlet, Integrator::Euler] {
+            let loss = EllipsesLoss::new(ResNet::paper(scheme), train.clone(), 50).unwrap();
+            let theta: Vec<f32> = (0..loss.dim())
+                .map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0)
+                .collect();
+            for (agent, step, sub) in [(0, 0, 0), (3, 17, 2)] {
+                let draw = Draw {
+                    key: [4, 5],
+                    agent,
+                    step,
+                    sub,
+                };
+                let mut lanes = vec![0.0f32; loss.dim()];
+                let mut definition = vec![0.0f32; loss.dim()];
+                loss.grad_minibatch_f32(&theta, &mut lanes, draw);
+                loss.grad_minibatch_f64(&theta, &mut definition, draw);
+                let scale = definition.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                assert!(scale > 0.0, "{scheme:?}: a zero gradient tests nothing");
+                for (k, (a, b)) in lanes.iter().zip(&definition).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 3e-4 * scale,
+                        "{scheme:?} {draw:?} parameter {k}: lanes {a} vs definition {b}"
+                    );
+                }
+            }
+        }
+    }
+
     /// Minibatches: deterministic per draw, in range, different across draws.
     #[test]
     fn minibatches_are_addressed() {
@@ -285,6 +328,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("label"), "{e}");
+        let mut three = train.clone();
+        three.y[7] = 2;
+        let e = EllipsesLoss::new(net, three, 1).unwrap_err().to_string();
+        assert!(
+            e.contains("label 2 of point 7") && e.contains("0 or 1"),
+            "{e}"
+        );
         let shallow = ResNet { layers: 0, ..net };
         let e = EllipsesLoss::new(shallow, train, 1)
             .unwrap_err()

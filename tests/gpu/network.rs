@@ -29,7 +29,7 @@ pub(super) fn small_loss() -> sgld_swarm::nn::loss::EllipsesLoss {
 /// that step, the first agent. The mean-field pull with `lambda dt = 3` doubles
 /// each agent's distance from its run mean every step, and the noise
 /// (`sqrt(2 dt / beta) = 1000`) sets those distances, the same draws on both
-/// engines; the gradient (of order 1, f32 here and f64 there) moves them by
+/// engines; the gradient (of order 1, f32 on both, summed in other orders) moves them by
 /// nothing the 2^50-fold growth to the limit of 1e20 could reorder.
 #[test]
 fn network_divergence_names_the_same_step_and_agent() {
@@ -112,7 +112,9 @@ fn resnet_gradient_matches_the_cpu() {
             };
             let theta = &thetas[a * p..(a + 1) * p];
             let mut cpu = vec![0.0f32; p];
-            loss.grad_minibatch_f32(theta, &mut cpu, d);
+            // The f64 definition (the CPU engine's own f32 lanes are checked
+            // against it in src/nn/lanes.rs).
+            loss.grad_minibatch_f64(theta, &mut cpu, d);
             let mut idx = Vec::new();
             loss.minibatch(d, &mut idx);
             let t64: Vec<f64> = theta.iter().map(|&v| v as f64).collect();
@@ -162,8 +164,9 @@ fn own_gradient_scales(
 
 /// The network trained on the GPU engine against the CPU engine: the same
 /// initial weights, minibatches and noise, so after 3 outer steps the positions
-/// differ only by the gradient's rounding (f32 on the GPU, f64 on the CPU: about
-/// 1e-7 of the gradient's scale per step, seen up to 5e-7 here). 1e-4 absolute on
+/// differ only by the gradient's rounding (f32 on both, summed in other orders and
+/// with other tanh: about 1e-6 of the gradient's scale per step, seen up to 5e-7
+/// here against the f64 gradient the CPU engine used before). 1e-4 absolute on
 /// weights of order 1 allows for growth through the steps, and a wrong minibatch,
 /// noise draw or mean moves them by 1e-2 or more (the check below that they
 /// moved). SGLD and MF-SGLD, HOM-SGLD and MF-HOM-SGLD, both discretizations,

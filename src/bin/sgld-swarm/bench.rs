@@ -41,7 +41,7 @@ pub struct BenchArgs {
     /// Instead: the paper's 128-layer ResNet (Figure 3) for this many agents, in
     /// samples x agents per second on the backend: its minibatch gradient, and the
     /// whole training step (gradient and SGLD update).
-    #[arg(long, conflicts_with_all = ["sizes", "ladder", "euler"])]
+    #[arg(long, conflicts_with_all = ["sizes", "ladder", "euler", "simd"])]
     resnet: Option<usize>,
 }
 
@@ -189,20 +189,21 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
     let f32_lanes = |th: &[f32], g: &mut [f32], d: Draw| loss.grad_minibatch_f32(th, g, d);
     let f64_definition = |th: &[f32], g: &mut [f32], d: Draw| loss.grad_minibatch_f64(th, g, d);
     type Grad<'a> = &'a (dyn Fn(&[f32], &mut [f32], Draw) + Sync);
-    let paths: Vec<(&str, Grad)> = match gpu {
-        Some(_) => vec![("gradient, GPU kernel", &f32_lanes)],
+    // The GPU path has no CPU gradient.
+    let paths: Vec<(&str, Option<Grad>)> = match gpu {
+        Some(_) => vec![("gradient, GPU kernel", None)],
         None => vec![
-            ("gradient, f32 lanes", &f32_lanes),
-            ("gradient, f64 definition", &f64_definition),
+            ("gradient, f32 lanes", Some(&f32_lanes)),
+            ("gradient, f64 definition", Some(&f64_definition)),
         ],
     };
     for (name, grad) in &paths {
         let once = |step: u32| -> anyhow::Result<()> {
-            match &gpu {
-                Some(g) => {
+            match (&gpu, grad) {
+                (Some(g), _) => {
                     g.gradients(&thetas, draw(step))?;
                 }
-                None => {
+                (None, Some(grad)) => {
                     thetas.par_chunks(p).enumerate().for_each(|(a, th)| {
                         let mut g = vec![0.0f32; p];
                         grad(
@@ -215,6 +216,7 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
                         );
                     });
                 }
+                (None, None) => unreachable!("every CPU path has a gradient"),
             }
             Ok(())
         };

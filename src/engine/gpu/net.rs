@@ -6,7 +6,7 @@
 //! divergence flags; the run means of the mean-field methods come from the same
 //! two-pass reduction. The Euler and homogenized schemes, with `none` or
 //! `coordinate` taming; the same stream and order of operations as the CPU
-//! engine's agent path (the gradient in f32 here, f64 there). Positions are read
+//! engine's agent path (the gradient in f32 on both, in other orders). Positions are read
 //! back only at records (diagnostics on the host) and after a divergence.
 
 use super::divergence::{bad_value, earliest_bad, read_status};
