@@ -8,7 +8,7 @@ against size.
 
     python3 benches/compare.py                       # CPU engine vs CPU peers
     python3 benches/compare.py --gpu --check --tune  # on a GPU machine
-    python3 benches/compare.py --resnet [--gpu]      # the Figure 3 network's training
+    python3 benches/compare.py --resnet [--gpu [--tune]]  # the Figure 3 network's training
 
 With --resnet: `sgld-swarm bench --resnet AGENTS` (the network's gradient and its
 whole training step) against the PyTorch (eager, torch.compile) and JAX (jit)
@@ -183,6 +183,45 @@ def plot(cols, path, title):
     log(f"wrote {path}")
 
 
+def eager_only(a, peer):
+    """The PyTorch peers' arguments for --no-compile."""
+    return ["--variant", "eager"] if a.no_compile and peer == "pytorch" else []
+
+
+# The network kernel's earlier versions for --resnet --gpu --tune (src/gpu/resnet.rs,
+# NetKernel; the default is staged).
+NET_TUNE = [
+    ("chunked", {"SGLD_SWARM_GPU_NET_KERNEL": "chunked"}),
+    ("tree", {"SGLD_SWARM_GPU_NET_KERNEL": "tree"}),
+]
+
+
+def net_versions(a, ladder, ours):
+    """With --gpu --tune: our GPU bench once per earlier kernel version, and a
+    table of the gradient on the device and the training step per version."""
+    paths = ["gradient, GPU kernel on the device", "training step (gpu)"]
+    versions = [("staged (default)", {p: ours.get(("gpu", p), {}) for p in paths})]
+    for label, env in NET_TUNE:
+        rates = {p: {} for p in paths}
+        for agents in ladder:
+            js = os.path.join(a.out, f"resnet-gpu-{label}-{agents}.json")
+            if os.path.exists(js):
+                os.remove(js)
+            if run([a.bin, "bench", "--resnet", str(agents), "--backend", "gpu", "--seconds",
+                    str(a.seconds), "--json", js], js[:-5] + ".log", a.timeout, env) and load(js):
+                for row in load(js)["results"]:
+                    if row["path"] in rates:
+                        rates[row["path"]][agents] = row["samples_agents_per_s"]
+        versions.append((label, rates))
+    head = ["agents"] + [f"{v}: {'gradient' if p.startswith('gradient') else 'step'}"
+                         for v, _ in versions for p in paths]
+    rows = [[str(n)] + [f"{r[p][n]:.2e}" if n in r[p] else "-" for _, r in versions for p in paths]
+            for n in ladder]
+    return ("the network kernel's versions (SGLD_SWARM_GPU_NET_KERNEL), samples x agents/s: "
+            "the gradient on the device (16 calls per submit) and the training step\n"
+            + fmt_table(head, rows))
+
+
 # Network peers: script and the module it needs.
 RESNET_PEERS = [("pytorch", "torch"), ("jax", "jax")]
 
@@ -218,7 +257,8 @@ def resnet(a, wanted):
         if os.path.exists(js):
             os.remove(js)
         cmd = [a.python, os.path.join(PEERS, f"resnet_{name}.py"), "--seconds", str(a.seconds),
-               "--json", js] + [x for n in ladder for x in ("--agents", str(n))]
+               "--json", js] + [x for n in ladder for x in ("--agents", str(n))] + \
+            eager_only(a, name)
         ok = run(cmd, js[:-5] + ".log", a.timeout, {"PYTHONUNBUFFERED": "1"})
         rep = load(js)
         if not rep:
@@ -243,10 +283,12 @@ def resnet(a, wanted):
                 row.append(f"{mine[agents] / r[agents]:.1f}x"
                            if agents in r and agents in mine else "-")
         rows.append(row)
+    versions = [net_versions(a, ladder, ours)] if a.gpu and a.tune else []
     summary = "\n".join(
         [f"samples x agents/s, the Figure 3 network (Verlet, 128 layers, batch 64, SGLD "
          f"training step), {time.strftime('%Y-%m-%d')}"] + sorted(set(devices)) + [""]
-        + [fmt_table(head, rows)] + [""] + [f"check {k}: {v}" for k, v in checks.items()])
+        + [fmt_table(head, rows)] + [""] + [f"check {k}: {v}" for k, v in checks.items()]
+        + [x for v in versions for x in ("", v)])
     log("\n" + summary)
     with open(os.path.join(a.out, "resnet-table.txt"), "w") as f:
         f.write(summary + "\n")
@@ -275,13 +317,17 @@ def main():
     p.add_argument("--check", action="store_true",
                    help="check each peer's final statistics against the library's first")
     p.add_argument("--tune", action="store_true",
-                   help="also time the GPU engine's tuning variants (workgroup size, Philox path)")
+                   help="also time the GPU engine's tuning variants (workgroup size, Philox path; "
+                        "with --resnet the network kernel's earlier versions)")
     p.add_argument("--resnet", action="store_true",
                    help="the Figure 3 network's training step instead (PyTorch and JAX peers)")
     p.add_argument("--agents", type=int, action="append",
                    help="with --resnet: agents (repeatable; default 64, 256, 1024)")
     p.add_argument("--peers", default="numpy,pytorch,jax",
                    help="which peers to run, where installed (default numpy,pytorch,jax)")
+    p.add_argument("--no-compile", action="store_true",
+                   help="time PyTorch eager only, not torch.compile (compiling the Figure 3 "
+                        "network takes minutes per agent count)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds per command at most")
     p.add_argument("--out", default=os.path.join(ROOT, "bench-out"),
                    help="folder for the JSON, logs, table and plot (default bench-out)")
@@ -346,7 +392,8 @@ def main():
         js = os.path.join(a.out, f"peer-{name}.json")
         size = cpu_max if name == "numpy" else max_size
         cmd = [a.python, os.path.join(PEERS, f"{name}_peer.py"), "--max-size", str(size),
-               "--json", js] + common + (["--check", check_dir] if check_dir else [])
+               "--json", js] + common + (["--check", check_dir] if check_dir else []) + \
+            eager_only(a, name)
         ok = run(cmd, os.path.join(a.out, f"peer-{name}.log"), a.timeout,
                  {"PYTHONUNBUFFERED": "1"})
         rep = load(js)

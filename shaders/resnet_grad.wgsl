@@ -1,13 +1,27 @@
 // The minibatch loss and gradient of the width-2 ResNet (src/nn/resnet.rs) for
 // many parameter vectors: a workgroup per agent, an invocation per sample of the
-// minibatch (in rounds of 64), and for each layer a workgroup reduction of the 6
-// parameter gradients. Mirrors ResNet::loss (in f32 here, f64 there); the
+// minibatch (in rounds of 64), and a reduction over the samples of each layer's
+// 6 parameter gradients. Mirrors ResNet::loss (in f32 here, f64 there); the
 // minibatch is EllipsesLoss::minibatch's, drawn from stream domain 2.
 //!include philox
 
 // The network's depth; the host replaces this line with the network's.
 const LAYERS: u32 = 128u;
 const WG: u32 = 64u;
+// The kernel's version (SGLD_SWARM_GPU_NET_KERNEL, see src/gpu/resnet.rs); the
+// host replaces these lines. TREE: the parameter gradients summed over the
+// samples by a tree per layer (about eight barriers per layer, the first
+// version), else CHUNK layers at a time, each invocation of the first 6 CHUNK
+// summing one parameter over the 64 samples (two barriers per chunk). STAGED:
+// the agent's parameters copied to workgroup memory first (the loads in each
+// layer's chain then wait for workgroup memory, not for L2), and the backward
+// pass loading each layer's trace one layer ahead.
+const TREE: bool = false;
+const STAGED: bool = true;
+const CHUNK: u32 = 8u;
+// A row of `part` per parameter of the chunk, one longer than WG so that the
+// invocations summing different rows read different memory banks.
+const ROW: u32 = 65u;
 
 // The twin of NetParams in src/gpu/resnet.rs (layouts compared by a test).
 struct NetParams {
@@ -33,36 +47,53 @@ struct NetParams {
 @group(0) @binding(3) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 
-var<workgroup> red: array<f32, 448>;
+// The chunk's per-sample parameter gradients, 6 CHUNK rows of ROW; also the
+// scratch of reduce7, whose uses are fenced from the chunks' by barriers.
+var<workgroup> part: array<f32, 3120>;
+const_assert 6u * CHUNK * ROW == 3120u && ROW > WG && 3120u >= 7u * WG;
+// The agent's 6 LAYERS + 6 parameters when STAGED (the host sets the size, 1
+// when not staged).
+var<workgroup> staged: array<f32, 774>;
+// The agent's first parameter in theta.
+var<private> base: u32;
+
+// Parameter i of the agent.
+fn th(i: u32) -> f32 {
+    if STAGED {
+        return staged[i];
+    }
+    return theta[base + i];
+}
 
 // Adds each invocation's 7 values (6 gradients and the loss) over the
-// workgroup in a fixed order; invocation 0 gets the sums in red[0..7].
+// workgroup in a fixed order; invocation 0 gets the sums in part[0..7].
 fn reduce7(lid: u32, v: array<f32, 7>) {
     for (var q = 0u; q < 7u; q++) {
-        red[q * WG + lid] = v[q];
+        part[q * WG + lid] = v[q];
     }
     workgroupBarrier();
     for (var half = WG / 2u; half > 0u; half = half >> 1u) {
         if lid < half {
             for (var q = 0u; q < 7u; q++) {
-                red[q * WG + lid] += red[q * WG + lid + half];
+                part[q * WG + lid] += part[q * WG + lid + half];
             }
         }
         workgroupBarrier();
     }
     if lid == 0u {
         for (var q = 0u; q < 7u; q++) {
-            red[q] = red[q * WG];
+            part[q] = part[q * WG];
         }
     }
 }
 
-fn kmul(base: u32, v: vec2<f32>) -> vec2<f32> {
-    return vec2<f32>(theta[base] * v.x + theta[base + 1u] * v.y, theta[base + 2u] * v.x + theta[base + 3u] * v.y);
+// The 2x2 matrix at parameter k (row-major) times v, and its transpose times v.
+fn kmul(k: u32, v: vec2<f32>) -> vec2<f32> {
+    return vec2<f32>(th(k) * v.x + th(k + 1u) * v.y, th(k + 2u) * v.x + th(k + 3u) * v.y);
 }
 
-fn kmul_t(base: u32, v: vec2<f32>) -> vec2<f32> {
-    return vec2<f32>(theta[base] * v.x + theta[base + 2u] * v.y, theta[base + 1u] * v.x + theta[base + 3u] * v.y);
+fn kmul_t(k: u32, v: vec2<f32>) -> vec2<f32> {
+    return vec2<f32>(th(k) * v.x + th(k + 2u) * v.y, th(k + 1u) * v.x + th(k + 3u) * v.y);
 }
 
 @compute @workgroup_size(64)
@@ -74,7 +105,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         return;
     }
     let p_count = 6u * LAYERS + 6u;
-    let base = a * p_count;
+    base = a * p_count;
+    if STAGED {
+        for (var i = lid; i < p_count; i += WG) {
+            staged[i] = theta[base + i];
+        }
+        workgroupBarrier();
+    }
     let h = np.layer_step;
     var ys: array<vec2<f32>, LAYERS + 1u>;
     var zs: array<vec2<f32>, LAYERS>;
@@ -98,8 +135,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         var z = vec2<f32>(0.0);
         ys[0] = y;
         for (var j = 0u; j < LAYERS; j++) {
-            let k = base + 6u * j;
-            let b = vec2<f32>(theta[k + 4u], theta[k + 5u]);
+            let k = 6u * j;
+            let b = vec2<f32>(th(k + 4u), th(k + 5u));
             if np.verlet != 0u {
                 let su = tanh(kmul_t(k, y) + b);
                 z = z - h * su;
@@ -115,8 +152,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
             }
             ys[j + 1u] = y;
         }
-        let c = base + 6u * LAYERS;
-        let o = kmul(c, y) + vec2<f32>(theta[c + 4u], theta[c + 5u]);
+        let c = 6u * LAYERS;
+        let o = kmul(c, y) + vec2<f32>(th(c + 4u), th(c + 5u));
         let m = max(o.x, o.y);
         let e = exp(o - vec2<f32>(m));
         let p = e / (e.x + e.y);
@@ -127,43 +164,92 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         reduce7(lid, array<f32, 7>(dlog.x * y.x, dlog.x * y.y, dlog.y * y.x, dlog.y * y.y, dlog.x, dlog.y, lossv));
         if lid == 0u {
             for (var q = 0u; q < 6u; q++) {
-                grad[c + q] = select(grad[c + q], 0.0, r == 0u) + red[q];
+                grad[base + c + q] = select(grad[base + c + q], 0.0, r == 0u) + part[q];
             }
-            loss[a] = select(loss[a], 0.0, r == 0u) + red[6];
+            loss[a] = select(loss[a], 0.0, r == 0u) + part[6];
         }
         workgroupBarrier();
-        // Backward.
+        // Backward. With STAGED, the trace of layer j - 1 is loaded while layer
+        // j is computed (it lives in private memory, which the driver spills).
         var gy = kmul_t(c, dlog);
         var gz = vec2<f32>(0.0);
+        var next_v = tv[LAYERS - 1u];
+        var next_z = zs[LAYERS - 1u];
+        var next_u = tu[LAYERS - 1u];
+        var next_y = ys[LAYERS - 1u];
         for (var jj = 0u; jj < LAYERS; jj++) {
             let j = LAYERS - 1u - jj;
-            let k = base + 6u * j;
+            let k = 6u * j;
+            // The Euler network reads su (its only activation) and yj.
+            var sv: vec2<f32>;
+            var zj: vec2<f32>;
+            var su: vec2<f32>;
+            var yj: vec2<f32>;
+            if STAGED {
+                sv = next_v;
+                zj = next_z;
+                su = next_u;
+                yj = next_y;
+                let jn = max(j, 1u) - 1u;
+                if np.verlet != 0u {
+                    next_v = tv[jn];
+                    next_z = zs[jn];
+                }
+                next_u = tu[jn];
+                next_y = ys[jn];
+            } else {
+                if np.verlet != 0u {
+                    sv = tv[j];
+                    zj = zs[j];
+                }
+                su = tu[j];
+                yj = ys[j];
+            }
             var v: array<f32, 7>;
             if np.verlet != 0u {
-                let sv = tv[j];
                 let dv = h * gy * (vec2<f32>(1.0) - sv * sv);
-                let zj = zs[j];
                 gz = gz + kmul_t(k, dv);
-                let su = tu[j];
                 let du = -h * gz * (vec2<f32>(1.0) - su * su);
-                let yj = ys[j];
                 v = array<f32, 7>(dv.x * zj.x + yj.x * du.x, dv.x * zj.y + yj.x * du.y,
                     dv.y * zj.x + yj.y * du.x, dv.y * zj.y + yj.y * du.y, dv.x + du.x, dv.y + du.y, 0.0);
                 gy = gy + kmul(k, du);
             } else {
-                let s1 = tu[j];
-                let da = h * gy * (vec2<f32>(1.0) - s1 * s1);
-                let yj = ys[j];
+                let da = h * gy * (vec2<f32>(1.0) - su * su);
                 v = array<f32, 7>(da.x * yj.x, da.x * yj.y, da.y * yj.x, da.y * yj.y, da.x, da.y, 0.0);
                 gy = gy + kmul_t(k, da);
             }
-            reduce7(lid, v);
-            if lid == 0u {
-                for (var q = 0u; q < 6u; q++) {
-                    grad[k + q] = select(grad[k + q], 0.0, r == 0u) + red[q];
+            if TREE {
+                reduce7(lid, v);
+                if lid == 0u {
+                    for (var q = 0u; q < 6u; q++) {
+                        grad[base + k + q] = select(grad[base + k + q], 0.0, r == 0u) + part[q];
+                    }
                 }
+                workgroupBarrier();
+                continue;
             }
-            workgroupBarrier();
+            let slot = jj % CHUNK;
+            for (var q = 0u; q < 6u; q++) {
+                part[(6u * slot + q) * ROW + lid] = v[q];
+            }
+            // Uniform: the chunk is full or the layers are done.
+            if slot == CHUNK - 1u || jj == LAYERS - 1u {
+                workgroupBarrier();
+                if lid < 6u * (slot + 1u) {
+                    // Row lid is parameter q of the chunk's layer t; the sum over
+                    // the samples in a fixed order, four partial sums for the
+                    // latency of the adds.
+                    let row = lid * ROW;
+                    var acc = vec4<f32>(0.0);
+                    for (var i = 0u; i < WG; i += 4u) {
+                        acc += vec4<f32>(part[row + i], part[row + i + 1u], part[row + i + 2u], part[row + i + 3u]);
+                    }
+                    let t = lid / 6u;
+                    let at = base + 6u * (LAYERS - 1u - (jj - slot + t)) + lid % 6u;
+                    grad[at] = select(grad[at], 0.0, r == 0u) + ((acc.x + acc.y) + (acc.z + acc.w));
+                }
+                workgroupBarrier();
+            }
         }
     }
 }

@@ -19,6 +19,9 @@ pub enum Var {
     /// `SGLD_SWARM_GPU_CHECKS`: wgpu's run-time checks in the step kernels
     /// (`all`, `bounds`, `none`).
     GpuChecks,
+    /// `SGLD_SWARM_GPU_NET_KERNEL`: the version of the network's gradient
+    /// kernel (`staged`, `chunked`, `tree`).
+    GpuNetKernel,
     /// `WGPU_ADAPTER_NAME`: part of the name of the adapter to use.
     WgpuAdapterName,
     /// `WGPU_BACKEND`: the backends to look for adapters on (`vulkan`, `metal`,
@@ -28,11 +31,12 @@ pub enum Var {
 
 impl Var {
     /// Every variable.
-    pub const ALL: [Var; 6] = [
+    pub const ALL: [Var; 7] = [
         Var::Simd,
         Var::GpuWorkgroup,
         Var::GpuInt64,
         Var::GpuChecks,
+        Var::GpuNetKernel,
         Var::WgpuAdapterName,
         Var::WgpuBackend,
     ];
@@ -44,6 +48,7 @@ impl Var {
             Var::GpuWorkgroup => "SGLD_SWARM_GPU_WORKGROUP",
             Var::GpuInt64 => "SGLD_SWARM_GPU_INT64",
             Var::GpuChecks => "SGLD_SWARM_GPU_CHECKS",
+            Var::GpuNetKernel => "SGLD_SWARM_GPU_NET_KERNEL",
             Var::WgpuAdapterName => "WGPU_ADAPTER_NAME",
             Var::WgpuBackend => "WGPU_BACKEND",
         }

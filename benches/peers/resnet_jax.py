@@ -14,6 +14,12 @@ import numpy as np
 
 from resnet_common import BATCH, DT, H, LAYERS, NOISE, TRAIN, ellipses, initial, main
 
+# f32 products, as ours and PyTorch's (which leaves TF32 off for matmuls by
+# default). On an NVIDIA GPU, JAX's default precision rounds a matmul's inputs
+# to TF32's 10-bit mantissa; on an H200 that put its gradient 3.1e-4 of its
+# scale from the f64 reference, and the check below refused it.
+jax.config.update("jax_default_matmul_precision", "highest")
+
 
 def loss(theta, x, y):
     """The mean cross-entropy of one agent's network on a minibatch (x: [B, 2])."""

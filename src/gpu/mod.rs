@@ -82,6 +82,19 @@ pub enum Checks {
 }
 
 impl Checks {
+    /// The built-in kernels' checks, from `SGLD_SWARM_GPU_CHECKS` (`all`,
+    /// `bounds`, `none`; default `bounds`: loop bounding off is 7% faster on an
+    /// H200, docs/PERFORMANCE.md).
+    pub(crate) fn selected() -> Result<Self, crate::Error> {
+        use crate::env::Var;
+        match Var::GpuChecks.get().as_deref() {
+            None | Some("bounds") => Ok(Checks::Bounds),
+            Some("all") => Ok(Checks::All),
+            Some("none") => Ok(Checks::None),
+            Some(v) => Err(Var::GpuChecks.invalid(v, "must be all, bounds or none")),
+        }
+    }
+
     fn runtime(self) -> wgpu::ShaderRuntimeChecks {
         let mut c = wgpu::ShaderRuntimeChecks::checked();
         c.force_loop_bounding = self == Checks::All;

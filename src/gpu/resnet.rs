@@ -4,7 +4,8 @@
 //! network's GPU engine (`src/engine/gpu/net.rs`) and `sgld-swarm bench --resnet`
 //! call it.
 
-use super::{Binding, GpuContext, GpuError, grid, shader};
+use super::{Binding, Checks, GpuContext, GpuError, grid, shader};
+use crate::error::{Error, Result};
 use crate::nn::loss::EllipsesLoss;
 use crate::nn::resnet::Integrator;
 use crate::potential::Draw;
@@ -43,27 +44,86 @@ impl NetParams {
     }
 }
 
+/// The version of the gradient kernel (`SGLD_SWARM_GPU_NET_KERNEL`), kept
+/// selectable for measurement (docs/PERFORMANCE.md). `Staged` and `Chunked` give
+/// the same bits (the same arithmetic in the same order); `Tree` sums the
+/// samples in another order, hence differs by f32 rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetKernel {
+    /// `Chunked`, with the agent's parameters copied to workgroup memory first
+    /// and the backward pass loading each layer's trace one layer ahead (the
+    /// default). A network too deep for the adapter's workgroup memory runs
+    /// `Chunked`.
+    Staged,
+    /// The parameter gradients summed over the samples eight layers at a time,
+    /// each of 48 invocations summing one parameter.
+    Chunked,
+    /// A tree in workgroup memory per layer (the first version).
+    Tree,
+}
+
+impl NetKernel {
+    /// The version `SGLD_SWARM_GPU_NET_KERNEL` selects (default `staged`).
+    pub fn selected() -> Result<Self> {
+        use crate::env::Var;
+        match Var::GpuNetKernel.get().as_deref() {
+            None | Some("staged") => Ok(Self::Staged),
+            Some("chunked") => Ok(Self::Chunked),
+            Some("tree") => Ok(Self::Tree),
+            Some(v) => Err(Var::GpuNetKernel.invalid(v, "must be staged, chunked or tree")),
+        }
+    }
+}
+
+/// The floats of workgroup memory the kernel uses besides the staged
+/// parameters (`part` in shaders/resnet_grad.wgsl).
+const PART_FLOATS: u64 = 3120;
+
 /// The gradient kernel for `loss`'s network (its depth compiled in) with its
 /// parameters at a dynamic offset, and the training set's buffer.
 pub(crate) fn grad_pipeline(
     ctx: &GpuContext,
     loss: &EllipsesLoss,
-) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout, wgpu::Buffer), GpuError> {
+    kernel: NetKernel,
+) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout, wgpu::Buffer)> {
+    let checks = Checks::selected()?;
     let composed = shader::compose_opts(
         "resnet_grad",
         &shader::ComposeOptions {
             int64: ctx.int64,
             ..Default::default()
         },
-    )?;
+    )
+    .map_err(GpuError::from)?;
     const DEPTH_LINE: &str = "const LAYERS: u32 = 128u;";
+    const TREE_LINE: &str = "const TREE: bool = false;";
+    const STAGED_LINE: &str = "const STAGED: bool = true;";
+    const STAGED_SIZE_LINE: &str = "var<workgroup> staged: array<f32, 774>;";
+    let params = loss.net.params() as u64;
+    let staged = kernel == NetKernel::Staged
+        && 4 * (PART_FLOATS + params) <= ctx.limits.max_compute_workgroup_storage_size as u64;
     let composed = composed
         .replace_line(
             DEPTH_LINE,
             &format!("const LAYERS: u32 = {}u;", loss.net.layers),
         )
-        .expect("shaders/resnet_grad.wgsl declares its depth on one line");
-    composed.validate()?;
+        .expect("shaders/resnet_grad.wgsl declares its depth on one line")
+        .replace_line(
+            TREE_LINE,
+            &format!("const TREE: bool = {};", kernel == NetKernel::Tree),
+        )
+        .and_then(|c| c.replace_line(STAGED_LINE, &format!("const STAGED: bool = {staged};")))
+        .and_then(|c| {
+            c.replace_line(
+                STAGED_SIZE_LINE,
+                &format!(
+                    "var<workgroup> staged: array<f32, {}>;",
+                    if staged { params } else { 1 }
+                ),
+            )
+        })
+        .expect("shaders/resnet_grad.wgsl declares its version on one line each");
+    composed.validate().map_err(GpuError::from)?;
     let data: Vec<[f32; 4]> = loss
         .train
         .x
@@ -73,7 +133,9 @@ pub(crate) fn grad_pipeline(
         .collect();
     ctx.scoped(|| {
         use Binding::*;
-        let (pipeline, layout) = ctx.pipeline(
+        // Its loops are counted and its indices in range by construction, so
+        // the step kernels' checks apply (Checks).
+        let (pipeline, layout) = ctx.pipeline_checked(
             "resnet_grad",
             &composed.source,
             &[
@@ -83,6 +145,7 @@ pub(crate) fn grad_pipeline(
                 StorageReadWrite,
                 StorageReadWrite,
             ],
+            checks,
         );
         let data = ctx.buffer_init(
             "training set",
@@ -91,6 +154,7 @@ pub(crate) fn grad_pipeline(
         );
         (pipeline, layout, data)
     })
+    .map_err(Error::from)
 }
 const _: () = assert!(std::mem::size_of::<NetParams>() == 48);
 
@@ -106,8 +170,19 @@ pub struct ResNetGrad {
 impl ResNetGrad {
     /// Compiles the gradient kernel for `loss`'s network on `ctx` and uploads its
     /// training set.
-    pub fn new(ctx: Arc<GpuContext>, loss: &EllipsesLoss) -> Result<Self, GpuError> {
-        let (pipeline, layout, data) = grad_pipeline(&ctx, loss)?;
+    /// Fails on a GPU error, or on a value of `SGLD_SWARM_GPU_CHECKS` or
+    /// `SGLD_SWARM_GPU_NET_KERNEL` that is not allowed.
+    pub fn new(ctx: Arc<GpuContext>, loss: &EllipsesLoss) -> Result<Self> {
+        Self::with_kernel(ctx, loss, NetKernel::selected()?)
+    }
+
+    /// [`Self::new`] with the kernel's version chosen.
+    pub fn with_kernel(
+        ctx: Arc<GpuContext>,
+        loss: &EllipsesLoss,
+        kernel: NetKernel,
+    ) -> Result<Self> {
+        let (pipeline, layout, data) = grad_pipeline(&ctx, loss, kernel)?;
         Ok(Self {
             ctx,
             loss: loss.clone(),
@@ -120,12 +195,45 @@ impl ResNetGrad {
     /// The minibatch losses and gradients of `thetas` (agents x parameters, the
     /// layout of [`crate::nn::resnet`]); agent `i` draws its minibatch as
     /// [`EllipsesLoss::minibatch`] does for `Draw { agent: draw.agent + i, ..draw }`.
-    pub fn gradients(&self, thetas: &[f32], draw: Draw) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+    pub fn gradients(
+        &self,
+        thetas: &[f32],
+        draw: Draw,
+    ) -> std::result::Result<(Vec<f32>, Vec<f32>), GpuError> {
+        self.gradients_repeated(thetas, draw, 1)
+    }
+
+    /// [`Self::gradients`] `calls` times on the device, for steps `draw.step`,
+    /// `draw.step + 1`, ..., in one submit with one upload and one readback,
+    /// returning the last call's: the kernel's own rate, for benchmarks.
+    pub fn gradients_repeated(
+        &self,
+        thetas: &[f32],
+        draw: Draw,
+        calls: u32,
+    ) -> std::result::Result<(Vec<f32>, Vec<f32>), GpuError> {
         let p = self.loss.net.params();
         assert_eq!(thetas.len() % p, 0, "whole parameter vectors");
+        assert!(calls >= 1, "at least one call");
         let agents = (thetas.len() / p) as u32;
         let ctx = &self.ctx;
-        let params = NetParams::new(&self.loss, agents, draw);
+        // One parameter block per call, at the uniform offset alignment.
+        let align = ctx.limits.min_uniform_buffer_offset_alignment as usize;
+        let stride = std::mem::size_of::<NetParams>().div_ceil(align) * align;
+        let mut blocks = vec![0u8; stride * calls as usize];
+        for c in 0..calls {
+            let params = NetParams::new(
+                &self.loss,
+                agents,
+                Draw {
+                    step: draw.step.wrapping_add(c),
+                    ..draw
+                },
+            );
+            let at = stride * c as usize;
+            blocks[at..at + std::mem::size_of::<NetParams>()]
+                .copy_from_slice(bytemuck::bytes_of(&params));
+        }
         let out = |label, size| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -137,11 +245,7 @@ impl ResNetGrad {
         let grad_bytes = thetas.len() as u64 * 4;
         let buffers = ctx.scoped(|| {
             [
-                ctx.buffer_init(
-                    "net params",
-                    bytemuck::bytes_of(&params),
-                    wgpu::BufferUsages::UNIFORM,
-                ),
+                ctx.buffer_init("net params", &blocks, wgpu::BufferUsages::UNIFORM),
                 ctx.buffer_init(
                     "theta",
                     bytemuck::cast_slice(thetas),
@@ -171,8 +275,10 @@ impl ResNetGrad {
             {
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 pass.set_pipeline(&self.pipeline);
-                pass.set_bind_group(0, &bind, &[0]);
-                pass.dispatch_workgroups(gx, gy, 1);
+                for c in 0..calls {
+                    pass.set_bind_group(0, &bind, &[(stride * c as usize) as u32]);
+                    pass.dispatch_workgroups(gx, gy, 1);
+                }
             }
             ctx.queue.submit([enc.finish()]);
         })?;

@@ -59,7 +59,9 @@ fn network_divergence_names_the_same_step_and_agent() {
 }
 
 /// The ResNet's minibatch loss and gradient on the GPU against the CPU's (f64),
-/// for both discretizations of the paper's 128-layer network and a minibatch of
+/// for both discretizations of the paper's 128-layer network and a 13-layer
+/// Verlet network (the chunked reduction's last chunk then holds 5 layers of 8),
+/// with each version of the kernel, and a minibatch of
 /// 100 (two rounds of the kernel's 64 invocations), three agents with random
 /// weights of order 1. The GPU works in f32 and sums in another order: over 128
 /// layers the relative rounding grows to about 128 x 6e-8 = 1e-5 of the
@@ -73,7 +75,7 @@ fn network_divergence_names_the_same_step_and_agent() {
 /// wrong index would move the loss by far more than that.
 #[test]
 fn resnet_gradient_matches_the_cpu() {
-    use sgld_swarm::gpu::resnet::ResNetGrad;
+    use sgld_swarm::gpu::resnet::{NetKernel, ResNetGrad};
     use sgld_swarm::nn::data::{EllipsesConfig, generate};
     use sgld_swarm::nn::loss::EllipsesLoss;
     use sgld_swarm::nn::resnet::{Integrator, ResNet};
@@ -87,8 +89,25 @@ fn resnet_gradient_matches_the_cpu() {
         seed: 4,
     })
     .unwrap();
-    for scheme in [Integrator::Verlet, Integrator::Euler] {
-        let loss = EllipsesLoss::new(ResNet::paper(scheme), train.clone(), 100).unwrap();
+    let nets = [
+        ResNet::paper(Integrator::Verlet),
+        ResNet::paper(Integrator::Euler),
+        ResNet {
+            layers: 13,
+            ..ResNet::paper(Integrator::Verlet)
+        },
+    ];
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let mut chunked_bits = None;
+    for (net, kernel) in nets.into_iter().flat_map(|n| {
+        [
+            (n, NetKernel::Chunked),
+            (n, NetKernel::Staged),
+            (n, NetKernel::Tree),
+        ]
+    }) {
+        let scheme = (net.scheme, net.layers, kernel);
+        let loss = EllipsesLoss::new(net, train.clone(), 100).unwrap();
         let p = loss.dim();
         let mut r = sgld_swarm::rng::PhiloxRng::new(5, 0);
         let thetas: Vec<f32> = (0..3 * p)
@@ -103,8 +122,19 @@ fn resnet_gradient_matches_the_cpu() {
             step: 3,
             sub: 2,
         };
-        let gpu = ResNetGrad::new(ctx.clone(), &loss).unwrap();
+        let gpu = ResNetGrad::with_kernel(ctx.clone(), &loss, kernel).unwrap();
         let (g, l) = gpu.gradients(&thetas, draw).unwrap();
+        // Staging the parameters and loading ahead change where values come
+        // from, not the arithmetic: the same bits as the chunked kernel.
+        match kernel {
+            NetKernel::Chunked => chunked_bits = Some((bits(&g), bits(&l))),
+            NetKernel::Staged => assert_eq!(
+                chunked_bits.as_ref(),
+                Some(&(bits(&g), bits(&l))),
+                "{scheme:?}: staged and chunked differ"
+            ),
+            NetKernel::Tree => {}
+        }
         for a in 0..3 {
             let d = Draw {
                 agent: draw.agent + a as u32,
@@ -160,6 +190,40 @@ fn own_gradient_scales(
         }
     }
     own
+}
+
+/// `gradients_repeated` (the benchmark's calls on the device, one submit) gives
+/// the last call's gradients and losses, bit for bit those of one call at that
+/// step; and a different step draws a different minibatch (so that the check
+/// could fail).
+#[test]
+fn repeated_resnet_gradients_are_the_last_calls() {
+    use sgld_swarm::gpu::resnet::ResNetGrad;
+    use sgld_swarm::potential::Draw;
+    let Some(ctx) = context() else { return };
+    let loss = small_loss();
+    let p = loss.net.params();
+    let thetas: Vec<f32> = (0..2 * p)
+        .map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0)
+        .collect();
+    let gpu = ResNetGrad::new(std::sync::Arc::new(ctx), &loss).unwrap();
+    let draw = Draw {
+        key: [3, 4],
+        agent: 5,
+        step: 6,
+        sub: 0,
+    };
+    let repeated = gpu.gradients_repeated(&thetas, draw, 3).unwrap();
+    let last = gpu.gradients(&thetas, Draw { step: 8, ..draw }).unwrap();
+    let first = gpu.gradients(&thetas, draw).unwrap();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&repeated.0), bits(&last.0), "gradients");
+    assert_eq!(bits(&repeated.1), bits(&last.1), "losses");
+    assert_ne!(
+        bits(&first.0),
+        bits(&last.0),
+        "steps 6 and 8 drew the same minibatches"
+    );
 }
 
 /// The network trained on the GPU engine against the CPU engine: the same

@@ -88,8 +88,10 @@ struct Report {
 
 #[derive(Serialize)]
 struct NetRow {
-    /// `gradient, f32 lanes`, `gradient, f64 definition`, `gradient, GPU kernel`
-    /// or `training step` (gradient and update, `Ensemble::with_network`).
+    /// `gradient, f32 lanes`, `gradient, f64 definition` (CPU), `gradient, GPU
+    /// kernel` (an upload and a readback per call), `gradient, GPU kernel on the
+    /// device` (16 calls per submit), or `training step (cpu|gpu)` (gradient and
+    /// update, `Ensemble::with_network`).
     path: String,
     agents: usize,
     batch: usize,
@@ -111,7 +113,8 @@ struct NetReport {
 /// Samples x agents per second of the paper's ResNet (Verlet, 128 layers,
 /// minibatches of 64 from 500 training points): its minibatch gradient (on the
 /// CPU the engine's f32 lanes and the f64 definition side by side; on the GPU
-/// the kernel, with the upload and readback of every call), then the whole
+/// the kernel with the upload and readback of every call, and 16 calls per
+/// submit with one of each), then the whole
 /// training step, gradient and SGLD update, as `Ensemble::with_network` runs it.
 fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
     use rayon::prelude::*;
@@ -189,19 +192,30 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
     let f32_lanes = |th: &[f32], g: &mut [f32], d: Draw| loss.grad_minibatch_f32(th, g, d);
     let f64_definition = |th: &[f32], g: &mut [f32], d: Draw| loss.grad_minibatch_f64(th, g, d);
     type Grad<'a> = &'a (dyn Fn(&[f32], &mut [f32], Draw) + Sync);
-    // The GPU path has no CPU gradient.
+    // The GPU paths have no CPU gradient: the kernel with an upload and a
+    // readback per call, and the kernel alone (ON_DEVICE calls per submit, one
+    // upload and one readback), as the training step runs it.
+    const ON_DEVICE: u32 = 16;
     let paths: Vec<(&str, Option<Grad>)> = match gpu {
-        Some(_) => vec![("gradient, GPU kernel", None)],
+        Some(_) => vec![
+            ("gradient, GPU kernel", None),
+            ("gradient, GPU kernel on the device", None),
+        ],
         None => vec![
             ("gradient, f32 lanes", Some(&f32_lanes)),
             ("gradient, f64 definition", Some(&f64_definition)),
         ],
     };
     for (name, grad) in &paths {
+        let repeat = if name.ends_with("on the device") {
+            ON_DEVICE
+        } else {
+            1
+        };
         let once = |step: u32| -> anyhow::Result<()> {
             match (&gpu, grad) {
                 (Some(g), _) => {
-                    g.gradients(&thetas, draw(step))?;
+                    g.gradients_repeated(&thetas, draw(step * repeat), repeat)?;
                 }
                 (None, Some(grad)) => {
                     thetas.par_chunks(p).enumerate().for_each(|(a, th)| {
@@ -227,10 +241,16 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
             calls += 1;
             once(calls)?;
         }
-        record(name, calls as u64, t.elapsed().as_secs_f64());
+        record(
+            name,
+            calls as u64 * repeat as u64,
+            t.elapsed().as_secs_f64(),
+        );
     }
     // The whole training step: the preset's SGLD (dt 2, beta 1e4) from U[-1, 1],
-    // recorded only at the end, so the timed loop is gradient and update alone.
+    // recorded only at the end, so the timed loop is gradient and update alone,
+    // advanced STEPS at a time as a run between records is (the GPU engine
+    // submits 16 steps at once and then reads its divergence flag).
     let ensemble = EnsembleConfig::new(1, agents, u32::MAX as u64)
         .record_every(u32::MAX as u64)
         .seed(1)
@@ -241,12 +261,13 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
         ..Options::default()
     };
     let mut e = Ensemble::with_network(loss.clone(), &ensemble, &method, options)?;
-    e.advance(1).context("warm-up")?;
+    const STEPS: u64 = 16;
+    e.advance(STEPS).context("warm-up")?;
     let t = Instant::now();
     let mut steps = 0u64;
     while t.elapsed().as_secs_f64() < args.seconds {
-        e.advance(1)?;
-        steps += 1;
+        e.advance(STEPS)?;
+        steps += STEPS;
     }
     let engine = format!("training step ({})", e.backend());
     record(&engine, steps, t.elapsed().as_secs_f64());

@@ -17,7 +17,7 @@ use crate::engine::{
     BadValue, Engine, Shape, StepConstants, StepPlan, check_size, initial_positions,
 };
 use crate::error::{Error, Result, Unsupported};
-use crate::gpu::resnet::{NetParams, grad_pipeline};
+use crate::gpu::resnet::{NetKernel, NetParams, grad_pipeline};
 use crate::gpu::{Binding, GpuContext, GpuError, grid, shader};
 use crate::nn::loss::EllipsesLoss;
 use crate::potential::{Draw, Potential};
@@ -120,7 +120,7 @@ impl GpuNetEngine {
         let blocks = p.div_ceil(4) as u32;
         let jobs = agents_total * blocks;
         let steps_per_batch_dispatches = BATCH * (consts.inner_len as u64 + 1);
-        let (grad, grad_layout, data) = grad_pipeline(&ctx, &loss)?;
+        let (grad, grad_layout, data) = grad_pipeline(&ctx, &loss, NetKernel::selected()?)?;
         let update_src = shader::compose_opts(
             "net_update",
             &shader::ComposeOptions {
@@ -130,12 +130,14 @@ impl GpuNetEngine {
         )
         .map_err(GpuError::from)?;
         update_src.validate().map_err(GpuError::from)?;
+        let checks = crate::gpu::Checks::selected()?;
         let device = &ctx.device;
         let max_dim = ctx.limits.max_compute_workgroups_per_dimension;
         let tiles = shape.agents.div_ceil(256) as u32;
         let built = ctx.scoped(|| {
             use Binding::*;
-            let (update, update_layout) = ctx.pipeline(
+            // Counted loops and in-range indices: the step kernels' checks.
+            let (update, update_layout) = ctx.pipeline_checked(
                 "net_update",
                 &update_src.source,
                 &[
@@ -148,6 +150,7 @@ impl GpuNetEngine {
                     StorageReadWrite,
                     StorageReadWrite,
                 ],
+                checks,
             );
             let mean = interacting.then(|| {
                 ["mean_partial", "mean_final"].map(|name| {

@@ -32,13 +32,7 @@ impl Tuning {
             Some("0") => false,
             Some(v) => return Err(Var::GpuInt64.invalid(v, "must be 0 or 1")),
         };
-        let checks = match Var::GpuChecks.get().as_deref() {
-            // Loop bounding off by default: 7% faster on an H200 (docs/PERFORMANCE.md).
-            None | Some("bounds") => Checks::Bounds,
-            Some("all") => Checks::All,
-            Some("none") => Checks::None,
-            Some(v) => return Err(Var::GpuChecks.invalid(v, "must be all, bounds or none")),
-        };
+        let checks = Checks::selected()?;
         Ok(Self {
             workgroup,
             int64,
