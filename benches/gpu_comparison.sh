@@ -6,7 +6,11 @@
 #
 #   benches/gpu_comparison.sh [--bin PATH] [--out DIR] [--max-size N] [--seconds S]
 #                             [--agents "256 1024 4096"] [--no-compile] [--timeout S]
-#                             [--parts resnet,homogenized,euler]
+#                             [--part-timeout S] [--parts resnet,homogenized,euler]
+#
+# --timeout limits each command of a part (compare.py kills it and still writes
+# the part's table); --part-timeout, if given, limits a whole part, which then
+# leaves no table of its own (its JSON and logs stay).
 #
 #   1. resnet:      the Figure 3 network's training step against PyTorch and JAX,
 #                   with the network kernel's earlier versions (--resnet --gpu --tune)
@@ -27,8 +31,14 @@ SECONDS_PER=1
 AGENTS="256 1024 4096"
 NO_COMPILE=()
 TIMEOUT=600
+PART_TIMEOUT=
 PARTS=resnet,homogenized,euler
+usage() { echo "gpu_comparison.sh: $1 (see the comment at the top of $0)" >&2; exit 2; }
 while [ $# -gt 0 ]; do
+    case $1 in
+        --no-compile) ;;
+        --*) [ $# -ge 2 ] || usage "$1 needs a value" ;;
+    esac
     case $1 in
         --bin) BIN=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
@@ -37,14 +47,15 @@ while [ $# -gt 0 ]; do
         --agents) AGENTS=$2; shift 2 ;;
         --no-compile) NO_COMPILE=(--no-compile); shift ;;
         --timeout) TIMEOUT=$2; shift 2 ;;
+        --part-timeout) PART_TIMEOUT=$2; shift 2 ;;
         --parts) PARTS=$2; shift 2 ;;
-        *) echo "gpu_comparison.sh: unknown argument $1 (see the comment at the top)" >&2; exit 2 ;;
+        *) usage "unknown argument $1" ;;
     esac
 done
 for p in ${PARTS//,/ }; do
     case $p in
         resnet | homogenized | euler) ;;
-        *) echo "gpu_comparison.sh: --parts: unknown part $p (allowed: resnet, homogenized, euler)" >&2; exit 2 ;;
+        *) usage "--parts: unknown part $p (allowed: resnet, homogenized, euler)" ;;
     esac
 done
 PY=${PYTHON:-python3}
@@ -56,8 +67,11 @@ part() {
     case ",$PARTS," in *",$name,"*) ;; *) return ;; esac
     echo "== $name: compare.py $*"
     rm -rf "${OUT:?}/$name"
-    timeout "$TIMEOUT" "$PY" "$ROOT/benches/compare.py" --gpu --bin "$BIN" --seconds "$SECONDS_PER" \
-        --out "$OUT/$name" --timeout "$TIMEOUT" "${NO_COMPILE[@]}" "$@"
+    local limit=()
+    [ -n "$PART_TIMEOUT" ] && limit=(timeout "$PART_TIMEOUT")
+    ${limit[@]+"${limit[@]}"} "$PY" "$ROOT/benches/compare.py" --gpu --bin "$BIN" \
+        --seconds "$SECONDS_PER" --out "$OUT/$name" --timeout "$TIMEOUT" \
+        ${NO_COMPILE[@]+"${NO_COMPILE[@]}"} "$@"
     local rc=$?
     [ $rc -ne 0 ] && { echo "== $name: exit status $rc"; failed=$((failed + 1)); }
     for t in "$OUT/$name"/*table.txt; do

@@ -17,7 +17,7 @@ pub enum Var {
     /// `SGLD_SWARM_GPU_INT64`: `0` forces the portable Philox multiply.
     GpuInt64,
     /// `SGLD_SWARM_GPU_CHECKS`: wgpu's run-time checks in the step kernels
-    /// (`all`, `bounds`, `none`).
+    /// and the network's (`all`, `bounds`, `none`).
     GpuChecks,
     /// `SGLD_SWARM_GPU_NET_KERNEL`: the version of the network's gradient
     /// kernel (`staged`, `chunked`, `tree`).

@@ -73,6 +73,29 @@ impl NetKernel {
             Some(v) => Err(Var::GpuNetKernel.invalid(v, "must be staged, chunked or tree")),
         }
     }
+
+    /// The version's name, as `SGLD_SWARM_GPU_NET_KERNEL` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Staged => "staged",
+            Self::Chunked => "chunked",
+            Self::Tree => "tree",
+        }
+    }
+
+    /// The version that runs for `loss`'s network on `ctx`: `Staged` becomes
+    /// `Chunked` when the parameters do not fit in workgroup memory beside the
+    /// kernel's own 3120 floats (the paper's network needs 15,576 bytes, within
+    /// WebGPU's minimum of 16,384).
+    pub fn effective(self, ctx: &GpuContext, loss: &EllipsesLoss) -> Self {
+        let bytes = 4 * (PART_FLOATS + loss.net.params() as u64);
+        match self {
+            Self::Staged if bytes > ctx.limits.max_compute_workgroup_storage_size as u64 => {
+                Self::Chunked
+            }
+            other => other,
+        }
+    }
 }
 
 /// The floats of workgroup memory the kernel uses besides the staged
@@ -100,8 +123,8 @@ pub(crate) fn grad_pipeline(
     const STAGED_LINE: &str = "const STAGED: bool = true;";
     const STAGED_SIZE_LINE: &str = "var<workgroup> staged: array<f32, 774>;";
     let params = loss.net.params() as u64;
-    let staged = kernel == NetKernel::Staged
-        && 4 * (PART_FLOATS + params) <= ctx.limits.max_compute_workgroup_storage_size as u64;
+    let kernel = kernel.effective(ctx, loss);
+    let staged = kernel == NetKernel::Staged;
     let composed = composed
         .replace_line(
             DEPTH_LINE,
@@ -162,6 +185,7 @@ const _: () = assert!(std::mem::size_of::<NetParams>() == 48);
 pub struct ResNetGrad {
     ctx: Arc<GpuContext>,
     loss: EllipsesLoss,
+    kernel: NetKernel,
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
     data: wgpu::Buffer,
@@ -184,12 +208,18 @@ impl ResNetGrad {
     ) -> Result<Self> {
         let (pipeline, layout, data) = grad_pipeline(&ctx, loss, kernel)?;
         Ok(Self {
+            kernel: kernel.effective(&ctx, loss),
             ctx,
             loss: loss.clone(),
             pipeline,
             layout,
             data,
         })
+    }
+
+    /// The kernel's version that runs ([`NetKernel::effective`]).
+    pub fn kernel(&self) -> NetKernel {
+        self.kernel
     }
 
     /// The minibatch losses and gradients of `thetas` (agents x parameters, the

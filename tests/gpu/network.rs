@@ -125,7 +125,10 @@ fn resnet_gradient_matches_the_cpu() {
         let gpu = ResNetGrad::with_kernel(ctx.clone(), &loss, kernel).unwrap();
         let (g, l) = gpu.gradients(&thetas, draw).unwrap();
         // Staging the parameters and loading ahead change where values come
-        // from, not the arithmetic: the same bits as the chunked kernel.
+        // from, not the arithmetic: the same bits as the chunked kernel. (WGSL
+        // lets a driver fuse multiply-adds; one that fused the two versions
+        // differently would fail here, which is the point: the docs say they
+        // give the same bits.)
         match kernel {
             NetKernel::Chunked => chunked_bits = Some((bits(&g), bits(&l))),
             NetKernel::Staged => assert_eq!(

@@ -105,6 +105,9 @@ struct NetRow {
 struct NetReport {
     backend: String,
     device: String,
+    /// The GPU gradient kernel's version (`SGLD_SWARM_GPU_NET_KERNEL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel: Option<&'static str>,
     threads: usize,
     network: &'static str,
     results: Vec<NetRow>,
@@ -168,6 +171,7 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
             Some(_) => sgld_swarm::gpu::GpuContext::shared()?.describe(),
             None => sgld_swarm::engine::cpu::cpu_model(),
         },
+        kernel: gpu.as_ref().map(|g| g.kernel().name()),
         threads: rayon::current_num_threads(),
         network: "verlet, 128 layers, batch 64 of 500",
         results: Vec::new(),
@@ -280,7 +284,13 @@ fn bench_resnet(args: &BenchArgs, agents: usize) -> anyhow::Result<ExitCode> {
             lanes.samples_agents_per_s / definition.samples_agents_per_s
         );
     }
-    println!("{}, {} threads", report.device, report.threads);
+    match report.kernel {
+        Some(kernel) => println!(
+            "{}, {} threads, gradient kernel {kernel} (SGLD_SWARM_GPU_NET_KERNEL)",
+            report.device, report.threads
+        ),
+        None => println!("{}, {} threads", report.device, report.threads),
+    }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report)? + "\n";
         sgld_swarm::output::folder::write_atomically(path, |w| {

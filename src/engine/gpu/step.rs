@@ -10,7 +10,7 @@ use super::*;
 /// `SGLD_SWARM_GPU_INT64` (`0` forces the portable 16-bit Philox multiply on an
 /// adapter that has 64-bit integers; default `1`: use them where there are) and
 /// `SGLD_SWARM_GPU_CHECKS` (`all`, `bounds` or `none`: wgpu's run-time checks in
-/// the built-in step kernels, see [`Checks`]; default `bounds`).
+/// the built-in step kernels and the network's, see [`Checks`]; default `bounds`).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tuning {
     pub(super) workgroup: u32,
