@@ -276,24 +276,46 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
         // every step).
         let (mut a, mut b) = (group / blocks, group % blocks);
         let mut run_mean = ((first + a) / n_agents) * d;
-        for l in 0..LANES.min(jobs - group) {
+        // A lane whose block has 4 coordinates (all but an agent's last when
+        // 4 does not divide d) needs no `k < d` test, and its scatter none of
+        // `idx`: 10% of an Euler step at d = 48 on the 2-core VM.
+        let lanes = LANES.min(jobs - group);
+        let mut whole = [false; LANES];
+        for l in 0..lanes {
             let g = first + a;
             c0[l] = b as u32;
             c1[l] = (ctx.base + g) as u32;
-            for w in 0..4 {
-                let k = 4 * b + w;
-                if k < d {
-                    let i = a * d + k;
-                    idx[w][l] = i;
-                    xs[w][l] = x[i];
+            whole[l] = 4 * b + 4 <= d;
+            if whole[l] {
+                let i = a * d + 4 * b;
+                for w in 0..4 {
+                    idx[w][l] = i + w;
+                    xs[w][l] = x[i + w];
                     if HOM {
-                        ys[w][l] = y[i];
+                        ys[w][l] = y[i + w];
                     }
                     if !ctx.means.is_empty() {
-                        ms[w][l] = ctx.means[run_mean + k];
+                        ms[w][l] = ctx.means[run_mean + 4 * b + w];
                     }
-                    [k0[w][l], k1[w][l]] = ctx.coord_consts[k];
-                    ks[w][l] = k;
+                    [k0[w][l], k1[w][l]] = ctx.coord_consts[4 * b + w];
+                    ks[w][l] = 4 * b + w;
+                }
+            } else {
+                for w in 0..4 {
+                    let k = 4 * b + w;
+                    if k < d {
+                        let i = a * d + k;
+                        idx[w][l] = i;
+                        xs[w][l] = x[i];
+                        if HOM {
+                            ys[w][l] = y[i];
+                        }
+                        if !ctx.means.is_empty() {
+                            ms[w][l] = ctx.means[run_mean + k];
+                        }
+                        [k0[w][l], k1[w][l]] = ctx.coord_consts[k];
+                        ks[w][l] = k;
+                    }
                 }
             }
             b += 1;
@@ -403,13 +425,23 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
         bad = earliest(bad, group_bad);
 
         // Scatter.
-        for w in 0..4 {
-            for l in 0..LANES {
-                let i = idx[w][l];
-                if i != usize::MAX {
-                    x[i] = xs[w][l];
+        for l in 0..lanes {
+            if whole[l] {
+                let i = idx[0][l];
+                for w in 0..4 {
+                    x[i + w] = xs[w][l];
                     if HOM {
-                        y[i] = ys[w][l];
+                        y[i + w] = ys[w][l];
+                    }
+                }
+            } else {
+                for w in 0..4 {
+                    let i = idx[w][l];
+                    if i != usize::MAX {
+                        x[i] = xs[w][l];
+                        if HOM {
+                            y[i] = ys[w][l];
+                        }
                     }
                 }
             }
