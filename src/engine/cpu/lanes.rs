@@ -278,7 +278,7 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
         let mut run_mean = ((first + a) / n_agents) * d;
         // A lane whose block has 4 coordinates (all but an agent's last when
         // 4 does not divide d) needs no `k < d` test, and its scatter none of
-        // `idx`: 10% of an Euler step at d = 48 on the 2-core VM.
+        // `idx`: about 8% of an Euler step on the 2-core VM (docs/PERFORMANCE.md).
         let lanes = LANES.min(jobs - group);
         let mut whole = [false; LANES];
         for l in 0..lanes {
