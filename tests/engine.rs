@@ -9,7 +9,7 @@
 use sgld_swarm::config::{Config, EnsembleConfig, PotentialKind, ProblemConfig, Taming};
 use sgld_swarm::engine::cpu::{CpuPath, Simd};
 use sgld_swarm::engine::{Shape, initial_positions};
-use sgld_swarm::potential::{Rough, Shift};
+use sgld_swarm::potential::{Potential, Rough, Shift};
 use sgld_swarm::rng;
 use sgld_swarm::{Backend, Ensemble, Error, MethodConfig, Options, experiment};
 
@@ -140,6 +140,89 @@ fn lane_and_agent_paths_agree_bit_for_bit() {
     }
 }
 
+/// A user's separable potential in `d` coordinates, `sum 0.5 (x_k^2 - 1)^2 +
+/// 0.3 sin(3 x_k) + 0.1 k x_k`: the last term makes each coordinate's gradient
+/// depend on its index `k`, which the lane path must pass per lane.
+struct Wavy(usize);
+impl Potential for Wavy {
+    fn dim(&self) -> usize {
+        self.0
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        x.iter()
+            .enumerate()
+            .map(|(k, &v)| 0.5 * (v * v - 1.0).powi(2) + 0.3 * (3.0 * v).sin() + 0.1 * k as f64 * v)
+            .sum()
+    }
+    fn grad(&self, x: &[f64], g: &mut [f64]) {
+        for (k, (gk, &v)) in g.iter_mut().zip(x).enumerate() {
+            *gk = 2.0 * v * (v * v - 1.0) + 0.9 * (3.0 * v).cos() + 0.1 * k as f64;
+        }
+    }
+    fn separable(&self) -> bool {
+        true
+    }
+    fn grad_coord(&self, k: usize, _consts: [f32; 2], v: f32) -> f32 {
+        2.0 * v * (v * v - 1.0) + 0.9 * (3.0 * v).cos() + 0.1 * k as f32
+    }
+    fn reference_points(&self) -> Vec<Vec<f64>> {
+        vec![vec![-1.0; self.0]]
+    }
+}
+
+/// Chunks large enough for whole lane groups, which take their coordinate
+/// constants and indices from the engine's table (built once, indexed by the
+/// block a group starts at) instead of gathering them: the lane and agent paths
+/// still agree bit for bit. One thread makes a chunk 32 of the 4 x 64 agents,
+/// so d = 8 (2 blocks, which divide 16: every group starts at block 0) has 4
+/// whole groups per chunk, d = 10 (3 blocks) 6 starting at blocks 0, 1 and 2,
+/// d = 22 (6 blocks) 12 starting at 0, 4 and 2, and d = 50 (13 blocks, the
+/// paper's) 26. Both constants differ per coordinate (the quadratic's shift and
+/// a_k), and `Wavy` reads the index `k`, so a group given another group's
+/// constants or indices changes the positions.
+#[test]
+fn whole_lane_groups_take_the_right_constants() {
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let e = EnsembleConfig::new(4, 64, 6)
+        .seed(11)
+        .init_uniform(-3.0, 3.0);
+    let levels: Vec<Simd> = Simd::ALL.into_iter().filter(|l| l.supported()).collect();
+    for dim in [8, 10, 22, 50] {
+        let p = ProblemConfig {
+            shift: Some((0..dim).map(|k| 0.1 * k as f64 - 1.0).collect()),
+            ..problem(
+                PotentialKind::Quadratic {
+                    a: (0..dim).map(|k| 0.5 + 0.05 * k as f64).collect(),
+                },
+                dim,
+            )
+        };
+        let user = |m: &MethodConfig, path| {
+            let mut ens = Ensemble::with_potential(Wavy(dim), &e, m, options(path)).unwrap();
+            ens.run().unwrap();
+            ens.positions().unwrap().into_raw_vec_and_offset().0
+        };
+        for m in methods() {
+            one_thread.install(|| {
+                let (agents, user_agents) =
+                    (run(&p, &e, &m, CpuPath::Agent), user(&m, CpuPath::Agent));
+                for &level in &levels {
+                    let what = format!("d = {dim} {} {}", m.name, level.name());
+                    assert_bits_equal(&run(&p, &e, &m, CpuPath::Lanes(level)), &agents, &what);
+                    assert_bits_equal(
+                        &user(&m, CpuPath::Lanes(level)),
+                        &user_agents,
+                        &format!("{what}, index-dependent"),
+                    );
+                }
+            });
+        }
+    }
+}
+
 /// A user's separable potential that declares `separable` and `grad_coord` but
 /// keeps the default `grad_f32` (f64 and back, which rounds differently from
 /// `grad_coord` in f32): the lane path and the agent path still give the same
@@ -148,46 +231,14 @@ fn lane_and_agent_paths_agree_bit_for_bit() {
 /// `grad_coord` at these points (checked first).
 #[test]
 fn a_users_separable_potential_gives_the_same_bits_on_both_paths() {
-    use sgld_swarm::potential::Potential;
-    /// `sum 0.5 (x_k^2 - 1)^2 + 0.3 sin(3 x_k) + 0.1 k x_k`: the last term
-    /// makes each coordinate's gradient depend on its index `k`, which the lane
-    /// path must pass per lane.
-    struct Wavy;
-    impl Potential for Wavy {
-        fn dim(&self) -> usize {
-            6
-        }
-        fn value(&self, x: &[f64]) -> f64 {
-            x.iter()
-                .enumerate()
-                .map(|(k, &v)| {
-                    0.5 * (v * v - 1.0).powi(2) + 0.3 * (3.0 * v).sin() + 0.1 * k as f64 * v
-                })
-                .sum()
-        }
-        fn grad(&self, x: &[f64], g: &mut [f64]) {
-            for (k, (gk, &v)) in g.iter_mut().zip(x).enumerate() {
-                *gk = 2.0 * v * (v * v - 1.0) + 0.9 * (3.0 * v).cos() + 0.1 * k as f64;
-            }
-        }
-        fn separable(&self) -> bool {
-            true
-        }
-        fn grad_coord(&self, k: usize, _consts: [f32; 2], v: f32) -> f32 {
-            2.0 * v * (v * v - 1.0) + 0.9 * (3.0 * v).cos() + 0.1 * k as f32
-        }
-        fn reference_points(&self) -> Vec<Vec<f64>> {
-            vec![vec![-1.0; 6]]
-        }
-    }
     let x: Vec<f32> = (0..60).map(|i| -2.0 + 0.07 * i as f32).collect();
     let differs = x.chunks(6).any(|c| {
         let mut g = [0.0f32; 6];
-        Wavy.grad_f32(c, &mut g);
+        Wavy(6).grad_f32(c, &mut g);
         c.iter()
             .zip(g)
             .enumerate()
-            .any(|(k, (&v, gk))| Wavy.grad_coord(k, [0.0; 2], v).to_bits() != gk.to_bits())
+            .any(|(k, (&v, gk))| Wavy(6).grad_coord(k, [0.0; 2], v).to_bits() != gk.to_bits())
     });
     assert!(
         differs,
@@ -197,7 +248,7 @@ fn a_users_separable_potential_gives_the_same_bits_on_both_paths() {
         .seed(7)
         .init_uniform(-2.0, 2.0);
     let run = |m: &MethodConfig, path| {
-        let mut ens = Ensemble::with_potential(Wavy, &e, m, options(path)).unwrap();
+        let mut ens = Ensemble::with_potential(Wavy(6), &e, m, options(path)).unwrap();
         ens.run().unwrap();
         ens.positions().unwrap().into_raw_vec_and_offset().0
     };

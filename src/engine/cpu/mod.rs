@@ -32,7 +32,7 @@ mod lanes;
 
 use interaction::{Pull, Targets};
 
-use lanes::dispatch_lanes;
+use lanes::{GroupConsts, dispatch_lanes};
 
 /// Which of the two paths an engine uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +144,8 @@ pub struct CpuEngine<P: Potential> {
     /// A separable potential's `coord_consts(k)` for every `k`, gathered
     /// once (empty for other potentials).
     coord_consts: Vec<[f32; 2]>,
+    /// The same in lane order for every whole lane group (lane path only).
+    group_consts: Vec<GroupConsts>,
 }
 
 /// The first bad value an agent met: (steps done, global agent, value).
@@ -270,11 +272,16 @@ impl<P: Potential> CpuEngine<P> {
             lanes,
             batched,
             coord_consts: Vec::new(),
+            group_consts: Vec::new(),
         };
         if engine.potential.separable() && !engine.potential.stochastic() {
             engine.coord_consts = (0..shape.dim)
                 .map(|k| engine.potential.coord_consts(k))
                 .collect();
+            // CBO's lanes read no constants.
+            if engine.lanes.is_some() && engine.consts.cbo.is_none() {
+                engine.group_consts = lanes::group_consts(&engine.coord_consts);
+            }
         }
         if engine.consts.homogenized {
             // Y(0, 0) = X(0).
@@ -317,6 +324,7 @@ impl<P: Potential> CpuEngine<P> {
             means: &self.targets.means,
             targets: &self.targets,
             coord_consts: &self.coord_consts,
+            group_consts: &self.group_consts,
         };
         let lanes = self.lanes;
         let batched = self.batched;
@@ -439,6 +447,8 @@ struct Ctx<'a, P> {
     targets: &'a Targets,
     /// A separable potential's constants of every coordinate.
     coord_consts: &'a [[f32; 2]],
+    /// The same in lane order for every whole lane group (empty off the lane path).
+    group_consts: &'a [GroupConsts],
 }
 
 /// The taming `T_h(g)` of one coordinate for `none` and `coordinate` (the lane path
