@@ -16,8 +16,8 @@ cycles per iteration times the executions, summed over the sets that hold 2% or
 more of the instructions, give cycles per unit. A set that is not one loop (two
 code paths that happen to run equally often) makes this an estimate.
 
-The workload is the one of docs/PERFORMANCE.md's instruction counts: the
-rough potential, d = 50, 8 runs x 16 agents, coordinate taming, lambda = 3;
+The workload is the setting of docs/PERFORMANCE.md's instruction counts (the
+rough potential, d = 50, 8 runs x 16 agents, coordinate taming, lambda = 3):
 MF-HOM-SGLD (M = 20, 40 steps) and MF-SGLD (800 steps), 5.12e6 units each.
 
 Needs valgrind, llvm-mca (Debian: llvm) and objdump (binutils), and a C
@@ -130,7 +130,7 @@ def pipes(instructions, mcpu):
                            input=src, capture_output=True, text=True)
         if r.returncode == 0:
             break
-        lines = {int(x) for x in re.findall(r"<stdin>:(\d+):", r.stderr)}
+        lines = {int(x) for x in re.findall(r"<stdin>:(\d+):\d+: error", r.stderr)}
         new = {(x - 1) // 3 for x in lines} - unknown
         if not new:
             sys.exit(f"llvm-mca failed:\n{r.stderr[:2000]}")

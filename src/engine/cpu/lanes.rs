@@ -249,8 +249,9 @@ pub(super) struct GroupConsts {
 }
 
 /// The most entries of [`group_consts`]' table (1 KiB each, one per block a
-/// whole group can start at: up to d / 4): 4 MiB, passed for d above 16384 at
-/// the earliest, where each agent's own coordinates take 64 KiB or more.
+/// whole group can start at: `blocks / gcd(LANES, blocks)` with `blocks =
+/// ceil(d / 4)`): 4 MiB, passed for d above 16384 at the earliest, where each
+/// agent's own coordinates take 64 KiB or more.
 const MAX_GROUP_CONSTS: usize = 4096;
 
 /// Greatest common divisor (Euclid).
@@ -519,40 +520,44 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
 mod tests {
     use super::*;
 
-    /// Entry `e` of the table holds, in lane `l`, the constants and indices of
-    /// block `(e gcd(LANES, blocks) + l) mod blocks`, zero past d: for d whose
-    /// block count divides 16, shares a factor with it, or is odd.
+    /// The group of chunk-local jobs `j0..j0 + LANES` (`j0` a multiple of
+    /// LANES) reads entry `(j0 % blocks) / gcd(LANES, blocks)`, as `lanes_path`
+    /// does, and finds in lane `l` the constants and index of each coordinate of
+    /// block `(j0 + l) % blocks` (zero past d): for groups over three agents' worth
+    /// of blocks, with d whose block count divides 16, shares a factor with it,
+    /// or is odd.
     #[test]
     fn group_consts_are_each_lanes_coordinates() {
         for d in [1usize, 3, 4, 8, 10, 22, 50, 64, 65] {
             let consts: Vec<[f32; 2]> = (0..d).map(|k| [k as f32, -(k as f32) - 0.5]).collect();
             let blocks = d.div_ceil(4);
-            let step = gcd(LANES, blocks);
             let table = group_consts(&consts);
-            assert_eq!(table.len(), blocks / step, "d = {d}");
-            for (e, t) in table.iter().enumerate() {
+            assert_eq!(table.len(), blocks / gcd(LANES, blocks), "d = {d}");
+            for j0 in (0..3 * blocks * LANES).step_by(LANES) {
+                let t = &table[(j0 % blocks) / gcd(LANES, blocks)];
                 for l in 0..LANES {
-                    let b = (e * step + l) % blocks;
+                    let b = (j0 + l) % blocks;
                     for w in 0..4 {
                         let k = 4 * b + w;
                         let (want, want_k) = if k < d { (consts[k], k) } else { ([0.0; 2], 0) };
-                        assert_eq!(
-                            [t.k0[w][l], t.k1[w][l]],
-                            want,
-                            "d = {d} entry {e} lane {l} w {w}"
-                        );
-                        assert_eq!(t.ks[w][l], want_k, "d = {d} entry {e} lane {l} w {w}");
+                        let at = format!("d = {d}, group at job {j0}, lane {l}, w {w}");
+                        assert_eq!([t.k0[w][l], t.k1[w][l]], want, "{at}");
+                        assert_eq!(t.ks[w][l], want_k, "{at}");
                     }
                 }
             }
         }
     }
 
-    /// Past 4096 entries there is no table (the groups gather): d = 4 x 4097
-    /// has 4097 blocks, odd, so 4097 entries.
+    /// A table of exactly 4096 entries is built (d = 4 x 65536: 65536 blocks, a
+    /// multiple of 16, so 4096 entries); one of 4097 is not (d = 4 x 4097: 4097
+    /// blocks, odd), and its groups gather.
     #[test]
     fn group_consts_has_a_bound() {
+        assert_eq!(
+            group_consts(&vec![[0.0; 2]; 4 * 65536]).len(),
+            MAX_GROUP_CONSTS
+        );
         assert!(group_consts(&vec![[0.0; 2]; 4 * 4097]).is_empty());
-        assert_eq!(group_consts(&vec![[0.0; 2]; 4 * 4095]).len(), 4095);
     }
 }
