@@ -254,7 +254,7 @@ pub(super) struct GroupConsts {
 /// agent's own coordinates take 64 KiB or more.
 const MAX_GROUP_CONSTS: usize = 4096;
 
-/// Greatest common divisor (Euclid).
+/// Greatest common divisor (Euclid); at least 1 when `a` is.
 fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }
@@ -268,12 +268,12 @@ fn gcd(a: usize, b: usize) -> usize {
 /// group gathers) when the table would pass [`MAX_GROUP_CONSTS`] entries.
 pub(super) fn group_consts(coord_consts: &[[f32; 2]]) -> Vec<GroupConsts> {
     let d = coord_consts.len();
-    let blocks = d.div_ceil(4);
-    if blocks / gcd(LANES, blocks).max(1) > MAX_GROUP_CONSTS {
+    let (blocks, step) = (d.div_ceil(4), gcd(LANES, d.div_ceil(4)));
+    if blocks / step > MAX_GROUP_CONSTS {
         return Vec::new();
     }
     (0..blocks)
-        .step_by(gcd(LANES, blocks).max(1))
+        .step_by(step)
         .map(|b0| {
             let mut t = GroupConsts {
                 k0: [[0.0; LANES]; 4],
@@ -310,7 +310,8 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
     let jobs = (x.len() / d) * blocks;
     let c = ctx.c;
     let mut bad: Bad = None;
-    let table_step = gcd(LANES, blocks).max(1);
+    // Once per chunk: a division chain per group would cost a few cycles a unit.
+    let table_step = gcd(LANES, blocks);
     for group in (0..jobs).step_by(LANES) {
         // Gather: lane l owns block b of local agent a.
         let mut c0 = [0u32; LANES];
