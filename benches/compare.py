@@ -35,7 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEERS = os.path.join(ROOT, "benches", "peers")
 # Peer script and the module it needs.
 PEER_SCRIPTS = [("numpy", "numpy"), ("pytorch", "torch"), ("jax", "jax")]
-# GPU variants for --tune: environment of the engine (see src/gpu/engine.rs, Tuning).
+# GPU variants for --tune: environment of the engine (src/engine/gpu/step.rs, Tuning).
 TUNE = [
     ("workgroup 32", {"SGLD_SWARM_GPU_WORKGROUP": "32"}),
     ("workgroup 128", {"SGLD_SWARM_GPU_WORKGROUP": "128"}),
@@ -43,7 +43,15 @@ TUNE = [
     ("portable Philox", {"SGLD_SWARM_GPU_INT64": "0"}),
     ("checks all", {"SGLD_SWARM_GPU_CHECKS": "all"}),
     ("checks none", {"SGLD_SWARM_GPU_CHECKS": "none"}),
+    ("mean fused", {"SGLD_SWARM_GPU_MEAN": "fused"}),
+    ("vec4", {"SGLD_SWARM_GPU_VEC4": "1"}),
+    ("mean fused and vec4", {"SGLD_SWARM_GPU_MEAN": "fused", "SGLD_SWARM_GPU_VEC4": "1"}),
 ]
+
+
+def slug(label):
+    """A tuning variant's name in file names and --tune-only."""
+    return label.replace(" ", "-").lower()
 
 
 def log(msg):
@@ -188,11 +196,12 @@ def eager_only(a, peer):
     return ["--variant", "eager"] if a.no_compile and peer == "pytorch" else []
 
 
-# The network kernel's earlier versions for --resnet --gpu --tune (src/gpu/resnet.rs,
+# The network kernel's other versions for --resnet --gpu --tune (src/gpu/resnet.rs,
 # NetKernel; the default is staged).
 NET_TUNE = [
     ("chunked", {"SGLD_SWARM_GPU_NET_KERNEL": "chunked"}),
     ("tree", {"SGLD_SWARM_GPU_NET_KERNEL": "tree"}),
+    ("trace", {"SGLD_SWARM_GPU_NET_KERNEL": "trace"}),
 ]
 
 
@@ -332,8 +341,12 @@ def main():
     p.add_argument("--check", action="store_true",
                    help="check each peer's final statistics against the library's first")
     p.add_argument("--tune", action="store_true",
-                   help="also time the GPU engine's tuning variants (workgroup size, Philox path; "
-                        "with --resnet the network kernel's earlier versions)")
+                   help="also time the GPU engine's tuning variants (workgroup size, Philox path, "
+                        "checks, fused run means, vec4 X and Y; with --resnet the network "
+                        "kernel's earlier versions)")
+    p.add_argument("--tune-only", default=None,
+                   help="with --tune: only these variants, comma-separated ("
+                        + ", ".join(slug(label) for label, _ in TUNE) + ")")
     p.add_argument("--resnet", action="store_true",
                    help="the Figure 3 network's training step instead (PyTorch and JAX peers)")
     p.add_argument("--agents", type=int, action="append",
@@ -357,6 +370,16 @@ def main():
         p.error(f"--peers: unknown {', '.join(unknown)}; allowed: numpy, pytorch, jax")
     max_size = a.max_size or (1e9 if a.gpu else 1e6)
     cpu_max = a.cpu_max_size or min(max_size, 1e8)
+    tune = TUNE
+    if a.tune_only is not None:
+        names = [x.strip() for x in a.tune_only.split(",") if x.strip()]
+        unknown = [x for x in names if x not in [slug(label) for label, _ in TUNE]]
+        if not a.tune or a.resnet:
+            p.error("--tune-only: only with --tune, and not with --resnet")
+        if unknown or not names:
+            p.error(f"--tune-only: unknown {', '.join(unknown) or 'empty list'}; allowed: "
+                    + ", ".join(slug(label) for label, _ in TUNE))
+        tune = [(label, env) for label, env in TUNE if slug(label) in names]
     if a.agents and not a.resnet:
         p.error("--agents: only with --resnet")
     if any(n <= 0 for n in a.agents or []):
@@ -374,13 +397,15 @@ def main():
                 "--json", js] + common, os.path.join(a.out, f"sgld-swarm-{backend}.log"),
                a.timeout) and load(js):
             reports.append(load(js))
-    if a.gpu and a.tune and max_size < 1e7:
-        log("--tune times sizes from 1e7 up: skipped below --max-size 1e7")
+    if a.gpu and a.tune and max_size < 1e6:
+        log("--tune times sizes from 1e6 up: skipped below --max-size 1e6")
     elif a.gpu and a.tune:
-        big = [f"{r}x{n}x{d}" for (r, n, d) in [(100, 1000, 100), (100, 1000, 1000),
-                                                 (1000, 1000, 1000)] if r * n * d <= max_size]
-        for label, env in TUNE:
-            js = os.path.join(a.out, f"sgld-swarm-gpu-{label.replace(' ', '-').lower()}.json")
+        # 1e6 for the fused mean (a dispatch fewer per step), 1e7 up for the rest.
+        big = [f"{r}x{n}x{d}" for (r, n, d) in [(100, 100, 100), (100, 1000, 100),
+                                                 (100, 1000, 1000), (1000, 1000, 1000)]
+               if r * n * d <= max_size]
+        for label, env in tune:
+            js = os.path.join(a.out, f"sgld-swarm-gpu-{slug(label)}.json")
             sizes = [x for s in big for x in ("--size", s)]
             if run([a.bin, "bench", "--backend", "gpu", "--json", js] + sizes + common,
                    js[:-5] + ".log", a.timeout, env) and load(js):

@@ -15,9 +15,11 @@ const WG: u32 = 64u;
 // summing one parameter over the 64 samples (two barriers per chunk). STAGED:
 // the agent's parameters copied to workgroup memory first (the loads in each
 // layer's chain then wait for workgroup memory, not for L2), and the backward
-// pass loading each layer's trace one layer ahead.
+// pass loading each layer's trace one layer ahead. TRACE: the trace in the
+// storage buffer `trace` instead of private arrays (`STAGED` otherwise).
 const TREE: bool = false;
 const STAGED: bool = true;
+const TRACE: bool = false;
 const CHUNK: u32 = 8u;
 // A row of `part` per parameter of the chunk, one longer than WG so that the
 // invocations summing different rows read different memory banks.
@@ -46,6 +48,15 @@ struct NetParams {
 @group(0) @binding(2) var<storage, read> data: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
+// With TRACE, each agent's forward trace: TRACE_SLOTS slots of WG vec2, one per
+// invocation (consecutive invocations at consecutive vec2); a placeholder
+// otherwise.
+@group(0) @binding(5) var<storage, read_write> trace: array<vec2<f32>>;
+// y_0 .. y_LAYERS, then z, tanh(u) and tanh(v) of each layer.
+const TRACE_SLOTS: u32 = 4u * LAYERS + 1u;
+const SLOT_Z: u32 = LAYERS + 1u;
+const SLOT_U: u32 = 2u * LAYERS + 1u;
+const SLOT_V: u32 = 3u * LAYERS + 1u;
 
 // The chunk's per-sample parameter gradients, 6 CHUNK rows of ROW; also the
 // scratch of reduce7, whose uses are fenced from the chunks' by barriers.
@@ -56,6 +67,18 @@ const_assert 6u * CHUNK * ROW == 3120u && ROW > WG && 3120u >= 7u * WG;
 var<workgroup> staged: array<f32, 774>;
 // The agent's first parameter in theta.
 var<private> base: u32;
+// The invocation's entry of slot 0 in `trace` (TRACE).
+var<private> trace_at: u32;
+
+// Slot `slot` of the invocation's trace (TRACE): each invocation reads only
+// what it wrote itself, so no barrier orders these accesses.
+fn trace_get(slot: u32) -> vec2<f32> {
+    return trace[trace_at + slot * WG];
+}
+
+fn trace_set(slot: u32, v: vec2<f32>) {
+    trace[trace_at + slot * WG] = v;
+}
 
 // Parameter i of the agent.
 fn th(i: u32) -> f32 {
@@ -106,6 +129,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     let p_count = 6u * LAYERS + 6u;
     base = a * p_count;
+    trace_at = a * TRACE_SLOTS * WG + lid;
     if STAGED {
         for (var i = lid; i < p_count; i += WG) {
             staged[i] = theta[base + i];
@@ -133,7 +157,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         }
         // Forward.
         var z = vec2<f32>(0.0);
-        ys[0] = y;
+        if TRACE {
+            trace_set(0u, y);
+        } else {
+            ys[0] = y;
+        }
         for (var j = 0u; j < LAYERS; j++) {
             let k = 6u * j;
             let b = vec2<f32>(th(k + 4u), th(k + 5u));
@@ -141,16 +169,30 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
                 let su = tanh(kmul_t(k, y) + b);
                 z = z - h * su;
                 let sv = tanh(kmul(k, z) + b);
-                tu[j] = su;
-                tv[j] = sv;
-                zs[j] = z;
+                if TRACE {
+                    trace_set(SLOT_U + j, su);
+                    trace_set(SLOT_V + j, sv);
+                    trace_set(SLOT_Z + j, z);
+                } else {
+                    tu[j] = su;
+                    tv[j] = sv;
+                    zs[j] = z;
+                }
                 y = y + h * sv;
             } else {
                 let s1 = tanh(kmul(k, y) + b);
-                tu[j] = s1;
+                if TRACE {
+                    trace_set(SLOT_U + j, s1);
+                } else {
+                    tu[j] = s1;
+                }
                 y = y + h * s1;
             }
-            ys[j + 1u] = y;
+            if TRACE {
+                trace_set(j + 1u, y);
+            } else {
+                ys[j + 1u] = y;
+            }
         }
         let c = 6u * LAYERS;
         let o = kmul(c, y) + vec2<f32>(th(c + 4u), th(c + 5u));
@@ -169,14 +211,23 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
             loss[a] = select(loss[a], 0.0, r == 0u) + part[6];
         }
         workgroupBarrier();
-        // Backward. With STAGED, the trace of layer j - 1 is loaded while layer
-        // j is computed (it lives in private memory, which the driver spills).
+        // Backward. With STAGED (or TRACE), the trace of layer j - 1 is loaded
+        // while layer j is computed (from private memory, which the driver
+        // spills, or from `trace`).
         var gy = kmul_t(c, dlog);
         var gz = vec2<f32>(0.0);
         var next_v = tv[LAYERS - 1u];
         var next_z = zs[LAYERS - 1u];
         var next_u = tu[LAYERS - 1u];
         var next_y = ys[LAYERS - 1u];
+        if TRACE {
+            if np.verlet != 0u {
+                next_v = trace_get(SLOT_V + LAYERS - 1u);
+                next_z = trace_get(SLOT_Z + LAYERS - 1u);
+            }
+            next_u = trace_get(SLOT_U + LAYERS - 1u);
+            next_y = trace_get(LAYERS - 1u);
+        }
         for (var jj = 0u; jj < LAYERS; jj++) {
             let j = LAYERS - 1u - jj;
             let k = 6u * j;
@@ -185,18 +236,27 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
             var zj: vec2<f32>;
             var su: vec2<f32>;
             var yj: vec2<f32>;
-            if STAGED {
+            if STAGED || TRACE {
                 sv = next_v;
                 zj = next_z;
                 su = next_u;
                 yj = next_y;
                 let jn = max(j, 1u) - 1u;
-                if np.verlet != 0u {
-                    next_v = tv[jn];
-                    next_z = zs[jn];
+                if TRACE {
+                    if np.verlet != 0u {
+                        next_v = trace_get(SLOT_V + jn);
+                        next_z = trace_get(SLOT_Z + jn);
+                    }
+                    next_u = trace_get(SLOT_U + jn);
+                    next_y = trace_get(jn);
+                } else {
+                    if np.verlet != 0u {
+                        next_v = tv[jn];
+                        next_z = zs[jn];
+                    }
+                    next_u = tu[jn];
+                    next_y = ys[jn];
                 }
-                next_u = tu[jn];
-                next_y = ys[jn];
             } else {
                 if np.verlet != 0u {
                     sv = tv[j];

@@ -6,11 +6,11 @@
 //!include potential_bindings
 //!include potential
 //!include potential_full
+//!include step_means
 
 @group(0) @binding(2) var<uniform> params: StepParams;
 @group(0) @binding(3) var<storage, read_write> xs_buf: array<f32>;
 @group(0) @binding(4) var<storage, read_write> ys_buf: array<f32>;
-@group(0) @binding(5) var<storage, read> means: array<f32>;
 @group(0) @binding(6) var<storage, read_write> status: array<atomic<u32>>;
 // The first step after which each agent had a bad position (u32::MAX if none),
 // so that a divergence names the earliest (step, agent) as the CPU engine does.
@@ -69,7 +69,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             y[k] = ys_buf[g * DIM + k];
         }
         if params.interacting == 1u {
-            m[k] = means[r * DIM + k];
+            m[k] = run_mean(r, k);
         } else if params.interacting == 2u {
             m[k] = means[g * DIM + k];
         }

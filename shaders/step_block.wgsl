@@ -6,11 +6,10 @@
 //!include step_params
 //!include potential_bindings
 //!include potential
+//!include step_io
+//!include step_means
 
 @group(0) @binding(2) var<uniform> params: StepParams;
-@group(0) @binding(3) var<storage, read_write> xs_buf: array<f32>;
-@group(0) @binding(4) var<storage, read_write> ys_buf: array<f32>;
-@group(0) @binding(5) var<storage, read> means: array<f32>;
 @group(0) @binding(6) var<storage, read_write> status: array<atomic<u32>>;
 // The first step after which each agent had a bad position (u32::MAX if none),
 // so that a divergence names the earliest (step, agent) as the CPU engine does.
@@ -27,20 +26,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let g = j / params.blocks;
     let b = j % params.blocks;
     let r = g / params.agents;
-    var xs = vec4<f32>(0.0);
+    var xs = load_x(g, b, d);
     var ys = vec4<f32>(0.0);
+    if params.homogenized != 0u {
+        ys = load_y(g, b, d);
+    }
     var ms = vec4<f32>(0.0);
     var valid = vec4<bool>(false);
     for (var w = 0u; w < 4u; w++) {
         let k = 4u * b + w;
         if k < d {
             valid[w] = true;
-            xs[w] = xs_buf[g * d + k];
-            if params.homogenized != 0u {
-                ys[w] = ys_buf[g * d + k];
-            }
             if params.interacting == 1u {
-                ms[w] = means[r * d + k];
+                ms[w] = run_mean(r, k);
             } else if params.interacting == 2u {
                 ms[w] = means[g * d + k];
             }
@@ -109,13 +107,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
     }
-    for (var w = 0u; w < 4u; w++) {
-        if valid[w] {
-            let k = 4u * b + w;
-            xs_buf[g * d + k] = xs[w];
-            if params.homogenized != 0u {
-                ys_buf[g * d + k] = ys[w];
-            }
-        }
+    store_x(g, b, d, xs);
+    if params.homogenized != 0u {
+        store_y(g, b, d, ys);
     }
 }

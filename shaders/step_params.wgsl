@@ -1,6 +1,6 @@
 // The parameters of one dispatch of a step kernel (step_agent, step_block) or of
 // the network's update (net_update). The twin of StepParams in
-// src/engine/gpu/params.rs, whose test compares the two layouts (112 bytes; each
+// src/engine/gpu/params.rs, whose test compares the two layouts (120 bytes; each
 // dispatch's copy at a 256-byte stride).
 
 struct StepParams {
@@ -47,6 +47,10 @@ struct StepParams {
     // The part's first agent within its group, and its agents (weight_agent).
     group_offset: u32,
     part_agents: u32,
+    // The plain mean's tiles per run when the step kernel adds them itself
+    // (step_means.wgsl, SGLD_SWARM_GPU_MEAN=fused); 0: `means` holds the means.
+    mean_tiles: u32,
+    _pad0: u32,
 }
 
 const DIVERGENCE_LIMIT: f32 = 1e20;

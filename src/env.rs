@@ -22,6 +22,12 @@ pub enum Var {
     /// `SGLD_SWARM_GPU_NET_KERNEL`: the version of the network's gradient
     /// kernel (`staged`, `chunked`, `tree`).
     GpuNetKernel,
+    /// `SGLD_SWARM_GPU_MEAN`: how the step kernels get the run means
+    /// (`passes`, `fused`).
+    GpuMean,
+    /// `SGLD_SWARM_GPU_VEC4`: `1` moves the block kernel's X and Y as `vec4`
+    /// where 4 divides d.
+    GpuVec4,
     /// `WGPU_ADAPTER_NAME`: part of the name of the adapter to use.
     WgpuAdapterName,
     /// `WGPU_BACKEND`: the backends to look for adapters on (`vulkan`, `metal`,
@@ -31,12 +37,14 @@ pub enum Var {
 
 impl Var {
     /// Every variable.
-    pub const ALL: [Var; 7] = [
+    pub const ALL: [Var; 9] = [
         Var::Simd,
         Var::GpuWorkgroup,
         Var::GpuInt64,
         Var::GpuChecks,
         Var::GpuNetKernel,
+        Var::GpuMean,
+        Var::GpuVec4,
         Var::WgpuAdapterName,
         Var::WgpuBackend,
     ];
@@ -49,6 +57,8 @@ impl Var {
             Var::GpuInt64 => "SGLD_SWARM_GPU_INT64",
             Var::GpuChecks => "SGLD_SWARM_GPU_CHECKS",
             Var::GpuNetKernel => "SGLD_SWARM_GPU_NET_KERNEL",
+            Var::GpuMean => "SGLD_SWARM_GPU_MEAN",
+            Var::GpuVec4 => "SGLD_SWARM_GPU_VEC4",
             Var::WgpuAdapterName => "WGPU_ADAPTER_NAME",
             Var::WgpuBackend => "WGPU_BACKEND",
         }

@@ -46,8 +46,8 @@ impl NetParams {
 
 /// The version of the gradient kernel (`SGLD_SWARM_GPU_NET_KERNEL`), kept
 /// selectable for measurement (docs/PERFORMANCE.md). `Staged` and `Chunked` give
-/// the same bits (the same arithmetic in the same order); `Tree` sums the
-/// samples in another order, hence differs by f32 rounding.
+/// the same bits (the same arithmetic in the same order), and so does `Trace`;
+/// `Tree` sums the samples in another order, hence differs by f32 rounding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NetKernel {
     /// `Chunked`, with the agent's parameters copied to workgroup memory first
@@ -60,6 +60,10 @@ pub enum NetKernel {
     Chunked,
     /// A tree in workgroup memory per layer (the first version).
     Tree,
+    /// `Staged` with the forward trace in a storage buffer (about 263 KB per
+    /// agent for the paper's network) instead of the invocations' private
+    /// arrays, which a driver may lower to selects or to local memory.
+    Trace,
 }
 
 impl NetKernel {
@@ -70,7 +74,8 @@ impl NetKernel {
             None | Some("staged") => Ok(Self::Staged),
             Some("chunked") => Ok(Self::Chunked),
             Some("tree") => Ok(Self::Tree),
-            Some(v) => Err(Var::GpuNetKernel.invalid(v, "must be staged, chunked or tree")),
+            Some("trace") => Ok(Self::Trace),
+            Some(v) => Err(Var::GpuNetKernel.invalid(v, "must be staged, chunked, tree or trace")),
         }
     }
 
@@ -80,6 +85,7 @@ impl NetKernel {
             Self::Staged => "staged",
             Self::Chunked => "chunked",
             Self::Tree => "tree",
+            Self::Trace => "trace",
         }
     }
 
@@ -88,14 +94,63 @@ impl NetKernel {
     /// kernel's own 3120 floats (the paper's network needs 15,576 bytes, within
     /// WebGPU's minimum of 16,384).
     pub fn effective(self, ctx: &GpuContext, loss: &EllipsesLoss) -> Self {
-        let bytes = 4 * (PART_FLOATS + loss.net.params() as u64);
         match self {
-            Self::Staged if bytes > ctx.limits.max_compute_workgroup_storage_size as u64 => {
-                Self::Chunked
-            }
+            Self::Staged if !params_fit(ctx, loss) => Self::Chunked,
             other => other,
         }
     }
+
+    /// The bytes of the `Trace` version's buffer for `agents` agents of
+    /// `loss`'s network (16, a placeholder, for the others).
+    pub fn trace_bytes(self, loss: &EllipsesLoss, agents: u64) -> u64 {
+        match self {
+            Self::Trace => agents * (4 * loss.net.layers as u64 + 1) * 64 * 8,
+            _ => 16,
+        }
+    }
+}
+
+/// Whether the agent's parameters fit in workgroup memory beside the kernel's
+/// own 3120 floats (the paper's network needs 15,576 bytes, within WebGPU's
+/// minimum of 16,384).
+fn params_fit(ctx: &GpuContext, loss: &EllipsesLoss) -> bool {
+    4 * (PART_FLOATS + loss.net.params() as u64)
+        <= ctx.limits.max_compute_workgroup_storage_size as u64
+}
+
+/// The buffer `kernel` keeps its trace in, for `agents` agents (a placeholder
+/// for the versions that keep it in private memory); an error names the
+/// version, the agents and the adapter's limit when one binding cannot hold it.
+pub(crate) fn trace_buffer(
+    ctx: &GpuContext,
+    loss: &EllipsesLoss,
+    kernel: NetKernel,
+    agents: u64,
+) -> std::result::Result<wgpu::Buffer, GpuError> {
+    let bytes = kernel.trace_bytes(loss, agents);
+    let limit = ctx
+        .limits
+        .max_storage_buffer_binding_size
+        .min(ctx.limits.max_buffer_size);
+    if bytes > limit {
+        return Err(GpuError::TooLarge {
+            what: format!(
+                "the trace of {agents} agents of the {}-layer network (SGLD_SWARM_GPU_NET_KERNEL=trace)",
+                loss.net.layers
+            ),
+            bytes,
+            limit,
+            adapter: ctx.info.name.clone(),
+        });
+    }
+    ctx.scoped(|| {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("network trace"),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        })
+    })
 }
 
 /// The floats of workgroup memory the kernel uses besides the staged
@@ -121,10 +176,13 @@ pub(crate) fn grad_pipeline(
     const DEPTH_LINE: &str = "const LAYERS: u32 = 128u;";
     const TREE_LINE: &str = "const TREE: bool = false;";
     const STAGED_LINE: &str = "const STAGED: bool = true;";
+    const TRACE_LINE: &str = "const TRACE: bool = false;";
     const STAGED_SIZE_LINE: &str = "var<workgroup> staged: array<f32, 774>;";
     let params = loss.net.params() as u64;
     let kernel = kernel.effective(ctx, loss);
-    let staged = kernel == NetKernel::Staged;
+    // Trace stages the parameters where they fit, as Staged does.
+    let staged =
+        kernel == NetKernel::Staged || (kernel == NetKernel::Trace && params_fit(ctx, loss));
     let composed = composed
         .replace_line(
             DEPTH_LINE,
@@ -136,6 +194,12 @@ pub(crate) fn grad_pipeline(
             &format!("const TREE: bool = {};", kernel == NetKernel::Tree),
         )
         .and_then(|c| c.replace_line(STAGED_LINE, &format!("const STAGED: bool = {staged};")))
+        .and_then(|c| {
+            c.replace_line(
+                TRACE_LINE,
+                &format!("const TRACE: bool = {};", kernel == NetKernel::Trace),
+            )
+        })
         .and_then(|c| {
             c.replace_line(
                 STAGED_SIZE_LINE,
@@ -165,6 +229,7 @@ pub(crate) fn grad_pipeline(
                 UniformDynamic(std::mem::size_of::<NetParams>() as u64),
                 StorageRead,
                 StorageRead,
+                StorageReadWrite,
                 StorageReadWrite,
                 StorageReadWrite,
             ],
@@ -285,12 +350,14 @@ impl ResNetGrad {
                 out("losses", agents as u64 * 4),
             ]
         })?;
+        let trace = trace_buffer(ctx, &self.loss, self.kernel, agents as u64)?;
         let bound = [
             &buffers[0],
             &buffers[1],
             &self.data,
             &buffers[2],
             &buffers[3],
+            &trace,
         ];
         ctx.scoped(|| {
             let np = Some(std::mem::size_of::<NetParams>() as u64);

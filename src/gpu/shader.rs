@@ -36,6 +36,15 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../../shaders/step_params.wgsl"),
     ),
     ("step_block", include_str!("../../shaders/step_block.wgsl")),
+    ("step_means", include_str!("../../shaders/step_means.wgsl")),
+    (
+        "step_io_scalar",
+        include_str!("../../shaders/step_io_scalar.wgsl"),
+    ),
+    (
+        "step_io_vec4",
+        include_str!("../../shaders/step_io_vec4.wgsl"),
+    ),
     ("step_agent", include_str!("../../shaders/step_agent.wgsl")),
     (
         "mean_params",
@@ -212,6 +221,9 @@ pub struct ComposeOptions<'a> {
     /// The step kernels' workgroup size (`WG`), when a potential is given; 0
     /// means the default, 64.
     pub workgroup: u32,
+    /// The block kernel moves its X and Y blocks as `vec4` (`step_io_vec4`;
+    /// the caller checks that 4 divides d), else a float at a time.
+    pub vec4_io: bool,
 }
 
 /// Module `name` with its includes pasted in (each once), portable `mulhilo`.
@@ -272,6 +284,8 @@ fn compose_into(
         ("distance", _) => "distance_refs",
         ("mulhilo", _) if opts.int64 => "mulhilo_u64",
         ("mulhilo", _) => "mulhilo_portable",
+        ("step_io", _) if opts.vec4_io => "step_io_vec4",
+        ("step_io", _) => "step_io_scalar",
         _ => name,
     };
     if seen.iter().any(|s| s == name) {
@@ -373,10 +387,15 @@ pub fn validate_user_potential(choice: &PotentialChoice) -> Result<(), ShaderErr
         if kernel == "step_block" && !choice.separable {
             continue;
         }
-        for int64 in [false, true] {
+        for (int64, vec4_io) in [(false, false), (true, false), (false, true)] {
+            // The vec4 moves are the block kernel's, where 4 divides d.
+            if vec4_io && (kernel != "step_block" || !choice.dim.is_multiple_of(4)) {
+                continue;
+            }
             let opts = ComposeOptions {
                 potential: Some(choice),
                 int64,
+                vec4_io,
                 ..ComposeOptions::default()
             };
             compose_opts(kernel, &opts)?.validate()?;
@@ -464,6 +483,22 @@ mod tests {
                         .unwrap_or_else(|e| panic!("{kernel} with {}, DIM {dim}: {e}", p.module));
                 }
             }
+        }
+        // The block kernel's vec4 moves of X and Y, composed where 4 divides d.
+        for b in crate::potential::testing::every_builtin(8) {
+            let p = GpuPotential::new(&b).choice;
+            if !p.separable {
+                continue;
+            }
+            let opts = ComposeOptions {
+                potential: Some(&p),
+                vec4_io: true,
+                ..ComposeOptions::default()
+            };
+            let c = compose_opts("step_block", &opts).unwrap();
+            assert!(c.source.contains("array<vec4<f32>>"), "{}", p.module);
+            c.validate()
+                .unwrap_or_else(|e| panic!("step_block, vec4, with {}: {e}", p.module));
         }
     }
 

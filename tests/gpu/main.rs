@@ -16,6 +16,7 @@ mod lifecycle;
 mod network;
 mod ranks;
 mod stream;
+mod tuning;
 
 fn context() -> Option<GpuContext> {
     match GpuContext::new() {

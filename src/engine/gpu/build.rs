@@ -56,6 +56,8 @@ impl<P: Potential> GpuEngine<P> {
             potential: Some(&gp.choice),
             int64: tuning.int64,
             workgroup: tuning.workgroup,
+            // step_io_vec4 reads block b of agent g at g d / 4 + b.
+            vec4_io: tuning.vec4 && block_kernel && shape.dim.is_multiple_of(4),
         };
         let composed = shader::compose_opts(kernel, &opts).map_err(GpuError::from)?;
         composed.validate().map_err(GpuError::from)?;
@@ -240,6 +242,18 @@ impl<P: Potential> GpuEngine<P> {
         // The run's tiles: a part of a run fills its own tiles' partial sums
         // and receives the others'.
         let tiles_per_run = run_agents.div_ceil(TILE) as u32;
+        // The step kernels add the tiles' sums themselves (0: they read the
+        // means that mean_final wrote).
+        let mean_tiles = if fuses_mean(
+            &tuning,
+            interacting && method.interaction == crate::config::Interaction::Mean,
+            split.is_some(),
+            tiles_per_run as usize,
+        ) {
+            tiles_per_run
+        } else {
+            0
+        };
         let kgroups = shape.dim.div_ceil(64) as u64;
         let buffer_rw = |label, size: u64| {
             device.create_buffer(&wgpu::BufferDescriptor {
@@ -311,6 +325,8 @@ impl<P: Potential> GpuEngine<P> {
                         "l1 sign sums of this rank's agents",
                         (shape.agents * shape.dim) as u64 * 4,
                     )
+                } else if mean_tiles > 0 {
+                    partial.clone()
                 } else {
                     target.clone()
                 };
@@ -353,11 +369,12 @@ impl<P: Potential> GpuEngine<P> {
                     let x0c = &x0[first * shape.dim..(first + agents) * shape.dim];
                     let params = uniform("step params", PARAMS_STRIDE * BATCH);
                     let x = init("X", bytemuck::cast_slice(x0c), rw);
-                    // Y starts at X; Euler methods bind a placeholder.
+                    // Y starts at X; Euler methods bind a placeholder (of one
+                    // vec4, which step_io_vec4 declares as Y's element).
                     let y = if consts.homogenized {
                         init("Y", bytemuck::cast_slice(x0c), rw)
                     } else {
-                        init("Y (unused)", &[0u8; 4], rw)
+                        init("Y (unused)", &[0u8; 16], rw)
                     };
                     let status = init("status", bytemuck::bytes_of(&u32::MAX), rw);
                     let bad_steps = init(
@@ -558,6 +575,8 @@ impl<P: Potential> GpuEngine<P> {
             keep_snapshots,
             block_kernel,
             tuning,
+            vec4_io: opts.vec4_io,
+            mean_tiles,
             pipelines,
             groups,
             records,

@@ -143,7 +143,8 @@ impl<P: Potential> GpuEngine<P> {
 
     /// The second half of [`Self::encode_targets`]: the targets from every
     /// tile's records (l1: from the positions, whose sign sums need no
-    /// records).
+    /// records; the plain mean fused into the step kernels: nothing, they add
+    /// the records themselves).
     pub(super) fn encode_targets_from_records(
         &self,
         pass: &mut wgpu::ComputePass<'_>,
@@ -178,6 +179,7 @@ impl<P: Potential> GpuEngine<P> {
                 pass.set_bind_group(0, &gp.0, &[]);
                 pass.dispatch_workgroups(gp.1.0, gp.1.1, 1);
             }
+            _ if self.mean_tiles > 0 => {}
             _ => self.encode_mean_final(pass, group),
         }
     }

@@ -17,7 +17,7 @@ use crate::engine::{
     BadValue, Engine, Shape, StepConstants, StepPlan, check_size, initial_positions,
 };
 use crate::error::{Error, Result, Unsupported};
-use crate::gpu::resnet::{NetKernel, NetParams, grad_pipeline};
+use crate::gpu::resnet::{NetKernel, NetParams, grad_pipeline, trace_buffer};
 use crate::gpu::{Binding, GpuContext, GpuError, grid, shader};
 use crate::nn::loss::EllipsesLoss;
 use crate::potential::{Draw, Potential};
@@ -120,7 +120,15 @@ impl GpuNetEngine {
         let blocks = p.div_ceil(4) as u32;
         let jobs = agents_total * blocks;
         let steps_per_batch_dispatches = BATCH * (consts.inner_len as u64 + 1);
-        let (grad, grad_layout, data) = grad_pipeline(&ctx, &loss, NetKernel::selected()?)?;
+        let kernel = NetKernel::selected()?;
+        let (grad, grad_layout, data) = grad_pipeline(&ctx, &loss, kernel)?;
+        let trace = trace_buffer(
+            &ctx,
+            &loss,
+            kernel.effective(&ctx, &loss),
+            agents_total as u64,
+        )
+        .map_err(Error::Gpu)?;
         let update_src = shader::compose_opts(
             "net_update",
             &shader::ComposeOptions {
@@ -225,6 +233,7 @@ impl GpuNetEngine {
                         (&data, None),
                         (&grads, None),
                         (&losses, None),
+                        (&trace, None),
                     ],
                 )
             };

@@ -43,8 +43,12 @@ pub(crate) struct StepParams {
     pub cbo: u32,
     pub group_offset: u32,
     pub part_agents: u32,
+    /// The plain mean's tiles per run when the step kernels add them
+    /// themselves (`SGLD_SWARM_GPU_MEAN=fused`); 0: `means` holds the means.
+    pub mean_tiles: u32,
+    pub _pad: u32,
 }
-const _: () = assert!(std::mem::size_of::<StepParams>() == 112);
+const _: () = assert!(std::mem::size_of::<StepParams>() == 120);
 const _: () = assert!(std::mem::size_of::<StepParams>() as u64 <= PARAMS_STRIDE);
 
 /// The taming's code in `StepParams::taming`, the one encoding every kernel reads.
@@ -103,6 +107,8 @@ impl StepParams {
             },
             group_offset: 0,
             part_agents: 0,
+            mean_tiles: 0,
+            _pad: 0,
         }
     }
 }
@@ -182,7 +188,8 @@ mod tests {
                 alpha,
                 cbo,
                 group_offset,
-                part_agents
+                part_agents,
+                mean_tiles
             ),
         );
     }

@@ -10,12 +10,37 @@ use super::*;
 /// `SGLD_SWARM_GPU_INT64` (`0` forces the portable 16-bit Philox multiply on an
 /// adapter that has 64-bit integers; default `1`: use them where there are) and
 /// `SGLD_SWARM_GPU_CHECKS` (`all`, `bounds` or `none`: wgpu's run-time checks in
-/// the built-in step kernels and the network's, see [`Checks`]; default `bounds`).
+/// the built-in step kernels and the network's, see [`Checks`]; default `bounds`),
+/// `SGLD_SWARM_GPU_MEAN` (`passes`, the default: the run means by `mean_partial`
+/// then `mean_final`; `fused`: the step kernels add the tiles' sums themselves
+/// as `mean_final` does, a dispatch fewer per step, where [`fuses_mean`] allows)
+/// and `SGLD_SWARM_GPU_VEC4` (`1`: the block kernel moves X and Y as `vec4`
+/// where 4 divides d; default `0`).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tuning {
     pub(super) workgroup: u32,
     pub(super) int64: bool,
     pub(super) checks: Checks,
+    pub(super) fused_mean: bool,
+    pub(super) vec4: bool,
+}
+
+/// Run means are fused into the step kernels only up to this many tiles per
+/// run (4096 agents): every invocation adds its coordinates' tile sums, so the
+/// reads grow with the tiles, where `mean_final` reads each sum once.
+pub(super) const MAX_FUSED_TILES: usize = 16;
+
+/// Whether the step kernels add the run means' tile sums themselves
+/// (`SGLD_SWARM_GPU_MEAN=fused`): for the plain mean of runs that are not
+/// split over ranks (the kernel divides by its own agents, and a split run's
+/// sums arrive by exchange), with at most [`MAX_FUSED_TILES`] tiles per run.
+pub(super) fn fuses_mean(
+    tuning: &Tuning,
+    plain_mean: bool,
+    split: bool,
+    tiles_per_run: usize,
+) -> bool {
+    tuning.fused_mean && plain_mean && !split && tiles_per_run <= MAX_FUSED_TILES
 }
 
 impl Tuning {
@@ -33,10 +58,22 @@ impl Tuning {
             Some(v) => return Err(Var::GpuInt64.invalid(v, "must be 0 or 1")),
         };
         let checks = Checks::selected()?;
+        let fused_mean = match Var::GpuMean.get().as_deref() {
+            None | Some("passes") => false,
+            Some("fused") => true,
+            Some(v) => return Err(Var::GpuMean.invalid(v, "must be passes or fused")),
+        };
+        let vec4 = match Var::GpuVec4.get().as_deref() {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(v) => return Err(Var::GpuVec4.invalid(v, "must be 0 or 1")),
+        };
         Ok(Self {
             workgroup,
             int64,
             checks,
+            fused_mean,
+            vec4,
         })
     }
 }
@@ -52,6 +89,7 @@ impl<P: Potential> GpuEngine<P> {
             interacting,
             group_offset: part.group_offset as u32,
             part_agents: part.agents as u32,
+            mean_tiles: self.mean_tiles,
             ..StepParams::new(
                 &self.plan.at(n0),
                 self.key,
