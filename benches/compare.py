@@ -206,7 +206,7 @@ NET_TUNE = [
 
 
 def net_versions(a, ladder, ours, base_kernel):
-    """With --gpu --tune: our GPU bench once per earlier kernel version, and a
+    """With --gpu --tune: our GPU bench once per other kernel version, and a
     table of the gradient on the device and the training step per version;
     also whether every run succeeded."""
     paths = ["gradient, GPU kernel on the device", "training step (gpu)"]
@@ -343,7 +343,7 @@ def main():
     p.add_argument("--tune", action="store_true",
                    help="also time the GPU engine's tuning variants (workgroup size, Philox path, "
                         "checks, fused run means, vec4 X and Y; with --resnet the network "
-                        "kernel's earlier versions)")
+                        "kernel's other versions)")
     p.add_argument("--tune-only", default=None,
                    help="with --tune: only these variants, comma-separated ("
                         + ", ".join(slug(label) for label, _ in TUNE) + ")")
@@ -374,10 +374,13 @@ def main():
     if a.tune_only is not None:
         names = [x.strip() for x in a.tune_only.split(",") if x.strip()]
         unknown = [x for x in names if x not in [slug(label) for label, _ in TUNE]]
-        if not a.tune or a.resnet:
-            p.error("--tune-only: only with --tune, and not with --resnet")
-        if unknown or not names:
-            p.error(f"--tune-only: unknown {', '.join(unknown) or 'empty list'}; allowed: "
+        if not (a.gpu and a.tune) or a.resnet:
+            p.error("--tune-only: only with --gpu --tune, and not with --resnet")
+        if not names:
+            p.error("--tune-only: no variant named; allowed: "
+                    + ", ".join(slug(label) for label, _ in TUNE))
+        if unknown:
+            p.error(f"--tune-only: unknown {', '.join(unknown)}; allowed: "
                     + ", ".join(slug(label) for label, _ in TUNE))
         tune = [(label, env) for label, env in TUNE if slug(label) in names]
     if a.agents and not a.resnet:

@@ -8,9 +8,10 @@
 // (SGLD_SWARM_GPU_MEAN=fused), `means` holds mean_partial's per-tile sums
 // instead, and the mean is computed here as mean_final computes it: the tiles
 // added in tile order from 0.0, then divided by f32(N). The same f32 operations
-// in the same order give the same bits, and the second pass's dispatch is
-// saved. params.agents is N here, because the host fuses only runs that are
-// not split over ranks.
+// in the same order give the same bits (unless a driver contracts the division
+// into the caller's X - m, which WGSL allows and tests/gpu/tuning.rs would
+// catch), and the second pass's dispatch is saved. params.agents is N here,
+// because the host fuses only runs that are not split over ranks.
 fn run_mean(r: u32, k: u32) -> f32 {
     let rk = r * params.dim + k;
     if params.mean_tiles == 0u {

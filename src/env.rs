@@ -20,7 +20,7 @@ pub enum Var {
     /// and the network's (`all`, `bounds`, `none`).
     GpuChecks,
     /// `SGLD_SWARM_GPU_NET_KERNEL`: the version of the network's gradient
-    /// kernel (`staged`, `chunked`, `tree`).
+    /// kernel (`staged`, `chunked`, `tree`, `trace`).
     GpuNetKernel,
     /// `SGLD_SWARM_GPU_MEAN`: how the step kernels get the run means
     /// (`passes`, `fused`).

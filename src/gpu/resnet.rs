@@ -135,7 +135,7 @@ pub(crate) fn trace_buffer(
     if bytes > limit {
         return Err(GpuError::TooLarge {
             what: format!(
-                "the trace of {agents} agents of the {}-layer network (SGLD_SWARM_GPU_NET_KERNEL=trace)",
+                "the trace of {agents} agents of the {}-layer network (SGLD_SWARM_GPU_NET_KERNEL=trace; the default, staged, needs no such buffer)",
                 loss.net.layers
             ),
             bytes,

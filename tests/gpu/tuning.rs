@@ -164,6 +164,18 @@ fn same_bits(config: &str, what: &str, vec4: bool, fused: bool) {
     for env in variants {
         let (got, device) = run(config, env);
         let set = |name: &str, value: &str| env.contains(&(name, value));
+        // The settings that apply to every kernel, each named in the line.
+        for (setting, marker) in [
+            (("SGLD_SWARM_GPU_WORKGROUP", "32"), "workgroup 32"),
+            (("SGLD_SWARM_GPU_WORKGROUP", "256"), "workgroup 256"),
+            (("SGLD_SWARM_GPU_INT64", "0"), "portable Philox"),
+            (("SGLD_SWARM_GPU_CHECKS", "all"), "checks All"),
+            (("SGLD_SWARM_GPU_CHECKS", "none"), "checks None"),
+        ] {
+            if set(setting.0, setting.1) {
+                assert!(device.contains(marker), "{what}, {env:?}: {device}");
+            }
+        }
         assert_eq!(
             device.contains("vec4 X and Y"),
             vec4 && set("SGLD_SWARM_GPU_VEC4", "1"),
@@ -174,6 +186,7 @@ fn same_bits(config: &str, what: &str, vec4: bool, fused: bool) {
             fused && set("SGLD_SWARM_GPU_MEAN", "fused"),
             "{what}, {env:?}: {device}"
         );
+        assert_eq!(got.len(), want.len(), "{what}, {env:?}: positions files");
         for ((name, a), (name_b, b)) in want.iter().zip(&got) {
             assert_eq!(name, name_b, "{what}, {env:?}");
             // Tolerance none: a variant moves the same values and does the same
@@ -234,6 +247,197 @@ fn bad_tuning_values_are_named() {
                 "{name}={value}: {:?} lacks {part:?}",
                 lines[0]
             );
+        }
+    }
+}
+
+/// The network engine (`Ensemble::with_network` on the GPU, the Figure 3
+/// preset, 3 epochs) gives the same positions with the gradient kernel's
+/// versions that promise the default's bits, and names the version that ran.
+#[test]
+fn network_kernels_give_the_default_bits() {
+    let Some(_ctx) = crate::context() else {
+        return;
+    };
+    let run = |kernel: Option<&str>| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let mut cmd = sgld_swarm();
+        for s in SETTINGS.iter().chain(["SGLD_SWARM_GPU_NET_KERNEL"].iter()) {
+            cmd.env_remove(s);
+        }
+        if let Some(k) = kernel {
+            cmd.env("SGLD_SWARM_GPU_NET_KERNEL", k);
+        }
+        let o = cmd
+            .args(["run", "--preset", "fig3-ellipses", "--backend", "gpu"])
+            .args(["--steps", "3", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{kernel:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with("positions-") && n.ends_with(".npy"))
+            .map(|n| {
+                let bytes = std::fs::read(out.join(&n)).unwrap();
+                (n, bytes)
+            })
+            .collect();
+        files.sort();
+        // The experiment's summary has no device; its report names it.
+        let report = String::from_utf8_lossy(&o.stdout).to_string();
+        let device = report
+            .lines()
+            .find_map(|l| l.strip_prefix("trained on the gpu: "))
+            .unwrap_or_else(|| panic!("{kernel:?}: no device line in {report}"))
+            .to_string();
+        (files, device)
+    };
+    let (want, device) = run(None);
+    assert_eq!(want.len(), 3, "one positions file per method");
+    assert!(device.contains("gradient staged"), "{device}");
+    for kernel in ["chunked", "trace"] {
+        let (got, device) = run(Some(kernel));
+        assert!(device.contains(&format!("gradient {kernel}")), "{device}");
+        assert_eq!(got.len(), want.len(), "{kernel}: positions files");
+        for ((name, a), (_, b)) in want.iter().zip(&got) {
+            assert!(a == b, "{kernel}: {name} differs from staged's");
+        }
+    }
+}
+
+/// The layouts the command line cannot reach: several groups of runs, and runs
+/// split into parts of whole tiles, under a lowered storage-binding limit
+/// (`Options::gpu_max_binding`). Prints, for each layout and method, the engine's
+/// device line and a hash of its positions' bits. It runs on its own too, but it
+/// is there for [`split_layouts_give_the_default_bits`], which runs it in a
+/// child process with each variant's environment.
+#[test]
+#[ignore = "run by split_layouts_give_the_default_bits with each variant's environment"]
+fn split_layouts_report() {
+    use sgld_swarm::{
+        Ensemble, EnsembleConfig, MethodConfig, PotentialKind, ProblemConfig, Taming,
+    };
+    use std::hash::{Hash, Hasher};
+    let Some(_ctx) = crate::context() else {
+        return;
+    };
+    let problem = |dim| ProblemConfig {
+        potential: PotentialKind::Rastrigin,
+        dim,
+        shift: None,
+    };
+    // 7 runs of 50 agents x 8 (1600 bytes a run) under 3 runs a binding: three
+    // groups; 3 runs of 600 agents x 40 under one tile a binding: each run in
+    // parts of 256, 256 and 88 agents.
+    let layouts = [
+        (
+            "groups",
+            problem(8),
+            EnsembleConfig::new(7, 50, 6).seed(31),
+            3 * 1600,
+        ),
+        (
+            "parts",
+            problem(40),
+            EnsembleConfig::new(3, 600, 4).seed(32),
+            256 * 40 * 4,
+        ),
+    ];
+    for (layout, p, e, max) in layouts {
+        let e = e.init_uniform(-2.0, 2.0);
+        for m in [
+            MethodConfig::homogenized("MF-HOM-SGLD", 1e-3, 1.0, 0.5, 0.1, 4)
+                .lambda(2.0)
+                .taming(Taming::Coordinate),
+            MethodConfig::euler("MF-SGLD", 1e-3, 1.0)
+                .lambda(2.0)
+                .taming(Taming::Coordinate),
+            MethodConfig::euler("MF-SGLD norm", 1e-3, 1.0)
+                .lambda(2.0)
+                .taming(Taming::Norm),
+        ] {
+            let options = sgld_swarm::Options {
+                gpu_max_binding: Some(max),
+                ..crate::gpu_options()
+            };
+            let mut ens = Ensemble::new(&p, &e, &m, options).unwrap();
+            ens.run().unwrap();
+            let mut h = std::hash::DefaultHasher::new();
+            for x in ens.positions().unwrap() {
+                x.to_bits().hash(&mut h);
+            }
+            println!(
+                "LAYOUT {layout} {}: {:016x} | {}",
+                m.name,
+                h.finish(),
+                ens.device()
+            );
+        }
+    }
+}
+
+/// [`split_layouts_report`] in a child process per variant: the same hashes as
+/// the default's, and the fused mean and the vec4 moves in effect where they
+/// apply (both layouts' block-kernel methods; d = 8 and 40 are multiples of 4).
+#[test]
+fn split_layouts_give_the_default_bits() {
+    let Some(_ctx) = crate::context() else {
+        return;
+    };
+    let report = |env: &[(&str, &str)]| -> Vec<(String, String, String)> {
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        for s in SETTINGS {
+            cmd.env_remove(s);
+        }
+        let o = cmd
+            .envs(env.iter().copied())
+            .args(["--ignored", "--exact", "tuning::split_layouts_report"])
+            .args(["--nocapture", "--test-threads", "1"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(
+            o.status.success(),
+            "{env:?}: {text}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // libtest's own "test ... " may precede the first line.
+        text.lines()
+            .filter_map(|l| l.split_once("LAYOUT ").map(|(_, l)| l))
+            .map(|l| {
+                let (what, rest) = l.split_once(": ").unwrap();
+                let (hash, device) = rest.split_once(" | ").unwrap();
+                (what.to_string(), hash.to_string(), device.to_string())
+            })
+            .collect()
+    };
+    let want = report(&[]);
+    assert_eq!(want.len(), 6, "two layouts x three methods: {want:?}");
+    for (what, _, device) in &want {
+        assert!(device.contains("chunks"), "{what}: not split: {device}");
+    }
+    for env in [
+        &[("SGLD_SWARM_GPU_MEAN", "fused")][..],
+        &[("SGLD_SWARM_GPU_VEC4", "1")],
+    ] {
+        let got = report(env);
+        assert_eq!(got.len(), want.len(), "{env:?}");
+        for ((what, a, _), (_, b, device)) in want.iter().zip(&got) {
+            assert_eq!(a, b, "{env:?}, {what}: positions differ from the default's");
+            let block = !what.ends_with("norm");
+            match env[0].0 {
+                "SGLD_SWARM_GPU_MEAN" => {
+                    assert!(device.contains("run means fused"), "{what}: {device}")
+                }
+                _ => assert_eq!(device.contains("vec4 X and Y"), block, "{what}: {device}"),
+            }
         }
     }
 }

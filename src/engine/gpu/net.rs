@@ -46,6 +46,8 @@ pub struct GpuNetEngine {
     shape: Shape,
     key: [u32; 2],
     keep_snapshots: bool,
+    /// The gradient kernel's version that runs (`SGLD_SWARM_GPU_NET_KERNEL`).
+    kernel: NetKernel,
     grad: wgpu::ComputePipeline,
     update: wgpu::ComputePipeline,
     mean: Option<[wgpu::ComputePipeline; 2]>,
@@ -122,13 +124,8 @@ impl GpuNetEngine {
         let steps_per_batch_dispatches = BATCH * (consts.inner_len as u64 + 1);
         let kernel = NetKernel::selected()?;
         let (grad, grad_layout, data) = grad_pipeline(&ctx, &loss, kernel)?;
-        let trace = trace_buffer(
-            &ctx,
-            &loss,
-            kernel.effective(&ctx, &loss),
-            agents_total as u64,
-        )
-        .map_err(Error::Gpu)?;
+        let kernel = kernel.effective(&ctx, &loss);
+        let trace = trace_buffer(&ctx, &loss, kernel, agents_total as u64).map_err(Error::Gpu)?;
         let update_src = shader::compose_opts(
             "net_update",
             &shader::ComposeOptions {
@@ -319,6 +316,7 @@ impl GpuNetEngine {
             shape,
             key: rng::key_from_seed(ensemble.seed),
             keep_snapshots,
+            kernel,
             grad,
             update,
             mean,
@@ -525,6 +523,10 @@ impl Engine for GpuNetEngine {
     }
 
     fn device(&self) -> String {
-        format!("{}, network kernels", self.ctx.describe())
+        format!(
+            "{}, network kernels (gradient {})",
+            self.ctx.describe(),
+            self.kernel.name()
+        )
     }
 }
