@@ -104,6 +104,8 @@ impl NetKernel {
     /// `loss`'s network (16, a placeholder, for the others).
     pub fn trace_bytes(self, loss: &EllipsesLoss, agents: u64) -> u64 {
         match self {
+            // TRACE_SLOTS slots of a vec2 (8 bytes) per invocation, 64 (the
+            // kernel's WG) invocations per agent.
             Self::Trace => agents * (4 * loss.net.layers as u64 + 1) * 64 * 8,
             _ => 16,
         }

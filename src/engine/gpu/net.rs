@@ -122,6 +122,9 @@ impl GpuNetEngine {
         let blocks = p.div_ceil(4) as u32;
         let jobs = agents_total * blocks;
         let steps_per_batch_dispatches = BATCH * (consts.inner_len as u64 + 1);
+        // The step kernels' settings do not apply to the network's kernels,
+        // but a value that is not allowed is refused here as there.
+        super::step::Tuning::selected(&ctx)?;
         let kernel = NetKernel::selected()?;
         let (grad, grad_layout, data) = grad_pipeline(&ctx, &loss, kernel)?;
         let kernel = kernel.effective(&ctx, &loss);
