@@ -102,6 +102,34 @@ pub struct GpuContext {
     pipelines: Mutex<HashMap<String, (wgpu::ComputePipeline, wgpu::BindGroupLayout)>>,
 }
 
+/// The adapters (indices into `kinds`, their device type and backend) that
+/// ranks take in turn: those of the most preferred device type (hardware first,
+/// then software; compute needs no surface), in the order given, without the
+/// OpenGL ones where that type has any on another backend. A GPU that Vulkan
+/// and OpenGL both show is one GPU, and OpenGL's compute is the fallback: its
+/// context is locked per call, which under load has timed out.
+fn candidates(kinds: &[(wgpu::DeviceType, wgpu::Backend)]) -> Vec<usize> {
+    let rank = |t: wgpu::DeviceType| match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    };
+    let Some(best) = kinds.iter().map(|&(t, _)| rank(t)).min() else {
+        return Vec::new();
+    };
+    let of_kind: Vec<usize> = (0..kinds.len())
+        .filter(|&i| rank(kinds[i].0) == best)
+        .collect();
+    let not_gl: Vec<usize> = of_kind
+        .iter()
+        .copied()
+        .filter(|&i| kinds[i].1 != wgpu::Backend::Gl)
+        .collect();
+    if not_gl.is_empty() { of_kind } else { not_gl }
+}
+
 impl GpuContext {
     /// One context for the whole process, made on first use (choosing an adapter
     /// takes a while, and every ensemble can share the device).
@@ -113,8 +141,8 @@ impl GpuContext {
 
     /// [`GpuContext::shared`] for one rank of an ensemble split over
     /// processes, one process per rank: its GPU is adapter `local_rank` modulo
-    /// the adapters of the preferred kind, so that the ranks of one machine
-    /// take its GPUs in turn.
+    /// the adapters of the preferred kind (see [`candidates`]), so that the
+    /// ranks of one machine take its GPUs in turn.
     pub fn shared_for_rank(local_rank: usize) -> Result<Arc<GpuContext>, GpuError> {
         static SHARED: std::sync::OnceLock<Result<Arc<GpuContext>, GpuError>> =
             std::sync::OnceLock::new();
@@ -142,20 +170,16 @@ impl GpuContext {
         if let Some(w) = &wanted {
             adapters.retain(|a| a.get_info().name.to_lowercase().contains(w));
         }
-        // Hardware first, then software; compute needs no surface.
-        adapters.sort_by_key(|a| match a.get_info().device_type {
-            wgpu::DeviceType::DiscreteGpu => 0,
-            wgpu::DeviceType::IntegratedGpu => 1,
-            wgpu::DeviceType::VirtualGpu => 2,
-            wgpu::DeviceType::Other => 3,
-            wgpu::DeviceType::Cpu => 4,
-        });
-        let kind = adapters.first().map(|a| a.get_info().device_type);
-        let of_kind = adapters
+        let kinds: Vec<(wgpu::DeviceType, wgpu::Backend)> = adapters
             .iter()
-            .filter(|a| Some(a.get_info().device_type) == kind)
-            .count();
-        let Some(adapter) = adapters.into_iter().nth(pick % of_kind.max(1)) else {
+            .map(|a| {
+                let info = a.get_info();
+                (info.device_type, info.backend)
+            })
+            .collect();
+        let take = candidates(&kinds);
+        let chosen = (!take.is_empty()).then(|| take[pick % take.len()]);
+        let Some(adapter) = chosen.and_then(|i| adapters.into_iter().nth(i)) else {
             // Say which variable ruled the adapters out, if one did.
             let mut filter = wanted.map_or(String::new(), |w| {
                 format!(" whose name contains {w:?} (WGPU_ADAPTER_NAME)")
@@ -371,5 +395,37 @@ impl GpuContext {
             .to_vec();
         staging.unmap();
         Ok(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::candidates;
+    use wgpu::{Backend::*, DeviceType::*};
+
+    /// Ranks take the preferred device type's adapters in turn, hardware
+    /// before software, and an adapter that OpenGL shows beside another
+    /// backend's is not a GPU of its own.
+    #[test]
+    fn ranks_take_one_adapter_per_gpu_of_the_preferred_kind() {
+        // Mesa's llvmpipe through Vulkan and through OpenGL: one adapter.
+        assert_eq!(candidates(&[(Cpu, Vulkan), (Cpu, Gl)]), vec![0]);
+        assert_eq!(candidates(&[(Cpu, Gl), (Cpu, Vulkan)]), vec![1]);
+        // OpenGL alone still serves.
+        assert_eq!(candidates(&[(Cpu, Gl)]), vec![0]);
+        // Two GPUs, each also shown by OpenGL, and a software adapter.
+        assert_eq!(
+            candidates(&[
+                (DiscreteGpu, Vulkan),
+                (DiscreteGpu, Gl),
+                (Cpu, Vulkan),
+                (DiscreteGpu, Vulkan),
+                (DiscreteGpu, Gl),
+            ]),
+            vec![0, 3]
+        );
+        // Hardware before software, whatever its backend.
+        assert_eq!(candidates(&[(Cpu, Vulkan), (IntegratedGpu, Gl)]), vec![1]);
+        assert_eq!(candidates(&[]), Vec::<usize>::new());
     }
 }
