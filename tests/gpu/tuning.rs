@@ -7,23 +7,48 @@
 
 use std::process::Command;
 
-/// The command line under test: `SGLD_SWARM_BIN` where set (a binary copied to
-/// a machine with a GPU, beside this test's), else the one built with it.
+/// The command line under test, with no tuning setting: `SGLD_SWARM_BIN` where
+/// set (a binary copied to a machine with a GPU, beside this test's), else the
+/// one built with it.
 fn sgld_swarm() -> Command {
-    Command::new(
+    cleared(Command::new(
         std::env::var_os("SGLD_SWARM_BIN")
             .unwrap_or_else(|| env!("CARGO_BIN_EXE_sgld-swarm").into()),
-    )
+    ))
+}
+
+/// `cmd` without any of [`SETTINGS`] from the test's own environment.
+fn cleared(mut cmd: Command) -> Command {
+    for s in SETTINGS {
+        cmd.env_remove(s);
+    }
+    cmd
+}
+
+/// Each positions file `out` holds, by name, with its bytes.
+fn positions_files(out: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("positions-") && n.ends_with(".npy"))
+        .map(|n| {
+            let bytes = std::fs::read(out.join(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 /// Every tuning setting; each run clears them all first, so that the test's own
 /// environment selects nothing.
-const SETTINGS: [&str; 5] = [
+const SETTINGS: [&str; 6] = [
     "SGLD_SWARM_GPU_WORKGROUP",
     "SGLD_SWARM_GPU_INT64",
     "SGLD_SWARM_GPU_CHECKS",
     "SGLD_SWARM_GPU_MEAN",
     "SGLD_SWARM_GPU_VEC4",
+    "SGLD_SWARM_GPU_NET_KERNEL",
 ];
 
 /// The mean-field methods of both step kernels: the weighted mean (never
@@ -104,11 +129,7 @@ fn run(config: &str, env: &[(&str, &str)]) -> (Vec<(String, Vec<u8>)>, String) {
     let path = dir.path().join("config.toml");
     std::fs::write(&path, config).unwrap();
     let out = dir.path().join("out");
-    let mut cmd = sgld_swarm();
-    for s in SETTINGS {
-        cmd.env_remove(s);
-    }
-    let o = cmd
+    let o = sgld_swarm()
         .envs(env.iter().copied())
         .args(["run", "--backend", "gpu", "--checkpoint-every", "0"])
         .arg("--config")
@@ -122,16 +143,7 @@ fn run(config: &str, env: &[(&str, &str)]) -> (Vec<(String, Vec<u8>)>, String) {
         "{env:?}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with("positions-") && n.ends_with(".npy"))
-        .map(|n| {
-            let bytes = std::fs::read(out.join(&n)).unwrap();
-            (n, bytes)
-        })
-        .collect();
-    files.sort();
+    let files = positions_files(&out);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let device = summary["device"].as_str().unwrap().to_string();
@@ -231,11 +243,7 @@ fn bad_tuning_values_are_named() {
     .into_iter()
     .flat_map(|bad| [(bad, &config_args[..]), (bad, &network_args[..])])
     {
-        let mut cmd = sgld_swarm();
-        for s in SETTINGS {
-            cmd.env_remove(s);
-        }
-        let o = cmd
+        let o = sgld_swarm()
             .env(name, value)
             .args(["run", "--backend", "gpu"])
             .args(args)
@@ -275,9 +283,6 @@ fn network_kernels_give_the_default_bits() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let mut cmd = sgld_swarm();
-        for s in SETTINGS.iter().chain(["SGLD_SWARM_GPU_NET_KERNEL"].iter()) {
-            cmd.env_remove(s);
-        }
         if let Some(k) = kernel {
             cmd.env("SGLD_SWARM_GPU_NET_KERNEL", k);
         }
@@ -292,16 +297,7 @@ fn network_kernels_give_the_default_bits() {
             "{kernel:?}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-            .filter(|n| n.starts_with("positions-") && n.ends_with(".npy"))
-            .map(|n| {
-                let bytes = std::fs::read(out.join(&n)).unwrap();
-                (n, bytes)
-            })
-            .collect();
-        files.sort();
+        let files = positions_files(&out);
         // The experiment's summary has no device; its report names it.
         let report = String::from_utf8_lossy(&o.stdout).to_string();
         let device = report
@@ -404,11 +400,7 @@ fn split_layouts_give_the_default_bits() {
         return;
     };
     let report = |env: &[(&str, &str)]| -> Vec<(String, String, String)> {
-        let mut cmd = Command::new(std::env::current_exe().unwrap());
-        for s in SETTINGS {
-            cmd.env_remove(s);
-        }
-        let o = cmd
+        let o = cleared(Command::new(std::env::current_exe().unwrap()))
             .envs(env.iter().copied())
             .args(["--ignored", "--exact", "tuning::split_layouts_report"])
             .args(["--nocapture", "--test-threads", "1"])
