@@ -27,6 +27,7 @@ so the levels are the portable and AVX2 ones.
     python3 benches/cpu_floor.py                       # AVX2, both schemes, this CPU's model
     python3 benches/cpu_floor.py --mcpu znver3 --ghz measure --cores 2   # a Zen 3 core
     python3 benches/cpu_floor.py --bin old-binary       # before / after a change
+    python3 benches/cpu_floor.py --scheme homogenized --loops   # each hot loop's share
 """
 
 import argparse
@@ -163,12 +164,15 @@ def pipes(instructions, mcpu):
 
 def latency_model(counts, text, mcpu, units):
     """Cycles per unit when every set of equally often executed instructions runs as
-    a loop under llvm-mca's simulation, and the fraction of instructions modelled."""
+    a loop under llvm-mca's simulation, the fraction of instructions modelled, and
+    each modelled set as (executions, addresses, cycles per iteration), largest
+    share of the cycles first."""
     sets = collections.defaultdict(list)
     for a, c in counts.items():
         sets[c].append(a)
     total = sum(counts.values())
     cycles = modelled = 0
+    loops = []
     for c, addresses in sets.items():
         if c * len(addresses) < 0.02 * total:
             continue
@@ -179,9 +183,12 @@ def latency_model(counts, text, mcpu, units):
         found = re.search(r"Total Cycles:\s+(\d+)", r.stdout)
         if r.returncode != 0 or not found:
             continue
-        cycles += int(found.group(1)) / 200 * c
+        per_iteration = int(found.group(1)) / 200
+        cycles += per_iteration * c
         modelled += c * len(addresses)
-    return cycles / units, modelled / total
+        loops.append((c, sorted(addresses), per_iteration))
+    loops.sort(key=lambda loop: -loop[0] * loop[2])
+    return cycles / units, modelled / total, loops
 
 
 CLOCK_C = r"""
@@ -237,6 +244,9 @@ def main():
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 1,
                     help="cores for the units/s figures (default: the logical CPUs; on a machine with"
                          " two threads per core, give the physical cores)")
+    ap.add_argument("--loops", nargs="?", const="list", choices=["list", "disassemble"],
+                    help="also list each modelled loop (its instructions, runs and modelled cycles);"
+                         " 'disassemble' prints their instructions too")
     args = ap.parse_args()
     if args.ghz not in (None, "measure"):
         try:
@@ -303,12 +313,22 @@ def main():
                 floor = max(floor, cycles / units)
                 print(f"  {family:10s} {sum(loads.values()) / units:6.2f} uops per unit,"
                       f" busiest {'+'.join(pipe_set)}: {cycles / units:.2f} cycles per unit")
-            modelled, share = latency_model(counts, text, args.mcpu, units)
+            modelled, share, loops = latency_model(counts, text, args.mcpu, units)
             rate = (lambda cycles: f" = {args.cores * args.ghz * 1e9 / cycles:.3g} units/s on"
                     f" {args.cores} cores at {args.ghz} GHz") if args.ghz else (lambda cycles: "")
             print(f"  floor of this code's pipes: {floor:.2f} cycles per unit{rate(floor)}")
             print(f"  with its dependencies (llvm-mca over {share:.0%} of the instructions, the rest"
                   f" left out): {modelled:.2f} cycles per unit{rate(modelled)}")
+            if args.loops:
+                print("  the modelled loops (instructions run equally often), most cycles first:")
+                for c, addresses, per_iteration in loops:
+                    print(f"    at {min(addresses):#x}: {len(addresses)} instructions x {c} runs,"
+                          f" {len(addresses) * c / units:.2f} instructions and"
+                          f" {per_iteration * c / units:.2f} cycles per unit"
+                          f" ({per_iteration:.1f} cycles an iteration)")
+                    if args.loops == "disassemble":
+                        for a in addresses:
+                            print(f"      {a:x}: {text[a]}")
 
 
 if __name__ == "__main__":
