@@ -9,9 +9,11 @@ homogenized ratio by the medians.
     python3 benches/ab.py --before old-binary --after target/release/sgld-swarm
     python3 benches/ab.py --before A --after B --rounds 20 --seconds 1 --scheme euler
 
-A wall clock on a virtual machine moves 10 - 15% between runs; 20 rounds of
-1 s give medians that move by a few percent between batches, so a change
-smaller than that needs an exact count instead (benches/cpu_floor.py).
+On the 2-vCPU development VM of docs/PERFORMANCE.md the wall clock moves 10 -
+15% between runs; 20 rounds of 1 s give medians that move by a few percent
+between batches there, so a change smaller than that needs an exact count
+instead (benches/cpu_floor.py). The thread count is the bench's own
+(RAYON_NUM_THREADS in the environment sets it for both builds).
 """
 
 import argparse
@@ -25,6 +27,10 @@ import tempfile
 
 def units_per_s(binary, scheme, seconds, size, tmp):
     out = os.path.join(tmp, "bench.json")
+    # A build that exits 0 without writing its JSON must not be read as the
+    # previous run's number.
+    if os.path.exists(out):
+        os.remove(out)
     cmd = [binary, "bench", "--seconds", str(seconds), "--json", out]
     if scheme == "euler":
         cmd.append("--euler")
@@ -33,8 +39,11 @@ def units_per_s(binary, scheme, seconds, size, tmp):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
-    with open(out) as f:
-        return json.load(f)["results"][0]["units_per_s"]
+    try:
+        with open(out) as f:
+            return json.load(f)["results"][0]["units_per_s"]
+    except (OSError, ValueError, KeyError, IndexError) as e:
+        sys.exit(f"{' '.join(cmd)} wrote no readable result to {out}: {e}")
 
 
 def main():
@@ -48,12 +57,14 @@ def main():
     args = ap.parse_args()
     if args.rounds < 1:
         sys.exit(f"--rounds {args.rounds}: must be at least 1")
-    if not args.seconds > 0:
-        sys.exit(f"--seconds {args.seconds}: must be > 0")
+    if not (0 < args.seconds <= 86400):
+        sys.exit(f"--seconds {args.seconds}: must be a number of seconds in (0, 86400]")
     for name in ("before", "after"):
-        path = getattr(args, name)
-        if not os.path.isfile(path):
-            sys.exit(f"--{name} {path}: no such file")
+        path = os.path.abspath(getattr(args, name))
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            sys.exit(f"--{name} {getattr(args, name)}: must be an executable sgld-swarm binary"
+                     " (no such executable file)")
+        setattr(args, name, path)
     schemes = ["homogenized", "euler"] if args.scheme == "both" else [args.scheme]
     rates = {(b, s): [] for b in ("before", "after") for s in schemes}
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,7 +78,8 @@ def main():
             print(f"round {r + 1}/{args.rounds}: " + ", ".join(
                 f"{s} {rates['after', s][-1] / rates['before', s][-1]:.3f}" for s in schemes),
                 file=sys.stderr)
-    print(f"{args.rounds} alternating rounds of {args.seconds} s (after / before)")
+    print(f"{args.rounds} alternating rounds of {args.seconds} s: median units/s of each build,"
+          " and after / before")
     print(f"{'scheme':12s} {'before':>10s} {'after':>10s} {'of medians':>11s} "
           f"{'median of rounds':>17s} {'rounds range':>14s}")
     for s in schemes:

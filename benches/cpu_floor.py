@@ -27,7 +27,7 @@ so the levels are the portable and AVX2 ones.
     python3 benches/cpu_floor.py                       # AVX2, both schemes, this CPU's model
     python3 benches/cpu_floor.py --mcpu znver3 --ghz measure --cores 2   # a Zen 3 core
     python3 benches/cpu_floor.py --bin old-binary       # before / after a change
-    python3 benches/cpu_floor.py --scheme homogenized --loops   # each hot loop's share
+    python3 benches/cpu_floor.py --scheme homogenized --loops   # each hot loop's cycles
 """
 
 import argparse

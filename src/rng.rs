@@ -391,51 +391,102 @@ mod tests {
         }
     }
 
+    /// Philox4x32-10 written from its definition with the 64-bit product's
+    /// halves, independent of [`mulhilo`], so that a wrong word there shows
+    /// against it.
+    fn philox_reference(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+        let (mut c, mut k) = (counter, key);
+        for round in 0..10 {
+            if round > 0 {
+                k = [k[0].wrapping_add(PHILOX_W0), k[1].wrapping_add(PHILOX_W1)];
+            }
+            let p0 = (PHILOX_M0 as u64) * (c[0] as u64);
+            let p1 = (PHILOX_M1 as u64) * (c[2] as u64);
+            c = [
+                (p1 >> 32) as u32 ^ c[1] ^ k[0],
+                (p1 & 0xffff_ffff) as u32,
+                (p0 >> 32) as u32 ^ c[3] ^ k[1],
+                (p0 & 0xffff_ffff) as u32,
+            ];
+        }
+        c
+    }
+
+    /// The lane Philox at the width given, compiled for AVX2 so that its
+    /// multiplies are the lane path's `vpmuludq` and `vpmulld` (the test
+    /// build's default target is SSE2, which has no `pmulld`).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn lanes_avx2<const W: usize>(
+        c0: &[u32; W],
+        c1: &[u32; W],
+        c2: u32,
+        c3: u32,
+        key: [u32; 2],
+    ) -> [[u32; W]; 4] {
+        philox4x32_10_lanes(c0, c1, c2, c3, key)
+    }
+
     proptest::proptest! {
-        /// The lane Philox is the scalar one in every lane, at both widths the
-        /// engines use, for any counter and key: the multiplies' high and low
-        /// words are exercised over the whole range of u32, top bits included,
-        /// where a low word taken from the wrong half would show.
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// The multiply's two words are the 64-bit product's halves for any
+        /// operands.
         #[test]
-        fn lanes_match_scalar_for_any_counter(
+        fn mulhilo_is_the_64_bit_product(a in proptest::num::u32::ANY, b in proptest::num::u32::ANY) {
+            let p = (a as u64) * (b as u64);
+            proptest::prop_assert_eq!(mulhilo(a, b), ((p >> 32) as u32, (p & 0xffff_ffff) as u32));
+        }
+
+        /// The lane Philox, at both widths the engines use (16 in the lane
+        /// path, 8 in `normals_into`), portable and compiled for AVX2 where
+        /// the CPU has it, and the scalar Philox are all the reference in
+        /// every lane, for any counter and key.
+        #[test]
+        fn lanes_match_the_reference_for_any_counter(
             c0 in proptest::array::uniform16(proptest::num::u32::ANY),
             c1 in proptest::array::uniform16(proptest::num::u32::ANY),
             c2 in proptest::num::u32::ANY,
             c3 in proptest::num::u32::ANY,
             key in proptest::array::uniform2(proptest::num::u32::ANY),
         ) {
-            let wide = philox4x32_10_lanes(&c0, &c1, c2, c3, key);
             let narrow_c0: [u32; 8] = core::array::from_fn(|l| c0[l]);
             let narrow_c1: [u32; 8] = core::array::from_fn(|l| c1[l]);
-            let narrow = philox4x32_10_lanes(&narrow_c0, &narrow_c1, c2, c3, key);
+            #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
+            let mut builds = vec![(
+                "portable",
+                philox4x32_10_lanes(&c0, &c1, c2, c3, key),
+                philox4x32_10_lanes(&narrow_c0, &narrow_c1, c2, c3, key),
+            )];
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                let (wide, narrow) = unsafe {
+                    (
+                        lanes_avx2(&c0, &c1, c2, c3, key),
+                        lanes_avx2(&narrow_c0, &narrow_c1, c2, c3, key),
+                    )
+                };
+                builds.push(("avx2", wide, narrow));
+            }
             for l in 0..16 {
-                let s = philox4x32_10([c0[l], c1[l], c2, c3], key);
-                for j in 0..4 {
-                    proptest::prop_assert_eq!(wide[j][l], s[j], "16 lanes: lane {} word {}", l, j);
-                    if l < 8 {
-                        proptest::prop_assert_eq!(narrow[j][l], s[j], "8 lanes: lane {} word {}", l, j);
+                let want = philox_reference([c0[l], c1[l], c2, c3], key);
+                proptest::prop_assert_eq!(philox4x32_10([c0[l], c1[l], c2, c3], key), want, "scalar");
+                for (build, wide, narrow) in &builds {
+                    for j in 0..4 {
+                        proptest::prop_assert_eq!(wide[j][l], want[j], "{} 16 lanes: lane {} word {}", build, l, j);
+                        if l < 8 {
+                            proptest::prop_assert_eq!(narrow[j][l], want[j], "{} 8 lanes: lane {} word {}", build, l, j);
+                        }
                     }
                 }
             }
-        }
-    }
-
-    /// The scalar multiply's two words against their definition, the 64-bit
-    /// product's halves, at the extremes.
-    #[test]
-    fn mulhilo_is_the_64_bit_product() {
-        for (a, b) in [
-            (0, 0),
-            (1, u32::MAX),
-            (u32::MAX, u32::MAX),
-            (PHILOX_M0, 0x8000_0001),
-        ] {
-            let p = (a as u64) * (b as u64);
-            assert_eq!(
-                mulhilo(a, b),
-                ((p >> 32) as u32, (p & 0xffff_ffff) as u32),
-                "{a:#x} * {b:#x}"
-            );
         }
     }
 
