@@ -66,12 +66,22 @@ fn assert_bits_equal(a: &[f32], b: &[f32], what: &str) {
 }
 
 /// The engine chunks the agents by the thread count; the numbers must not notice.
+/// With the plain mean the step also takes the mean's tile sums where a run's
+/// tiles number at least 4 per thread: 10 runs of 37 agents (10 tiles) fold them
+/// at 1 and 2 threads and not at 5, 3 runs of 300 (6 tiles: 256 and 44 agents)
+/// only at 1, 3 runs of 37 never.
 #[test]
 fn identical_whatever_the_thread_count() {
     let p = problem(PotentialKind::Rough { delta: 0.01 }, 7);
-    let e = EnsembleConfig::new(3, 37, 12)
-        .seed(42)
-        .init_uniform(-10.0, 10.0);
+    for (runs, agents) in [(3, 37), (10, 37), (3, 300)] {
+        let e = EnsembleConfig::new(runs, agents, 12)
+            .seed(42)
+            .init_uniform(-10.0, 10.0);
+        same_bits_on_1_2_5_threads(&p, &e);
+    }
+}
+
+fn same_bits_on_1_2_5_threads(p: &ProblemConfig, e: &EnsembleConfig) {
     for m in methods() {
         let results: Vec<Vec<f32>> = [1, 2, 5]
             .iter()
@@ -80,18 +90,18 @@ fn identical_whatever_the_thread_count() {
                     .num_threads(t)
                     .build()
                     .unwrap()
-                    .install(|| run(&p, &e, &m, CpuPath::Auto))
+                    .install(|| run(p, e, &m, CpuPath::Auto))
             })
             .collect();
         assert_bits_equal(
             &results[0],
             &results[1],
-            &format!("{}: 1 vs 2 threads", m.name),
+            &format!("{} ({} x {}): 1 vs 2 threads", m.name, e.runs, e.agents),
         );
         assert_bits_equal(
             &results[0],
             &results[2],
-            &format!("{}: 1 vs 5 threads", m.name),
+            &format!("{} ({} x {}): 1 vs 5 threads", m.name, e.runs, e.agents),
         );
     }
 }

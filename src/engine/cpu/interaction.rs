@@ -34,6 +34,10 @@ pub(super) struct Targets {
     run_signs: Vec<f32>,
     /// A part of one run: the ranks that hold the rest.
     split: Option<SplitRun>,
+    /// The plain mean's tile sums in `partials` are those of the current
+    /// positions: the step that moved them took them as it finished
+    /// (`CpuEngine::segment`), so the next `compute` needs no pass over X.
+    sums_fresh: bool,
 }
 
 impl Targets {
@@ -61,6 +65,7 @@ impl Targets {
             columns: Vec::new(),
             run_signs: Vec::new(),
             split,
+            sums_fresh: false,
         };
         match (method.interacting(), method.interaction) {
             (false, _) => {}
@@ -107,7 +112,9 @@ impl Targets {
                 run_partials(&self.partials, self.split.as_ref(), shape, shape.dim + 2);
             weighted_means(&partials, tiles, shape.dim, &mut self.means);
         } else if !self.means.is_empty() {
-            self.mean_partials(x, shape);
+            if !std::mem::take(&mut self.sums_fresh) {
+                self.mean_partials(x, shape);
+            }
             let (partials, tiles, n) =
                 run_partials(&self.partials, self.split.as_ref(), shape, shape.dim);
             plain_means(&partials, tiles, n, shape.dim, &mut self.means);
@@ -116,22 +123,38 @@ impl Targets {
 
     /// Each tile's sums of its agents' coordinates, in f64 in agent order.
     fn mean_partials(&mut self, x: &[f32], shape: Shape) {
-        let (n, d) = (shape.agents, shape.dim);
-        let tiles = n.div_ceil(MEAN_TILE);
+        let d = shape.dim;
         self.partials
             .par_chunks_mut(d)
             .enumerate()
             .for_each(|(rt, acc)| {
-                let (r, t) = (rt / tiles, rt % tiles);
-                let agents = t * MEAN_TILE..((t + 1) * MEAN_TILE).min(n);
-                acc.fill(0.0);
-                for agent in x[(r * n + agents.start) * d..(r * n + agents.end) * d].chunks_exact(d)
-                {
-                    for (a, &v) in acc.iter_mut().zip(agent) {
-                        *a += v as f64;
-                    }
-                }
+                let agents = tile_agents(rt, shape);
+                tile_sums(acc, &x[agents.start * d..agents.end * d]);
             });
+    }
+
+    /// Whether the step may take the tile sums itself (the plain mean; the
+    /// weighted one also needs each agent's cost first).
+    pub(super) fn sums_foldable(&self) -> bool {
+        !self.means.is_empty() && self.costs.is_empty()
+    }
+
+    /// The plain mean's tile sums, `[runs][tiles][d]`, lent to the step that
+    /// fills them with those of the positions it leaves; given back with
+    /// [`Self::give_back_sums`].
+    pub(super) fn lend_sums(&mut self) -> Vec<f64> {
+        std::mem::take(&mut self.partials)
+    }
+
+    /// The tile sums back, those of the current positions.
+    pub(super) fn give_back_sums(&mut self, sums: Vec<f64>) {
+        self.partials = sums;
+        self.sums_fresh = true;
+    }
+
+    /// The positions were replaced: the next `compute` sums them again.
+    pub(super) fn sums_stale(&mut self) {
+        self.sums_fresh = false;
     }
 
     /// `alpha Phi(X_i)` of every agent, in f64: `Phi` is
@@ -290,6 +313,26 @@ fn run_partials<'a>(
     }
 }
 
+/// The local agents of tile `rt` (`run * tiles + tile`): a run's tiles are its
+/// agents in order, `MEAN_TILE` at a time.
+pub(super) fn tile_agents(rt: usize, shape: Shape) -> std::ops::Range<usize> {
+    let n = shape.agents;
+    let tiles = n.div_ceil(MEAN_TILE);
+    let (r, t) = (rt / tiles, rt % tiles);
+    r * n + t * MEAN_TILE..r * n + ((t + 1) * MEAN_TILE).min(n)
+}
+
+/// `acc` = the sums of the coordinates of the agents in `x` (`[agents][d]`),
+/// in f64 in agent order (section 2.7's tile sums).
+pub(super) fn tile_sums(acc: &mut [f64], x: &[f32]) {
+    acc.fill(0.0);
+    for agent in x.chunks_exact(acc.len()) {
+        for (a, &v) in acc.iter_mut().zip(agent) {
+            *a += v as f64;
+        }
+    }
+}
+
 /// `exp(t)`, but 0 below -746 (NaN stays NaN): exp underflows to 0 below
 /// -745.13 (half the least subnormal), the same bits without libm's slow path.
 #[inline]
@@ -300,7 +343,7 @@ fn exp_or_zero(t: f64) -> f64 {
 /// `m_r = (sum_t S_t) / N`: the tiles' sums added in tile order in f64 and
 /// rounded once (`partials` `[runs][tiles][d]`).
 fn plain_means(partials: &[f64], tiles: usize, n: usize, d: usize, means: &mut [f32]) {
-    means.par_chunks_mut(d).enumerate().for_each(|(r, mean)| {
+    let run_mean = |(r, mean): (usize, &mut [f32])| {
         let run = &partials[r * tiles * d..(r + 1) * tiles * d];
         for (k, m) in mean.iter_mut().enumerate() {
             let mut s = 0.0f64;
@@ -309,8 +352,19 @@ fn plain_means(partials: &[f64], tiles: usize, n: usize, d: usize, means: &mut [
             }
             *m = (s / n as f64) as f32;
         }
-    });
+    };
+    // A few microseconds of adds (50 runs x 50 coordinates x 1 tile in the
+    // bench) cost less on this thread than waking the pool for them.
+    if partials.len() < SERIAL_BELOW {
+        means.chunks_mut(d).enumerate().for_each(run_mean);
+    } else {
+        means.par_chunks_mut(d).enumerate().for_each(run_mean);
+    }
 }
+
+/// Below this many tile sums the run means are added up on the calling
+/// thread: about 20 us of adds, the order of a parallel loop's start and end.
+const SERIAL_BELOW: usize = 1 << 16;
 
 /// `m_alpha,r = sum_t f_t S_t / sum_t f_t W_t` with `f_t = exp(c_min - c_t)`:
 /// a log-sum-exp merge of the tiles' records `[c_t, W_t, S_t]`, added in tile
@@ -431,6 +485,72 @@ impl<'a> Pull<'a> {
         match self {
             Pull::Toward(m) => Some(m),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EnsembleConfig;
+    use crate::engine::cpu::{CpuEngine, CpuPath};
+    use crate::potential::{Rough, Shift};
+
+    /// The tile sums a step takes of the positions it leaves (`CpuEngine::segment`)
+    /// are section 2.7's: for each run's tiles of 256 agents (here 256 and 44 of
+    /// a run's 300), each coordinate's sum in f64 in agent order, written out
+    /// here. And the step took them, so no pass of `compute` ran: on the lane and
+    /// agent paths, with both schemes.
+    #[test]
+    fn folded_tile_sums_are_the_definition() {
+        let (runs, agents, d) = (5, 300, 7);
+        // 10 tiles: at least 4 per thread of this pool, so the step folds.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let methods = [
+            MethodConfig::euler("MF-SGLD", 0.01, 1.0)
+                .lambda(3.0)
+                .taming(Taming::Coordinate),
+            MethodConfig::homogenized("MF-HOM-SGLD", 0.005, 1.0, 0.01, 0.1, 5)
+                .lambda(3.0)
+                .taming(Taming::Coordinate),
+        ];
+        for m in &methods {
+            for path in [CpuPath::Auto, CpuPath::Agent] {
+                let e = EnsembleConfig::new(runs, agents, 3)
+                    .seed(11)
+                    .init_uniform(-3.0, 3.0);
+                let p = Rough::new(0.01, Shift::zero(d));
+                let mut engine = CpuEngine::new(p, &e, m, false, path).unwrap();
+                assert!(!engine.targets.sums_fresh, "no step has run yet");
+                for n in 0..3 {
+                    pool.install(|| engine.segment(n, n + 1));
+                    let what = format!("{} ({path:?}), after step {n}", m.name);
+                    assert!(engine.targets.sums_fresh, "{what}: the step took the sums");
+                    let x = &engine.x;
+                    let mut rt = 0;
+                    for r in 0..runs {
+                        for tile in [0..256, 256..300] {
+                            for k in 0..d {
+                                let mut s = 0.0f64;
+                                for a in tile.clone() {
+                                    s += x[(r * agents + a) * d + k] as f64;
+                                }
+                                let got = engine.targets.partials[rt * d + k];
+                                assert!(s.is_finite(), "{what}: tamed steps stay finite");
+                                assert_eq!(got.to_bits(), s.to_bits(), "{what}: tile {rt}, k {k}");
+                            }
+                            rt += 1;
+                        }
+                    }
+                }
+                // New positions: the sums are of the old ones until a pass.
+                let x0 = engine.x.clone();
+                engine.set_state(&x0, None).unwrap();
+                assert!(!engine.targets.sums_fresh, "{}: set_state", m.name);
+            }
         }
     }
 }

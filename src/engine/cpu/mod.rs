@@ -15,8 +15,8 @@
 )]
 
 use super::{
-    BadValue, Engine, Placement, Shape, StepConstants, StepPlan, check_size, initial_positions_at,
-    is_bad, try_alloc,
+    BadValue, Engine, MEAN_TILE, Placement, Shape, StepConstants, StepPlan, check_size,
+    initial_positions_at, is_bad, try_alloc,
 };
 use crate::config::{CboNoise, EnsembleConfig, Interaction, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
@@ -303,55 +303,147 @@ impl<P: Potential> CpuEngine<P> {
             self.targets
                 .compute(&self.potential, &self.x, self.shape, &c);
         }
-        let d = self.shape.dim;
-        // Chunks of agents for rayon; any size gives the same numbers.
-        let total = self.shape.runs * self.shape.agents;
+        let shape = self.shape;
+        let d = shape.dim;
+        let threads = rayon::current_num_threads();
+        // Each chunk takes the plain mean's tile sums of the positions it has
+        // just moved, while they are in its cache, so that the next step's
+        // means need no parallel pass of their own over X (docs/PERFORMANCE.md,
+        // "CPU, fifth round"). Chunks are then made of whole tiles, and only
+        // where there are enough tiles for them to spread evenly.
+        let tiles = shape.runs * shape.agents.div_ceil(MEAN_TILE);
+        let fold_sums = self.targets.sums_foldable() && tiles >= 4 * threads;
+        // Agents per chunk; any chunking gives the same numbers.
+        let total = shape.runs * shape.agents;
         let chunk = if self.batched {
             // Batches as large as the GPU's tiles: a batched potential's calls
             // cost more than its arithmetic (and a Python one's are serial).
             total.clamp(1, 512)
         } else {
-            total
-                .div_ceil(8 * rayon::current_num_threads())
-                .clamp(1, 512)
+            total.div_ceil(8 * threads).clamp(1, 512)
         };
+        let bounds = if fold_sums {
+            tile_chunks(shape, chunk)
+        } else {
+            (0..total.div_ceil(chunk))
+                .map(|i| i * chunk..((i + 1) * chunk).min(total))
+                .map(|a| (a, 0..0))
+                .collect()
+        };
+        let mut sums = if fold_sums {
+            self.targets.lend_sums()
+        } else {
+            Vec::new()
+        };
+        let chunks = split_chunks(&mut self.x, &mut self.y, &mut sums, &bounds, d);
         let ctx = Ctx {
             p: &self.potential,
             c,
             key: self.key,
             base: self.first_agent,
-            shape: self.shape,
+            shape,
             means: &self.targets.means,
             targets: &self.targets,
             coord_consts: &self.coord_consts,
             group_consts: &self.group_consts,
         };
-        let lanes = self.lanes;
-        let batched = self.batched;
-        let work = |(i, (x, y)): (usize, (&mut [f32], &mut [f32]))| -> Bad {
-            let first = i * chunk;
-            match lanes {
-                Some(level) => dispatch_lanes(level, &ctx, x, y, first, n0, n1),
-                None if batched => batch::batch_path(&ctx, x, y, first, n0, n1),
-                None => agents_path(&ctx, x, y, first, n0, n1),
-            }
-        };
-        if self.y.is_empty() {
-            self.x
-                .par_chunks_mut(chunk * d)
-                .map(|x| (x, &mut [][..]))
-                .enumerate()
-                .map(work)
-                .reduce(|| None, earliest)
-        } else {
-            self.x
-                .par_chunks_mut(chunk * d)
-                .zip(self.y.par_chunks_mut(chunk * d))
-                .enumerate()
-                .map(work)
-                .reduce(|| None, earliest)
+        let (lanes, batched) = (self.lanes, self.batched);
+        let bad = chunks
+            .into_par_iter()
+            .map(|ch: Chunk| -> Bad {
+                let bad = match lanes {
+                    Some(level) => dispatch_lanes(level, &ctx, ch.x, ch.y, ch.first, n0, n1),
+                    None if batched => batch::batch_path(&ctx, ch.x, ch.y, ch.first, n0, n1),
+                    None => agents_path(&ctx, ch.x, ch.y, ch.first, n0, n1),
+                };
+                for (acc, tile) in ch.sums.chunks_exact_mut(d).zip(ch.tiles) {
+                    let agents = interaction::tile_agents(tile, shape);
+                    let local = agents.start - ch.first..agents.end - ch.first;
+                    interaction::tile_sums(acc, &ch.x[local.start * d..local.end * d]);
+                }
+                bad
+            })
+            .reduce(|| None, earliest);
+        if fold_sums {
+            self.targets.give_back_sums(sums);
         }
+        bad
     }
+}
+
+/// A chunk of agents, stepped as one work item.
+struct Chunk<'a> {
+    /// The local index of its first agent.
+    first: usize,
+    x: &'a mut [f32],
+    /// Empty for Euler.
+    y: &'a mut [f32],
+    /// Its tiles' sums, `[tiles][d]`, when it takes them (else empty).
+    sums: &'a mut [f64],
+    /// Those tiles (`run * tiles + tile`; empty when it takes none).
+    tiles: std::ops::Range<usize>,
+}
+
+/// Where a chunk lies: its agents and, when it takes the mean's tile sums,
+/// its tiles.
+type ChunkBounds = (std::ops::Range<usize>, std::ops::Range<usize>);
+
+/// Chunks of whole mean tiles, each as many whole tiles as fit in `chunk`
+/// agents, and at least one.
+fn tile_chunks(shape: Shape, chunk: usize) -> Vec<ChunkBounds> {
+    let tiles = shape.runs * shape.agents.div_ceil(MEAN_TILE);
+    let mut out = Vec::new();
+    let mut t0 = 0;
+    while t0 < tiles {
+        let start = interaction::tile_agents(t0, shape).start;
+        let mut t1 = t0 + 1;
+        while t1 < tiles && interaction::tile_agents(t1, shape).end - start <= chunk {
+            t1 += 1;
+        }
+        out.push((start..interaction::tile_agents(t1 - 1, shape).end, t0..t1));
+        t0 = t1;
+    }
+    out
+}
+
+/// `x`, `y` (when not empty) and `sums` (when not empty, `[tiles][d]`) cut into
+/// the chunks `bounds` names, which cover the agents in order.
+fn split_chunks<'a>(
+    mut x: &'a mut [f32],
+    mut y: &'a mut [f32],
+    mut sums: &'a mut [f64],
+    bounds: &[ChunkBounds],
+    d: usize,
+) -> Vec<Chunk<'a>> {
+    let cut = |v: &mut &'a mut [f32], len: usize| -> &'a mut [f32] {
+        if v.is_empty() {
+            return &mut [];
+        }
+        let (head, tail) = std::mem::take(v).split_at_mut(len);
+        *v = tail;
+        head
+    };
+    bounds
+        .iter()
+        .map(|(agents, tiles)| {
+            let len = agents.len() * d;
+            let (xc, yc) = (cut(&mut x, len), cut(&mut y, len));
+            let sc = if sums.is_empty() {
+                &mut [][..]
+            } else {
+                let (head, tail) = std::mem::take(&mut sums).split_at_mut(tiles.len() * d);
+                sums = tail;
+                head
+            };
+            Chunk {
+                first: agents.start,
+                x: xc,
+                y: yc,
+                sums: sc,
+                tiles: tiles.clone(),
+            }
+        })
+        .collect()
 }
 
 impl<P: Potential> Engine for CpuEngine<P> {
@@ -392,6 +484,8 @@ impl<P: Potential> Engine for CpuEngine<P> {
 
     fn set_state(&mut self, x: &[f32], y: Option<&[f32]>) -> Result<()> {
         self.x.copy_from_slice(x);
+        // The tile sums the last step left are those of the positions replaced.
+        self.targets.sums_stale();
         if self.consts.homogenized {
             self.y.copy_from_slice(y.unwrap_or(x));
         }
