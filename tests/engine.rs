@@ -66,14 +66,15 @@ fn assert_bits_equal(a: &[f32], b: &[f32], what: &str) {
 }
 
 /// The engine chunks the agents by the thread count; the numbers must not notice.
-/// With the plain mean the step also takes the mean's tile sums where a run's
-/// tiles number at least 4 per thread: 10 runs of 37 agents (10 tiles) fold them
-/// at 1 and 2 threads and not at 5, 3 runs of 300 (6 tiles: 256 and 44 agents)
+/// With the plain mean the step also takes the mean's tile sums where the
+/// ensemble's tiles (256 agents of a run) number at least 4 per thread: 40 runs
+/// of 10 agents (40 tiles) take them at 1, 2 and 5 threads (chunks of 5, 2 and 1
+/// tiles), 10 runs of 37 at 1 and 2 threads, 3 runs of 300 (tiles of 256 and 44)
 /// only at 1, 3 runs of 37 never.
 #[test]
 fn identical_whatever_the_thread_count() {
     let p = problem(PotentialKind::Rough { delta: 0.01 }, 7);
-    for (runs, agents) in [(3, 37), (10, 37), (3, 300)] {
+    for (runs, agents) in [(3, 37), (10, 37), (3, 300), (40, 10)] {
         let e = EnsembleConfig::new(runs, agents, 12)
             .seed(42)
             .init_uniform(-10.0, 10.0);

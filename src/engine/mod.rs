@@ -34,6 +34,12 @@ pub struct Shape {
 }
 
 impl Shape {
+    /// The run means' tiles of all runs: `runs * ceil(agents / MEAN_TILE)`
+    /// (section 2.7 of docs/DESIGN.md).
+    pub fn mean_tiles(&self) -> usize {
+        self.runs * self.agents.div_ceil(MEAN_TILE)
+    }
+
     /// `runs * agents * dim`, if it fits.
     pub fn len(&self) -> Option<usize> {
         self.runs.checked_mul(self.agents)?.checked_mul(self.dim)

@@ -52,7 +52,7 @@ impl Targets {
         let d = shape.dim;
         let rd = shape.runs * d;
         let all = shape.runs * shape.agents * d;
-        let tiles = shape.runs * shape.agents.div_ceil(MEAN_TILE);
+        let tiles = shape.mean_tiles();
         // l1 on a part of a run sorts the whole run's columns.
         let run_len = split.as_ref().map_or(all, |s| s.run_agents * d);
         let mut t = Self {
@@ -124,6 +124,9 @@ impl Targets {
     /// Each tile's sums of its agents' coordinates, in f64 in agent order.
     fn mean_partials(&mut self, x: &[f32], shape: Shape) {
         let d = shape.dim;
+        // A no-op but where a step that had borrowed them panicked (a
+        // potential's panic caught by the caller) and never gave them back.
+        self.partials.resize(shape.mean_tiles() * d, 0.0);
         self.partials
             .par_chunks_mut(d)
             .enumerate()
@@ -153,7 +156,7 @@ impl Targets {
     }
 
     /// The positions were replaced: the next `compute` sums them again.
-    pub(super) fn sums_stale(&mut self) {
+    pub(super) fn mark_sums_stale(&mut self) {
         self.sums_fresh = false;
     }
 
@@ -213,15 +216,13 @@ impl Targets {
     /// w_j` and `S_t = sum_j w_j X_j` with `w_j = exp(-(c_j - c_t))`, in f64 in
     /// agent order. A tile whose costs all overflowed weighs nothing.
     fn weighted_partials(&mut self, x: &[f32], shape: Shape) {
-        let (n, d) = (shape.agents, shape.dim);
-        let tiles = n.div_ceil(MEAN_TILE);
+        let d = shape.dim;
         let costs = &self.costs;
         self.partials
             .par_chunks_mut(d + 2)
             .enumerate()
             .for_each(|(rt, record)| {
-                let (r, t) = (rt / tiles, rt % tiles);
-                let agents = r * n + t * MEAN_TILE..r * n + ((t + 1) * MEAN_TILE).min(n);
+                let agents = tile_agents(rt, shape);
                 let tile_costs = &costs[agents.clone()];
                 let least = tile_costs.iter().copied().fold(f64::INFINITY, f64::min);
                 record.fill(0.0);
@@ -353,8 +354,8 @@ fn plain_means(partials: &[f64], tiles: usize, n: usize, d: usize, means: &mut [
             *m = (s / n as f64) as f32;
         }
     };
-    // A few microseconds of adds (50 runs x 50 coordinates x 1 tile in the
-    // bench) cost less on this thread than waking the pool for them.
+    // A few thousand adds (2500 in the bench: 50 runs x 50 coordinates x 1
+    // tile) cost less on this thread than a parallel loop's start and end.
     if partials.len() < SERIAL_BELOW {
         means.chunks_mut(d).enumerate().for_each(run_mean);
     } else {
@@ -363,8 +364,10 @@ fn plain_means(partials: &[f64], tiles: usize, n: usize, d: usize, means: &mut [
 }
 
 /// Below this many tile sums the run means are added up on the calling
-/// thread: about 20 us of adds, the order of a parallel loop's start and end.
-const SERIAL_BELOW: usize = 1 << 16;
+/// thread: at most 16384 adds, 22 us at 3 GHz even as one chain of dependent
+/// 4-cycle adds (many tiles per run), against tens of microseconds for a
+/// parallel loop's start and end on a loaded machine.
+const SERIAL_BELOW: usize = 1 << 14;
 
 /// `m_alpha,r = sum_t f_t S_t / sum_t f_t W_t` with `f_t = exp(c_min - c_t)`:
 /// a log-sum-exp merge of the tiles' records `[c_t, W_t, S_t]`, added in tile
@@ -497,14 +500,17 @@ mod tests {
     use crate::potential::{Rough, Shift};
 
     /// The tile sums a step takes of the positions it leaves (`CpuEngine::segment`)
-    /// are section 2.7's: for each run's tiles of 256 agents (here 256 and 44 of
-    /// a run's 300), each coordinate's sum in f64 in agent order, written out
-    /// here. And the step took them, so no pass of `compute` ran: on the lane and
-    /// agent paths, with both schemes.
+    /// are section 2.7's, written out here: each run's agents in tiles of 256 from
+    /// its first, and each tile's sum of each coordinate in f64 in agent order.
+    /// Runs of 300 agents (tiles of 256 and 44, a chunk of one tile each) and 40
+    /// runs of 10 (chunks of two or more tiles), on the lane and agent paths,
+    /// with both schemes. The next `compute` reads them instead of passing over
+    /// X, and positions set from outside are summed again.
     #[test]
     fn folded_tile_sums_are_the_definition() {
-        let (runs, agents, d) = (5, 300, 7);
-        // 10 tiles: at least 4 per thread of this pool, so the step folds.
+        let d = 7;
+        // Both shapes have at least 4 tiles per thread of this pool: the step
+        // takes the sums.
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()
@@ -517,39 +523,70 @@ mod tests {
                 .lambda(3.0)
                 .taming(Taming::Coordinate),
         ];
-        for m in &methods {
-            for path in [CpuPath::Auto, CpuPath::Agent] {
-                let e = EnsembleConfig::new(runs, agents, 3)
-                    .seed(11)
-                    .init_uniform(-3.0, 3.0);
-                let p = Rough::new(0.01, Shift::zero(d));
-                let mut engine = CpuEngine::new(p, &e, m, false, path).unwrap();
-                assert!(!engine.targets.sums_fresh, "no step has run yet");
-                for n in 0..3 {
-                    pool.install(|| engine.segment(n, n + 1));
-                    let what = format!("{} ({path:?}), after step {n}", m.name);
-                    assert!(engine.targets.sums_fresh, "{what}: the step took the sums");
-                    let x = &engine.x;
-                    let mut rt = 0;
-                    for r in 0..runs {
-                        for tile in [0..256, 256..300] {
-                            for k in 0..d {
-                                let mut s = 0.0f64;
-                                for a in tile.clone() {
-                                    s += x[(r * agents + a) * d + k] as f64;
+        let engine = |e: &EnsembleConfig, m: &MethodConfig, path| {
+            CpuEngine::new(Rough::new(0.01, Shift::zero(d)), e, m, false, path).unwrap()
+        };
+        for (runs, agents) in [(5, 300), (40, 10)] {
+            let e = EnsembleConfig::new(runs, agents, 4)
+                .seed(11)
+                .init_uniform(-3.0, 3.0);
+            for m in &methods {
+                for path in [CpuPath::Auto, CpuPath::Agent] {
+                    let what = format!("{} ({path:?}), {runs} x {agents}", m.name);
+                    let mut eng = engine(&e, m, path);
+                    assert!(!eng.targets.sums_fresh, "{what}: no step has run yet");
+                    for n in 0..3 {
+                        pool.install(|| eng.segment(n, n + 1));
+                        assert!(eng.targets.sums_fresh, "{what}: step {n} took the sums");
+                        let x = &eng.x;
+                        let mut rt = 0;
+                        for r in 0..runs {
+                            for t0 in (0..agents).step_by(256) {
+                                for k in 0..d {
+                                    let mut s = 0.0f64;
+                                    for a in t0..(t0 + 256).min(agents) {
+                                        s += x[(r * agents + a) * d + k] as f64;
+                                    }
+                                    assert!(s.is_finite(), "{what}: tamed steps stay finite");
+                                    let got = eng.targets.partials[rt * d + k];
+                                    assert_eq!(
+                                        got.to_bits(),
+                                        s.to_bits(),
+                                        "{what}, step {n}: tile {rt}, k {k}"
+                                    );
                                 }
-                                let got = engine.targets.partials[rt * d + k];
-                                assert!(s.is_finite(), "{what}: tamed steps stay finite");
-                                assert_eq!(got.to_bits(), s.to_bits(), "{what}: tile {rt}, k {k}");
+                                rt += 1;
                             }
-                            rt += 1;
                         }
+                        assert_eq!(rt * d, eng.targets.partials.len(), "{what}: every tile");
                     }
+                    // Positions set from outside (while the step's sums are
+                    // fresh): the next step sums them again, as an engine that
+                    // starts from them.
+                    let x = eng.x.iter().map(|v| 0.5 * v).collect::<Vec<_>>();
+                    let y = eng.y.iter().map(|v| 0.25 * v).collect::<Vec<_>>();
+                    let y = (!y.is_empty()).then_some(&y[..]);
+                    let mut fresh = engine(&e, m, path);
+                    for en in [&mut eng, &mut fresh] {
+                        en.set_state(&x, y).unwrap();
+                        pool.install(|| en.segment(3, 4));
+                    }
+                    for (i, (a, b)) in eng.x.iter().zip(&fresh.x).enumerate() {
+                        assert_eq!(a.to_bits(), b.to_bits(), "{what}: after set_state, {i}");
+                    }
+                    // `compute` reads the sums the step took: given other
+                    // positions, it leaves them as they are, once.
+                    let taken = eng.targets.partials.clone();
+                    let zeros = vec![0.0f32; eng.x.len()];
+                    let (consts, shape) = (eng.consts, eng.shape);
+                    eng.targets.compute(&eng.potential, &zeros, shape, &consts);
+                    assert_eq!(eng.targets.partials, taken, "{what}: no pass over X");
+                    eng.targets.compute(&eng.potential, &zeros, shape, &consts);
+                    assert!(
+                        eng.targets.partials.iter().all(|&v| v == 0.0),
+                        "{what}: the next compute passes over X"
+                    );
                 }
-                // New positions: the sums are of the old ones until a pass.
-                let x0 = engine.x.clone();
-                engine.set_state(&x0, None).unwrap();
-                assert!(!engine.targets.sums_fresh, "{}: set_state", m.name);
             }
         }
     }

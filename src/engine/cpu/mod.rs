@@ -15,8 +15,8 @@
 )]
 
 use super::{
-    BadValue, Engine, MEAN_TILE, Placement, Shape, StepConstants, StepPlan, check_size,
-    initial_positions_at, is_bad, try_alloc,
+    BadValue, Engine, Placement, Shape, StepConstants, StepPlan, check_size, initial_positions_at,
+    is_bad, try_alloc,
 };
 use crate::config::{CboNoise, EnsembleConfig, Interaction, MethodConfig, Taming};
 use crate::diagnostics::{History, run_stats};
@@ -310,9 +310,11 @@ impl<P: Potential> CpuEngine<P> {
         // just moved, while they are in its cache, so that the next step's
         // means need no parallel pass of their own over X (docs/PERFORMANCE.md,
         // "CPU, fifth round"). Chunks are then made of whole tiles, and only
-        // where there are enough tiles for them to spread evenly.
-        let tiles = shape.runs * shape.agents.div_ceil(MEAN_TILE);
-        let fold_sums = self.targets.sums_foldable() && tiles >= 4 * threads;
+        // where there are enough tiles for them to spread evenly. Not on the
+        // batch path, whose batches (the potential's calls) keep their size.
+        let fold_sums = self.targets.sums_foldable()
+            && !self.batched
+            && shape.mean_tiles() >= MIN_TILES_PER_THREAD * threads;
         // Agents per chunk; any chunking gives the same numbers.
         let total = shape.runs * shape.agents;
         let chunk = if self.batched {
@@ -326,8 +328,10 @@ impl<P: Potential> CpuEngine<P> {
             tile_chunks(shape, chunk)
         } else {
             (0..total.div_ceil(chunk))
-                .map(|i| i * chunk..((i + 1) * chunk).min(total))
-                .map(|a| (a, 0..0))
+                .map(|i| ChunkBounds {
+                    agents: i * chunk..((i + 1) * chunk).min(total),
+                    tiles: 0..0,
+                })
                 .collect()
         };
         let mut sums = if fold_sums {
@@ -356,11 +360,7 @@ impl<P: Potential> CpuEngine<P> {
                     None if batched => batch::batch_path(&ctx, ch.x, ch.y, ch.first, n0, n1),
                     None => agents_path(&ctx, ch.x, ch.y, ch.first, n0, n1),
                 };
-                for (acc, tile) in ch.sums.chunks_exact_mut(d).zip(ch.tiles) {
-                    let agents = interaction::tile_agents(tile, shape);
-                    let local = agents.start - ch.first..agents.end - ch.first;
-                    interaction::tile_sums(acc, &ch.x[local.start * d..local.end * d]);
-                }
+                ch.take_tile_sums(shape);
                 bad
             })
             .reduce(|| None, earliest);
@@ -370,6 +370,12 @@ impl<P: Potential> CpuEngine<P> {
         bad
     }
 }
+
+/// With the plain mean, the step takes the tile sums where the ensemble has at
+/// least this many tiles per thread: chunks of whole tiles are then within a
+/// tile of even (a quarter of a thread's share at worst), where rayon's chunks
+/// of any size are within an agent.
+const MIN_TILES_PER_THREAD: usize = 4;
 
 /// A chunk of agents, stepped as one work item.
 struct Chunk<'a> {
@@ -384,14 +390,31 @@ struct Chunk<'a> {
     tiles: std::ops::Range<usize>,
 }
 
-/// Where a chunk lies: its agents and, when it takes the mean's tile sums,
-/// its tiles.
-type ChunkBounds = (std::ops::Range<usize>, std::ops::Range<usize>);
+impl Chunk<'_> {
+    /// Its tiles' sums of its positions (after the step: those the next
+    /// step's means read).
+    fn take_tile_sums(self, shape: Shape) {
+        let d = shape.dim;
+        for (acc, tile) in self.sums.chunks_exact_mut(d).zip(self.tiles) {
+            let agents = interaction::tile_agents(tile, shape);
+            let local = agents.start - self.first..agents.end - self.first;
+            interaction::tile_sums(acc, &self.x[local.start * d..local.end * d]);
+        }
+    }
+}
+
+/// Where a chunk lies.
+struct ChunkBounds {
+    /// Its agents.
+    agents: std::ops::Range<usize>,
+    /// The tiles whose sums it takes (empty when it takes none).
+    tiles: std::ops::Range<usize>,
+}
 
 /// Chunks of whole mean tiles, each as many whole tiles as fit in `chunk`
 /// agents, and at least one.
 fn tile_chunks(shape: Shape, chunk: usize) -> Vec<ChunkBounds> {
-    let tiles = shape.runs * shape.agents.div_ceil(MEAN_TILE);
+    let tiles = shape.mean_tiles();
     let mut out = Vec::new();
     let mut t0 = 0;
     while t0 < tiles {
@@ -400,14 +423,18 @@ fn tile_chunks(shape: Shape, chunk: usize) -> Vec<ChunkBounds> {
         while t1 < tiles && interaction::tile_agents(t1, shape).end - start <= chunk {
             t1 += 1;
         }
-        out.push((start..interaction::tile_agents(t1 - 1, shape).end, t0..t1));
+        out.push(ChunkBounds {
+            agents: start..interaction::tile_agents(t1 - 1, shape).end,
+            tiles: t0..t1,
+        });
         t0 = t1;
     }
     out
 }
 
 /// `x`, `y` (when not empty) and `sums` (when not empty, `[tiles][d]`) cut into
-/// the chunks `bounds` names, which cover the agents in order.
+/// the chunks `bounds` names, which cover the agents in order. (A step's two
+/// small allocations, these chunks and their bounds.)
 fn split_chunks<'a>(
     mut x: &'a mut [f32],
     mut y: &'a mut [f32],
@@ -415,35 +442,26 @@ fn split_chunks<'a>(
     bounds: &[ChunkBounds],
     d: usize,
 ) -> Vec<Chunk<'a>> {
-    let cut = |v: &mut &'a mut [f32], len: usize| -> &'a mut [f32] {
-        if v.is_empty() {
-            return &mut [];
-        }
-        let (head, tail) = std::mem::take(v).split_at_mut(len);
-        *v = tail;
-        head
-    };
     bounds
         .iter()
-        .map(|(agents, tiles)| {
-            let len = agents.len() * d;
-            let (xc, yc) = (cut(&mut x, len), cut(&mut y, len));
-            let sc = if sums.is_empty() {
-                &mut [][..]
-            } else {
-                let (head, tail) = std::mem::take(&mut sums).split_at_mut(tiles.len() * d);
-                sums = tail;
-                head
-            };
-            Chunk {
-                first: agents.start,
-                x: xc,
-                y: yc,
-                sums: sc,
-                tiles: tiles.clone(),
-            }
+        .map(|b| Chunk {
+            first: b.agents.start,
+            x: take_front(&mut x, b.agents.len() * d),
+            y: take_front(&mut y, b.agents.len() * d),
+            sums: take_front(&mut sums, b.tiles.len() * d),
+            tiles: b.tiles.clone(),
         })
         .collect()
+}
+
+/// The first `len` entries of `v` (none when `v` is empty), cut off it.
+fn take_front<'a, T>(v: &mut &'a mut [T], len: usize) -> &'a mut [T] {
+    if v.is_empty() {
+        return &mut [];
+    }
+    let (head, tail) = std::mem::take(v).split_at_mut(len);
+    *v = tail;
+    head
 }
 
 impl<P: Potential> Engine for CpuEngine<P> {
@@ -485,7 +503,7 @@ impl<P: Potential> Engine for CpuEngine<P> {
     fn set_state(&mut self, x: &[f32], y: Option<&[f32]>) -> Result<()> {
         self.x.copy_from_slice(x);
         // The tile sums the last step left are those of the positions replaced.
-        self.targets.sums_stale();
+        self.targets.mark_sums_stale();
         if self.consts.homogenized {
             self.y.copy_from_slice(y.unwrap_or(x));
         }
