@@ -43,9 +43,10 @@ TUNE = [
     ("portable Philox", {"SGLD_SWARM_GPU_INT64": "0"}),
     ("checks all", {"SGLD_SWARM_GPU_CHECKS": "all"}),
     ("checks none", {"SGLD_SWARM_GPU_CHECKS": "none"}),
+    ("mean passes", {"SGLD_SWARM_GPU_MEAN": "passes"}),
     ("mean fused", {"SGLD_SWARM_GPU_MEAN": "fused"}),
-    ("vec4", {"SGLD_SWARM_GPU_VEC4": "1"}),
-    ("mean fused and vec4", {"SGLD_SWARM_GPU_MEAN": "fused", "SGLD_SWARM_GPU_VEC4": "1"}),
+    ("scalar io", {"SGLD_SWARM_GPU_VEC4": "0"}),
+    ("mean passes and scalar io", {"SGLD_SWARM_GPU_MEAN": "passes", "SGLD_SWARM_GPU_VEC4": "0"}),
 ]
 
 
@@ -342,8 +343,8 @@ def main():
                    help="check each peer's final statistics against the library's first")
     p.add_argument("--tune", action="store_true",
                    help="also time the GPU engine's tuning variants (workgroup size, Philox path, "
-                        "checks, fused run means, vec4 X and Y; with --resnet the network "
-                        "kernel's other versions)")
+                        "checks, how the run means are made, X and Y a float at a time; with "
+                        "--resnet the network kernel's other versions)")
     p.add_argument("--tune-only", default=None,
                    help="with --tune: only these variants, comma-separated ("
                         + ", ".join(slug(label) for label, _ in TUNE) + ")")

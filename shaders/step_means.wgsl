@@ -4,9 +4,9 @@
 @group(0) @binding(5) var<storage, read> means: array<f32>;
 
 // Coordinate k of run r's mean. With params.mean_tiles == 0, `means` holds the
-// run means (mean_final's output). With mean_tiles > 0
-// (SGLD_SWARM_GPU_MEAN=fused), `means` holds mean_partial's per-tile sums
-// instead, and the mean is computed here as mean_final computes it: the tiles
+// run means (mean_final's output). With mean_tiles > 0 (SGLD_SWARM_GPU_MEAN;
+// by default where a run is one tile), `means` holds mean_partial's per-tile
+// sums instead, and the mean is computed here as mean_final computes it: the tiles
 // added in tile order from 0.0, then divided by f32(N). The same f32 operations
 // in the same order give the same bits (unless a driver contracts the division
 // into the caller's X - m, which WGSL allows and tests/gpu/tuning.rs would

@@ -23,10 +23,10 @@ pub enum Var {
     /// kernel (`staged`, `chunked`, `tree`, `trace`).
     GpuNetKernel,
     /// `SGLD_SWARM_GPU_MEAN`: how the step kernels get the run means
-    /// (`passes`, `fused`).
+    /// (`auto`, `passes`, `fused`).
     GpuMean,
-    /// `SGLD_SWARM_GPU_VEC4`: `1` moves the block kernel's X and Y as `vec4`
-    /// where 4 divides d.
+    /// `SGLD_SWARM_GPU_VEC4`: `1` (the default) moves the block kernel's X
+    /// and Y as `vec4` where 4 divides d; `0` a float at a time.
     GpuVec4,
     /// `WGPU_ADAPTER_NAME`: part of the name of the adapter to use.
     WgpuAdapterName,

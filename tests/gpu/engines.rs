@@ -426,16 +426,35 @@ fn user_wgsl_potentials() {
     }
 
     let Some(_ctx) = context() else { return };
-    let run = |options| {
-        let mut ens = Ensemble::with_wgsl_potential(rust(), wgsl, &e, &m, options).unwrap();
-        ens.run().unwrap();
-        (ens.positions().unwrap(), ens.backend())
-    };
-    let (cpu, cb) = run(cpu_options());
-    let (gpu, gb) = run(gpu_options());
-    assert_eq!((cb, gb), ("cpu", "gpu"));
-    for (a, b) in cpu.iter().zip(gpu.iter()) {
-        assert!((a - b).abs() <= 1e-5, "CPU {a}, GPU {b}");
+    // A user's module is compiled with every run-time check (a counter in each
+    // loop), which changes the code of the whole kernel, taming's loops
+    // included; norm taming from [-10, 10] (h |grad| up to about 2, so the
+    // taming's scale is far from 1) checks that those loops still compute it.
+    let wide = EnsembleConfig::new(2, 40, 5)
+        .seed(4)
+        .init_uniform(-10.0, 10.0);
+    let norm = MethodConfig::euler("MF-SGLD norm", 0.05, 1.0)
+        .lambda(1.0)
+        .taming(sgld_swarm::Taming::Norm);
+    for (e, m) in [(&e, &m), (&wide, &norm)] {
+        let run = |options| {
+            let mut ens = Ensemble::with_wgsl_potential(rust(), wgsl, e, m, options).unwrap();
+            ens.run().unwrap();
+            (ens.positions().unwrap(), ens.backend())
+        };
+        let (cpu, cb) = run(cpu_options());
+        let (gpu, gb) = run(gpu_options());
+        assert_eq!((cb, gb), ("cpu", "gpu"));
+        // As every_method_and_potential_matches_the_cpu: f32 roundings of a
+        // few steps, relative to the positions' scale.
+        let scale = cpu.iter().fold(1.0f32, |a, v| a.max(v.abs()));
+        for (a, b) in cpu.iter().zip(gpu.iter()) {
+            assert!(
+                (a - b).abs() <= 1e-5 * scale,
+                "{}: CPU {a}, GPU {b}",
+                m.name
+            );
+        }
     }
     assert_eq!(rust().dim(), 3);
 }

@@ -108,7 +108,7 @@ pub struct GpuEngine<P: Potential> {
     /// 4 divides d).
     vec4_io: bool,
     /// The plain mean's tiles per run that the step kernels add themselves
-    /// (`SGLD_SWARM_GPU_MEAN=fused`, see [`step::fuses_mean`]); 0: they read
+    /// (`SGLD_SWARM_GPU_MEAN`, see [`step::fuses_mean`]); 0: they read
     /// the means of `mean_final`.
     mean_tiles: u32,
     pipelines: Pipelines,

@@ -44,7 +44,8 @@ pub(crate) struct StepParams {
     pub group_offset: u32,
     pub part_agents: u32,
     /// The plain mean's tiles per run when the step kernels add them
-    /// themselves (`SGLD_SWARM_GPU_MEAN=fused`); 0: `means` holds the means.
+    /// themselves (`SGLD_SWARM_GPU_MEAN`, `step::fuses_mean`); 0: `means` holds
+    /// the means.
     pub mean_tiles: u32,
     pub _pad: u32,
 }

@@ -10,19 +10,39 @@ use super::*;
 /// `SGLD_SWARM_GPU_INT64` (`0` forces the portable 16-bit Philox multiply on an
 /// adapter that has 64-bit integers; default `1`: use them where there are) and
 /// `SGLD_SWARM_GPU_CHECKS` (`all`, `bounds` or `none`: wgpu's run-time checks in
-/// the built-in step kernels and the network's, see [`Checks`]; default `bounds`),
-/// `SGLD_SWARM_GPU_MEAN` (`passes`, the default: the run means by `mean_partial`
-/// then `mean_final`; `fused`: the step kernels add the tiles' sums themselves
-/// as `mean_final` does, a dispatch fewer per step, where [`fuses_mean`] allows)
-/// and `SGLD_SWARM_GPU_VEC4` (`1`: the block kernel moves X and Y as `vec4`
-/// where 4 divides d; default `0`).
+/// the built-in step kernels and the network's, see [`Checks`]; default
+/// `bounds`; the one setting that may change a result's last bits, by the
+/// driver's choice of where to fuse multiply-adds in code of another shape),
+/// `SGLD_SWARM_GPU_MEAN` (how the step kernels get the plain run means, see
+/// [`MeanMode`]; default `auto`) and `SGLD_SWARM_GPU_VEC4` (`1`, the default:
+/// the block kernel moves X and Y as `vec4` where 4 divides d; `0`: a float at
+/// a time). The defaults are what an H200 measured fastest
+/// (docs/PERFORMANCE.md, "The prepared GPU variants on an H200").
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tuning {
     pub(super) workgroup: u32,
     pub(super) int64: bool,
     pub(super) checks: Checks,
-    pub(super) fused_mean: bool,
+    pub(super) mean: MeanMode,
     pub(super) vec4: bool,
+}
+
+/// How the step kernels get the plain run means (`SGLD_SWARM_GPU_MEAN`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum MeanMode {
+    /// `passes`: `mean_partial` then `mean_final` write the means, and the
+    /// step kernels read one value per coordinate.
+    Passes,
+    /// `fused`: the step kernels add the tiles' sums themselves, as
+    /// `mean_final` does, a dispatch fewer per step, up to
+    /// [`MAX_FUSED_TILES`] tiles per run.
+    Fused,
+    /// `auto`, the default: fused where a run is one tile (256 agents or
+    /// fewer), where each invocation reads one sum, as many values as the
+    /// means themselves, and the dispatch is saved (+10% to +17% on the Euler
+    /// step at 1e6 units on an H200); passes from two tiles on, where the
+    /// extra reads cost more than the dispatch (-19% at four tiles).
+    Auto,
 }
 
 /// Run means are fused into the step kernels only up to this many tiles per
@@ -30,17 +50,22 @@ pub(super) struct Tuning {
 /// reads grow with the tiles, where `mean_final` reads each sum once.
 pub(super) const MAX_FUSED_TILES: usize = 16;
 
-/// Whether the step kernels add the run means' tile sums themselves
-/// (`SGLD_SWARM_GPU_MEAN=fused`): for the plain mean of runs that are not
-/// split over ranks (the kernel divides by its own agents, and a split run's
-/// sums arrive by exchange), with at most [`MAX_FUSED_TILES`] tiles per run.
+/// Whether the step kernels add the run means' tile sums themselves: for the
+/// plain mean of runs that are not split over ranks (the kernel divides by its
+/// own agents, and a split run's sums arrive by exchange), as
+/// [`MeanMode`] says for `tiles_per_run`.
 pub(super) fn fuses_mean(
     tuning: &Tuning,
     plain_mean: bool,
     split: bool,
     tiles_per_run: usize,
 ) -> bool {
-    tuning.fused_mean && plain_mean && !split && tiles_per_run <= MAX_FUSED_TILES
+    let within = match tuning.mean {
+        MeanMode::Passes => false,
+        MeanMode::Fused => tiles_per_run <= MAX_FUSED_TILES,
+        MeanMode::Auto => tiles_per_run == 1,
+    };
+    within && plain_mean && !split
 }
 
 impl Tuning {
@@ -58,21 +83,22 @@ impl Tuning {
             Some(v) => return Err(Var::GpuInt64.invalid(v, "must be 0 or 1")),
         };
         let checks = Checks::selected()?;
-        let fused_mean = match Var::GpuMean.get().as_deref() {
-            None | Some("passes") => false,
-            Some("fused") => true,
-            Some(v) => return Err(Var::GpuMean.invalid(v, "must be passes or fused")),
+        let mean = match Var::GpuMean.get().as_deref() {
+            None | Some("auto") => MeanMode::Auto,
+            Some("passes") => MeanMode::Passes,
+            Some("fused") => MeanMode::Fused,
+            Some(v) => return Err(Var::GpuMean.invalid(v, "must be auto, passes or fused")),
         };
         let vec4 = match Var::GpuVec4.get().as_deref() {
-            None | Some("0") => false,
-            Some("1") => true,
+            None | Some("1") => true,
+            Some("0") => false,
             Some(v) => return Err(Var::GpuVec4.invalid(v, "must be 0 or 1")),
         };
         Ok(Self {
             workgroup,
             int64,
             checks,
-            fused_mean,
+            mean,
             vec4,
         })
     }

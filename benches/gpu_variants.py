@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""The GPU engine's selectable variants timed against its default in one call,
+for a machine with a GPU: first the tests that hold each variant to the
+default's bits on this adapter (if the GPU test binary is given), then rounds
+in which every variant and the default run in turn (the order rotating from
+round to round), so that the card's drift between calls falls on all alike.
+Prints, per size, each variant's median rate, the ratio of the medians to the
+default's and the median and range of each round's ratio; writes the same
+table and every raw rate to --out.
+
+    python3 benches/gpu_variants.py --bin target/release/sgld-swarm \\
+        --tests target/release/deps/gpu-HASH --rounds 3 --seconds 0.5
+
+Parts: `euler` and `homogenized` (the step kernels' variants of compare.py's
+TUNE, by --step-variants), `network` (the network kernel's versions of
+NET_TUNE, by --net-variants). --deadline stops starting rounds after that many
+seconds, so that a call with a hard limit still prints the rounds it finished.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import NET_TUNE, TUNE, slug  # noqa: E402  (the variants are compare.py's)
+
+STEP_PARTS = ("euler", "homogenized")
+# The rate each network row reports, and the rows a table shows.
+NET_PATHS = ("gradient, GPU kernel on the device", "training step (gpu)")
+
+
+def bench(cmd, env, timeout, tmp):
+    """Runs one `sgld-swarm bench ... --json`, returns its report or None."""
+    out = os.path.join(tmp, "bench.json")
+    if os.path.exists(out):  # never an earlier call's report
+        os.remove(out)
+    t = time.monotonic()
+    try:
+        r = subprocess.run(cmd + ["--json", out], capture_output=True, text=True,
+                           timeout=timeout, env={**os.environ, **env})
+    except subprocess.TimeoutExpired:
+        print(f"  {' '.join(cmd)}: killed after {timeout} s", flush=True)
+        return None
+    wall = time.monotonic() - t
+    if r.returncode != 0:
+        print(f"  {' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}", flush=True)
+        return None
+    try:
+        with open(out) as f:
+            rep = json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"  {' '.join(cmd)} wrote no readable report: {e}", flush=True)
+        return None
+    # Each call's rates and wall time as they come, so that a call killed
+    # from outside still leaves them in the log.
+    rates = [f"{row.get('units_per_s', row.get('samples_agents_per_s', 0)):.3e}"
+             for row in rep.get("results", [])]
+    print(f"  {' '.join(env_words(env) + cmd[1:])}: {' '.join(rates)} ({wall:.1f} s)",
+          flush=True)
+    return rep
+
+
+def env_words(env):
+    return [f"{k}={v}" for k, v in env.items()]
+
+
+def table(title, keys, rates, variants):
+    """Rows per key: the default's median, then per variant its median, the
+    ratio of the medians and the median and range of the paired ratios."""
+    lines = [title, f"{'':28s} {'default':>10s}" + "".join(
+        f" | {v[:24]:>24s} {'of med.':>7s} {'med. of rounds':>14s} {'range':>13s}"
+        for v in variants[1:])]
+    for key in keys:
+        base = rates.get((variants[0], key), [])
+        if not base:
+            continue
+        row = f"{key:28s} {statistics.median(base):10.3e}"
+        for v in variants[1:]:
+            mine = rates.get((v, key), [])
+            if not mine:
+                row += f" | {'-':>24s} {'':7s} {'':14s} {'':13s}"
+                continue
+            paired = [a / b for a, b in zip(mine, base)]
+            row += (f" | {statistics.median(mine):24.3e} "
+                    f"{statistics.median(mine) / statistics.median(base):7.3f} "
+                    f"{statistics.median(paired):14.3f} "
+                    f"{min(paired):6.3f}-{max(paired):6.3f}")
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bin", required=True, help="the sgld-swarm binary")
+    ap.add_argument("--tests", help="the GPU test binary, to hold the variants to the "
+                    "default's bits first (`cargo test --release --test gpu --no-run` names it)")
+    ap.add_argument("--parts", default="euler,homogenized,network")
+    ap.add_argument("--step-variants", default="mean-passes,mean-fused,scalar-io")
+    ap.add_argument("--net-variants", default="trace")
+    ap.add_argument("--sizes", default="100x100x100,100x1000x100,100x1000x1000")
+    ap.add_argument("--agents", default="1056,4224")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=0.5)
+    ap.add_argument("--timeout", type=float, default=120, help="seconds per command at most")
+    ap.add_argument("--deadline", type=float, default=None,
+                    help="start no round after this many seconds")
+    ap.add_argument("--out", default="bench-out/gpu-variants")
+    a = ap.parse_args()
+    if a.rounds < 1:
+        sys.exit(f"--rounds {a.rounds}: must be at least 1")
+    if not (0 < a.seconds <= 3600):
+        sys.exit(f"--seconds {a.seconds}: must be in (0, 3600]")
+    binary = os.path.abspath(a.bin)
+    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        sys.exit(f"--bin {a.bin}: no such executable file")
+    parts = [p.strip() for p in a.parts.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in STEP_PARTS + ("network",)]
+    if unknown:
+        sys.exit(f"--parts: unknown {', '.join(unknown)}; allowed: euler, homogenized, network")
+    step_env = {slug(label): env for label, env in TUNE}
+    net_env = {label: env for label, env in NET_TUNE}
+    step_variants = [v.strip() for v in a.step_variants.split(",") if v.strip()]
+    net_variants = [v.strip() for v in a.net_variants.split(",") if v.strip()]
+    for names, known, flag in ((step_variants, step_env, "--step-variants"),
+                               (net_variants, net_env, "--net-variants")):
+        bad = [v for v in names if v not in known]
+        if bad:
+            sys.exit(f"{flag}: unknown {', '.join(bad)}; allowed: {', '.join(known)}")
+    sizes = [s.strip() for s in a.sizes.split(",") if s.strip()]
+    agents = [n.strip() for n in a.agents.split(",") if n.strip()]
+    os.makedirs(a.out, exist_ok=True)
+    start = time.monotonic()
+    failed = 0
+
+    if a.tests:
+        cmd = [os.path.abspath(a.tests), "tuning", "resnet_gradient"]
+        print("$ " + " ".join(cmd), flush=True)
+        r = subprocess.run(cmd, env={**os.environ, "SGLD_SWARM_REQUIRE_GPU": "1",
+                                     "SGLD_SWARM_BIN": binary},
+                           capture_output=True, text=True, timeout=a.timeout * 3)
+        with open(os.path.join(a.out, "bits.log"), "w") as f:
+            f.write(r.stdout + r.stderr)
+        print("\n".join(x for x in r.stdout.splitlines() if x.startswith(("test ", "test result"))),
+              flush=True)
+        if r.returncode != 0:
+            print(f"the bit tests failed ({r.returncode}); the variants are timed all the same, "
+                  "but a variant that changes bits cannot become a default", flush=True)
+            failed += 1
+    else:
+        print("no --tests: the variants' bits are not checked on this adapter", flush=True)
+
+    # (part, variant, key) -> [rate per round]; devices: (part, variant) -> report's device
+    rates, devices = {}, {}
+    done = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for rnd in range(a.rounds):
+            if a.deadline is not None and time.monotonic() - start > a.deadline:
+                print(f"--deadline {a.deadline} s passed: {done} rounds of {a.rounds}", flush=True)
+                break
+            for part in parts:
+                variants = ["default"] + (net_variants if part == "network" else step_variants)
+                k = rnd % len(variants)
+                for v in variants[k:] + variants[:k]:
+                    env = {} if v == "default" else (net_env[v] if part == "network"
+                                                     else step_env[v])
+                    if part == "network":
+                        for n in agents:
+                            rep = bench([binary, "bench", "--resnet", n, "--backend", "gpu",
+                                         "--seconds", str(a.seconds)], env, a.timeout, tmp)
+                            if rep is None:
+                                failed += 1
+                                continue
+                            devices[part, v] = f"{rep['device']}, kernel {rep.get('kernel')}"
+                            for row in rep["results"]:
+                                if row["path"] in NET_PATHS:
+                                    rates.setdefault((part, v, f"{n} agents, {row['path'][:8]}"),
+                                                     []).append(row["samples_agents_per_s"])
+                    else:
+                        cmd = [binary, "bench", "--backend", "gpu", "--seconds", str(a.seconds)]
+                        cmd += ["--euler"] if part == "euler" else []
+                        rep = bench(cmd + [x for s in sizes for x in ("--size", s)], env,
+                                    a.timeout, tmp)
+                        if rep is None:
+                            failed += 1
+                            continue
+                        devices[part, v] = rep["device"]
+                        for row in rep["results"]:
+                            key = f"{row['runs']}x{row['agents']}x{row['dim']}"
+                            rates.setdefault((part, v, key), []).append(row["units_per_s"])
+            done += 1
+            print(f"round {rnd + 1}/{a.rounds} done at {time.monotonic() - start:.0f} s",
+                  flush=True)
+
+    text = [f"{done} rounds of {a.seconds} s, each variant and the default in turn, "
+            f"{time.strftime('%Y-%m-%d')}"]
+    for part in parts:
+        variants = ["default"] + (net_variants if part == "network" else step_variants)
+        keys = ([f"{n} agents, {p[:8]}" for n in agents for p in NET_PATHS]
+                if part == "network" else sizes)
+        unit = "samples x agents/s" if part == "network" else "units/s"
+        text.append("")
+        text.append(table(f"{part}, {unit}", keys,
+                          {(v, k): r for (p, v, k), r in rates.items() if p == part}, variants))
+        text += [f"  {v}: {devices[part, v]}" for v in variants if (part, v) in devices]
+    summary = "\n".join(text)
+    print("\n" + summary, flush=True)
+    with open(os.path.join(a.out, "variants.txt"), "w") as f:
+        f.write(summary + "\n")
+    with open(os.path.join(a.out, "variants.json"), "w") as f:
+        json.dump({f"{p} | {v} | {k}": r for (p, v, k), r in rates.items()}, f, indent=1)
+        f.write("\n")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
