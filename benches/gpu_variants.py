@@ -14,12 +14,15 @@ table and every raw rate to --out.
 Parts: `euler` and `homogenized` (the step kernels' variants of compare.py's
 TUNE, by --step-variants), `network` (the network kernel's versions of
 NET_TUNE, by --net-variants). --deadline stops starting rounds after that many
-seconds, so that a call with a hard limit still prints the rounds it finished.
+seconds, so that a run with a hard time limit still prints the rounds it
+finished. Every SGLD_SWARM_GPU_* setting of the environment is cleared first,
+so that the default is the default.
 """
 
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -34,15 +37,19 @@ STEP_PARTS = ("euler", "homogenized")
 NET_PATHS = ("gradient, GPU kernel on the device", "training step (gpu)")
 
 
+# The environment without any tuning setting: each run adds its variant's.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("SGLD_SWARM_GPU_")}
+
+
 def bench(cmd, env, timeout, tmp):
     """Runs one `sgld-swarm bench ... --json`, returns its report or None."""
     out = os.path.join(tmp, "bench.json")
-    if os.path.exists(out):  # never an earlier call's report
+    if os.path.exists(out):  # never an earlier run's report
         os.remove(out)
     t = time.monotonic()
     try:
         r = subprocess.run(cmd + ["--json", out], capture_output=True, text=True,
-                           timeout=timeout, env={**os.environ, **env})
+                           timeout=timeout, env={**CLEAN_ENV, **env})
     except subprocess.TimeoutExpired:
         print(f"  {' '.join(cmd)}: killed after {timeout} s", flush=True)
         return None
@@ -71,23 +78,24 @@ def env_words(env):
 
 def table(title, keys, rates, variants):
     """Rows per key: the default's median, then per variant its median, the
-    ratio of the medians and the median and range of the paired ratios."""
+    ratio of the medians and the median and range of the ratios of the rounds
+    in which both ran (`rates`: (variant, key) -> {round: rate})."""
     lines = [title, f"{'':28s} {'default':>10s}" + "".join(
         f" | {v[:24]:>24s} {'of med.':>7s} {'med. of rounds':>14s} {'range':>13s}"
         for v in variants[1:])]
     for key in keys:
-        base = rates.get((variants[0], key), [])
+        base = rates.get((variants[0], key), {})
         if not base:
             continue
-        row = f"{key:28s} {statistics.median(base):10.3e}"
+        row = f"{key:28s} {statistics.median(base.values()):10.3e}"
         for v in variants[1:]:
-            mine = rates.get((v, key), [])
-            if not mine:
+            mine = rates.get((v, key), {})
+            paired = [mine[r] / base[r] for r in mine if r in base]
+            if not paired:
                 row += f" | {'-':>24s} {'':7s} {'':14s} {'':13s}"
                 continue
-            paired = [a / b for a, b in zip(mine, base)]
-            row += (f" | {statistics.median(mine):24.3e} "
-                    f"{statistics.median(mine) / statistics.median(base):7.3f} "
+            row += (f" | {statistics.median(mine.values()):24.3e} "
+                    f"{statistics.median(mine.values()) / statistics.median(base.values()):7.3f} "
                     f"{statistics.median(paired):14.3f} "
                     f"{min(paired):6.3f}-{max(paired):6.3f}")
         lines.append(row)
@@ -100,7 +108,8 @@ def main():
     ap.add_argument("--tests", help="the GPU test binary, to hold the variants to the "
                     "default's bits first (`cargo test --release --test gpu --no-run` names it)")
     ap.add_argument("--parts", default="euler,homogenized,network")
-    ap.add_argument("--step-variants", default="mean-passes,mean-fused,scalar-io")
+    ap.add_argument("--step-variants",
+                    default="mean-passes,mean-fused,scalar-io,mean-passes-and-scalar-io")
     ap.add_argument("--net-variants", default="trace")
     ap.add_argument("--sizes", default="100x100x100,100x1000x100,100x1000x1000")
     ap.add_argument("--agents", default="1056,4224")
@@ -115,6 +124,10 @@ def main():
         sys.exit(f"--rounds {a.rounds}: must be at least 1")
     if not (0 < a.seconds <= 3600):
         sys.exit(f"--seconds {a.seconds}: must be in (0, 3600]")
+    if not a.timeout > 0:
+        sys.exit(f"--timeout {a.timeout}: must be a positive number of seconds")
+    if a.deadline is not None and not a.deadline >= 0:
+        sys.exit(f"--deadline {a.deadline}: must be a number of seconds, 0 or more")
     binary = os.path.abspath(a.bin)
     if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
         sys.exit(f"--bin {a.bin}: no such executable file")
@@ -132,7 +145,13 @@ def main():
         if bad:
             sys.exit(f"{flag}: unknown {', '.join(bad)}; allowed: {', '.join(known)}")
     sizes = [s.strip() for s in a.sizes.split(",") if s.strip()]
+    bad = [s for s in sizes if not re.fullmatch(r"[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*", s)]
+    if bad or not sizes:
+        sys.exit(f"--sizes {a.sizes}: must be RUNSxAGENTSxDIM, comma-separated "
+                 f"(wrong: {', '.join(bad) or 'none given'})")
     agents = [n.strip() for n in a.agents.split(",") if n.strip()]
+    if not agents or not all(n.isdigit() and int(n) > 0 for n in agents):
+        sys.exit(f"--agents {a.agents}: must be positive numbers, comma-separated")
     os.makedirs(a.out, exist_ok=True)
     start = time.monotonic()
     failed = 0
@@ -140,21 +159,27 @@ def main():
     if a.tests:
         cmd = [os.path.abspath(a.tests), "tuning", "resnet_gradient"]
         print("$ " + " ".join(cmd), flush=True)
-        r = subprocess.run(cmd, env={**os.environ, "SGLD_SWARM_REQUIRE_GPU": "1",
-                                     "SGLD_SWARM_BIN": binary},
-                           capture_output=True, text=True, timeout=a.timeout * 3)
+        try:
+            r = subprocess.run(cmd, env={**CLEAN_ENV, "SGLD_SWARM_REQUIRE_GPU": "1",
+                                         "SGLD_SWARM_BIN": binary},
+                               capture_output=True, text=True, timeout=a.timeout * 3)
+            code, text = r.returncode, r.stdout + r.stderr
+        except subprocess.TimeoutExpired as e:
+            code = f"killed after {a.timeout * 3} s"
+            text = "".join(x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
+                           for x in (e.stdout, e.stderr))
         with open(os.path.join(a.out, "bits.log"), "w") as f:
-            f.write(r.stdout + r.stderr)
-        print("\n".join(x for x in r.stdout.splitlines() if x.startswith(("test ", "test result"))),
+            f.write(text)
+        print("\n".join(x for x in text.splitlines() if x.startswith(("test ", "test result"))),
               flush=True)
-        if r.returncode != 0:
-            print(f"the bit tests failed ({r.returncode}); the variants are timed all the same, "
+        if code != 0:
+            print(f"the bit tests failed ({code}); the variants are timed all the same, "
                   "but a variant that changes bits cannot become a default", flush=True)
             failed += 1
     else:
         print("no --tests: the variants' bits are not checked on this adapter", flush=True)
 
-    # (part, variant, key) -> [rate per round]; devices: (part, variant) -> report's device
+    # (part, variant, key) -> {round: rate}; devices: (part, variant) -> report's device
     rates, devices = {}, {}
     done = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,7 +204,7 @@ def main():
                             for row in rep["results"]:
                                 if row["path"] in NET_PATHS:
                                     rates.setdefault((part, v, f"{n} agents, {row['path'][:8]}"),
-                                                     []).append(row["samples_agents_per_s"])
+                                                     {})[rnd] = row["samples_agents_per_s"]
                     else:
                         cmd = [binary, "bench", "--backend", "gpu", "--seconds", str(a.seconds)]
                         cmd += ["--euler"] if part == "euler" else []
@@ -191,7 +216,7 @@ def main():
                         devices[part, v] = rep["device"]
                         for row in rep["results"]:
                             key = f"{row['runs']}x{row['agents']}x{row['dim']}"
-                            rates.setdefault((part, v, key), []).append(row["units_per_s"])
+                            rates.setdefault((part, v, key), {})[rnd] = row["units_per_s"]
             done += 1
             print(f"round {rnd + 1}/{a.rounds} done at {time.monotonic() - start:.0f} s",
                   flush=True)
@@ -212,7 +237,8 @@ def main():
     with open(os.path.join(a.out, "variants.txt"), "w") as f:
         f.write(summary + "\n")
     with open(os.path.join(a.out, "variants.json"), "w") as f:
-        json.dump({f"{p} | {v} | {k}": r for (p, v, k), r in rates.items()}, f, indent=1)
+        json.dump({f"{p} | {v} | {k}": [r.get(i) for i in range(done)]
+                   for (p, v, k), r in rates.items()}, f, indent=1)
         f.write("\n")
     sys.exit(1 if failed else 0)
 

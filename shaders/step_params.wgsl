@@ -48,7 +48,7 @@ struct StepParams {
     group_offset: u32,
     part_agents: u32,
     // The plain mean's tiles per run when the step kernel adds them itself
-    // (step_means.wgsl, SGLD_SWARM_GPU_MEAN=fused); 0: `means` holds the means.
+    // (step_means.wgsl, SGLD_SWARM_GPU_MEAN); 0: `means` holds the means.
     mean_tiles: u32,
     _pad0: u32,
 }
