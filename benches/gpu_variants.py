@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""The GPU engine's selectable variants timed against its default in one call,
-for a machine with a GPU: first the tests that hold each variant to the
+"""The GPU engine's selectable variants timed against its default in one
+invocation, for a machine with a GPU: first the tests that hold each variant to the
 default's bits on this adapter (if the GPU test binary is given), then rounds
 in which every variant and the default run in turn (the order rotating from
-round to round), so that the card's drift between calls falls on all alike.
+round to round), so that the card's drift between runs falls on all alike.
 Prints, per size, each variant's median rate, the ratio of the medians to the
 default's and the median and range of each round's ratio; writes the same
 table and every raw rate to --out.
@@ -21,8 +21,10 @@ so that the default is the default.
 
 import argparse
 import json
+import math
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -124,10 +126,15 @@ def main():
         sys.exit(f"--rounds {a.rounds}: must be at least 1")
     if not (0 < a.seconds <= 3600):
         sys.exit(f"--seconds {a.seconds}: must be in (0, 3600]")
-    if not a.timeout > 0:
+    if not (math.isfinite(a.timeout) and a.timeout > 0):
         sys.exit(f"--timeout {a.timeout}: must be a positive number of seconds")
-    if a.deadline is not None and not a.deadline >= 0:
+    if a.deadline is not None and not (math.isfinite(a.deadline) and a.deadline >= 0):
         sys.exit(f"--deadline {a.deadline}: must be a number of seconds, 0 or more")
+    tests = None
+    if a.tests:
+        tests = os.path.abspath(a.tests)
+        if not (os.path.isfile(tests) and os.access(tests, os.X_OK)):
+            sys.exit(f"--tests {a.tests}: no such executable file")
     binary = os.path.abspath(a.bin)
     if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
         sys.exit(f"--bin {a.bin}: no such executable file")
@@ -156,18 +163,22 @@ def main():
     start = time.monotonic()
     failed = 0
 
-    if a.tests:
-        cmd = [os.path.abspath(a.tests), "tuning", "resnet_gradient"]
+    if tests:
+        cmd = [tests, "tuning", "resnet_gradient"]
         print("$ " + " ".join(cmd), flush=True)
+        # In a session of its own, so that at the limit the command-line runs
+        # it started end with it rather than share the GPU with the timing.
+        p = subprocess.Popen(cmd, env={**CLEAN_ENV, "SGLD_SWARM_REQUIRE_GPU": "1",
+                                       "SGLD_SWARM_BIN": binary},
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True)
         try:
-            r = subprocess.run(cmd, env={**CLEAN_ENV, "SGLD_SWARM_REQUIRE_GPU": "1",
-                                         "SGLD_SWARM_BIN": binary},
-                               capture_output=True, text=True, timeout=a.timeout * 3)
-            code, text = r.returncode, r.stdout + r.stderr
-        except subprocess.TimeoutExpired as e:
+            text, _ = p.communicate(timeout=a.timeout * 3)
+            code = p.returncode
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            text, _ = p.communicate()
             code = f"killed after {a.timeout * 3} s"
-            text = "".join(x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
-                           for x in (e.stdout, e.stderr))
         with open(os.path.join(a.out, "bits.log"), "w") as f:
             f.write(text)
         print("\n".join(x for x in text.splitlines() if x.startswith(("test ", "test result"))),

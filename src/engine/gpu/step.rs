@@ -40,9 +40,9 @@ pub(super) enum MeanMode {
     /// `auto`, the default: fused where a run is one tile (256 agents or
     /// fewer), where each invocation reads one sum, as many values as the
     /// means themselves, and the dispatch is saved (+10% to +13% on the Euler
-    /// step at 1e6 units on an H200); passes from two tiles on, where the
-    /// extra reads cost more than the dispatch (-19% and -30% at four tiles,
-    /// 1e7 and 1e8 units).
+    /// step at 1e6 units on an H200); passes from two tiles on: at four tiles
+    /// the extra reads cost more than the dispatch (-19% and -30% at 1e7 and
+    /// 1e8 units), and two and three tiles were not measured.
     Auto,
 }
 
