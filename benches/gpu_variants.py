@@ -74,6 +74,14 @@ def bench(cmd, env, timeout, tmp):
     return rep
 
 
+def executable(path, flag):
+    """`path` made absolute, or the script ends naming `flag`."""
+    full = os.path.abspath(path)
+    if not (os.path.isfile(full) and os.access(full, os.X_OK)):
+        sys.exit(f"{flag} {path}: no such executable file")
+    return full
+
+
 def env_words(env):
     return [f"{k}={v}" for k, v in env.items()]
 
@@ -130,14 +138,8 @@ def main():
         sys.exit(f"--timeout {a.timeout}: must be a positive number of seconds")
     if a.deadline is not None and not (math.isfinite(a.deadline) and a.deadline >= 0):
         sys.exit(f"--deadline {a.deadline}: must be a number of seconds, 0 or more")
-    tests = None
-    if a.tests:
-        tests = os.path.abspath(a.tests)
-        if not (os.path.isfile(tests) and os.access(tests, os.X_OK)):
-            sys.exit(f"--tests {a.tests}: no such executable file")
-    binary = os.path.abspath(a.bin)
-    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-        sys.exit(f"--bin {a.bin}: no such executable file")
+    tests = executable(a.tests, "--tests") if a.tests else None
+    binary = executable(a.bin, "--bin")
     parts = [p.strip() for p in a.parts.split(",") if p.strip()]
     unknown = [p for p in parts if p not in STEP_PARTS + ("network",)]
     if unknown:
