@@ -47,6 +47,7 @@ TUNE = [
     ("mean fused", {"SGLD_SWARM_GPU_MEAN": "fused"}),
     ("scalar io", {"SGLD_SWARM_GPU_VEC4": "0"}),
     ("mean passes and scalar io", {"SGLD_SWARM_GPU_MEAN": "passes", "SGLD_SWARM_GPU_VEC4": "0"}),
+    ("scheme at run time", {"SGLD_SWARM_GPU_SPECIALIZE": "0"}),
 ]
 
 
@@ -343,8 +344,9 @@ def main():
                    help="check each peer's final statistics against the library's first")
     p.add_argument("--tune", action="store_true",
                    help="also time the GPU engine's tuning variants (workgroup size, Philox path, "
-                        "checks, how the run means are made, X and Y a float at a time; with "
-                        "--resnet the network kernel's other versions)")
+                        "checks, how the run means are made, X and Y a float at a time, the "
+                        "scheme read at run time; with --resnet the network kernel's other "
+                        "versions)")
     p.add_argument("--tune-only", default=None,
                    help="with --tune: only these variants, comma-separated ("
                         + ", ".join(slug(label) for label, _ in TUNE) + ")")

@@ -16,7 +16,7 @@
 #                   with the network kernel's other versions (--resnet --gpu --tune)
 #   2. homogenized: MF-HOM-SGLD against NumPy, PyTorch and JAX, with the peers'
 #                   checks and the step kernel's tuning variants (--gpu --check --tune)
-#   3. euler:       MF-SGLD against PyTorch and JAX, with the step's mean and
+#   3. euler:       MF-SGLD against PyTorch and JAX, with the step's mean, scheme and
 #                   X-and-Y variants (--gpu --euler --tune --tune-only ...)
 #
 # Writes DIR/<part>/ (compare.py's JSON, logs and table) and DIR/tables.txt,
@@ -83,7 +83,7 @@ agents=()
 for n in $AGENTS; do agents+=(--agents "$n"); done
 part resnet --resnet --tune --peers pytorch,jax "${agents[@]}"
 part homogenized --check --tune --max-size "$MAX_SIZE" --cpu-max-size 1e6
-part euler --euler --tune --tune-only mean-passes,mean-fused,scalar-io --peers pytorch,jax \
+part euler --euler --tune --tune-only mean-passes,mean-fused,scalar-io,scheme-at-run-time --peers pytorch,jax \
     --max-size "$MAX_SIZE" --cpu-max-size 1e6
 echo "wrote $OUT/tables.txt"
 exit $failed

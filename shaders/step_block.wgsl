@@ -8,6 +8,7 @@
 //!include potential
 //!include step_io
 //!include step_means
+//!include step_scheme
 
 @group(0) @binding(2) var<uniform> params: StepParams;
 @group(0) @binding(6) var<storage, read_write> status: array<atomic<u32>>;
@@ -27,8 +28,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let b = j % params.blocks;
     let r = g / params.agents;
     var xs = load_x(g, b, d);
+    let homogenized = scheme_homogenized();
+    let interacting = scheme_interacting();
     var ys = vec4<f32>(0.0);
-    if params.homogenized != 0u {
+    if homogenized {
         ys = load_y(g, b, d);
     }
     var ms = vec4<f32>(0.0);
@@ -37,9 +40,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let k = 4u * b + w;
         if k < d {
             valid[w] = true;
-            if params.interacting == 1u {
+            if interacting == 1u {
                 ms[w] = run_mean(r, k);
-            } else if params.interacting == 2u {
+            } else if interacting == 2u {
                 ms[w] = means[g * d + k];
             }
         }
@@ -57,13 +60,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let c1 = coord_consts[k1];
     let c2 = coord_consts[k2];
     let c3 = coord_consts[k3];
-    let coordinate = params.taming == 1u;
+    let coordinate = scheme_coordinate_taming();
     // The factor of lambda dt: X - m, or the l1 sign sums themselves.
-    let l1 = params.interacting == 2u;
+    let l1 = interacting == 2u;
     var bad = false;
     for (var s = 0u; s < params.n_steps; s++) {
         let n = params.n0 + s;
-        if params.homogenized != 0u {
+        if homogenized {
             var sum = vec4<f32>(0.0);
             for (var m = 0u; m < params.inner_len; m++) {
                 let words = philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_NOISE, m)), params.key);
@@ -79,7 +82,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             let words = philox4x32_10(vec4<u32>(b, params.agent_base + g, n, counter_word3(DOMAIN_NOISE, 0u)), params.key);
             let z = normals4(words);
             var gr: vec4<f32>;
-            if params.samples == 0u {
+            if !scheme_smoothed() {
                 gr = vec4<f32>(grad_coord(k0, c0, xs.x), grad_coord(k1, c1, xs.y), grad_coord(k2, c2, xs.z), grad_coord(k3, c3, xs.w));
             } else {
                 // Smoothed: (1/S) sum_s grad Phi(X + sqrt(h_n) xi_s), in s order.
@@ -108,7 +111,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
     }
     store_x(g, b, d, xs);
-    if params.homogenized != 0u {
+    if homogenized {
         store_y(g, b, d, ys);
     }
 }

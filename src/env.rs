@@ -28,6 +28,10 @@ pub enum Var {
     /// `SGLD_SWARM_GPU_VEC4`: `1` (the default) moves the block kernel's X
     /// and Y as `vec4` where 4 divides d; `0` a float at a time.
     GpuVec4,
+    /// `SGLD_SWARM_GPU_SPECIALIZE`: `1` (the default) compiles the engine's
+    /// scheme into the block kernel as constants; `0` reads it from the
+    /// step's parameters.
+    GpuSpecialize,
     /// `WGPU_ADAPTER_NAME`: part of the name of the adapter to use.
     WgpuAdapterName,
     /// `WGPU_BACKEND`: the backends to look for adapters on (`vulkan`, `metal`,
@@ -37,7 +41,7 @@ pub enum Var {
 
 impl Var {
     /// Every variable.
-    pub const ALL: [Var; 9] = [
+    pub const ALL: [Var; 10] = [
         Var::Simd,
         Var::GpuWorkgroup,
         Var::GpuInt64,
@@ -45,6 +49,7 @@ impl Var {
         Var::GpuNetKernel,
         Var::GpuMean,
         Var::GpuVec4,
+        Var::GpuSpecialize,
         Var::WgpuAdapterName,
         Var::WgpuBackend,
     ];
@@ -59,6 +64,7 @@ impl Var {
             Var::GpuNetKernel => "SGLD_SWARM_GPU_NET_KERNEL",
             Var::GpuMean => "SGLD_SWARM_GPU_MEAN",
             Var::GpuVec4 => "SGLD_SWARM_GPU_VEC4",
+            Var::GpuSpecialize => "SGLD_SWARM_GPU_SPECIALIZE",
             Var::WgpuAdapterName => "WGPU_ADAPTER_NAME",
             Var::WgpuBackend => "WGPU_BACKEND",
         }

@@ -485,6 +485,15 @@ fn bench_and_analyze_flags_are_checked() {
         &["--seconds", "1.000e300", "86400"],
     );
     input_error(
+        &run(&["bench", "--lambda", "-1"]),
+        &["--lambda", "-1", ">= 0"],
+    );
+    input_error(&run(&["bench", "--lambda", "inf"]), &["--lambda", ">= 0"]);
+    input_error(
+        &run(&["bench", "--lambda", "1e39"]),
+        &["--lambda", "1.000e39", "3.4e38"],
+    );
+    input_error(
         &run(&["analyze", "--beta", "1e300"]),
         &["--beta", "1.000e300"],
     );

@@ -1,6 +1,7 @@
 //! The GPU engine's tuning variants (the `SGLD_SWARM_GPU_*` settings of
 //! src/env.rs) change speed, never results: each variant's positions are the
-//! default's bit for bit (the run-time checks: within rounding, see [`CHECKS`]),
+//! default's bit for bit (the run-time checks and the scheme read at run time:
+//! within rounding, see [`OTHER_CODE`]),
 //! through the command line, so that the variant is read from the environment
 //! exactly as a benchmark sets it. The summary's device line names the variants
 //! in effect, so a variant that silently did not apply (and so could not
@@ -43,12 +44,13 @@ fn positions_files(out: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 
 /// Every tuning setting; each run clears them all first, so that the test's own
 /// environment selects nothing.
-const SETTINGS: [&str; 6] = [
+const SETTINGS: [&str; 7] = [
     "SGLD_SWARM_GPU_WORKGROUP",
     "SGLD_SWARM_GPU_INT64",
     "SGLD_SWARM_GPU_CHECKS",
     "SGLD_SWARM_GPU_MEAN",
     "SGLD_SWARM_GPU_VEC4",
+    "SGLD_SWARM_GPU_SPECIALIZE",
     "SGLD_SWARM_GPU_NET_KERNEL",
 ];
 
@@ -178,7 +180,7 @@ fn run(config: &str, env: &[(&str, &str)]) -> (Vec<(String, Vec<u8>)>, String) {
 /// The variants that keep the shape of the kernels' code: the same values
 /// moved, the same arithmetic in the same order, in loops and branches of the
 /// same form, so the driver has no other choice to make. The fourth is the
-/// default before 2026-11-28.
+/// default before 2026-11-28, but for the scheme compiled in.
 const SAME_SHAPE: [&[(&str, &str)]; 7] = [
     &[("SGLD_SWARM_GPU_MEAN", "passes")],
     &[("SGLD_SWARM_GPU_MEAN", "fused")],
@@ -208,14 +210,18 @@ fn expected(env: &[(&str, &str)], vec4_applies: bool, tiles: usize) -> (bool, bo
     (vec4, fused)
 }
 
-/// wgpu's run-time checks: a counter in every loop (`all`) or no index clamps
-/// (`none`) change the code the driver compiles, and WGSL lets a driver fuse a
-/// multiply and an add wherever it likes, so it may round differently. On an
-/// H200 `all` did so in the norm-taming kernel, `none` did not
-/// (docs/PERFORMANCE.md, "The prepared GPU variants on an H200").
-const CHECKS: [&[(&str, &str)]; 2] = [
+/// The variants that change the code the driver compiles: wgpu's run-time
+/// checks (a counter in every loop, `all`, or no index clamps, `none`) and the
+/// scheme read at run time (`SPECIALIZE=0`, every scheme's branches in one
+/// kernel). WGSL lets a driver fuse a multiply and an add wherever it likes,
+/// so code of another shape may round differently. On an H200 `all` did so in
+/// the norm-taming kernel and `none` did not (docs/PERFORMANCE.md, "The
+/// prepared GPU variants on an H200"), and the scheme compiled in did in every
+/// method of the block kernel ("The scheme compiled in").
+const OTHER_CODE: [&[(&str, &str)]; 3] = [
     &[("SGLD_SWARM_GPU_CHECKS", "all")],
     &[("SGLD_SWARM_GPU_CHECKS", "none")],
+    &[("SGLD_SWARM_GPU_SPECIALIZE", "0")],
 ];
 
 /// How a variant's positions are held to the default's.
@@ -261,6 +267,7 @@ fn against_default(
         expected(&[], vec4_applies, tiles),
         "{what}, the default: {device}"
     );
+    assert!(device.contains("scheme compiled in"), "{what}: {device}");
     for &env in variants {
         let (got, device) = run(config, env);
         let set = |name: &str, value: &str| env.contains(&(name, value));
@@ -276,6 +283,11 @@ fn against_default(
                 assert!(device.contains(marker), "{what}, {env:?}: {device}");
             }
         }
+        assert_eq!(
+            device.contains("scheme compiled in"),
+            !set("SGLD_SWARM_GPU_SPECIALIZE", "0"),
+            "{what}, {env:?}: {device}"
+        );
         assert_eq!(
             names(&device),
             expected(env, vec4_applies, tiles),
@@ -358,7 +370,7 @@ fn tuning_variants_give_the_default_bits() {
         &config(&SMOOTH, 8, 3, 300, 12),
         "quadratic, d = 8",
         (true, 2),
-        &CHECKS,
+        &OTHER_CODE,
         Held::Rounding,
         &mut differ,
     );
@@ -386,6 +398,7 @@ fn bad_tuning_values_are_named() {
     for ((name, value, allowed), args) in [
         ("SGLD_SWARM_GPU_MEAN", "fast", "auto, passes or fused"),
         ("SGLD_SWARM_GPU_VEC4", "yes", "0 or 1"),
+        ("SGLD_SWARM_GPU_SPECIALIZE", "yes", "0 or 1"),
     ]
     .into_iter()
     .flat_map(|bad| [(bad, &config_args[..]), (bad, &network_args[..])])

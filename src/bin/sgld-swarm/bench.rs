@@ -1,5 +1,7 @@
-//! `sgld-swarm bench`: units/s of the homogenized step on the rough potential
-//! (M = 20, the paper's Figure 2 parameters) for one or more ensemble sizes.
+//! `sgld-swarm bench`: units/s of the homogenized step (M = 20, the paper's
+//! Figure 2 parameters) or the Euler step on the rough potential, with
+//! interaction of strength `--lambda`, for one or more ensemble sizes; or the
+//! Figure 3 network's gradient and training step.
 
 use crate::BackendArg;
 use anyhow::{Context, bail};
@@ -28,6 +30,11 @@ pub struct BenchArgs {
     /// The Euler scheme instead of the homogenized one.
     #[arg(long)]
     euler: bool,
+    /// The interaction's strength lambda (towards the run mean); 0 times the
+    /// scheme without interaction, whose steps need no run means and run
+    /// several to a dispatch on the GPU.
+    #[arg(long, default_value_t = 3.0, allow_negative_numbers = true)]
+    lambda: f64,
     /// Seconds to spend on each size (after a short calibration).
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
@@ -41,7 +48,7 @@ pub struct BenchArgs {
     /// Instead: the paper's 128-layer ResNet (Figure 3) for this many agents, in
     /// samples x agents per second on the backend: its minibatch gradient, and the
     /// whole training step (gradient and SGLD update).
-    #[arg(long, conflicts_with_all = ["sizes", "ladder", "euler", "simd"])]
+    #[arg(long, conflicts_with_all = ["sizes", "ladder", "euler", "simd", "lambda"])]
     resnet: Option<usize>,
 }
 
@@ -72,6 +79,7 @@ struct Row {
     agents: usize,
     dim: usize,
     scheme: &'static str,
+    lambda: f64,
     inner_steps: u32,
     steps: u64,
     seconds: f64,
@@ -335,6 +343,15 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             allowed: "must be a number of seconds > 0, at most 86400".into(),
         }));
     }
+    // The library's own bound on lambda (an f32 on the devices); dt lambda,
+    // with the bench's dt of at most 0.01, stays below it too.
+    if !(args.lambda.is_finite() && args.lambda >= 0.0 && args.lambda <= f32::MAX as f64) {
+        bail!(sgld_swarm::Error::Config(sgld_swarm::ConfigError {
+            field: "--lambda".into(),
+            value: crate::num(args.lambda),
+            allowed: "must be a number >= 0, at most 3.4e38 (f32's largest)".into(),
+        }));
+    }
     if let Some(path) = &args.json {
         check_writable(path)?;
     }
@@ -377,7 +394,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         MethodConfig::homogenized("HOM-SGLD", 0.005, 1.0, 0.01, 0.1, 20)
     }
-    .lambda(3.0)
+    .lambda(args.lambda)
     .taming(Taming::Coordinate);
     let paths: Vec<CpuPath> = match args.simd.as_str() {
         _ if matches!(args.backend, BackendArg::Gpu) => vec![CpuPath::Auto],
@@ -406,6 +423,15 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         threads: rayon::current_num_threads(),
         results: Vec::new(),
     };
+    println!(
+        "{} step, lambda {}, coordinate taming, rough potential (delta 0.01)",
+        if args.euler {
+            "Euler"
+        } else {
+            "homogenized (M = 20)"
+        },
+        crate::num(args.lambda)
+    );
     println!(
         "{:<24} {:>6} {:>6} {:>6} {:>12} {:>8} {:>9} {:>12}",
         "engine", "runs", "agents", "dim", "units/step", "steps", "seconds", "units/s"
@@ -436,16 +462,22 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         } else {
             sgld_swarm::engine::cpu::cpu_model()
         };
-        // A warm-up step (pipelines, first-touch of memory), then calibrate: steps
-        // until 0.1 s has passed, then enough for the time asked.
+        // A warm-up step (pipelines, first-touch of memory), then calibrate on
+        // calls of 1, 2, 4, ... steps until one takes 0.1 s, then enough for the
+        // time asked in one call: an engine fuses the steps of a call where it
+        // can (without interaction), so one step per call would take longer
+        // than a step of the timed call.
         e.advance(1).context("warm-up")?;
-        let t = Instant::now();
-        let mut calib = 0u64;
-        while t.elapsed() < Duration::from_millis(100) {
-            e.advance(1).context("calibration")?;
-            calib += 1;
-        }
-        let per_step = t.elapsed().as_secs_f64() / calib as f64;
+        let mut calib = 1u64;
+        let per_step = loop {
+            let t = Instant::now();
+            e.advance(calib).context("calibration")?;
+            let took = t.elapsed();
+            if took >= Duration::from_millis(100) || calib >= 1 << 24 {
+                break took.as_secs_f64() / calib as f64;
+            }
+            calib *= 2;
+        };
         // Within the stream's 2^32 steps however fast a step is.
         let steps = ((args.seconds / per_step).ceil() as u64).clamp(1, u32::MAX as u64 - e.step());
         let t = Instant::now();
@@ -467,6 +499,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             agents,
             dim,
             scheme: if args.euler { "euler" } else { "homogenized" },
+            lambda: args.lambda,
             inner_steps: method.scheme.inner_len(),
             steps,
             seconds,

@@ -58,6 +58,14 @@ impl<P: Potential> GpuEngine<P> {
             workgroup: tuning.workgroup,
             // step_io_vec4 reads block b of agent g at g d / 4 + b.
             vec4_io: tuning.vec4 && block_kernel && shape.dim.is_multiple_of(4),
+            // The scheme's branches fixed for the engine's life (plan.first():
+            // scheme, taming and the smoothing's samples do not vary).
+            scheme: (tuning.specialize && block_kernel).then(|| shader::SchemeFlags {
+                homogenized: consts.homogenized,
+                smoothed: consts.smoothing.is_some_and(|s| s.samples != 0),
+                interacting: interacting_code(interacting, l1),
+                coordinate_taming: consts.taming == Taming::Coordinate,
+            }),
         };
         let composed = shader::compose_opts(kernel, &opts).map_err(GpuError::from)?;
         composed.validate().map_err(GpuError::from)?;
@@ -576,6 +584,7 @@ impl<P: Potential> GpuEngine<P> {
             block_kernel,
             tuning,
             vec4_io: opts.vec4_io,
+            scheme: opts.scheme,
             mean_tiles,
             pipelines,
             groups,

@@ -40,7 +40,7 @@ use pipelines::Pipelines;
 use records::{DiagParams, GroupDiag, RECORDS_CAP, sort_stages};
 use split::{Exchange, ExchangeBuffers};
 use std::sync::Arc;
-use step::{Tuning, fuses_mean};
+use step::{Tuning, fuses_mean, interacting_code};
 
 /// Agents per tile of the mean reduction (shaders/mean_partial.wgsl).
 const TILE: usize = super::MEAN_TILE;
@@ -107,6 +107,8 @@ pub struct GpuEngine<P: Potential> {
     /// The block kernel moves X and Y as `vec4` (`SGLD_SWARM_GPU_VEC4` where
     /// 4 divides d).
     vec4_io: bool,
+    /// The scheme compiled into the block kernel (`SGLD_SWARM_GPU_SPECIALIZE`).
+    scheme: Option<shader::SchemeFlags>,
     /// The plain mean's tiles per run that the step kernels add themselves
     /// (`SGLD_SWARM_GPU_MEAN`, see [`step::fuses_mean`]); 0: they read
     /// the means of `mean_final`.
@@ -209,13 +211,18 @@ impl<P: Potential> Engine for GpuEngine<P> {
 
     fn device(&self) -> String {
         format!(
-            "{}, {} kernel (workgroup {}, {} Philox, checks {:?}{}{}){}",
+            "{}, {} kernel (workgroup {}, {} Philox, checks {:?}{}{}{}){}",
             self.ctx.describe(),
             if self.block_kernel { "block" } else { "agent" },
             self.tuning.workgroup,
             if self.tuning.int64 { "u64" } else { "portable" },
             self.tuning.checks,
             if self.vec4_io { ", vec4 X and Y" } else { "" },
+            if self.scheme.is_some() {
+                ", scheme compiled in"
+            } else {
+                ""
+            },
             if self.mean_tiles > 0 {
                 ", run means fused"
             } else {

@@ -3,21 +3,31 @@
 
 use super::*;
 
-/// Settings of the step kernels that change speed, never results (up to the
-/// rounding of the portable and 64-bit Philox paths, which give the same bits).
+/// Settings of the step kernels that change speed, not what is computed.
 /// Read from the environment so that a benchmark can compare them:
-/// `SGLD_SWARM_GPU_WORKGROUP` (32, 64, 128 or 256; default 64) and
-/// `SGLD_SWARM_GPU_INT64` (`0` forces the portable 16-bit Philox multiply on an
-/// adapter that has 64-bit integers; default `1`: use them where there are) and
-/// `SGLD_SWARM_GPU_CHECKS` (`all`, `bounds` or `none`: wgpu's run-time checks in
-/// the built-in step kernels and the network's, see [`Checks`]; default
-/// `bounds`; the one setting that may change a result's last bits, by the
-/// driver's choice of where to fuse multiply-adds in code of another shape),
-/// `SGLD_SWARM_GPU_MEAN` (how the step kernels get the plain run means, see
-/// [`MeanMode`]; default `auto`) and `SGLD_SWARM_GPU_VEC4` (`1`, the default:
-/// the block kernel moves X and Y as `vec4` where 4 divides d; `0`: a float at
-/// a time). The defaults are what an H200 measured fastest
-/// (docs/PERFORMANCE.md, "The prepared GPU variants on an H200").
+///
+/// - `SGLD_SWARM_GPU_WORKGROUP`: 32, 64, 128 or 256; default 64.
+/// - `SGLD_SWARM_GPU_INT64`: `0` forces the portable 16-bit Philox multiply on
+///   an adapter that has 64-bit integers; default `1`, use them where there
+///   are (the same bits either way).
+/// - `SGLD_SWARM_GPU_MEAN`: how the step kernels get the plain run means, see
+///   [`MeanMode`]; default `auto`.
+/// - `SGLD_SWARM_GPU_VEC4`: `1`, the default, moves the block kernel's X and Y
+///   as `vec4` where 4 divides d; `0` a float at a time.
+/// - `SGLD_SWARM_GPU_SPECIALIZE`: `1`, the default, compiles the engine's
+///   scheme into the block kernel as constants, so that the driver drops the
+///   branches of the schemes that do not run; `0`, one kernel that reads the
+///   scheme from its parameters.
+/// - `SGLD_SWARM_GPU_CHECKS`: `all`, `bounds` or `none`, wgpu's run-time
+///   checks in the built-in step kernels and the network's, see [`Checks`];
+///   default `bounds`.
+///
+/// The first four give the default's bits. The last two make the driver
+/// compile code of another shape, and WGSL lets it fuse a multiply and an add
+/// wherever it likes, so they may change a result's last bits (docs/DESIGN.md
+/// section 6.1). The defaults are what an H200 measured fastest
+/// (docs/PERFORMANCE.md, "The prepared GPU variants on an H200" and "The
+/// scheme compiled in").
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tuning {
     pub(super) workgroup: u32,
@@ -25,6 +35,7 @@ pub(super) struct Tuning {
     pub(super) checks: Checks,
     pub(super) mean: MeanMode,
     pub(super) vec4: bool,
+    pub(super) specialize: bool,
 }
 
 /// How the step kernels get the plain run means (`SGLD_SWARM_GPU_MEAN`).
@@ -95,24 +106,39 @@ impl Tuning {
             Some("0") => false,
             Some(v) => return Err(Var::GpuVec4.invalid(v, "must be 0 or 1")),
         };
+        let specialize = match Var::GpuSpecialize.get().as_deref() {
+            None | Some("1") => true,
+            Some("0") => false,
+            Some(v) => return Err(Var::GpuSpecialize.invalid(v, "must be 0 or 1")),
+        };
         Ok(Self {
             workgroup,
             int64,
             checks,
             mean,
             vec4,
+            specialize,
         })
+    }
+}
+
+/// `StepParams::interacting`: 0 none, 1 towards the run's point in `means`
+/// (the mean or the weighted mean), 2 l1.
+pub(super) fn interacting_code(interacting: bool, l1: bool) -> u32 {
+    match (interacting, l1) {
+        (false, _) => 0,
+        (true, true) => 2,
+        (true, false) => 1,
     }
 }
 
 impl<P: Potential> GpuEngine<P> {
     pub(super) fn step_params(&self, part: &Part, n0: u64, n_steps: u64) -> StepParams {
-        let interacting = match (self.pipelines.interacting, &self.pipelines.targets) {
-            (false, _) => 0,
-            (true, TargetPipelines::L1(_)) => 2,
-            (true, _) => 1,
-        };
-        StepParams {
+        let interacting = interacting_code(
+            self.pipelines.interacting,
+            matches!(self.pipelines.targets, TargetPipelines::L1(_)),
+        );
+        let params = StepParams {
             interacting,
             group_offset: part.group_offset as u32,
             part_agents: part.agents as u32,
@@ -129,7 +155,16 @@ impl<P: Potential> GpuEngine<P> {
                 (self.first_agent + part.agent_base as usize) as u32,
                 part.jobs,
             )
-        }
+        };
+        // A kernel with its scheme compiled in ignores these four fields.
+        debug_assert!(self.scheme.is_none_or(|f| f
+            == shader::SchemeFlags {
+                homogenized: params.homogenized != 0,
+                smoothed: params.samples != 0,
+                interacting: params.interacting,
+                coordinate_taming: params.taming == 1,
+            }));
+        params
     }
 
     /// The parameters of `dispatches` (`(first step, steps)`), at their
