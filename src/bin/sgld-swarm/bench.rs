@@ -343,15 +343,6 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             allowed: "must be a number of seconds > 0, at most 86400".into(),
         }));
     }
-    // The library's own bound on lambda (an f32 on the devices); dt lambda,
-    // with the bench's dt of at most 0.01, stays below it too.
-    if !(args.lambda.is_finite() && args.lambda >= 0.0 && args.lambda <= f32::MAX as f64) {
-        bail!(sgld_swarm::Error::Config(sgld_swarm::ConfigError {
-            field: "--lambda".into(),
-            value: crate::num(args.lambda),
-            allowed: "must be a number >= 0, at most 3.4e38 (f32's largest)".into(),
-        }));
-    }
     if let Some(path) = &args.json {
         check_writable(path)?;
     }
@@ -396,6 +387,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     .lambda(args.lambda)
     .taming(Taming::Coordinate);
+    // The library's checks of the method; --lambda is the one field given
+    // here, so an error about lambda names the flag.
+    if let Err(mut e) = method.validate(0) {
+        if e.field.contains("lambda") {
+            e.field = "--lambda".into();
+        }
+        bail!(sgld_swarm::Error::Config(e));
+    }
     let paths: Vec<CpuPath> = match args.simd.as_str() {
         _ if matches!(args.backend, BackendArg::Gpu) => vec![CpuPath::Auto],
         "auto" => vec![CpuPath::Auto],
