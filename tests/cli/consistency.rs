@@ -240,7 +240,9 @@ fn the_written_config_reproduces_the_run() {
 #[test]
 fn bench_json_has_what_compare_py_reads() {
     let dir = tempfile::tempdir().unwrap();
-    for euler in [false, true] {
+    // The homogenized step at the default lambda, the Euler step without
+    // interaction.
+    for (euler, lambda) in [(false, None), (true, Some("0"))] {
         let js = dir.path().join(format!("bench-{euler}.json"));
         let mut args = vec![
             "bench",
@@ -256,6 +258,9 @@ fn bench_json_has_what_compare_py_reads() {
         ];
         if euler {
             args.push("--euler");
+        }
+        if let Some(l) = lambda {
+            args.extend(["--lambda", l]);
         }
         let o = run(&args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
@@ -273,6 +278,8 @@ fn bench_json_has_what_compare_py_reads() {
                 .map(|f| row[f].as_u64().unwrap())
                 .collect();
             assert_eq!(size, [10, 10, 100], "{row}");
+            let want = lambda.map_or(3.0, |l| l.parse().unwrap());
+            assert_eq!(row["lambda"].as_f64(), Some(want), "{row}");
             let rate = row["units_per_s"].as_f64().unwrap();
             assert!(rate.is_finite() && rate > 0.0, "{row}");
         }
