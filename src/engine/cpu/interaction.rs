@@ -36,7 +36,8 @@ pub(super) struct Targets {
     split: Option<SplitRun>,
     /// The plain mean's tile sums in `partials` are those of the current
     /// positions: the step that moved them took them as it finished
-    /// (`CpuEngine::segment`), so the next `compute` needs no pass over X.
+    /// (`CpuEngine::pass`, or a run on the resident path at the end of its
+    /// segment), so the next `compute` needs no pass over X.
     sums_fresh: bool,
 }
 
@@ -499,7 +500,8 @@ mod tests {
     use crate::engine::cpu::{CpuEngine, CpuPath};
     use crate::potential::{Rough, Shift};
 
-    /// The tile sums a step takes of the positions it leaves (`CpuEngine::segment`)
+    /// The tile sums a step takes of the positions it leaves (`CpuEngine::segment`:
+    /// a pass's chunks, or, for MF-SGLD on 40 runs, the resident path's runs)
     /// are section 2.7's, written out here: each run's agents in tiles of 256 from
     /// its first, and each tile's sum of each coordinate in f64 in agent order.
     /// Runs of 300 agents (tiles of 256 and 44, a chunk of one tile each) and 40

@@ -10,6 +10,8 @@
 
 use super::*;
 
+mod resident;
+
 /// Blocks of 4 coordinates advanced together on the lane path.
 const LANES: usize = 16;
 
@@ -75,6 +77,15 @@ fn lanes_portable<P: Potential>(
 ) -> Bad {
     if ctx.c.cbo.is_some() {
         return cbo_lanes(ctx, x, first, n0, n1);
+    }
+    if ctx.resident {
+        // `x` is one run; the lane path never sees `norm` taming.
+        return match ctx.c.taming {
+            Taming::Coordinate => {
+                resident::resident_run::<P, CoordinateTaming>(ctx, x, first, n0, n1)
+            }
+            _ => resident::resident_run::<P, NoTaming>(ctx, x, first, n0, n1),
+        };
     }
     match (ctx.c.taming, ctx.c.homogenized) {
         (Taming::Coordinate, true) => {
@@ -215,8 +226,85 @@ fn cbo_lanes<P: Potential>(ctx: &Ctx<P>, x: &mut [f32], first: usize, n0: u64, n
     bad
 }
 
+/// One Euler step of a lane group from step `n` (with interaction, towards
+/// `ms`): draws, the gradient (smoothed where the method is), the update.
+/// Returns whether some lane holds a bad value (lanes without a coordinate
+/// may: [`first_bad`] looks at the coordinates only). Shared by the lane path
+/// and the resident path, so that both compute the same bits.
+#[inline(always)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a group's state, as the lane path holds it"
+)]
+fn euler_lanes<P: Potential, T: Tame>(
+    ctx: &Ctx<P>,
+    c0: &[u32; LANES],
+    c1: &[u32; LANES],
+    n: u64,
+    xs: &mut [[f32; LANES]; 4],
+    ms: &[[f32; LANES]; 4],
+    k0: &[[f32; LANES]; 4],
+    k1: &[[f32; LANES]; 4],
+    ks: &[[usize; LANES]; 4],
+) -> bool {
+    let c = ctx.c;
+    let mut any_bad = false;
+    let words = rng::philox4x32_10_lanes(
+        c0,
+        c1,
+        n as u32,
+        rng::counter_word3(rng::DOMAIN_NOISE, 0),
+        ctx.key,
+    );
+    let z = rng::normals_lanes(&words);
+    let mut gr = [[0.0f32; LANES]; 4];
+    match c.smoothing {
+        None => {
+            for w in 0..4 {
+                for l in 0..LANES {
+                    gr[w][l] = ctx.p.grad_coord(ks[w][l], [k0[w][l], k1[w][l]], xs[w][l]);
+                }
+            }
+        }
+        Some(sm) => {
+            // As the agent path: perturbed gradients summed in s order.
+            let sh = sm.sqrt_variance();
+            for smp in 0..sm.samples {
+                let words = rng::philox4x32_10_lanes(
+                    c0,
+                    c1,
+                    n as u32,
+                    rng::counter_word3(rng::DOMAIN_SMOOTHING, smp),
+                    ctx.key,
+                );
+                let xi = rng::normals_lanes(&words);
+                for w in 0..4 {
+                    for l in 0..LANES {
+                        let p = xs[w][l] + sh * xi[w][l];
+                        gr[w][l] += ctx.p.grad_coord(ks[w][l], [k0[w][l], k1[w][l]], p);
+                    }
+                }
+            }
+            for row in gr.iter_mut() {
+                for v in row.iter_mut() {
+                    *v *= sm.inv_s;
+                }
+            }
+        }
+    }
+    for w in 0..4 {
+        for l in 0..LANES {
+            let xv = xs[w][l];
+            xs[w][l] = xv - T::tame(c.grad_step, gr[w][l]) - c.lambda_dt * (xv - ms[w][l])
+                + c.noise * z[w][l];
+            any_bad |= is_bad(xs[w][l]);
+        }
+    }
+    any_bad
+}
+
 /// The earliest (step, agent) among a lane group's coordinates after step `n`,
-/// and its value. Lane `l` holds the `len[l]` coordinates (4; fewer in an
+/// and its value (the agent's first bad coordinate's). Lane `l` holds the `len[l]` coordinates (4; fewer in an
 /// agent's last block when 4 does not divide d; none past the chunk's end) that
 /// start at index `start[l]` of the chunk.
 #[inline(always)]
@@ -228,10 +316,13 @@ fn first_bad(
     first: usize,
     d: usize,
 ) -> Bad {
+    // Lane by lane, each lane's coordinates in order: of an agent's bad
+    // values, the first coordinate's is kept (`earliest` keeps the first of
+    // equals), however its blocks fall into groups.
     let mut bad: Bad = None;
-    for w in 0..4 {
-        for l in 0..LANES {
-            if w < len[l] && is_bad(xs[w][l]) {
+    for l in 0..LANES {
+        for w in 0..len[l] {
+            if is_bad(xs[w][l]) {
                 bad = earliest(bad, Some((n + 1, first + (start[l] + w) / d, xs[w][l])));
             }
         }
@@ -428,59 +519,7 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                     }
                 }
             } else {
-                let words = rng::philox4x32_10_lanes(
-                    &c0,
-                    &c1,
-                    n as u32,
-                    rng::counter_word3(rng::DOMAIN_NOISE, 0),
-                    ctx.key,
-                );
-                let z = rng::normals_lanes(&words);
-                let mut gr = [[0.0f32; LANES]; 4];
-                match c.smoothing {
-                    None => {
-                        for w in 0..4 {
-                            for l in 0..LANES {
-                                gr[w][l] =
-                                    ctx.p.grad_coord(ks[w][l], [k0[w][l], k1[w][l]], xs[w][l]);
-                            }
-                        }
-                    }
-                    Some(sm) => {
-                        // As the agent path: perturbed gradients summed in s order.
-                        let sh = sm.sqrt_variance();
-                        for smp in 0..sm.samples {
-                            let words = rng::philox4x32_10_lanes(
-                                &c0,
-                                &c1,
-                                n as u32,
-                                rng::counter_word3(rng::DOMAIN_SMOOTHING, smp),
-                                ctx.key,
-                            );
-                            let xi = rng::normals_lanes(&words);
-                            for w in 0..4 {
-                                for l in 0..LANES {
-                                    let p = xs[w][l] + sh * xi[w][l];
-                                    gr[w][l] += ctx.p.grad_coord(ks[w][l], [k0[w][l], k1[w][l]], p);
-                                }
-                            }
-                        }
-                        for row in gr.iter_mut() {
-                            for v in row.iter_mut() {
-                                *v *= sm.inv_s;
-                            }
-                        }
-                    }
-                }
-                for w in 0..4 {
-                    for l in 0..LANES {
-                        let xv = xs[w][l];
-                        xs[w][l] =
-                            xv - T::tame(c.grad_step, gr[w][l]) - c.lambda_dt * (xv - ms[w][l])
-                                + c.noise * z[w][l];
-                        any_bad |= is_bad(xs[w][l]);
-                    }
-                }
+                any_bad = euler_lanes::<P, T>(ctx, &c0, &c1, n, &mut xs, &ms, &k0, &k1, &ks);
             }
             // Lanes without a coordinate hold 0, never bad: the exact search
             // runs only when some lane is.

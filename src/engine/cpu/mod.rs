@@ -147,7 +147,24 @@ pub struct CpuEngine<P: Potential> {
     coord_consts: Vec<[f32; 2]>,
     /// The same in lane order for every whole lane group (lane path only).
     group_consts: Vec<GroupConsts>,
+    /// The resident path applies: the Euler step on the lane path pulled towards
+    /// the plain mean of whole runs held here, with constant step constants
+    /// (`lanes::resident`).
+    resident: bool,
 }
+
+/// The resident path takes a segment when there are at least this many runs per
+/// thread (each run one work item): whole runs then spread over the threads
+/// within a quarter of a thread's share of even, as the chunks of whole tiles do.
+const RESIDENT_RUNS_PER_THREAD: usize = 4;
+
+/// The resident path takes runs of at most this many coordinates (512 KiB of
+/// positions, about 1 MiB of lane groups): a run's groups must stay in the
+/// core's caches across the steps of a segment. On the 2-core development VM
+/// the path gained 24% with runs of 250k coordinates and lost half the rate
+/// with 500k and more (docs/PERFORMANCE.md, "CPU, sixth round"); this bound
+/// leaves room for cores with a smaller share of cache.
+const RESIDENT_MAX_RUN: usize = 1 << 17;
 
 /// The first bad value an agent met: (steps done, global agent, value).
 type Bad = Option<(u64, usize, f32)>;
@@ -216,6 +233,8 @@ impl<P: Potential> CpuEngine<P> {
             CpuPath::Auto => Simd::selected()?,
             _ => Simd::Portable,
         };
+        // A part of a run takes its means from every rank holding the rest.
+        let whole_runs = placement.split.is_none();
         let targets = Targets::new(method, shape, simd, placement.split)?;
         initial_positions_at(
             &mut x,
@@ -274,6 +293,7 @@ impl<P: Potential> CpuEngine<P> {
             batched,
             coord_consts: Vec::new(),
             group_consts: Vec::new(),
+            resident: false,
         };
         if engine.potential.separable() && !engine.potential.stochastic() {
             engine.coord_consts = (0..shape.dim)
@@ -284,6 +304,13 @@ impl<P: Potential> CpuEngine<P> {
                 engine.group_consts = lanes::group_consts(&engine.coord_consts);
             }
         }
+        engine.resident = engine.lanes.is_some()
+            && !engine.consts.homogenized
+            && engine.consts.cbo.is_none()
+            && engine.targets.sums_foldable()
+            && whole_runs
+            && !engine.plan.varies()
+            && shape.agents * shape.dim <= RESIDENT_MAX_RUN;
         if engine.consts.homogenized {
             // Y(0, 0) = X(0).
             engine.y.copy_from_slice(&engine.x);
@@ -291,8 +318,75 @@ impl<P: Potential> CpuEngine<P> {
         Ok(engine)
     }
 
-    /// Steps `n0..n1` for every agent; with interaction or a schedule, `n1 = n0 + 1`.
+    /// Steps `n0..n1` for every agent: on the resident path where it applies,
+    /// else in one pass over the agents, or, with interaction or a schedule, a
+    /// pass a step.
     fn segment(&mut self, n0: u64, n1: u64) -> Bad {
+        if self.resident_now() {
+            return self.resident_segment(n0, n1);
+        }
+        if self.targets.active() || self.plan.varies() {
+            return (n0..n1).find_map(|n| self.pass(n, n + 1));
+        }
+        self.pass(n0, n1)
+    }
+
+    /// Whether the resident path takes this segment: it applies, and there are
+    /// enough runs to keep every thread busy (each run is one work item).
+    fn resident_now(&self) -> bool {
+        self.resident && self.shape.runs >= RESIDENT_RUNS_PER_THREAD * rayon::current_num_threads()
+    }
+
+    /// Steps `n0..n1` on the resident path: each run is a work item that keeps
+    /// its positions in lanes for the whole segment and takes its own means.
+    fn resident_segment(&mut self, n0: u64, n1: u64) -> Bad {
+        let c = self.consts;
+        // The means of step n0; the runs take the later ones themselves.
+        self.targets
+            .compute(&self.potential, &self.x, self.shape, &c);
+        let level = self.lanes.expect("the resident path is a lane path");
+        let (shape, agents, d) = (self.shape, self.shape.agents, self.shape.dim);
+        let tiles = agents.div_ceil(crate::engine::MEAN_TILE);
+        // Each run takes its tiles' sums of the positions it leaves, as the
+        // chunks of a pass do, for the next segment's first means.
+        let mut sums = self.targets.lend_sums();
+        let ctx = Ctx {
+            p: &self.potential,
+            c,
+            key: self.key,
+            base: self.first_agent,
+            shape: self.shape,
+            means: &self.targets.means,
+            targets: &self.targets,
+            resident: true,
+            coord_consts: &self.coord_consts,
+            group_consts: &self.group_consts,
+        };
+        let bad = self
+            .x
+            .par_chunks_mut(agents * d)
+            .zip(sums.par_chunks_mut(tiles * d))
+            .enumerate()
+            .map(|(r, (run, run_sums))| {
+                let bad = dispatch_lanes(level, &ctx, run, &mut [], r * agents, n0, n1);
+                chunks::Chunk {
+                    first: r * agents,
+                    x: run,
+                    y: &mut [],
+                    sums: run_sums,
+                    tiles: r * tiles..(r + 1) * tiles,
+                }
+                .take_tile_sums(shape);
+                bad
+            })
+            .reduce(|| None, earliest);
+        self.targets.give_back_sums(sums);
+        bad
+    }
+
+    /// One pass over the agents for steps `n0..n1`; with interaction or a
+    /// schedule, `n1 = n0 + 1`.
+    fn pass(&mut self, n0: u64, n1: u64) -> Bad {
         let c = if self.plan.varies() {
             debug_assert_eq!(n1, n0 + 1);
             self.plan.at(n0)
@@ -322,6 +416,7 @@ impl<P: Potential> CpuEngine<P> {
             shape,
             means: &self.targets.means,
             targets: &self.targets,
+            resident: false,
             coord_consts: &self.coord_consts,
             group_consts: &self.group_consts,
         };
@@ -357,9 +452,11 @@ impl<P: Potential> Engine for CpuEngine<P> {
     }
 
     fn max_segment(&self) -> u64 {
-        // With interaction the run means change every step; with a schedule, the
-        // constants.
-        if !self.targets.active() && !self.plan.varies() {
+        // With interaction the run means change every step, with a schedule the
+        // constants: a pass a step, unless the runs take their own means on the
+        // resident path. Any segment is taken (`segment` steps it a pass at a
+        // time where it must); the longest saves the driver's calls.
+        if self.resident || (!self.targets.active() && !self.plan.varies()) {
             u64::MAX
         } else {
             1
@@ -438,6 +535,8 @@ struct Ctx<'a, P> {
     /// The run's points pulled towards, for the lane path (mean or weighted).
     means: &'a [f32],
     targets: &'a Targets,
+    /// The resident path: each call steps one whole run for the segment.
+    resident: bool,
     /// A separable potential's constants of every coordinate.
     coord_consts: &'a [[f32; 2]],
     /// The same in lane order for every whole lane group (empty off the lane path).
