@@ -11,10 +11,11 @@ against size.
     python3 benches/compare.py --resnet [--gpu [--tune]]  # the Figure 3 network's training
 
 With --resnet: `sgld-swarm bench --resnet AGENTS` (the network's gradient and its
-whole training step) against the PyTorch (eager, torch.compile) and JAX (jit)
-peers of the same network, minibatch and SGLD update (benches/peers/resnet_*.py,
-each checked against an f64 reference before it is timed), over an agent
-ladder, in samples x agents per second.
+whole training step) against the PyTorch (eager, and `torch.compile` with the
+layer compiled once as a nested region) and JAX (jit) peers of the same network,
+minibatch and SGLD update (benches/peers/resnet_*.py, each checked against an
+f64 reference before it is timed), over an agent ladder, in samples x agents
+per second.
 
 Needs only Python 3.11+ and NumPy beside a release binary of sgld-swarm
 (`cargo build --release`, or --bin for one built elsewhere); PyTorch and JAX
@@ -62,6 +63,12 @@ def log(msg):
 
 def run(cmd, out_path, timeout, env=None):
     """Runs cmd, echoing and saving its output; returns True on success."""
+    return run_status(cmd, out_path, timeout, env) == 0
+
+
+def run_status(cmd, out_path, timeout, env=None):
+    """Runs cmd, echoing and saving its output; returns its exit status (-9 when
+    killed at `timeout`, None when it cannot start)."""
     log("$ " + " ".join(cmd))
     t = time.perf_counter()
     with open(out_path, "w") as f:
@@ -81,10 +88,18 @@ def run(cmd, out_path, timeout, env=None):
             timer.cancel()
         except OSError as e:
             log(f"  cannot run: {e}")
-            return False
+            return None
     if p.returncode != 0:
         log(f"  exit status {p.returncode} after {time.perf_counter() - t:.0f} s")
-    return p.returncode == 0
+    return p.returncode
+
+
+def unfinished(status, log_path):
+    """What a check line says of a command that exited with `status` (not 0)
+    after writing a report, which may lack what it did not reach."""
+    why = ("killed at --timeout" if status == -9
+           else "a check that differs or fails exits 1, so does an error")
+    return f"exit status {status} ({why}; its log: {log_path})"
 
 
 def has_module(python, module):
@@ -194,8 +209,13 @@ def plot(cols, path, title):
 
 
 def eager_only(a, peer):
-    """The PyTorch peers' arguments for --no-compile."""
-    return ["--variant", "eager"] if a.no_compile and peer == "pytorch" else []
+    """The PyTorch peers' arguments for --no-compile (and, for the network's
+    peer, --pytorch-variant)."""
+    if peer != "pytorch":
+        return []
+    if a.no_compile:
+        return ["--variant", "eager"]
+    return [x for v in a.pytorch_variant or [] for x in ("--variant", v)]
 
 
 # The network kernel's other versions for --resnet --gpu --tune (src/gpu/resnet.rs,
@@ -240,6 +260,8 @@ def net_versions(a, ladder, ours, base_kernel):
 
 # Network peers: script and the module it needs.
 RESNET_PEERS = [("pytorch", "torch"), ("jax", "jax")]
+# The variants of benches/peers/resnet_pytorch.py.
+RESNET_PYTORCH_VARIANTS = ["eager", "compile", "compile-regional"]
 
 
 def resnet(a, wanted):
@@ -281,11 +303,14 @@ def resnet(a, wanted):
         cmd = [a.python, os.path.join(PEERS, f"resnet_{name}.py"), "--seconds", str(a.seconds),
                "--json", js] + [x for n in ladder for x in ("--agents", str(n))] + \
             eager_only(a, name)
-        ok = run(cmd, js[:-5] + ".log", a.timeout, {"PYTHONUNBUFFERED": "1"})
+        status = run_status(cmd, js[:-5] + ".log", a.timeout, {"PYTHONUNBUFFERED": "1"})
+        ok = status == 0
         rep = load(js)
         if not rep:
             checks[name] = "failed" if not ok else "no report"
             continue
+        if status != 0:  # perhaps a partial report: say so beside the table
+            checks[f"{name} command"] = unfinished(status, js[:-5] + ".log")
         devices.append(f"{name}: {rep['device']}")
         checks.update({f"{name} {v}": c for v, c in rep.get("checks", {}).items()})
         by_path = {}
@@ -357,8 +382,12 @@ def main():
     p.add_argument("--peers", default="numpy,pytorch,jax",
                    help="which peers to run, where installed (default numpy,pytorch,jax)")
     p.add_argument("--no-compile", action="store_true",
-                   help="time PyTorch eager only, not torch.compile (compiling the Figure 3 "
-                        "network takes minutes per agent count)")
+                   help="time PyTorch eager only, not torch.compile (with --resnet, its "
+                        "one compilation of the Figure 3 network took 160 s on a 2-core VM)")
+    p.add_argument("--pytorch-variant", action="append", choices=RESNET_PYTORCH_VARIANTS,
+                   help="with --resnet: a variant of the PyTorch peer to time (repeatable; "
+                        "default eager and compile-regional; compile, the whole step unrolled, "
+                        "compiles for minutes per agent count)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds per command at most")
     p.add_argument("--out", default=os.path.join(ROOT, "bench-out"),
                    help="folder for the JSON, logs, table and plot (default bench-out)")
@@ -388,6 +417,10 @@ def main():
         tune = [(label, env) for label, env in TUNE if slug(label) in names]
     if a.agents and not a.resnet:
         p.error("--agents: only with --resnet")
+    if a.pytorch_variant and not a.resnet:
+        p.error("--pytorch-variant: only with --resnet")
+    if a.pytorch_variant and a.no_compile:
+        p.error("--pytorch-variant: not with --no-compile, which times eager alone")
     if any(n <= 0 for n in a.agents or []):
         p.error(f"--agents: must be positive, got {a.agents}")
     os.makedirs(a.out, exist_ok=True)
@@ -440,13 +473,16 @@ def main():
         cmd = [a.python, os.path.join(PEERS, f"{name}_peer.py"), "--max-size", str(size),
                "--json", js] + common + (["--check", check_dir] if check_dir else []) + \
             eager_only(a, name)
-        ok = run(cmd, os.path.join(a.out, f"peer-{name}.log"), a.timeout,
-                 {"PYTHONUNBUFFERED": "1"})
+        peer_log = os.path.join(a.out, f"peer-{name}.log")
+        status = run_status(cmd, peer_log, a.timeout, {"PYTHONUNBUFFERED": "1"})
+        ok = status == 0
         rep = load(js)
         if rep:
             reports.append(rep)
             if check_dir:
                 checks[name] = rep.get("check", "not run")
+            if not ok:  # perhaps a partial report: say so beside the table
+                checks[f"{name} command"] = unfinished(status, peer_log)
         elif check_dir or not ok:
             checks[name] = "failed"
 

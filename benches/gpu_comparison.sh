@@ -10,7 +10,11 @@
 #
 # --timeout limits each command of a part (compare.py kills it and still writes
 # the part's table); --part-timeout, if given, limits a whole part, which then
-# leaves no table of its own (its JSON and logs stay).
+# leaves no table of its own (its JSON and logs stay). --no-compile times
+# PyTorch eager alone; without it the network's PyTorch peer also times
+# `torch.compile` with the layer as a nested compile region, which compiles
+# once, for all agent counts (160 s on a 2-core VM; the peer's check line says
+# how long).
 #
 #   1. resnet:      the Figure 3 network's training step against PyTorch and JAX,
 #                   with the network kernel's other versions (--resnet --gpu --tune)

@@ -121,17 +121,20 @@ def time_steps(make_step, label, ladder, seconds):
     return rows
 
 
-def main(peer_name, variants, make_for, device_info, loss_and_grad_for):
+def main(peer_name, variants, make_for, device_info, loss_and_grad_for, default_variants=None):
     """The command line of a network peer: check each variant's loss and gradient
     against the reference, time its training step over the agent ladder, write
-    JSON. Exit status 1 when a check differs."""
+    JSON. `default_variants` (all of `variants` if None) are those timed when
+    none is asked for. A variant whose check raises is reported as failed and
+    not timed. Exit status 1 when a check differs or fails."""
+    default_variants = default_variants or variants
     p = argparse.ArgumentParser(description=f"The {peer_name} peer of `sgld-swarm bench "
                                             f"--resnet`: the Figure 3 network's training step.")
     p.add_argument("--agents", type=int, action="append",
                    help=f"agents (repeatable; default {', '.join(map(str, AGENTS))})")
     p.add_argument("--seconds", type=float, default=2.0, help="seconds per size")
     p.add_argument("--variant", choices=variants, action="append", dest="variants",
-                   help=f"which variants to time (default: all of {', '.join(variants)})")
+                   help=f"which variants to time (default: {', '.join(default_variants)})")
     p.add_argument("--device", default=None, help="the framework's device (default: its best)")
     p.add_argument("--json", help="write the results here")
     a = p.parse_args()
@@ -144,15 +147,26 @@ def main(peer_name, variants, make_for, device_info, loss_and_grad_for):
     report = dict(backend=peer_name, kind=kind, device=device,
                   python=platform.python_version(), results=[], checks={})
     ok = True
-    for v in a.variants or variants:
-        agree, text = check(loss_and_grad_for(v, a.device), f"{peer_name} {v}")
+    for v in a.variants or default_variants:
+        started = time.perf_counter()
+        try:
+            agree, text = check(loss_and_grad_for(v, a.device), f"{peer_name} {v}")
+            report["checks"][v] = "agree" if agree else "differ"
+            # The first call of a compiled variant compiles: its cost, once.
+            took = time.perf_counter() - started
+            text += f" ({took:.1f} s, with any compilation)"
+            report.setdefault("check_seconds", {})[v] = took
+        except Exception as e:  # a framework that cannot run the variant here
+            agree, text = False, (f"check {peer_name} {v}: failed: {type(e).__name__}: "
+                                  f"{str(e).splitlines()[0] if str(e) else ''}")
+            report["checks"][v] = "failed"
         print(text, flush=True)
-        report["checks"][v] = "agree" if agree else "differ"
         ok &= agree
-        print(f"{'peer':<24} {'agents':>6} {'calls':>8} {'seconds':>9} "
-              f"{'samples x agents/s':>14}", flush=True)
-        report["results"] += time_steps(make_for(v, a.device), f"{peer_name} {v}",
-                                        a.agents or AGENTS, a.seconds)
+        if report["checks"][v] != "failed":
+            print(f"{'peer':<24} {'agents':>6} {'calls':>8} {'seconds':>9} "
+                  f"{'samples x agents/s':>14}", flush=True)
+            report["results"] += time_steps(make_for(v, a.device), f"{peer_name} {v}",
+                                            a.agents or AGENTS, a.seconds)
         # After each variant, so that a time limit on a slow one keeps the others.
         if a.json:
             with open(a.json, "w") as f:
