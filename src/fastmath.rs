@@ -43,6 +43,28 @@ pub fn sincos(t: f32) -> (f32, f32) {
 /// `[2^-25, 1)`).
 #[inline(always)]
 pub fn ln(x: f32) -> f32 {
+    ln_finish(ln_start(x))
+}
+
+/// [`ln`] halfway: the reduction `x = (1 + f) 2^ef` and the first five
+/// coefficients of the polynomial in `f` (Horner's order).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LnStart {
+    /// `f`, in `[sqrt(1/2) - 1, sqrt(2) - 1)`.
+    pub f: f32,
+    /// The exponent `ef` as an f32.
+    pub ef: f32,
+    /// The polynomial's partial sum after its first five coefficients.
+    pub p: f32,
+}
+
+/// The first half of [`ln`]. The lane path runs the two halves in separate
+/// loops, so that no chain of dependent operations is longer than the
+/// processor's out-of-order window covers (docs/PERFORMANCE.md, "CPU, seventh
+/// round"); `ln(x) == ln_finish(ln_start(x))`, the same operations in the same
+/// order.
+#[inline(always)]
+pub(crate) fn ln_start(x: f32) -> LnStart {
     const SQRT_HALF: f32 = core::f32::consts::FRAC_1_SQRT_2;
     let bits = x.to_bits();
     // x = m * 2^e with m in [0.5, 1).
@@ -51,19 +73,17 @@ pub fn ln(x: f32) -> f32 {
     let small = m < SQRT_HALF;
     e -= small as i32;
     let f = if small { m + m - 1.0 } else { m - 1.0 };
-    let ef = e as f32;
+    let p = (((7.037_683_6e-2 * f - 1.151_461e-1) * f + 1.167_699_9e-1) * f - 1.242_014_1e-1) * f
+        + 1.424_932_3e-1;
+    LnStart { f, ef: e as f32, p }
+}
+
+/// The second half of [`ln`]: the rest of the polynomial and the sum.
+#[inline(always)]
+pub(crate) fn ln_finish(s: LnStart) -> f32 {
+    let LnStart { f, ef, p } = s;
     let z = f * f;
-    let mut y = ((((((((7.037_683_6e-2 * f - 1.151_461e-1) * f + 1.167_699_9e-1) * f
-        - 1.242_014_1e-1)
-        * f
-        + 1.424_932_3e-1)
-        * f
-        - 1.666_805_8e-1)
-        * f
-        + 2.000_071_5e-1)
-        * f
-        - 2.499_999_4e-1)
-        * f
+    let mut y = ((((p * f - 1.666_805_8e-1) * f + 2.000_071_5e-1) * f - 2.499_999_4e-1) * f
         + 3.333_333e-1)
         * f
         * z;
@@ -174,6 +194,47 @@ mod tests {
             x *= 1.000_37;
         }
         assert_eq!(ln(1.0), 0.0);
+    }
+
+    /// `ln` in its two halves is the one Horner polynomial written out (as it
+    /// stands in `shaders/fastmath.wgsl`), bit for bit, over the uniforms'
+    /// range: the halves may move no operation.
+    #[test]
+    fn ln_halves_are_the_one_polynomial() {
+        fn written_out(x: f32) -> f32 {
+            let bits = x.to_bits();
+            let mut e = ((bits >> 23) & 0xff) as i32 - 126;
+            let m = f32::from_bits((bits & 0x807f_ffff) | 0x3f00_0000);
+            let small = m < core::f32::consts::FRAC_1_SQRT_2;
+            e -= small as i32;
+            let f = if small { m + m - 1.0 } else { m - 1.0 };
+            let ef = e as f32;
+            let z = f * f;
+            let mut y = ((((((((7.037_683_6e-2 * f - 1.151_461e-1) * f + 1.167_699_9e-1) * f
+                - 1.242_014_1e-1)
+                * f
+                + 1.424_932_3e-1)
+                * f
+                - 1.666_805_8e-1)
+                * f
+                + 2.000_071_5e-1)
+                * f
+                - 2.499_999_4e-1)
+                * f
+                + 3.333_333e-1)
+                * f
+                * z;
+            y += -2.121_944_4e-4 * ef;
+            y += -0.5 * z;
+            let mut r = f + y;
+            r += 0.693_359_4 * ef;
+            r
+        }
+        let mut x = 2.0f32.powi(-25);
+        while x <= 1.0 {
+            assert_eq!(ln(x).to_bits(), written_out(x).to_bits(), "ln({x})");
+            x = f32::from_bits(x.to_bits() + 997);
+        }
     }
 
     /// Relative error against f64 over the whole range that reaches the polynomial

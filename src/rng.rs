@@ -197,14 +197,45 @@ pub fn normals(words: [u32; 4]) -> [f32; 4] {
 
 /// [`normals`] over lanes.
 #[inline(always)]
+#[allow(
+    clippy::needless_range_loop,
+    reason = "lane loops, indexed as the lane path's"
+)]
 pub fn normals_lanes<const W: usize>(words: &[[u32; W]; 4]) -> [[f32; W]; 4] {
+    // Three loops, each a short chain of dependent operations per lane, so
+    // that the out-of-order window holds many lanes' chains at once (ln's
+    // polynomial alone is 18 operations deep): the first half of ln, its
+    // second half with the root, then the angle (docs/PERFORMANCE.md, "CPU,
+    // seventh round").
+    let mut half = [[0.0f32; W]; 6];
+    for pair in 0..2 {
+        for l in 0..W {
+            let s = fastmath::ln_start(uniform(words[2 * pair][l]));
+            (
+                half[3 * pair][l],
+                half[3 * pair + 1][l],
+                half[3 * pair + 2][l],
+            ) = (s.f, s.ef, s.p);
+        }
+    }
+    let mut rho = [[0.0f32; W]; 2];
+    for pair in 0..2 {
+        for l in 0..W {
+            let s = fastmath::LnStart {
+                f: half[3 * pair][l],
+                ef: half[3 * pair + 1][l],
+                p: half[3 * pair + 2][l],
+            };
+            rho[pair][l] = (-2.0 * fastmath::ln_finish(s)).sqrt();
+        }
+    }
     let mut z = [[0.0f32; W]; 4];
     for pair in 0..2 {
         let (a, b) = (2 * pair, 2 * pair + 1);
         for l in 0..W {
-            let (za, zb) = box_muller(uniform(words[a][l]), uniform(words[b][l]));
-            z[a][l] = za;
-            z[b][l] = zb;
+            let (s, c) = fastmath::sincos(core::f32::consts::TAU * uniform(words[b][l]));
+            z[a][l] = rho[pair][l] * c;
+            z[b][l] = rho[pair][l] * s;
         }
     }
     z
@@ -430,11 +461,93 @@ mod tests {
         philox4x32_10_lanes(c0, c1, c2, c3, key)
     }
 
+    /// The lane normals at 16 lanes, compiled for AVX2 as the lane path's are.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn normals_avx2(words: &[[u32; 16]; 4]) -> [[f32; 16]; 4] {
+        normals_lanes(words)
+    }
+
+    /// `normals_lanes`, portable and compiled for AVX2 where the CPU has it,
+    /// is `normals` (Box-Muller on each lane's words, written as one
+    /// function) bit for bit in every lane, for `words`: the lanes split
+    /// Box-Muller into three loops (`ln`'s two halves, then the angle), which
+    /// must change no operation.
+    fn assert_normals_lanes_are_box_muller(words: &[[u32; 16]; 4]) {
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
+        let mut builds = vec![("portable", normals_lanes(words))];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            builds.push(("avx2", unsafe { normals_avx2(words) }));
+        }
+        for l in 0..16 {
+            let want = normals([words[0][l], words[1][l], words[2][l], words[3][l]]);
+            for (build, z) in &builds {
+                for j in 0..4 {
+                    assert_eq!(
+                        z[j][l].to_bits(),
+                        want[j].to_bits(),
+                        "{build}: lane {l} normal {j} of words {:?}",
+                        [words[0][l], words[1][l], words[2][l], words[3][l]]
+                    );
+                }
+            }
+        }
+    }
+
+    /// The words at the uniforms' ends (the least, 2^-25, and the next; the
+    /// largest below 1/2 and 1/2 itself; the largest below 1, and 1 from the
+    /// top words) and on both sides of where `ln`'s reduction switches (the
+    /// mantissa at sqrt(1/2): u near sqrt(1/8) and near sqrt(1/2)), in every
+    /// pairing of the two words of a pair.
+    #[test]
+    fn normals_lanes_are_box_muller_at_the_edges() {
+        let edges = [
+            0u32,
+            0x100,
+            0x5a82_7800,
+            0x5a82_7900,
+            0x7fff_ff00,
+            0x8000_0000,
+            0xb504_f200,
+            0xb504_f300,
+            0xffff_fe00,
+            u32::MAX,
+        ];
+        let mut words = [[0u32; 16]; 4];
+        for (i, (a, b)) in edges
+            .iter()
+            .flat_map(|&a| edges.iter().map(move |&b| (a, b)))
+            .enumerate()
+        {
+            let (l, pair) = (i % 16, (i / 16) % 2);
+            (words[2 * pair][l], words[2 * pair + 1][l]) = (a, b);
+            if i % 32 == 31 || i + 1 == edges.len() * edges.len() {
+                assert_normals_lanes_are_box_muller(&words);
+            }
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig {
             failure_persistence: None,
             ..proptest::prelude::ProptestConfig::default()
         })]
+
+        /// As `normals_lanes_are_box_muller_at_the_edges`, for any words.
+        #[test]
+        fn normals_lanes_are_box_muller_for_any_words(
+            w0 in proptest::array::uniform16(proptest::num::u32::ANY),
+            w1 in proptest::array::uniform16(proptest::num::u32::ANY),
+            w2 in proptest::array::uniform16(proptest::num::u32::ANY),
+            w3 in proptest::array::uniform16(proptest::num::u32::ANY),
+        ) {
+            assert_normals_lanes_are_box_muller(&[w0, w1, w2, w3]);
+        }
 
         /// The multiply's two words are the 64-bit product's halves for any
         /// operands.

@@ -497,10 +497,22 @@ fn lanes_path<P: Potential, T: Tame, const HOM: bool>(
                     );
                     let z = rng::normals_lanes(&words);
                     let averaged = m + 1 >= c.burn_in;
+                    // The gradient and the update in separate loops: one loop
+                    // would make each lane's chain of dependent operations as
+                    // long as both, and the out-of-order window would hold
+                    // fewer lanes' chains (+16% on the rough potential,
+                    // with Box-Muller's loops cut likewise; docs/PERFORMANCE.md,
+                    // "CPU, seventh round").
+                    let mut gr = [[0.0f32; LANES]; 4];
+                    for w in 0..4 {
+                        for l in 0..LANES {
+                            gr[w][l] = ctx.p.grad_coord(ks[w][l], [k0[w][l], k1[w][l]], ys[w][l]);
+                        }
+                    }
                     for w in 0..4 {
                         for l in 0..LANES {
                             let yv = ys[w][l];
-                            let g = ctx.p.grad_coord(ks[w][l], [k0[w][l], k1[w][l]], yv);
+                            let g = gr[w][l];
                             let yn = yv - T::tame(c.grad_step, g)
                                 + c.y_pull * (xs[w][l] - yv)
                                 + c.noise * z[w][l];
