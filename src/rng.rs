@@ -181,7 +181,18 @@ pub fn uniform(x: u32) -> f32 {
 /// `rho = sqrt(-2 ln u_a)`, `theta = 2 pi u_b`.
 #[inline(always)]
 pub fn box_muller(u_a: f32, u_b: f32) -> (f32, f32) {
-    let rho = (-2.0 * fastmath::ln(u_a)).sqrt();
+    polar(radius(fastmath::ln(u_a)), u_b)
+}
+
+/// Box-Muller's `rho = sqrt(-2 ln u_a)` from `ln u_a`.
+#[inline(always)]
+fn radius(ln_u_a: f32) -> f32 {
+    (-2.0 * ln_u_a).sqrt()
+}
+
+/// Box-Muller's pair `(rho cos theta, rho sin theta)`, `theta = 2 pi u_b`.
+#[inline(always)]
+fn polar(rho: f32, u_b: f32) -> (f32, f32) {
     let (s, c) = fastmath::sincos(core::f32::consts::TAU * u_b);
     (rho * c, rho * s)
 }
@@ -207,35 +218,29 @@ pub fn normals_lanes<const W: usize>(words: &[[u32; W]; 4]) -> [[f32; W]; 4] {
     // polynomial alone is 18 operations deep): the first half of ln, its
     // second half with the root, then the angle (docs/PERFORMANCE.md, "CPU,
     // seventh round").
-    let mut half = [[0.0f32; W]; 6];
+    let (mut f, mut ef, mut p) = ([[0.0f32; W]; 2], [[0.0f32; W]; 2], [[0.0f32; W]; 2]);
     for pair in 0..2 {
         for l in 0..W {
             let s = fastmath::ln_start(uniform(words[2 * pair][l]));
-            (
-                half[3 * pair][l],
-                half[3 * pair + 1][l],
-                half[3 * pair + 2][l],
-            ) = (s.f, s.ef, s.p);
+            (f[pair][l], ef[pair][l], p[pair][l]) = (s.f, s.ef, s.p);
         }
     }
     let mut rho = [[0.0f32; W]; 2];
     for pair in 0..2 {
         for l in 0..W {
             let s = fastmath::LnStart {
-                f: half[3 * pair][l],
-                ef: half[3 * pair + 1][l],
-                p: half[3 * pair + 2][l],
+                f: f[pair][l],
+                ef: ef[pair][l],
+                p: p[pair][l],
             };
-            rho[pair][l] = (-2.0 * fastmath::ln_finish(s)).sqrt();
+            rho[pair][l] = radius(fastmath::ln_finish(s));
         }
     }
     let mut z = [[0.0f32; W]; 4];
     for pair in 0..2 {
         let (a, b) = (2 * pair, 2 * pair + 1);
         for l in 0..W {
-            let (s, c) = fastmath::sincos(core::f32::consts::TAU * uniform(words[b][l]));
-            z[a][l] = rho[pair][l] * c;
-            z[b][l] = rho[pair][l] * s;
+            (z[a][l], z[b][l]) = polar(rho[pair][l], uniform(words[b][l]));
         }
     }
     z
@@ -472,10 +477,10 @@ mod tests {
     }
 
     /// `normals_lanes`, portable and compiled for AVX2 where the CPU has it,
-    /// is `normals` (Box-Muller on each lane's words, written as one
-    /// function) bit for bit in every lane, for `words`: the lanes split
-    /// Box-Muller into three loops (`ln`'s two halves, then the angle), which
-    /// must change no operation.
+    /// is `normals` (Box-Muller on each lane's words in one pass) bit for bit
+    /// in every lane, for `words`: the lanes split Box-Muller into three
+    /// loops (`ln`'s two halves, then the angle), which must change no
+    /// operation.
     fn assert_normals_lanes_are_box_muller(words: &[[u32; 16]; 4]) {
         #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut builds = vec![("portable", normals_lanes(words))];
